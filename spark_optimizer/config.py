@@ -1,0 +1,95 @@
+"""Settings: built-in defaults < conf file < SPARK_OPTIMIZER_* environment < explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from spark_optimizer.errors import ConfigurationError
+
+REPO_CONF_FILE = Path(__file__).resolve().parents[1] / "conf" / "spark_optimizer.toml"
+ENV_PREFIX = "SPARK_OPTIMIZER_"
+TABLE_BACKENDS = ("auto", "spark", "delta-rs")
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str = "./spark-optimizer-warehouse"
+    mlflow_tracking_uri: str = ""
+    spark_master: str = "local[2]"
+    table_backend: str = "auto"
+    ingest_batch_size: int = 200
+    table_names: Mapping[str, str] = field(default_factory=dict)
+
+    def table_name(self, logical_name: str) -> str:
+        return self.table_names.get(logical_name, logical_name)
+
+    def table_path(self, logical_name: str) -> str:
+        return join_uri(self.warehouse, self.table_name(logical_name))
+
+    def resolved_mlflow_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return "sqlite:///" + str(Path(self.warehouse).resolve() / "mlflow.db")
+
+
+def join_uri(root: str, name: str) -> str:
+    return root.rstrip("/") + "/" + name
+
+
+def _coerce(name: str, raw: Any, target_type: type) -> Any:
+    if target_type is int:
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"setting '{name}' must be an integer, found {raw!r}") from None
+    return str(raw)
+
+
+def load_settings(
+    conf_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings; `overrides` whose value is None are ignored (unset CLI flags).
+
+    Example::
+
+        settings = load_settings(warehouse="/tmp/wh")
+        settings.table_path("applications")  # '/tmp/wh/applications'
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(conf_file or environ.get(ENV_PREFIX + "CONF") or REPO_CONF_FILE)
+    if conf_file is not None or ENV_PREFIX + "CONF" in environ or path.exists():
+        if not path.exists():
+            raise ConfigurationError(f"configuration file {path} does not exist; fix SPARK_OPTIMIZER_CONF or --conf")
+        try:
+            values.update(tomllib.loads(path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"configuration file {path} is not valid TOML: {exc}") from None
+    types = {f.name: f.type for f in fields(Settings)}
+    for f in fields(Settings):
+        env_value = environ.get(ENV_PREFIX + f.name.upper())
+        if env_value is not None and f.name != "table_names":
+            values[f.name] = env_value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - set(types))
+    if unknown:
+        raise ConfigurationError(f"unknown settings {unknown}; known settings are {sorted(types)}")
+    settings = Settings()
+    coerced = {
+        name: (dict(value) if name == "table_names" else _coerce(name, value, int if types[name] in (int, "int") else str))
+        for name, value in values.items()
+    }
+    settings = replace(settings, **coerced)
+    if settings.table_backend not in TABLE_BACKENDS:
+        raise ConfigurationError(
+            f"table_backend must be one of {TABLE_BACKENDS}, found {settings.table_backend!r}"
+        )
+    if settings.ingest_batch_size < 1:
+        raise ConfigurationError(f"ingest_batch_size must be at least 1, found {settings.ingest_batch_size}")
+    return settings

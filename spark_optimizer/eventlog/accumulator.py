@@ -1,0 +1,623 @@
+"""Folds one application's events into the rows of the event-log tables.
+
+Memory is bounded by the application's shape (stages, executors, per-task metric samples),
+not by the log's size: task rows are handed out as their TaskEnd arrives.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from spark_optimizer.eventlog import fields as f
+from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS
+from spark_optimizer.tables._columns import QUANTILES
+from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
+
+Row = dict[str, Any]
+_METRIC_FIELDS = f.TaskMetrics._fields
+_TOTAL_FIELDS = tuple(n for n in _METRIC_FIELDS if n != "peak_execution_memory_bytes")
+
+
+def quantile(sorted_values, q: float) -> float | None:
+    """The History Server's task-summary quantile: sorted[min(int(q * n), n - 1)]."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    return float(sorted_values[min(int(q * n), n - 1)])
+
+
+_QUANTILE_POINTS = {"min": 0.0, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
+
+
+@dataclass
+class _Totals:
+    """Task counts and metric sums for an app, a stage attempt or an executor."""
+
+    task_count: int = 0
+    failed_task_count: int = 0
+    killed_task_count: int = 0
+    task_time_ms: int = 0
+    peak_execution_memory_max_bytes: int = 0
+    sums: list = field(default_factory=lambda: [0] * len(_TOTAL_FIELDS))
+
+    def add(self, status: str, duration_ms: int, metrics: f.TaskMetrics) -> None:
+        self.task_count += 1
+        self.failed_task_count += status == "failed"
+        self.killed_task_count += status == "killed"
+        self.task_time_ms += duration_ms
+        sums = self.sums
+        for i, value in enumerate(metrics[: len(_TOTAL_FIELDS)]):
+            sums[i] += value
+        if metrics.peak_execution_memory_bytes > self.peak_execution_memory_max_bytes:
+            self.peak_execution_memory_max_bytes = metrics.peak_execution_memory_bytes
+
+    def as_row(self) -> Row:
+        row = {
+            "task_count": self.task_count,
+            "failed_task_count": self.failed_task_count,
+            "killed_task_count": self.killed_task_count,
+            "task_time_ms": self.task_time_ms,
+            "peak_execution_memory_max_bytes": self.peak_execution_memory_max_bytes,
+        }
+        row.update(zip(_TOTAL_FIELDS, self.sums))
+        return row
+
+
+@dataclass
+class _Stage:
+    stage_id: int
+    attempt_id: int
+    name: str | None = None
+    num_tasks: int | None = None
+    parent_ids: list | None = None
+    job_id: int | None = None
+    submission_time_ms: int | None = None
+    completion_time_ms: int | None = None
+    completed: bool = False
+    failure_reason: str | None = None
+    totals: _Totals = field(default_factory=_Totals)
+    # Samples of successful tasks, for quantiles.
+    durations: array = field(default_factory=lambda: array("d"))
+    inputs: array = field(default_factory=lambda: array("d"))
+    shuffle_reads: array = field(default_factory=lambda: array("d"))
+    spills: array = field(default_factory=lambda: array("d"))
+    gcs: array = field(default_factory=lambda: array("d"))
+
+
+@dataclass
+class _Executor:
+    executor_id: str
+    host: str | None = None
+    total_cores: int | None = None
+    resource_profile_id: int | None = None
+    add_time_ms: int | None = None
+    remove_time_ms: int | None = None
+    remove_reason: str | None = None
+    max_memory_bytes: int | None = None
+    totals: _Totals = field(default_factory=_Totals)
+    peaks: dict = field(default_factory=dict)
+
+
+def _driver_id(executor_id: Any) -> str:
+    text = str(executor_id)
+    return "driver" if text in ("<driver>", "driver") else text
+
+
+class AppAccumulator:
+    """Consumes the events of one application attempt; `rows()` gives the table rows.
+
+    `on_task_row` receives each task row as soon as the app's identity is known, so a
+    caller can stream task rows out instead of holding them.
+    """
+
+    def __init__(self, source_path: str, ingested_at, fallback_app_id: str | None = None,
+                 fallback_spark_version: str | None = None, on_task_row: Callable[[Row], None] | None = None):
+        self.source_path = source_path
+        self.ingested_at = ingested_at
+        self.fallback_app_id = fallback_app_id
+        self.spark_version = fallback_spark_version
+        self.on_task_row = on_task_row
+        self.app_id: str | None = None
+        self.attempt_id = ""
+        self.app_name = self.user = None
+        self.start_time_ms = self.end_time_ms = self.exit_code = None
+        self.last_time_ms: int | None = None
+        self.has_app_start = self.has_app_end = self.databricks_header = False
+        self.spark_properties: dict[str, str] = {}
+        self.system_properties: dict[str, str] = {}
+        self.jvm_information: dict[str, str] = {}
+        self.resource_profiles: dict[int, dict] = {}
+        self.executors: dict[str, _Executor] = {}
+        self.stages: dict[tuple[int, int], _Stage] = {}
+        self.jobs: dict[int, Row] = {}
+        self.stage_to_job: dict[int, int] = {}
+        self.sql: dict[int, Row] = {}
+        self.totals = _Totals()
+        self.speculative_task_count = 0
+        self.event_count = self.unknown_event_count = 0
+        self._pending_tasks: list[Row] = []
+        self._handlers: dict[str, Callable[[dict], None]] = {
+            "SparkListenerLogStart": self._log_start,
+            "DBCEventLoggingListenerMetadata": self._databricks_header,
+            "SparkListenerApplicationStart": self._app_start,
+            "SparkListenerApplicationEnd": self._app_end,
+            "SparkListenerEnvironmentUpdate": self._environment,
+            "SparkListenerResourceProfileAdded": self._resource_profile,
+            "SparkListenerExecutorAdded": self._executor_added,
+            "SparkListenerExecutorRemoved": self._executor_removed,
+            "SparkListenerBlockManagerAdded": self._block_manager_added,
+            "SparkListenerJobStart": self._job_start,
+            "SparkListenerJobEnd": self._job_end,
+            "SparkListenerStageSubmitted": self._stage_submitted,
+            "SparkListenerStageCompleted": self._stage_completed,
+            "SparkListenerTaskEnd": self._task_end,
+            "SparkListenerStageExecutorMetrics": self._stage_executor_metrics,
+            "SparkListenerSQLExecutionStart": self._sql_start,
+            "SparkListenerSQLExecutionEnd": self._sql_end,
+            "SparkListenerSQLAdaptiveExecutionUpdate": self._sql_adaptive_update,
+        }
+        # Events we know and deliberately ignore (not counted as unknown).
+        self._ignored = {
+            "SparkListenerTaskStart", "SparkListenerTaskGettingResult", "SparkListenerBlockManagerRemoved",
+            "SparkListenerUnpersistRDD", "SparkListenerBlockUpdated", "SparkListenerExecutorMetricsUpdate",
+            "SparkListenerSpeculativeTaskSubmitted", "SparkListenerDriverAccumUpdates",
+            "SparkListenerExecutorBlacklisted", "SparkListenerExecutorUnblacklisted", "SparkListenerNodeBlacklisted",
+            "SparkListenerNodeUnblacklisted", "SparkListenerExecutorExcluded", "SparkListenerExecutorUnexcluded",
+            "SparkListenerNodeExcluded", "SparkListenerNodeUnexcluded", "SparkListenerExecutorBlacklistedForStage",
+            "SparkListenerNodeBlacklistedForStage", "SparkListenerExecutorExcludedForStage",
+            "SparkListenerNodeExcludedForStage", "SparkListenerMiscellaneousProcessAdded",
+            "SparkListenerUnschedulableTaskSetAdded", "SparkListenerUnschedulableTaskSetRemoved",
+        }
+
+    # ---- dispatch -------------------------------------------------------------------
+    def accept(self, event: dict) -> None:
+        self.event_count += 1
+        name = event.get("Event")
+        if not isinstance(name, str):
+            self.unknown_event_count += 1
+            return
+        short = name.rsplit(".", 1)[-1]
+        handler = self._handlers.get(short)
+        if handler is not None:
+            handler(event)
+        elif short not in self._ignored:
+            self.unknown_event_count += 1
+
+    def _seen_time(self, time_ms: Any) -> None:
+        if isinstance(time_ms, int) and time_ms > 0 and (self.last_time_ms is None or time_ms > self.last_time_ms):
+            self.last_time_ms = time_ms
+
+    @property
+    def identified(self) -> bool:
+        return self.app_id is not None
+
+    # ---- application ----------------------------------------------------------------
+    def _log_start(self, e: dict) -> None:
+        self.spark_version = e.get("Spark Version") or self.spark_version
+
+    def _databricks_header(self, e: dict) -> None:
+        self.databricks_header = True
+        self.spark_version = e.get("Spark Version") or self.spark_version
+
+    def _app_start(self, e: dict) -> None:
+        self.has_app_start = True
+        self.app_name = e.get("App Name")
+        self.user = e.get("User")
+        self.start_time_ms = e.get("Timestamp")
+        self._seen_time(self.start_time_ms)
+        self.app_id = e.get("App ID") or self.fallback_app_id
+        attempt = e.get("App Attempt ID")
+        self.attempt_id = "" if attempt is None else str(attempt)
+        if self.app_id is not None and self.on_task_row is not None:
+            for row in self._pending_tasks:
+                row["app_id"], row["attempt_id"] = self.app_id, self.attempt_id
+                self.on_task_row(row)
+            self._pending_tasks = []
+
+    def _app_end(self, e: dict) -> None:
+        self.has_app_end = True
+        self.end_time_ms = e.get("Timestamp")
+        self._seen_time(self.end_time_ms)
+        self.exit_code = e.get("ExitCode")
+
+    def _environment(self, e: dict) -> None:
+        for key, target in (
+            ("Spark Properties", self.spark_properties),
+            ("System Properties", self.system_properties),
+            ("JVM Information", self.jvm_information),
+        ):
+            value = e.get(key) or {}
+            items = value.items() if isinstance(value, dict) else value  # very old logs: [[k, v], ...]
+            for pair in items:
+                k, v = pair
+                target[str(k)] = "" if v is None else str(v)
+
+    def _resource_profile(self, e: dict) -> None:
+        requests = e.get("Executor Resource Requests") or {}
+        self.resource_profiles[int(e.get("Resource Profile Id", 0))] = {
+            name: (req or {}).get("Amount") for name, req in requests.items()
+        }
+
+    # ---- executors ------------------------------------------------------------------
+    def _executor(self, executor_id: Any) -> _Executor:
+        key = _driver_id(executor_id)
+        executor = self.executors.get(key)
+        if executor is None:
+            executor = self.executors[key] = _Executor(key)
+        return executor
+
+    def _executor_added(self, e: dict) -> None:
+        info = e.get("Executor Info") or {}
+        executor = self._executor(e.get("Executor ID"))
+        executor.host = info.get("Host") or executor.host
+        executor.total_cores = info.get("Total Cores", executor.total_cores)
+        executor.resource_profile_id = info.get("Resource Profile Id", executor.resource_profile_id)
+        executor.add_time_ms = e.get("Timestamp")
+        self._seen_time(executor.add_time_ms)
+
+    def _executor_removed(self, e: dict) -> None:
+        executor = self._executor(e.get("Executor ID"))
+        executor.remove_time_ms = e.get("Timestamp")
+        executor.remove_reason = e.get("Removed Reason")
+        self._seen_time(executor.remove_time_ms)
+
+    def _block_manager_added(self, e: dict) -> None:
+        bm = e.get("Block Manager ID") or {}
+        executor = self._executor(bm.get("Executor ID"))
+        executor.host = executor.host or bm.get("Host")
+        executor.max_memory_bytes = e.get("Maximum Memory", executor.max_memory_bytes)
+        if executor.add_time_ms is None:  # logs before SparkListenerExecutorAdded existed
+            executor.add_time_ms = e.get("Timestamp")
+        self._seen_time(e.get("Timestamp"))
+
+    def _stage_executor_metrics(self, e: dict) -> None:
+        self._update_peaks(self._executor(e.get("Executor ID")), e.get("Executor Metrics"))
+
+    @staticmethod
+    def _update_peaks(executor: _Executor, metrics: dict | None) -> None:
+        if not metrics:
+            return
+        peaks = executor.peaks
+        for metric, column in PEAK_METRIC_COLUMNS.items():
+            value = metrics.get(metric)
+            if isinstance(value, int) and value > peaks.get(column, -1):
+                peaks[column] = value
+
+    # ---- jobs and stages ------------------------------------------------------------
+    def _job_start(self, e: dict) -> None:
+        job_id = e.get("Job ID")
+        props = e.get("Properties") or {}
+        stage_ids = e.get("Stage IDs") or [s.get("Stage ID") for s in e.get("Stage Infos") or []]
+        for stage_id in stage_ids:
+            self.stage_to_job.setdefault(stage_id, job_id)
+        self.jobs[job_id] = {
+            "job_id": job_id,
+            "submission_time_ms": e.get("Submission Time"),
+            "completion_time_ms": None,
+            "result": "unknown",
+            "failure_reason": None,
+            "stage_ids": [str(s) for s in stage_ids],
+            "task_count": sum(s.get("Number of Tasks", 0) or 0 for s in e.get("Stage Infos") or []),
+            "sql_execution_id": f.int_or_none(props.get("spark.sql.execution.id")),
+            "job_group": props.get("spark.jobGroup.id"),
+            "description": props.get("spark.job.description"),
+        }
+        self._seen_time(e.get("Submission Time"))
+        execution_id = self.jobs[job_id]["sql_execution_id"]
+        if execution_id is not None and execution_id in self.sql:
+            self.sql[execution_id]["job_ids"].append(str(job_id))
+
+    def _job_end(self, e: dict) -> None:
+        job = self.jobs.setdefault(e.get("Job ID"), {"job_id": e.get("Job ID"), "stage_ids": []})
+        job["completion_time_ms"] = e.get("Completion Time")
+        result = e.get("Job Result") or {}
+        succeeded = result.get("Result") == "JobSucceeded"
+        job["result"] = "succeeded" if succeeded else "failed"
+        if not succeeded:
+            exception = result.get("Exception") or {}
+            job["failure_reason"] = (exception.get("Message") or result.get("Result") or "")[:1000]
+        self._seen_time(e.get("Completion Time"))
+
+    def _stage(self, info: dict) -> _Stage:
+        key = (info.get("Stage ID"), info.get("Stage Attempt ID", info.get("Attempt ID", 0)) or 0)
+        stage = self.stages.get(key)
+        if stage is None:
+            stage = self.stages[key] = _Stage(*key)
+        stage.name = info.get("Stage Name", stage.name)
+        stage.num_tasks = info.get("Number of Tasks", stage.num_tasks)
+        if info.get("Parent IDs") is not None:
+            stage.parent_ids = [str(p) for p in info["Parent IDs"]]
+        if info.get("Submission Time") is not None:
+            stage.submission_time_ms = info["Submission Time"]
+        return stage
+
+    def _stage_submitted(self, e: dict) -> None:
+        stage = self._stage(e.get("Stage Info") or {})
+        stage.job_id = self.stage_to_job.get(stage.stage_id, stage.job_id)
+
+    def _stage_completed(self, e: dict) -> None:
+        info = e.get("Stage Info") or {}
+        stage = self._stage(info)
+        stage.completed = True
+        stage.completion_time_ms = info.get("Completion Time")
+        stage.failure_reason = (info.get("Failure Reason") or None) and info["Failure Reason"][:1000]
+        stage.job_id = self.stage_to_job.get(stage.stage_id, stage.job_id)
+        self._seen_time(stage.completion_time_ms)
+
+    # ---- tasks ----------------------------------------------------------------------
+    def _task_end(self, e: dict) -> None:
+        info = e.get("Task Info") or {}
+        reason = e.get("Task End Reason")
+        status = f.task_status(reason, info)
+        metrics = f.task_metrics(e.get("Task Metrics"))
+        launch = info.get("Launch Time") or 0
+        finish = info.get("Finish Time") or 0
+        duration = finish - launch if finish >= launch > 0 else 0
+        self._seen_time(finish)
+        stage_key = (e.get("Stage ID"), e.get("Stage Attempt ID", 0) or 0)
+        stage = self.stages.get(stage_key)
+        if stage is None:  # rolled log parts or fragments can start mid-stage
+            stage = self.stages[stage_key] = _Stage(*stage_key)
+            stage.job_id = self.stage_to_job.get(stage_key[0])
+        executor = self._executor(info.get("Executor ID"))
+        executor.host = executor.host or info.get("Host")
+        for totals in (self.totals, stage.totals, executor.totals):
+            totals.add(status, duration, metrics)
+        if info.get("Speculative"):
+            self.speculative_task_count += 1
+        self._update_peaks(executor, e.get("Task Executor Metrics"))
+        if status == "success":
+            stage.durations.append(duration)
+            stage.inputs.append(metrics.input_bytes)
+            stage.shuffle_reads.append(metrics.shuffle_read_bytes)
+            stage.spills.append(metrics.disk_bytes_spilled)
+            stage.gcs.append(metrics.jvm_gc_time_ms)
+        if self.on_task_row is None:
+            return
+        row = {
+            "app_id": self.app_id,
+            "attempt_id": self.attempt_id,
+            "task_id": info.get("Task ID"),
+            "stage_id": stage_key[0],
+            "stage_attempt_id": stage_key[1],
+            "partition_index": info.get("Index"),
+            "task_attempt": info.get("Attempt"),
+            "executor_id": executor.executor_id,
+            "host": info.get("Host"),
+            "launch_time_ms": launch or None,
+            "finish_time_ms": finish or None,
+            "duration_ms": duration,
+            "status": status,
+            "failure_reason": f.task_failure_reason(reason),
+            "speculative": bool(info.get("Speculative")),
+            "locality": info.get("Locality"),
+            "executor_run_time_ms": metrics.executor_run_time_ms,
+            "executor_cpu_time_ms": metrics.executor_cpu_time_ms,
+            "jvm_gc_time_ms": metrics.jvm_gc_time_ms,
+            "executor_deserialize_time_ms": metrics.executor_deserialize_time_ms,
+            "result_serialization_time_ms": metrics.result_serialization_time_ms,
+            "getting_result_time_ms": info.get("Getting Result Time"),
+            "input_bytes": metrics.input_bytes,
+            "output_bytes": metrics.output_bytes,
+            "shuffle_read_bytes": metrics.shuffle_read_bytes,
+            "shuffle_fetch_wait_time_ms": metrics.shuffle_fetch_wait_time_ms,
+            "shuffle_write_bytes": metrics.shuffle_write_bytes,
+            "memory_bytes_spilled": metrics.memory_bytes_spilled,
+            "disk_bytes_spilled": metrics.disk_bytes_spilled,
+            "peak_execution_memory_bytes": metrics.peak_execution_memory_bytes,
+            "source_path": self.source_path,
+            "ingested_at": self.ingested_at,
+        }
+        if self.app_id is None:
+            self._pending_tasks.append(row)
+        else:
+            self.on_task_row(row)
+
+    # ---- SQL ------------------------------------------------------------------------
+    def _sql_start(self, e: dict) -> None:
+        execution_id = e.get("executionId")
+        self.sql[execution_id] = {
+            "execution_id": execution_id,
+            "root_execution_id": e.get("rootExecutionId"),
+            "description": (e.get("description") or "")[:2000],
+            "start_time_ms": e.get("time"),
+            "end_time_ms": None,
+            "status": "incomplete",
+            "error_message": None,
+            "plan_node_names": f.plan_node_names(e.get("sparkPlanInfo")),
+            "job_ids": [str(j) for j, job in self.jobs.items() if job.get("sql_execution_id") == execution_id],
+        }
+        self._seen_time(e.get("time"))
+
+    def _sql_end(self, e: dict) -> None:
+        execution = self.sql.get(e.get("executionId"))
+        if execution is None:
+            return
+        execution["end_time_ms"] = e.get("time")
+        error = e.get("errorMessage")
+        execution["status"] = "failed" if error else "completed"
+        execution["error_message"] = error[:1000] if error else None
+        self._seen_time(e.get("time"))
+
+    def _sql_adaptive_update(self, e: dict) -> None:
+        execution = self.sql.get(e.get("executionId"))
+        if execution is not None and e.get("sparkPlanInfo"):
+            execution["plan_node_names"] = f.plan_node_names(e["sparkPlanInfo"])
+
+    # ---- output ---------------------------------------------------------------------
+    def _lineage(self, row: Row) -> Row:
+        row["app_id"], row["attempt_id"] = self.app_id, self.attempt_id
+        row["source_path"], row["ingested_at"] = self.source_path, self.ingested_at
+        return row
+
+    @property
+    def master(self) -> str | None:
+        return self.spark_properties.get("spark.master")
+
+    def _worker_executors(self) -> list[_Executor]:
+        workers = [e for e in self.executors.values() if e.executor_id != "driver"]
+        if workers:
+            return workers
+        # Local mode runs tasks in the driver: it is the one executor.
+        driver = self.executors.get("driver")
+        if driver is not None and (self.master or "").startswith("local"):
+            if driver.total_cores is None:
+                driver.total_cores = f.local_master_cores(self.master)
+            return [driver]
+        return []
+
+    def application_row(self) -> Row:
+        props = self.spark_properties
+        workers = self._worker_executors()
+        end = self.end_time_ms if self.has_app_end else self.last_time_ms
+        cores = [e.total_cores for e in workers if e.total_cores]
+        events = []
+        for e in workers:
+            if e.add_time_ms is not None:
+                events.append((e.add_time_ms, 1, e.total_cores or 0))
+            if e.remove_time_ms is not None:
+                events.append((e.remove_time_ms, -1, -(e.total_cores or 0)))
+        alive = alive_cores = max_alive = max_cores = 0
+        for _, delta, core_delta in sorted(events, key=lambda t: (t[0], t[1])):
+            alive += delta
+            alive_cores += core_delta
+            max_alive, max_cores = max(max_alive, alive), max(max_cores, alive_cores)
+        profile = self.resource_profiles.get(0, {})
+        row = {
+            "app_name": self.app_name,
+            "user": self.user,
+            "spark_version": self.spark_version,
+            "master": self.master,
+            "platform": f.platform_of(self.master, self.spark_version, {**props, **self.system_properties}, self.databricks_header),
+            "cluster_id": f.cluster_id_of({**props, **self.system_properties}),
+            "start_time_ms": self.start_time_ms,
+            "end_time_ms": end,
+            "duration_ms": (end - self.start_time_ms) if end and self.start_time_ms else None,
+            "status": "completed" if self.has_app_end else "incomplete",
+            "exit_code": self.exit_code,
+            "executor_instances_requested": f.int_or_none(props.get("spark.executor.instances")),
+            "executor_cores_requested": f.int_or_none(props.get("spark.executor.cores")),
+            "executor_memory_mb_requested": f.memory_mb(props.get("spark.executor.memory")),
+            "executor_memory_overhead_mb_requested": f.memory_mb(
+                props.get("spark.executor.memoryOverhead", props.get("spark.yarn.executor.memoryOverhead"))
+            ),
+            "driver_memory_mb_requested": f.memory_mb(props.get("spark.driver.memory")),
+            "driver_cores_requested": f.int_or_none(props.get("spark.driver.cores")),
+            "dynamic_allocation_enabled": f.bool_or_none(props.get("spark.dynamicAllocation.enabled")),
+            "dynamic_allocation_min_executors": f.int_or_none(props.get("spark.dynamicAllocation.minExecutors")),
+            "dynamic_allocation_max_executors": f.int_or_none(props.get("spark.dynamicAllocation.maxExecutors")),
+            "shuffle_partitions_conf": f.int_or_none(props.get("spark.sql.shuffle.partitions")),
+            "executors_added": len(workers),
+            "executors_removed": sum(e.remove_time_ms is not None for e in workers),
+            "executors_lost": sum(f.is_executor_loss(e.remove_reason) for e in workers),
+            "max_concurrent_executors": max_alive or len(workers),
+            "executor_cores": max(set(cores), key=cores.count) if cores else None,
+            "max_concurrent_cores": max_cores or (sum(cores) if cores else None),
+            "executor_memory_mb": profile.get("memory") or f.memory_mb(props.get("spark.executor.memory")),
+            "job_count": len(self.jobs),
+            "failed_job_count": sum(j.get("result") == "failed" for j in self.jobs.values()),
+            "stage_count": len(self.stages),
+            "failed_stage_count": sum(s.failure_reason is not None for s in self.stages.values()),
+            "stage_retry_count": sum(s.attempt_id > 0 for s in self.stages.values()),
+            "speculative_task_count": self.speculative_task_count,
+            "sql_execution_count": len(self.sql),
+            "event_count": self.event_count,
+            "unknown_event_count": self.unknown_event_count,
+        }
+        row.update(self.totals.as_row())
+        return self._lineage(row)
+
+    def job_rows(self) -> Iterator[Row]:
+        for job in self.jobs.values():
+            row = dict(job)
+            start, end = row.get("submission_time_ms"), row.get("completion_time_ms")
+            row["duration_ms"] = end - start if start and end else None
+            yield self._lineage(row)
+
+    def stage_rows(self) -> Iterator[Row]:
+        for stage in self.stages.values():
+            row = {
+                "stage_id": stage.stage_id,
+                "stage_attempt_id": stage.attempt_id,
+                "stage_name": stage.name,
+                "num_tasks": stage.num_tasks,
+                "parent_stage_ids": stage.parent_ids,
+                "job_id": stage.job_id,
+                "submission_time_ms": stage.submission_time_ms,
+                "completion_time_ms": stage.completion_time_ms,
+                "duration_ms": (stage.completion_time_ms - stage.submission_time_ms)
+                if stage.completion_time_ms and stage.submission_time_ms else None,
+                "status": "failed" if stage.failure_reason else "succeeded" if stage.completed else "incomplete",
+                "failure_reason": stage.failure_reason,
+                "successful_task_count": len(stage.durations),
+            }
+            row.update(stage.totals.as_row())
+            for metric, samples in (
+                ("task_duration_ms", stage.durations),
+                ("input_bytes", stage.inputs),
+                ("shuffle_read_bytes", stage.shuffle_reads),
+                ("disk_bytes_spilled", stage.spills),
+                ("jvm_gc_time_ms", stage.gcs),
+            ):
+                ordered = sorted(samples)
+                for q in QUANTILES:
+                    row[f"{metric}_{q}"] = quantile(ordered, _QUANTILE_POINTS[q])
+            row["task_duration_skew_ratio"] = _ratio(row["task_duration_ms_max"], row["task_duration_ms_median"])
+            row["task_duration_p95_ratio"] = _ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"])
+            row["shuffle_read_skew_ratio"] = _ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"])
+            row["input_skew_ratio"] = _ratio(row["input_bytes_max"], row["input_bytes_median"])
+            yield self._lineage(row)
+
+    def executor_rows(self) -> Iterator[Row]:
+        for e in self.executors.values():
+            totals = e.totals.as_row()
+            row = {
+                "executor_id": e.executor_id,
+                "is_driver": e.executor_id == "driver",
+                "host": e.host,
+                "total_cores": e.total_cores,
+                "resource_profile_id": e.resource_profile_id,
+                "add_time_ms": e.add_time_ms,
+                "remove_time_ms": e.remove_time_ms,
+                "remove_reason": (e.remove_reason or None) and e.remove_reason[:1000],
+                "lost": f.is_executor_loss(e.remove_reason),
+                "max_memory_bytes": e.max_memory_bytes,
+                **{k: totals[k] for k in ("task_count", "failed_task_count", "task_time_ms", "executor_run_time_ms",
+                                          "jvm_gc_time_ms", "input_bytes", "shuffle_read_bytes",
+                                          "shuffle_write_bytes", "disk_bytes_spilled")},
+                **e.peaks,
+            }
+            yield self._lineage(row)
+
+    def sql_rows(self) -> Iterator[Row]:
+        for execution in self.sql.values():
+            row = dict(execution)
+            start, end = row.get("start_time_ms"), row.get("end_time_ms")
+            row["duration_ms"] = end - start if start and end else None
+            yield self._lineage(row)
+
+    def conf_rows(self) -> Iterator[Row]:
+        for source, props in (("spark", self.spark_properties), ("system", self.system_properties),
+                              ("jvm", self.jvm_information)):
+            for key, value in props.items():
+                yield self._lineage({"source": source, "key": key, "value": value})
+
+    def table_rows(self) -> Iterator[tuple[str, Row]]:
+        """Every non-task row, tagged with its table name."""
+        yield APPLICATIONS.name, self.application_row()
+        for table, rows in ((JOBS.name, self.job_rows()), (STAGES.name, self.stage_rows()),
+                            (EXECUTORS.name, self.executor_rows()), (SQL_EXECUTIONS.name, self.sql_rows()),
+                            (SPARK_CONF.name, self.conf_rows())):
+            for row in rows:
+                yield table, row
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+TASK_TABLE = TASKS.name

@@ -1,0 +1,209 @@
+"""Reading Spark's real event field names (Spark 1.2 to 4.x) into plain values.
+
+Only this module knows the JSON spellings; the accumulator and the History Server path
+both go through it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, NamedTuple
+
+NS_PER_MS = 1_000_000
+
+_MEMORY_UNITS_MB = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024, "p": 1024**3}
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp])?(?:b|ib)?\s*$", re.IGNORECASE)
+
+
+def memory_mb(value: str | None, default_unit: str = "m") -> int | None:
+    """Spark memory strings ('4g', '512m', '1024' = MiB, '2048k') in MiB; None when absent or unreadable."""
+    if value is None:
+        return None
+    match = _MEMORY_RE.match(str(value))
+    if not match:
+        return None
+    unit = (match.group(2) or default_unit).lower()
+    return int(float(match.group(1)) * _MEMORY_UNITS_MB[unit])
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def bool_or_none(value: Any) -> bool | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    return True if text == "true" else False if text == "false" else None
+
+
+_LOCAL_RE = re.compile(r"^local(?:\[(\*|\d+)(?:\s*,\s*\d+)?\])?$")
+_LOCAL_CLUSTER_RE = re.compile(r"^local-cluster\[\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\]$")
+
+
+def local_master_cores(master: str | None) -> int | None:
+    """Task slots of local[N] / local[N,F] / local (1); None for local[*] or other masters."""
+    if not master:
+        return None
+    match = _LOCAL_RE.match(master.strip())
+    if not match:
+        return None
+    group = match.group(1)
+    if group is None:
+        return 1
+    return None if group == "*" else int(group)
+
+
+def local_cluster_shape(master: str | None) -> tuple[int, int, int] | None:
+    """(executors, cores per executor, MiB per executor) of local-cluster[N,C,M]."""
+    match = _LOCAL_CLUSTER_RE.match((master or "").strip())
+    return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
+
+
+class TaskMetrics(NamedTuple):
+    executor_run_time_ms: int
+    executor_cpu_time_ms: float
+    jvm_gc_time_ms: int
+    executor_deserialize_time_ms: int
+    result_serialization_time_ms: int
+    input_bytes: int
+    input_records: int
+    output_bytes: int
+    output_records: int
+    shuffle_read_bytes: int
+    shuffle_remote_bytes_read: int
+    shuffle_read_records: int
+    shuffle_fetch_wait_time_ms: int
+    shuffle_write_bytes: int
+    shuffle_write_records: int
+    shuffle_write_time_ms: float
+    memory_bytes_spilled: int
+    disk_bytes_spilled: int
+    peak_execution_memory_bytes: int
+
+
+ZERO_METRICS = TaskMetrics(*([0] * len(TaskMetrics._fields)))
+
+
+def task_metrics(metrics: Mapping[str, Any] | None) -> TaskMetrics:
+    """The 'Task Metrics' object of SparkListenerTaskEnd; absent (old failed tasks) means zeros."""
+    if not metrics:
+        return ZERO_METRICS
+    g = metrics.get
+    read = g("Shuffle Read Metrics") or {}
+    write = g("Shuffle Write Metrics") or {}
+    inp = g("Input Metrics") or {}
+    out = g("Output Metrics") or {}
+    remote = read.get("Remote Bytes Read", 0) or 0
+    return TaskMetrics(
+        g("Executor Run Time", 0) or 0,
+        (g("Executor CPU Time", 0) or 0) / NS_PER_MS,
+        g("JVM GC Time", 0) or 0,
+        g("Executor Deserialize Time", 0) or 0,
+        g("Result Serialization Time", 0) or 0,
+        inp.get("Bytes Read", 0) or 0,
+        inp.get("Records Read", 0) or 0,
+        out.get("Bytes Written", 0) or 0,
+        out.get("Records Written", 0) or 0,
+        remote + (read.get("Local Bytes Read", 0) or 0),
+        remote,
+        read.get("Total Records Read", 0) or 0,
+        read.get("Fetch Wait Time", 0) or 0,
+        write.get("Shuffle Bytes Written", 0) or 0,
+        write.get("Shuffle Records Written", 0) or 0,
+        (write.get("Shuffle Write Time", 0) or 0) / NS_PER_MS,
+        g("Memory Bytes Spilled", 0) or 0,
+        g("Disk Bytes Spilled", 0) or 0,
+        g("Peak Execution Memory", 0) or 0,
+    )
+
+
+def task_status(reason: Mapping[str, Any] | None, info: Mapping[str, Any]) -> str:
+    """success | failed | killed from 'Task End Reason' and the Task Info flags."""
+    kind = (reason or {}).get("Reason", "Success")
+    if kind == "TaskKilled" or info.get("Killed"):
+        return "killed"
+    if kind != "Success" or info.get("Failed"):
+        return "failed"
+    return "success"
+
+
+def task_failure_reason(reason: Mapping[str, Any] | None) -> str | None:
+    """A one-line description of a non-Success 'Task End Reason'."""
+    if not reason or reason.get("Reason") == "Success":
+        return None
+    kind = reason.get("Reason")
+    if kind == "ExceptionFailure":
+        return f"ExceptionFailure: {reason.get('Class Name', '')}: {(reason.get('Description') or '')[:500]}"
+    if kind == "ExecutorLostFailure":
+        return f"ExecutorLostFailure: executor {reason.get('Executor ID')}: {(reason.get('Loss Reason') or '')[:500]}"
+    if kind == "FetchFailed":
+        return f"FetchFailed: shuffle {reason.get('Shuffle ID')} map {reason.get('Map ID')}: {(reason.get('Message') or '')[:300]}"
+    if kind == "TaskKilled":
+        return f"TaskKilled: {reason.get('Kill Reason', '')}"
+    return str(kind)
+
+
+# Executor removals that the driver asked for are not losses.
+_NORMAL_REMOVAL = re.compile(r"killed by driver|explicit termination request|decommission|requested by driver", re.I)
+
+
+def is_executor_loss(removed_reason: str | None) -> bool:
+    return bool(removed_reason) and not _NORMAL_REMOVAL.search(removed_reason or "")
+
+
+def plan_node_names(plan: Mapping[str, Any] | None) -> list[str]:
+    """Operator names of a sparkPlanInfo tree, pre-order."""
+    names: list[str] = []
+    stack = [plan] if plan else []
+    while stack:
+        node = stack.pop()
+        name = node.get("nodeName")
+        if name:
+            names.append(name)
+        stack.extend(reversed(node.get("children") or []))
+    return names
+
+
+_PLATFORM_KEYS = (
+    ("databricks", re.compile(r"^spark\.databricks\.clusterUsageTags\.")),
+    ("emr", re.compile(r"^spark\.emr\.|^EMR_CLUSTER_ID$")),
+    ("dataproc", re.compile(r"^spark\.dataproc\.|^dataproc\.")),
+)
+
+
+def platform_of(master: str | None, spark_version: str | None, properties: Mapping[str, str], databricks_header: bool) -> str:
+    """databricks | emr | dataproc | kubernetes | yarn | standalone | mesos | local | unknown."""
+    if databricks_header or any(_PLATFORM_KEYS[0][1].match(k) for k in properties):
+        return "databricks"
+    if (spark_version and "amzn" in spark_version) or any(_PLATFORM_KEYS[1][1].match(k) for k in properties):
+        return "emr"
+    if any(_PLATFORM_KEYS[2][1].match(k) for k in properties) or "dataproc" in properties.get("spark.yarn.tags", ""):
+        return "dataproc"
+    master = (master or "").strip()
+    if master.startswith("k8s://"):
+        return "kubernetes"
+    if master.startswith("yarn"):
+        return "yarn"
+    if master.startswith("spark://") or master.startswith("local-cluster"):
+        return "standalone"
+    if master.startswith("mesos://"):
+        return "mesos"
+    if master.startswith("local"):
+        return "local"
+    return "unknown"
+
+
+def cluster_id_of(properties: Mapping[str, str]) -> str | None:
+    for key in (
+        "spark.databricks.clusterUsageTags.clusterId",
+        "EMR_CLUSTER_ID",
+        "spark.emr.clusterId",
+        "spark.dataproc.cluster.name",
+    ):
+        if properties.get(key):
+            return properties[key]
+    return None

@@ -1,0 +1,260 @@
+"""Parse one event-log group into table rows and one ingest-log record.
+
+Runs inside a Spark task (one group per task). Bad input never raises out of here: what
+could not be read becomes the group's status and reason, with file and line numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import time
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
+from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, iter_lines, open_decompressed
+from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
+from spark_optimizer.eventlog.storage import open_binary
+from spark_optimizer.tables import APPLICATIONS, TASKS
+
+PARSER_VERSION = "1"
+MAX_REASONS = 5
+Emit = Callable[[str, Row], None]
+
+
+@dataclass
+class _StreamOutcome:
+    """What reading one event stream (one application's parts) found."""
+
+    label: str
+    lines: int = 0
+    bad_lines: int = 0
+    events: int = 0
+    uncompressed_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    fatal: str | None = None
+    accumulator: AppAccumulator | None = None
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_REASONS:
+            self.problems.append(text)
+        elif len(self.problems) == MAX_REASONS:
+            self.problems.append("… more problems not listed")
+
+
+def worker_identity() -> str:
+    """'executor <id> on <host>' when run by a standalone/YARN executor, else 'driver on <host>'."""
+    host = socket.gethostname()
+    pid = os.getpid()
+    for _ in range(6):  # python worker -> pyspark daemon -> executor JVM
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                args = handle.read().split(b"\0")
+            if b"--executor-id" in args:
+                return f"executor {args[args.index(b'--executor-id') + 1].decode()} on {host}"
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if pid <= 1:
+            break
+    return f"driver on {host}"
+
+
+def _read_stream(
+    parts: list[tuple[str, Callable[[], Any], str]],
+    outcome: _StreamOutcome,
+    accumulator: AppAccumulator,
+) -> None:
+    """Feed the parts (label, opener, codec) to the accumulator in order, recording problems."""
+    loads = orjson.loads
+    accept = accumulator.accept
+    for label, opener, codec in parts:
+        last_bad: int | None = None
+        line_no = 0
+        try:
+            with opener() as raw:
+                stream = open_decompressed(raw, codec)
+                for line_no, line in iter_lines(stream):
+                    outcome.lines += 1
+                    outcome.uncompressed_bytes += len(line) + 1
+                    if not line.strip():
+                        continue
+                    try:
+                        event = loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        outcome.bad_lines += 1
+                        last_bad = line_no
+                        outcome.problem(f"{label} line {line_no}: malformed JSON ({exc}); line skipped")
+                        continue
+                    if not isinstance(event, dict) or "Event" not in event:
+                        outcome.bad_lines += 1
+                        outcome.problem(f"{label} line {line_no}: JSON without an 'Event' field; line skipped")
+                        continue
+                    outcome.events += 1
+                    accept(event)
+        except TruncatedStreamError as exc:
+            outcome.problem(f"{label}: {codec} stream ends mid-block after line {line_no} ({exc}); "
+                            f"events before it were kept")
+        except EventLogCodecError as exc:
+            outcome.problem(f"{label}: cannot decompress as {codec} after line {line_no}: {exc}")
+            if outcome.events == 0:
+                outcome.fatal = f"{label}: not readable as {codec}: {exc}"
+                return
+        except OSError as exc:
+            outcome.fatal = f"{label}: cannot be read: {exc}"
+            return
+        if last_bad is not None and last_bad == line_no and outcome.events and outcome.problems:
+            # The usual shape of a log still being written or cut: the last line is partial.
+            outcome.problems[-1 if len(outcome.problems) <= MAX_REASONS else MAX_REASONS - 1] = (
+                f"{label} line {line_no}: last line is cut mid-object (partial write); line skipped"
+            )
+
+
+def _stream_outcome(
+    label: str,
+    parts: list[tuple[str, Callable[[], Any], str]],
+    group: LogGroup,
+    ingested_at,
+    emit: Emit,
+    spark_version_hint: str | None,
+) -> _StreamOutcome:
+    outcome = _StreamOutcome(label)
+    accumulator = AppAccumulator(
+        source_path=group.source_path,
+        ingested_at=ingested_at,
+        fallback_app_id=group.app_id_hint,
+        fallback_spark_version=spark_version_hint,
+        on_task_row=lambda row: emit(TASKS.name, row),
+    )
+    outcome.accumulator = accumulator
+    if group.size_bytes == 0 and group.kind != "zip_archive":
+        outcome.fatal = f"{label}: empty file (0 bytes); nothing to ingest"
+        return outcome
+    _read_stream(parts, outcome, accumulator)
+    if outcome.fatal:
+        return outcome
+    if outcome.events == 0:
+        first = outcome.problems[0].split(": ", 1)[1] if outcome.problems else "no lines"
+        outcome.fatal = f"{label}: not a Spark event log: no listener event could be read ({first})"
+        outcome.problems = []
+    elif not accumulator.has_app_start:
+        outcome.fatal = (
+            f"{label}: no SparkListenerApplicationStart among {outcome.events} events: a fragment or an "
+            f"edited log; the application cannot be identified, nothing ingested"
+        )
+    elif not accumulator.identified:
+        outcome.fatal = f"{label}: SparkListenerApplicationStart has no 'App ID' and the file name holds none"
+    return outcome
+
+
+def _file_parts(group: LogGroup) -> list[tuple[str, Callable[[], Any], str]]:
+    return [(p.path, (lambda p=p: open_binary(p.path)), group.codec_of(p)) for p in group.parts]
+
+
+def _zip_streams(group: LogGroup) -> Iterator[tuple[str, LogGroup, list]]:
+    """Each event log inside a zip archive as (label, member group, parts)."""
+    archive_path = group.parts[0].path
+    handle = open_binary(archive_path)
+    archive = zipfile.ZipFile(handle if handle.seekable() else io.BytesIO(handle.read()))
+    members = [
+        LogFile(f"{archive_path}!/{info.filename}", info.file_size, 0)
+        for info in archive.infolist()
+        if not info.is_dir()
+    ]
+    for member_group in group_log_files(members):
+        member_names = [p.path.split("!/", 1)[1] for p in member_group.parts]
+        parts = [
+            (f"{archive_path}!/{name}", (lambda name=name: archive.open(name)), member_group.codec_of(part))
+            for name, part in zip(member_names, member_group.parts)
+        ]
+        yield member_group.source_path, member_group, parts
+
+
+def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
+    """Parse `group`, emitting (table, row) pairs; returns its ingest_log record."""
+    started = time.monotonic()
+    outcomes: list[_StreamOutcome] = []
+    if group.kind == "not_a_log":
+        return _record(group, ingested_at, started, "skipped",
+                       f"{group.source_path}: skipped by name: a documentation or data file, not an event log",
+                       apps=[], complete=False, outcomes=[], rows_written=0)
+    if group.kind == "zip_archive":
+        try:
+            for label, member_group, parts in _zip_streams(group):
+                member = _stream_outcome(label, parts, group, ingested_at, emit, member_group.spark_version_hint)
+                if member.fatal and member.events == 0:
+                    # Junk members (.DS_Store, a pricing json…) are skipped, not failures.
+                    member = _StreamOutcome(label, problems=[f"{label}: skipped, not an event log"])
+                outcomes.append(member)
+        except (zipfile.BadZipFile, OSError) as exc:
+            outcomes.append(_StreamOutcome(group.source_path, fatal=f"{group.source_path}: not a readable zip archive: {exc}"))
+        if outcomes and not any(o.accumulator for o in outcomes) and not any(o.fatal for o in outcomes):
+            outcomes.append(_StreamOutcome(group.source_path, fatal=f"{group.source_path}: zip archive holds no event log"))
+    else:
+        outcomes.append(_stream_outcome(group.source_path, _file_parts(group), group, ingested_at, emit,
+                                        group.spark_version_hint))
+
+    apps: list[str] = []
+    rows_written = 0
+    reasons: list[str] = []
+    failed = False
+    for outcome in outcomes:
+        reasons.extend(outcome.problems)
+        if outcome.fatal:
+            failed = True
+            reasons.append(outcome.fatal)
+            continue
+        accumulator = outcome.accumulator
+        if accumulator is None:
+            continue
+        apps.append(f"{accumulator.app_id}#{accumulator.attempt_id}")
+        if not accumulator.has_app_end:
+            reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
+                           f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")
+        for table, row in accumulator.table_rows():
+            if table == APPLICATIONS.name:
+                row["bad_line_count"] = outcome.bad_lines
+            emit(table, row)
+            rows_written += 1
+        rows_written += accumulator.totals.task_count
+    bad_lines = sum(o.bad_lines for o in outcomes)
+    if failed and not apps:
+        status = "failed"
+    elif failed or bad_lines or any("stream ends mid-block" in r or "cannot decompress" in r for r in reasons):
+        status = "partial"
+    else:
+        status = "ingested"
+    complete = bool(apps) and all(o.accumulator.has_app_end for o in outcomes if o.accumulator and not o.fatal)
+    return _record(group, ingested_at, started, status, "; ".join(reasons) or None, apps, complete, outcomes,
+                   rows_written if apps else 0)
+
+
+def _record(group: LogGroup, ingested_at, started: float, status: str, reason: str | None, apps: list[str],
+            complete: bool, outcomes: list[_StreamOutcome], rows_written: int) -> Row:
+    return {
+        "source_path": group.source_path,
+        "source_kind": group.kind,
+        "codec": group.codec_of(group.parts[0]) if group.parts else "none",
+        "file_count": len(group.parts),
+        "size_bytes": group.size_bytes,
+        "modification_time_ms": group.modification_time_ms,
+        "fingerprint": group.fingerprint,
+        "status": status,
+        "reason": reason,
+        "app_ids": apps,
+        "complete": complete,
+        "line_count": sum(o.lines for o in outcomes),
+        "bad_line_count": sum(o.bad_lines for o in outcomes),
+        "uncompressed_bytes": sum(o.uncompressed_bytes for o in outcomes),
+        "rows_written": rows_written,
+        "parse_duration_ms": int((time.monotonic() - started) * 1000),
+        "parsed_by": worker_identity(),
+        "parser_version": PARSER_VERSION,
+        "ingested_at": ingested_at,
+    }

@@ -1,0 +1,29 @@
+"""Every Delta table of the product, one module each, and the store that reads and writes them."""
+
+from spark_optimizer.tables.applications import APPLICATIONS
+from spark_optimizer.tables.executors import EXECUTORS
+from spark_optimizer.tables.ingest_log import INGEST_LOG
+from spark_optimizer.tables.jobs import JOBS
+from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.spark_conf import SPARK_CONF
+from spark_optimizer.tables.sql_executions import SQL_EXECUTIONS
+from spark_optimizer.tables.stages import STAGES
+from spark_optimizer.tables.tasks import TASKS
+
+EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
+ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,)
+
+__all__ = [
+    "ALL_TABLES",
+    "APPLICATIONS",
+    "Column",
+    "EVENT_LOG_TABLES",
+    "EXECUTORS",
+    "INGEST_LOG",
+    "JOBS",
+    "SPARK_CONF",
+    "SQL_EXECUTIONS",
+    "STAGES",
+    "TASKS",
+    "TableSpec",
+]

@@ -1,0 +1,90 @@
+"""Table specifications: one declaration per table serves Spark and Arrow (delta-rs) alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pyspark.sql import types as T
+
+# Logical column types and their Spark and Arrow forms. Times from event logs stay epoch
+# milliseconds (`*_ms`), exactly as Spark writes them; wall-clock stamps of our own runs are
+# UTC timestamps.
+_SPARK_TYPES = {
+    "string": T.StringType(),
+    "long": T.LongType(),
+    "int": T.IntegerType(),
+    "double": T.DoubleType(),
+    "boolean": T.BooleanType(),
+    "timestamp": T.TimestampType(),
+    "array<string>": T.ArrayType(T.StringType(), containsNull=True),
+}
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "long": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "array<string>": pa.list_(pa.string()),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in _SPARK_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(_SPARK_TYPES)}")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A Delta table: logical name, columns, natural key, and the schema version of this code."""
+
+    name: str
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...]
+    schema_version: int
+    description: str
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        missing = [k for k in self.keys if k not in names]
+        if missing:
+            raise ValueError(f"table {self.name}: key columns {missing} are not columns")
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: duplicate column names")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    # Every stored column is nullable: keys are checked before a write instead, so that
+    # Spark- and delta-rs-written tables end up with the same Delta schema.
+    def spark_schema(self) -> T.StructType:
+        return T.StructType(
+            [T.StructField(c.name, _SPARK_TYPES[c.type], True) for c in self.columns]
+        )
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, _ARROW_TYPES[c.type], nullable=True) for c in self.columns]
+        )
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+
+def arrow_type_of(column: Column) -> pa.DataType:
+    return _ARROW_TYPES[column.type]
+
+
+def spark_type_of(column: Column) -> T.DataType:
+    return _SPARK_TYPES[column.type]

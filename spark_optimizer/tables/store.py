@@ -1,0 +1,386 @@
+"""One table API over two backends that write the same Delta tables.
+
+- `SparkDeltaBackend`: Spark's own Delta writer, when the session has Delta (Databricks, EMR,
+  `--packages io.delta:delta-spark_...`).
+- `DeltaRsBackend`: delta-rs (`deltalake`) from Arrow, the embedded default; Spark reads the
+  table's active Parquet files, so no Delta jars are needed.
+
+Both stamp every commit with the schema version of the code that wrote it, and both add
+columns that a newer table spec declares (Delta schema evolution) before writing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Mapping, Protocol, Sequence
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_optimizer.config import Settings
+from spark_optimizer.errors import TableNotFoundError, TableSchemaError
+from spark_optimizer.session import session_has_delta
+from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_of
+
+SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
+TableData = DataFrame | pa.Table
+
+
+def conform_dataframe(spec: TableSpec, df: DataFrame) -> DataFrame:
+    """Columns of `spec`, in order, cast to their declared types; absent ones are null."""
+    extra = sorted(set(df.columns) - set(spec.column_names))
+    if extra:
+        raise TableSchemaError(
+            f"table {spec.name}: data has columns {extra} that the table does not declare; "
+            f"declared columns are {spec.column_names}"
+        )
+    return df.select(
+        [
+            (F.col(f"`{c.name}`") if c.name in df.columns else F.lit(None)).cast(spark_type_of(c)).alias(c.name)
+            for c in spec.columns
+        ]
+    )
+
+
+def conform_arrow(spec: TableSpec, table: pa.Table) -> pa.Table:
+    extra = sorted(set(table.column_names) - set(spec.column_names))
+    if extra:
+        raise TableSchemaError(
+            f"table {spec.name}: data has columns {extra} that the table does not declare; "
+            f"declared columns are {spec.column_names}"
+        )
+    arrays = []
+    for c in spec.columns:
+        target = arrow_type_of(c)
+        if c.name in table.column_names:
+            arrays.append(table.column(c.name).cast(target))
+        else:
+            arrays.append(pa.nulls(table.num_rows, type=target))
+    return pa.Table.from_arrays(arrays, schema=spec.arrow_schema())
+
+
+def dataframe_to_arrow(df: DataFrame) -> pa.Table:
+    if hasattr(df, "toArrow"):  # pyspark >= 4.0
+        return df.toArrow()
+    return pa.Table.from_batches(df._collect_as_arrow(), schema=None)  # pyspark 3.5
+
+
+def check_keys_present(spec: TableSpec, table: pa.Table) -> None:
+    for key in spec.keys:
+        nulls = table.column(key).null_count
+        if nulls:
+            raise TableSchemaError(f"table {spec.name}: {nulls} rows have no value for key column {key!r}")
+
+
+def key_predicate(keys: Sequence[str], key_rows: Iterable[Mapping[str, object]], quote) -> str:
+    """SQL predicate matching exactly the given key tuples, e.g. (app_id = 'a' AND attempt_id = '')."""
+    terms = []
+    for row in key_rows:
+        parts = []
+        for k in keys:
+            value = row[k]
+            if value is None:
+                parts.append(f"{k} IS NULL")
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                parts.append(f"{k} = {value}")
+            else:
+                parts.append(f"{k} = {quote(str(value))}")
+        terms.append("(" + " AND ".join(parts) + ")")
+    return " OR ".join(sorted(set(terms)))
+
+
+class TableBackend(Protocol):
+    name: str
+
+    def exists(self, path: str) -> bool: ...
+    def version(self, path: str) -> int: ...
+    def columns(self, path: str) -> list[str]: ...
+    def create(self, spec: TableSpec, path: str) -> None: ...
+    def add_columns(self, spec: TableSpec, path: str, names: list[str]) -> None: ...
+    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame: ...
+    def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None: ...
+    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None: ...
+    def quote(self, value: str) -> str: ...
+
+
+def _commit_metadata(spec: TableSpec) -> dict[str, str]:
+    return {SCHEMA_VERSION_KEY: str(spec.schema_version)}
+
+
+class DeltaRsBackend:
+    name = "delta-rs"
+
+    def __init__(self, spark: SparkSession | None = None, storage_options: dict[str, str] | None = None):
+        self.spark = spark
+        self.storage_options = storage_options
+
+    def _table(self, path: str):
+        from deltalake import DeltaTable
+
+        return DeltaTable(path, storage_options=self.storage_options)
+
+    def exists(self, path: str) -> bool:
+        from deltalake import DeltaTable
+
+        return DeltaTable.is_deltatable(path, storage_options=self.storage_options)
+
+    def version(self, path: str) -> int:
+        return self._table(path).version()
+
+    def columns(self, path: str) -> list[str]:
+        return [f.name for f in self._table(path).schema().fields]
+
+    def create(self, spec: TableSpec, path: str) -> None:
+        from deltalake import CommitProperties, write_deltalake
+
+        write_deltalake(
+            path,
+            spec.arrow_schema().empty_table(),
+            mode="append",
+            name=spec.name,
+            description=spec.description,
+            storage_options=self.storage_options,
+            commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)),
+        )
+
+    def add_columns(self, spec: TableSpec, path: str, names: list[str]) -> None:
+        from deltalake import CommitProperties, Field
+
+        fields = [Field.from_arrow(spec.arrow_schema().field(n)) for n in names]
+        self._table(path).alter.add_columns(
+            fields, commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec))
+        )
+
+    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame:
+        files = self._table(path).file_uris()
+        if not files:
+            return spark.createDataFrame([], spec.spark_schema())
+        # An explicit schema makes Spark fill columns that older files lack with nulls.
+        return spark.read.schema(spec.spark_schema()).parquet(*files)
+
+    def _to_arrow(self, spec: TableSpec, data: TableData) -> pa.Table:
+        table = dataframe_to_arrow(conform_dataframe(spec, data)) if isinstance(data, DataFrame) else data
+        table = conform_arrow(spec, table)
+        check_keys_present(spec, table)
+        return table
+
+    def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None:
+        from deltalake import CommitProperties, write_deltalake
+
+        write_deltalake(
+            path,
+            self._to_arrow(spec, data),
+            mode=mode,
+            predicate=predicate,
+            schema_mode="merge" if mode == "append" or predicate else "overwrite",
+            storage_options=self.storage_options,
+            commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)),
+        )
+
+    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None:
+        from deltalake import CommitProperties
+
+        source = self._to_arrow(spec, data)
+        if source.num_rows == 0:
+            return
+        condition = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+        (
+            self._table(path)
+            .merge(
+                source,
+                predicate=condition,
+                source_alias="s",
+                target_alias="t",
+                commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+
+    @staticmethod
+    def quote(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+
+class SparkDeltaBackend:
+    name = "spark"
+
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
+
+    def _user_metadata(self, spec: TableSpec) -> str:
+        return json.dumps(_commit_metadata(spec))
+
+    def exists(self, path: str) -> bool:
+        jvm = self.spark._jvm  # type: ignore[union-attr]
+        return bool(jvm.io.delta.tables.DeltaTable.isDeltaTable(self.spark._jsparkSession, path))
+
+    def version(self, path: str) -> int:
+        row = self.spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").select("version").first()
+        return int(row[0]) if row else -1
+
+    def columns(self, path: str) -> list[str]:
+        return self.spark.read.format("delta").load(path).columns
+
+    def create(self, spec: TableSpec, path: str) -> None:
+        self.write(spec, path, self.spark.createDataFrame([], spec.spark_schema()), "append", None)
+
+    def add_columns(self, spec: TableSpec, path: str, names: list[str]) -> None:
+        columns = ", ".join(f"`{n}` {spec.spark_schema()[n].dataType.simpleString()}" for n in names)
+        self.spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
+
+    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame:
+        df = spark.read.format("delta").load(path)
+        return df.select(
+            [
+                (F.col(c.name) if c.name in df.columns else F.lit(None)).cast(spark_type_of(c)).alias(c.name)
+                for c in spec.columns
+            ]
+        )
+
+    def _dataframe(self, spec: TableSpec, data: TableData) -> DataFrame:
+        if isinstance(data, pa.Table):
+            data = self.spark.createDataFrame(conform_arrow(spec, data))
+        return conform_dataframe(spec, data)
+
+    def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None:
+        writer = (
+            self._dataframe(spec, data)
+            .write.format("delta")
+            .mode(mode)
+            .option("userMetadata", self._user_metadata(spec))
+            .option("mergeSchema", "true")
+        )
+        if predicate:
+            writer = writer.option("replaceWhere", predicate)
+        writer.save(path)
+
+    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None:
+        from delta.tables import DeltaTable
+
+        condition = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
+        self.spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", self._user_metadata(spec))
+        try:
+            (
+                DeltaTable.forPath(self.spark, path)
+                .alias("t")
+                .merge(self._dataframe(spec, data).alias("s"), condition)
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        finally:
+            self.spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+
+    @staticmethod
+    def quote(value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class TableStore:
+    """Reads and writes the product's Delta tables under one warehouse root.
+
+    Example::
+
+        store = TableStore(spark, load_settings(warehouse="/tmp/wh"))
+        store.append(APPLICATIONS, applications_df)
+        store.read(APPLICATIONS).count()
+    """
+
+    def __init__(self, spark: SparkSession | None, settings: Settings, backend: TableBackend | None = None):
+        self.spark = spark
+        self.settings = settings
+        self.backend = backend or self._choose_backend(spark, settings)
+
+    @staticmethod
+    def _choose_backend(spark: SparkSession | None, settings: Settings) -> TableBackend:
+        wanted = settings.table_backend
+        if wanted == "spark" or (wanted == "auto" and spark is not None and session_has_delta(spark)):
+            if spark is None:
+                raise TableSchemaError("table_backend 'spark' needs a SparkSession")
+            return SparkDeltaBackend(spark)
+        return DeltaRsBackend(spark)
+
+    def path(self, spec: TableSpec) -> str:
+        return self.settings.table_path(spec.name)
+
+    def exists(self, spec: TableSpec) -> bool:
+        return self.backend.exists(self.path(spec))
+
+    def version(self, spec: TableSpec) -> int:
+        return self.backend.version(self.path(spec)) if self.exists(spec) else -1
+
+    def ensure(self, spec: TableSpec) -> None:
+        """Create the table if missing; add columns a newer spec declares (rows are kept)."""
+        path = self.path(spec)
+        if not self.backend.exists(path):
+            self.backend.create(spec, path)
+            return
+        present = set(self.backend.columns(path))
+        missing = [n for n in spec.column_names if n not in present]
+        if missing:
+            self.backend.add_columns(spec, path, missing)
+
+    def read(self, spec: TableSpec) -> DataFrame:
+        if self.spark is None:
+            raise TableNotFoundError("reading a table as a DataFrame needs a SparkSession; use read_arrow")
+        if not self.exists(spec):
+            raise TableNotFoundError(
+                f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
+            )
+        return self.backend.read(self.spark, spec, self.path(spec))
+
+    def read_arrow(self, spec: TableSpec) -> pa.Table:
+        """The table through delta-rs, with no JVM: for the CLI and quick lookups."""
+        from deltalake import DeltaTable
+
+        if not DeltaTable.is_deltatable(self.path(spec)):
+            raise TableNotFoundError(
+                f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
+            )
+        table = DeltaTable(self.path(spec)).to_pyarrow_table()
+        return conform_arrow(spec, table.select([c for c in table.column_names if c in spec.column_names]))
+
+    def append(self, spec: TableSpec, data: TableData) -> None:
+        self.ensure(spec)
+        self.backend.write(spec, self.path(spec), data, "append", None)
+
+    def overwrite(self, spec: TableSpec, data: TableData) -> None:
+        self.ensure(spec)
+        self.backend.write(spec, self.path(spec), data, "overwrite", None)
+
+    def replace_rows(self, spec: TableSpec, data: TableData, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> None:
+        """Atomically replace every row whose `scope_keys` match one of `scope` by `data`.
+
+        Used to re-ingest an application: its old jobs/stages/... rows go, the new ones come,
+        in one Delta commit, so readers never see both or neither.
+        """
+        self.ensure(spec)
+        predicate = key_predicate(scope_keys, scope, self.backend.quote)
+        if not predicate:
+            return
+        self.backend.write(spec, self.path(spec), data, "overwrite", predicate)
+
+    def upsert(self, spec: TableSpec, data: TableData) -> None:
+        """Merge on the table's natural key: update matches, insert the rest."""
+        self.ensure(spec)
+        self.backend.upsert(spec, self.path(spec), data)
+
+    def schema_version(self, spec: TableSpec) -> int | None:
+        """Schema version recorded by the newest commit that carries one."""
+        from deltalake import DeltaTable
+
+        if not DeltaTable.is_deltatable(self.path(spec)):
+            return None
+        for commit in DeltaTable(self.path(spec)).history(50):
+            if SCHEMA_VERSION_KEY in commit:
+                return int(commit[SCHEMA_VERSION_KEY])
+            user_metadata = commit.get("userMetadata")
+            if user_metadata:
+                try:
+                    return int(json.loads(user_metadata)[SCHEMA_VERSION_KEY])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return None
