@@ -268,7 +268,7 @@ def _gzip_chunks(raw: BinaryIO) -> Generator[bytes, None, None]:
     with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
         while True:
             try:
-                chunk = gz.read(_OUT_SIZE)
+                chunk = gz.read1(_OUT_SIZE)  # read() would drop what it decoded before an error
             except EOFError as exc:
                 raise TruncatedStreamError(f"gzip stream is truncated: {exc}") from exc
             except (gzip.BadGzipFile, zlib.error) as exc:

@@ -1,0 +1,148 @@
+"""`spark-optimizer` command line: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spark_optimizer.config import load_settings
+from spark_optimizer.errors import SparkOptimizerError
+
+app = typer.Typer(help="Learns from past Spark runs and recommends the resources for the next one.", no_args_is_help=True)
+# Wide enough that paths and reasons are not folded when output goes to a file or CI log.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+stdout = Console(width=None if sys.stdout.isatty() else 200)
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "samples" / "eventlogs"
+
+WarehouseOption = Annotated[
+    Optional[str], typer.Option("--warehouse", help="Warehouse root (env SPARK_OPTIMIZER_WAREHOUSE).")
+]
+ConfOption = Annotated[Optional[Path], typer.Option("--conf", help="Settings file (env SPARK_OPTIMIZER_CONF).")]
+
+
+def _context(warehouse: str | None, conf: Path | None, master: str | None = None):
+    from spark_optimizer.context import AppContext
+
+    return AppContext(load_settings(conf, warehouse=warehouse, spark_master=master))
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[bold red]error:[/] {error}")
+    raise typer.Exit(2)
+
+
+def _run_collect(ctx, event_log_dir: str, force: bool, batch_size: int | None, output_format: str) -> int:
+    from rich.progress import Progress
+
+    from spark_optimizer.eventlog.ingest import ingest_event_logs
+    from spark_optimizer.reporting import record_line, summary_line
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingesting event logs", total=None)
+
+        def on_batch(records: list[dict], done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            for record in records:
+                if record["status"] != "ingested" or output_format == "text":
+                    progress.console.print(record_line(record), markup=False, highlight=False, soft_wrap=True)
+
+        summary = ingest_event_logs(
+            ctx.spark,
+            ctx.store,
+            event_log_dir,
+            datetime.now(timezone.utc),
+            batch_size=batch_size or ctx.settings.ingest_batch_size,
+            force=force,
+            on_batch=on_batch,
+        )
+    if output_format == "json":
+        print(json.dumps({"summary": summary.as_dict(), "failed": summary.failed}, default=str, indent=2))
+    console.print(summary_line(summary), soft_wrap=True)
+    if summary.failed:
+        console.print(f"[red]{len(summary.failed)} event log(s) failed; their reasons are above and in the ingest_log table[/]")
+    return summary.exit_code
+
+
+@app.command()
+def collect(
+    event_log_dir: Annotated[str, typer.Option("--event-log-dir", help="Folder, file or Hadoop-FS URI of event logs.")],
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    master: Annotated[Optional[str], typer.Option(help="Spark master when no session is active.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-ingest logs even when unchanged.")] = False,
+    batch_size: Annotated[Optional[int], typer.Option(help="Logs per Spark job and Delta commit.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Ingest Spark event logs into the Delta tables (incremental; exit 1 if a log failed)."""
+    try:
+        raise typer.Exit(_run_collect(_context(warehouse, conf, master), event_log_dir, force, batch_size, output_format))
+    except SparkOptimizerError as error:
+        _fail(error)
+
+
+@app.command()
+def tables(warehouse: WarehouseOption = None, conf: ConfOption = None) -> None:
+    """List the tables in the warehouse with their row counts, versions and schema versions (no JVM)."""
+    from spark_optimizer.tables import ALL_TABLES
+    from spark_optimizer.tables.store import TableStore
+
+    try:
+        settings = load_settings(conf, warehouse=warehouse)
+    except SparkOptimizerError as error:
+        _fail(error)
+    store = _arrow_store(settings)
+    table = Table("table", "rows", "version", "schema version", "path")
+    for spec in ALL_TABLES:
+        if store.exists(spec):
+            table.add_row(spec.name, str(store.read_arrow(spec).num_rows), str(store.version(spec)),
+                          str(store.schema_version(spec)), store.path(spec))
+        else:
+            table.add_row(spec.name, "-", "-", "-", f"{store.path(spec)} (missing)")
+    stdout.print(table)
+
+
+def _arrow_store(settings):
+    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+
+    return TableStore(None, settings, backend=DeltaRsBackend())
+
+
+@app.command()
+def quickstart(
+    warehouse: WarehouseOption = None,
+    event_log_dir: Annotated[Optional[str], typer.Option("--event-log-dir", help="Defaults to the bundled samples.")] = None,
+) -> None:
+    """Run the main job end to end on the bundled sample logs with the embedded defaults."""
+    try:
+        ctx = _context(warehouse, None)
+        code = _run_collect(ctx, event_log_dir or str(SAMPLE_LOGS), False, None, "text")
+        from spark_optimizer.tables import APPLICATIONS
+
+        rows = ctx.store.read_arrow(APPLICATIONS).to_pylist()
+        table = Table("app_id", "name", "spark", "platform", "status", "duration s", "executors", "tasks",
+                      "failed tasks", "shuffle read MB", "CPU s", "GC s", title=f"applications in {ctx.settings.warehouse}")
+        for row in sorted(rows, key=lambda r: r["start_time_ms"] or 0):
+            table.add_row(row["app_id"] + (f"/{row['attempt_id']}" if row["attempt_id"] else ""), (row["app_name"] or "")[:30],
+                          row["spark_version"], row["platform"], row["status"],
+                          f"{(row['duration_ms'] or 0) / 1000:.1f}", str(row["executors_added"]), str(row["task_count"]),
+                          str(row["failed_task_count"]), f"{(row['shuffle_read_bytes'] or 0) / 1e6:.1f}",
+                          f"{(row['executor_cpu_time_ms'] or 0) / 1000:.1f}", f"{(row['jvm_gc_time_ms'] or 0) / 1000:.1f}")
+        stdout.print(table)
+        raise typer.Exit(code)
+    except SparkOptimizerError as error:
+        _fail(error)
+
+
+def main() -> None:
+    app(prog_name="spark-optimizer")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
