@@ -1,0 +1,111 @@
+"""The ingestion job over Spark: incremental, idempotent, and a bad file never stops a batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from spark_optimizer.cli import app as cli_app
+from spark_optimizer.errors import EventLogNotFoundError
+from spark_optimizer.eventlog.ingest import ingest_event_logs
+from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, STAGES, TASKS
+from tests.conftest import PINNED_RUN_TIME, REPO_ROOT
+
+SAMPLES = REPO_ROOT / "samples" / "eventlogs"
+
+
+def row_counts(store):
+    return {spec.name: store.read_arrow(spec).num_rows for spec in EVENT_LOG_TABLES}
+
+
+def test_bundled_samples_ingest_into_every_table(spark, store):
+    summary = ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME)
+    assert summary.as_dict()["ingested"] == 6 and summary.exit_code == 0
+    apps = store.read(APPLICATIONS)
+    assert apps.count() == 6
+    assert apps.where("task_count > 0 AND executor_run_time_ms > 0").count() == 6
+    assert store.read(TASKS).count() == apps.groupBy().sum("task_count").first()[0]
+    assert all(n > 0 for n in row_counts(store).values())
+    log = {r["source_path"]: r for r in store.read_arrow(INGEST_LOG).to_pylist()}
+    assert all(r["status"] == "ingested" and r["parsed_by"] for r in log.values())
+
+
+def test_a_second_run_over_unchanged_logs_does_no_work_and_duplicates_nothing(spark, store):
+    ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME)
+    before = row_counts(store)
+    versions = {spec.name: store.version(spec) for spec in EVENT_LOG_TABLES}
+    again = ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME)
+    assert again.records == [] and again.unchanged == 6
+    assert row_counts(store) == before
+    assert {spec.name: store.version(spec) for spec in EVENT_LOG_TABLES} == versions
+    forced = ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME, force=True)
+    assert forced.count("ingested") == 6 and row_counts(store) == before
+
+
+def test_a_completed_in_progress_log_replaces_its_earlier_rows(spark, store, tmp_path, shared_eventlogs):
+    complete = (shared_eventlogs / "generated" / "local-1795476299058").read_bytes().splitlines(keepends=True)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    partial = logs / "local-1795476299058.inprogress"
+    partial.write_bytes(b"".join(complete[: len(complete) * 2 // 3]))
+    first = ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
+    [app] = store.read_arrow(APPLICATIONS).to_pylist()
+    assert app["status"] == "incomplete" and first.records[0]["complete"] is False
+    partial.rename(logs / "local-1795476299058")
+    (logs / "local-1795476299058").write_bytes(b"".join(complete))
+    ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
+    [app] = store.read_arrow(APPLICATIONS).to_pylist()
+    assert app["status"] == "completed" and app["task_count"] == 8
+    assert store.read_arrow(TASKS).num_rows == 8
+    [record] = store.read_arrow(INGEST_LOG).to_pylist()
+    assert record["source_path"].endswith("local-1795476299058") and record["complete"]
+
+
+def test_corrupt_empty_and_foreign_files_are_recorded_and_the_rest_is_ingested(spark, store, tmp_path, shared_eventlogs):
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLES, logs)
+    shutil.copy(shared_eventlogs / "public/groupon__sparklint/invalid_log_file", logs)
+    shutil.copy(shared_eventlogs / "public/groupon__sparklint/file_event_log_empty_test", logs)
+    (logs / "garbage.zstd").write_bytes(b"\x00\x01not zstd at all")
+    summary = ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
+    assert summary.count("ingested") == 6 and summary.count("failed") == 3 and summary.exit_code == 1
+    reasons = {Path(r["source_path"]).name: r["reason"] for r in summary.failed}
+    assert "empty file (0 bytes)" in reasons["file_event_log_empty_test"]
+    assert "not a Spark event log" in reasons["invalid_log_file"]
+    assert "zstd" in reasons["garbage.zstd"]
+    assert store.read_arrow(APPLICATIONS).num_rows == 6
+    assert store.read_arrow(INGEST_LOG).num_rows == 9
+
+
+def test_two_copies_of_one_application_attempt_keep_one_and_record_the_other(spark, store, tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SAMPLES / "local-1795476283857.zstd", tmp_path / folder)
+    summary = ingest_event_logs(spark, store, str(tmp_path), PINNED_RUN_TIME)
+    assert sorted(r["status"] for r in summary.records) == ["duplicate", "ingested"]
+    assert store.read_arrow(APPLICATIONS).num_rows == 1
+    assert store.read(STAGES).groupBy("stage_id", "stage_attempt_id").count().where("count > 1").count() == 0
+
+
+def test_a_missing_folder_is_a_clear_error(spark, store, tmp_path):
+    with pytest.raises(EventLogNotFoundError, match="does not exist"):
+        ingest_event_logs(spark, store, str(tmp_path / "nope"), PINNED_RUN_TIME)
+
+
+def test_the_cli_summarises_and_exits_non_zero_only_when_a_log_failed(spark, tmp_path, shared_eventlogs):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(SAMPLES / "local-1795476283857.zstd", logs)
+    shutil.copy(shared_eventlogs / "public/groupon__sparklint/invalid_log_file", logs)
+    runner = CliRunner()
+    args = ["collect", "--event-log-dir", str(logs), "--warehouse", str(tmp_path / "wh")]
+    first = runner.invoke(cli_app, args)
+    assert first.exit_code == 1, first.output
+    assert "ingested 1" in first.output and "failed 1" in first.output and "invalid_log_file" in first.output
+    second = runner.invoke(cli_app, args)
+    assert second.exit_code == 0 and "skipped unchanged 2 (of which 1 failed before)" in second.output
+    missing = runner.invoke(cli_app, ["collect", "--event-log-dir", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
