@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
 
 LOCAL_DEFAULTS = {
@@ -19,6 +21,10 @@ def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimiz
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        # Launched by spark-submit (or a notebook kernel with a JVM): its --master and --conf
+        # are already in the JVM and must win over our local defaults.
+        return SparkSession.builder.appName(app_name).getOrCreate()
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**LOCAL_DEFAULTS, **conf}.items():
         builder = builder.config(key, value)
