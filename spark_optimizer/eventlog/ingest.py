@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -81,16 +83,35 @@ def list_log_files(spark: SparkSession, root: str) -> list[LogFile]:
     ]
 
 
+_END = object()
+
+
 def _parse_partition(groups: Iterable[LogGroup], ingested_at: datetime) -> Iterator[tuple[str, tuple]]:
+    """Parse each group on a helper thread and hand rows out through a bounded queue, so a
+    worker holds at most a few thousand rows of a log at any time, however big the log is."""
     for group in groups:
-        out: list[tuple[str, tuple]] = []
+        rows: queue.Queue = queue.Queue(maxsize=4096)
+        outcome: dict = {}
 
         def emit(table: str, row: dict) -> None:
-            out.append((table, tuple(row.get(c) for c in _COLUMNS[table])))
+            rows.put((table, tuple(row.get(c) for c in _COLUMNS[table])))
 
-        record = parse_group(group, ingested_at, emit)
-        yield from out
-        yield INGEST_LOG.name, tuple(record.get(c) for c in _COLUMNS[INGEST_LOG.name])
+        def work(group: LogGroup = group) -> None:
+            try:
+                outcome["record"] = parse_group(group, ingested_at, emit)
+            except BaseException as exc:  # surfaced in the task below, with its traceback
+                outcome["error"] = exc
+            finally:
+                rows.put(_END)
+
+        thread = threading.Thread(target=work, name="event-log-parser", daemon=True)
+        thread.start()
+        while (item := rows.get()) is not _END:
+            yield item
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        yield INGEST_LOG.name, tuple(outcome["record"].get(c) for c in _COLUMNS[INGEST_LOG.name])
 
 
 def _choose_duplicates(records: list[dict]) -> dict[str, str]:

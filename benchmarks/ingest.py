@@ -1,0 +1,276 @@
+"""End-to-end ingestion throughput, measured against Spark's own History Server.
+
+    python benchmarks/ingest.py [--copies 8] [--tasks 28000] [--keep]
+
+1. Generates one large, real, uncompressed event log by running a many-task local Spark job
+   in its own process (cached under --cache-dir, keyed by --tasks).
+2. Copies it --copies times under distinct application ids (the App ID of the
+   ApplicationStart line is rewritten; the file is streamed, never held in memory).
+3. Times our ingestion (`ingest_event_logs` into a fresh warehouse) in a subprocess:
+   interpreter + SparkSession start-up and ingestion are reported separately; the peak RSS
+   of the driver, its JVM and the Python workers is sampled from /proc meanwhile.
+4. Starts the real History Server over the same folder and times its replay: the first
+   /api/v1/applications/<id>/stages request of each app, one app after the other (the
+   History Server parses an application lazily, on first request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT_PREFIX = "BENCH_RESULT "
+APP_START = b'{"Event":"SparkListenerApplicationStart"'
+
+
+# ---- 1. the event log ---------------------------------------------------------------
+
+def generate_log(out_dir: Path, tasks: int) -> None:
+    """Runs in its own process: a Spark app whose uncompressed event log lands in out_dir."""
+    from pyspark.sql import SparkSession, functions as F
+
+    maps, reduces = min(2000, max(2, tasks // 10)), min(200, max(1, tasks // 100))
+    spark = (
+        SparkSession.builder.master("local[2]").appName("spark-optimizer-benchmark")
+        .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", f"file:{out_dir}")
+        .config("spark.eventLog.compress", "false").config("spark.eventLog.rolling.enabled", "false")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.adaptive.enabled", "false").config("spark.sql.shuffle.partitions", str(reduces))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    # One shuffle (map and reduce tasks with shuffle metrics), then many narrow tasks.
+    (spark.range(0, maps * 1000, numPartitions=maps).selectExpr("id % 997 AS k", "id AS v")
+     .groupBy("k").agg(F.sum("v")).write.format("noop").mode("overwrite").save())
+    remaining = tasks - maps - reduces
+    while remaining > 0:
+        n = min(4000, remaining)
+        spark.range(0, n * 1000, numPartitions=n).selectExpr("id % 7 AS k").write.format("noop").mode("overwrite").save()
+        remaining -= n
+    spark.stop()
+
+
+def cached_log(cache_dir: Path, tasks: int) -> Path:
+    folder = cache_dir / f"log-{tasks}-tasks"
+    logs = [p for p in folder.glob("local-*") if not p.name.endswith(".inprogress")] if folder.is_dir() else []
+    if (folder / "COMPLETE").exists() and len(logs) == 1:
+        print(f"reusing cached event log {logs[0]}")
+        return logs[0]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"generating an event log of {tasks} tasks in {folder} ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--role", "generate", "--tasks", str(tasks), str(folder)], check=True)
+    logs = [p for p in folder.glob("local-*") if not p.name.endswith(".inprogress")]
+    if len(logs) != 1:
+        raise SystemExit(f"expected one finished event log in {folder}, found {logs}")
+    (folder / "COMPLETE").touch()
+    print(f"  generated {logs[0].stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.0f} s")
+    return logs[0]
+
+
+# ---- 2. copies under distinct app ids -------------------------------------------------
+
+def make_copies(raw: Path, copies: int, folder: Path) -> list[str]:
+    base = int(raw.name.split("-", 1)[1])
+    app_ids = []
+    for i in range(copies):
+        app_id = f"local-{base + 1 + i}"
+        with raw.open("rb") as src, (folder / app_id).open("wb") as dst:
+            for line in src:
+                if line.startswith(APP_START):
+                    event = json.loads(line)
+                    event["App ID"] = app_id
+                    dst.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+                    break
+                dst.write(line)
+            else:
+                raise SystemExit(f"{raw} has no SparkListenerApplicationStart line")
+            shutil.copyfileobj(src, dst, 1 << 20)
+        app_ids.append(app_id)
+    return app_ids
+
+
+# ---- 3. our ingestion -----------------------------------------------------------------
+
+def ingest_role(folder: Path, warehouse: Path) -> None:
+    """Runs in its own process; prints one JSON line with its timings."""
+    t0 = time.perf_counter()
+    from datetime import datetime, timezone
+
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.eventlog.ingest import ingest_event_logs
+    from spark_optimizer.session import get_or_create_spark
+    from spark_optimizer.tables.store import TableStore
+
+    spark = get_or_create_spark("local[2]", "spark-optimizer-benchmark-ingest")
+    spark.sparkContext.setLogLevel("ERROR")
+    t1 = time.perf_counter()
+    store = TableStore(spark, load_settings(warehouse=str(warehouse), environ={}))
+    summary = ingest_event_logs(spark, store, str(folder), datetime.now(timezone.utc))
+    t2 = time.perf_counter()
+    result = {
+        "startup_s": t1 - t0, "ingest_s": t2 - t1, "cores": spark.sparkContext.defaultParallelism,
+        "summary": summary.as_dict(), "driver_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "uncompressed_bytes": sum(r["uncompressed_bytes"] or 0 for r in summary.records),
+    }
+    spark.stop()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def _proc_table() -> dict[int, tuple[int, str, int, int]]:
+    """pid -> (ppid, cmdline, VmRSS kB, VmHWM kB) of every process we can read."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        kb = lambda k: int(fields.get(k, "0 kB").split()[0])  # noqa: E731
+        table[int(entry)] = (int(fields["PPid"]), cmd, kb("VmRSS"), kb("VmHWM"))
+    return table
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree under `root`: peak RSS per role (driver, jvm, python workers)."""
+
+    def __init__(self, root: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.root, self.interval, self.done = root, interval, threading.Event()
+        self.hwm: dict[int, tuple[str, int]] = {}
+        self.workers_sum_peak_kb = 0
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            table = _proc_table()
+            tree, frontier = {self.root}, [self.root]
+            while frontier:
+                parent = frontier.pop()
+                children = [pid for pid, row in table.items() if row[0] == parent]
+                tree.update(children)
+                frontier.extend(children)
+            workers_now = 0
+            for pid in tree & table.keys():
+                _, cmd, rss, hwm = table[pid]
+                role = "driver" if pid == self.root else "jvm" if "java" in cmd.split(" ", 1)[0] else "python worker"
+                self.hwm[pid] = (role, max(hwm, self.hwm.get(pid, ("", 0))[1]))
+                workers_now += rss if role == "python worker" else 0
+            self.workers_sum_peak_kb = max(self.workers_sum_peak_kb, workers_now)
+            self.done.wait(self.interval)
+
+    def peak_mb(self, role: str) -> float:
+        return max((hwm for r, hwm in self.hwm.values() if r == role), default=0) / 1024
+
+
+def run_ours(folder: Path, warehouse: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--role", "ingest", str(folder), str(warehouse)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    out, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"ingestion subprocess exited {proc.returncode}")
+    result = json.loads(next(l for l in out.splitlines() if l.startswith(RESULT_PREFIX))[len(RESULT_PREFIX):])
+    result.update(wall_s=wall, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
+                  workers_sum_peak_mb=sampler.workers_sum_peak_kb / 1024, driver_sampled_peak_mb=sampler.peak_mb("driver"))
+    return result
+
+
+# ---- 4. the History Server --------------------------------------------------------------
+
+def run_history_server(folder: Path, app_ids: list[str], memory: str) -> dict:
+    sys.path.insert(0, str(REPO))
+    from spark_optimizer.devtools.history_server import LocalHistoryServer
+
+    started = time.perf_counter()
+    with LocalHistoryServer(folder, expected_apps=len(app_ids), daemon_memory=memory, startup_timeout=300) as hs:
+        listed = time.perf_counter()
+        per_app = []
+        for app_id in app_ids:
+            t = time.perf_counter()
+            stages = hs.get_json(f"/api/v1/applications/{app_id}/stages", timeout=900)
+            per_app.append(time.perf_counter() - t)
+            assert stages, f"the History Server returned no stage for {app_id}"
+        hwm = next((int(l.split()[1]) for l in Path(f"/proc/{hs.pid}/status").read_text().splitlines()
+                    if l.startswith("VmHWM:")), 0)
+    return {"startup_and_listing_s": listed - started, "replay_s": sum(per_app), "per_app_s": per_app,
+            "jvm_peak_mb": hwm / 1024}
+
+
+# ---- report -------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=8, help="copies of the log, each a distinct app (default 8)")
+    parser.add_argument("--tasks", type=int, default=28000, help="tasks of the generated app (default 28000, ~100 MB)")
+    parser.add_argument("--keep", action="store_true", help="keep the copies and the warehouse")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "spark-optimizer-bench")
+    parser.add_argument("--hs-memory", default="2g", help="History Server heap (SPARK_DAEMON_MEMORY)")
+    parser.add_argument("--role", choices=("generate", "ingest"), help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "generate":
+        return generate_log(args.paths[0].resolve(), args.tasks)
+    if args.role == "ingest":
+        return ingest_role(args.paths[0], args.paths[1])
+
+    raw = cached_log(args.cache_dir, args.tasks)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=args.cache_dir))
+    logs = work / "logs"
+    logs.mkdir()
+    try:
+        app_ids = make_copies(raw, args.copies, logs)
+        total_mb = sum(p.stat().st_size for p in logs.iterdir()) / 1e6
+        print(f"{args.copies} copies of {raw.name} ({raw.stat().st_size / 1e6:.1f} MB each, uncompressed) in {logs}")
+        print("our ingestion ...", flush=True)
+        ours = run_ours(logs, work / "warehouse")
+        print("History Server replay ...", flush=True)
+        hs = run_history_server(logs, app_ids, args.hs_memory)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    cores = ours["cores"]
+    ours_mbps, ours_e2e_mbps, hs_mbps = total_mb / ours["ingest_s"], total_mb / ours["wall_s"], total_mb / hs["replay_s"]
+    print(f"""
+== event logs ==
+  total uncompressed        {total_mb:10.1f} MB  ({args.copies} apps, {ours['summary']})
+== ours (ingest_event_logs, local[{cores}]) ==
+  process wall time         {ours['wall_s']:10.1f} s   (interpreter + imports + SparkSession: {ours['startup_s']:.1f} s)
+  ingestion alone           {ours['ingest_s']:10.1f} s
+  throughput                {ours_mbps:10.1f} MB/s  ({ours_mbps / cores:.1f} MB/s per core, {cores} cores)
+  end to end incl. start-up {ours_e2e_mbps:10.1f} MB/s
+  peak RSS driver python    {ours['driver_maxrss_kb'] / 1024:10.0f} MB  (getrusage; sampled {ours['driver_sampled_peak_mb']:.0f} MB)
+  peak RSS JVM              {ours['jvm_peak_mb']:10.0f} MB  (sampled VmHWM)
+  peak RSS python worker    {ours['worker_peak_mb']:10.0f} MB  (largest single worker; all workers at once {ours['workers_sum_peak_mb']:.0f} MB)
+== Spark History Server (1 replay thread, first /stages request per app, sequential) ==
+  start-up + listing        {hs['startup_and_listing_s']:10.1f} s
+  replay                    {hs['replay_s']:10.1f} s   (per app: {', '.join(f'{s:.1f}' for s in hs['per_app_s'])})
+  throughput                {hs_mbps:10.1f} MB/s
+  peak RSS JVM              {hs['jvm_peak_mb']:10.0f} MB
+== ratio ==
+  ours / History Server     {ours_mbps / hs_mbps:10.2f} x  (ingestion alone; per core {ours_mbps / cores / hs_mbps:.2f} x; end to end {ours_e2e_mbps / hs_mbps:.2f} x)""")
+    if args.keep:
+        print(f"kept {work}")
+
+
+if __name__ == "__main__":
+    main()
