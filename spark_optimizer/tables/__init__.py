@@ -1,5 +1,6 @@
 """Every Delta table of the product, one module each, and the store that reads and writes them."""
 
+from spark_optimizer.tables.app_metrics import APP_METRICS
 from spark_optimizer.tables.applications import APPLICATIONS
 from spark_optimizer.tables.executors import EXECUTORS
 from spark_optimizer.tables.ingest_log import INGEST_LOG
@@ -11,10 +12,13 @@ from spark_optimizer.tables.stages import STAGES
 from spark_optimizer.tables.tasks import TASKS
 
 EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
-ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,)
+ANALYSIS_TABLES = (APP_METRICS,)
+ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES
 
 __all__ = [
     "ALL_TABLES",
+    "ANALYSIS_TABLES",
+    "APP_METRICS",
     "APPLICATIONS",
     "Column",
     "EVENT_LOG_TABLES",

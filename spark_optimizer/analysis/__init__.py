@@ -1,0 +1,1 @@
+"""Analysis of ingested runs: efficiency metrics, bottlenecks, what-if simulation."""

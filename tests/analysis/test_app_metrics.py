@@ -1,0 +1,39 @@
+"""Per-application metrics: where wall time and allocated cores went."""
+
+from __future__ import annotations
+
+from chispa import assert_df_equality
+
+from spark_optimizer.analysis.app_metrics import compute_app_metrics, executor_busy_time
+from spark_optimizer.eventlog.ingest import ingest_event_logs
+from spark_optimizer.tables import APPLICATIONS, EXECUTORS, STAGES, TASKS
+from tests.conftest import PINNED_RUN_TIME, REPO_ROOT
+
+
+def test_busy_time_is_the_union_of_overlapping_task_intervals(spark):
+    tasks = spark.createDataFrame(
+        [("a", "", 1, 0, 10), ("a", "", 2, 5, 15), ("a", "", 3, 20, 30), ("b", "", 1, 100, 101)],
+        "app_id string, attempt_id string, task_id long, launch_time_ms long, finish_time_ms long",
+    )
+    expected = spark.createDataFrame([("a", "", 25), ("b", "", 1)], "app_id string, attempt_id string, executor_busy_ms long")
+    assert_df_equality(executor_busy_time(tasks), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_metrics_on_real_logs_split_wall_time_and_name_a_bottleneck(spark, store):
+    ingest_event_logs(spark, store, str(REPO_ROOT / "samples" / "eventlogs"), PINNED_RUN_TIME)
+    metrics = {
+        r["app_id"]: r
+        for r in compute_app_metrics(store.read(APPLICATIONS), store.read(STAGES), store.read(TASKS),
+                                     store.read(EXECUTORS), PINNED_RUN_TIME).collect()
+    }
+    assert len(metrics) == 6
+    for app_id, m in metrics.items():
+        assert m["driver_only_ms"] + m["executor_busy_ms"] == m["wall_ms"], app_id
+        assert 0 < m["core_utilization"] <= 1.0, app_id
+        assert 0 < m["cpu_share_of_run"] <= 1.0, app_id
+    # An interactive spark-shell session: 175 s of wall time, 6 s with tasks running.
+    shell = metrics["local-1624371544219"]
+    assert shell["bottleneck"] == "driver" and shell["driver_only_share"] > 0.9
+    # Kubernetes app with 4 busy executors doing CPU-heavy work.
+    taxi = metrics["spark-cc4d115f011443d787f03a71a476a745"]
+    assert taxi["bottleneck"] == "cpu" and taxi["idle_executor_count"] == 0
