@@ -310,7 +310,9 @@ class AppAccumulator:
             self.sql[execution_id]["job_ids"].append(str(job_id))
 
     def _job_end(self, e: dict) -> None:
-        job = self.jobs.setdefault(e.get("Job ID"), {"job_id": e.get("Job ID"), "stage_ids": []})
+        job = self.jobs.get(e.get("Job ID"))
+        if job is None:  # JobEnd without JobStart: the History Server ignores it too
+            return
         job["completion_time_ms"] = e.get("Completion Time")
         result = e.get("Job Result") or {}
         succeeded = result.get("Result") == "JobSucceeded"
@@ -355,6 +357,12 @@ class AppAccumulator:
         launch = info.get("Launch Time") or 0
         finish = info.get("Finish Time") or 0
         duration = finish - launch if finish >= launch > 0 else 0
+        # 'Resubmitted' re-announces an earlier successful task whose shuffle output was lost
+        # with its executor (same Task ID and times): counted as failed, like the History
+        # Server does, but its time was already counted and it gets no second task row.
+        resubmitted = (reason or {}).get("Reason") == "Resubmitted"
+        if resubmitted:
+            duration = 0
         self._seen_time(finish)
         stage_key = (e.get("Stage ID"), e.get("Stage Attempt ID", 0) or 0)
         stage = self.stages.get(stage_key)
@@ -374,7 +382,7 @@ class AppAccumulator:
             stage.shuffle_reads.append(metrics.shuffle_read_bytes)
             stage.spills.append(metrics.disk_bytes_spilled)
             stage.gcs.append(metrics.jvm_gc_time_ms)
-        if self.on_task_row is None:
+        if self.on_task_row is None or resubmitted:
             return
         row = {
             "app_id": self.app_id,

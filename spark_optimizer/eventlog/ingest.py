@@ -10,17 +10,16 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
-from pyspark import StorageLevel
+import pyarrow.compute  # noqa: F401  (pa.compute)
 from pyspark.sql import SparkSession
 
 from spark_optimizer.errors import EventLogNotFoundError
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
 from spark_optimizer.eventlog.parse import parse_group
 from spark_optimizer.eventlog.storage import local_path
-from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG, TableSpec
+from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
 
-_COLUMNS = {spec.name: spec.column_names for spec in EVENT_LOG_TABLES + (INGEST_LOG,)}
 FAILURE_STATUSES = ("failed",)
 
 
@@ -84,34 +83,54 @@ def list_log_files(spark: SparkSession, root: str) -> list[LogFile]:
 
 
 _END = object()
+ARROW_CHUNK_ROWS = 16_384
+_SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES + (INGEST_LOG,)}
 
 
-def _parse_partition(groups: Iterable[LogGroup], ingested_at: datetime) -> Iterator[tuple[str, tuple]]:
-    """Parse each group on a helper thread and hand rows out through a bounded queue, so a
-    worker holds at most a few thousand rows of a log at any time, however big the log is."""
+def _arrow_chunk(table: str, rows: list[dict]) -> bytes:
+    """Rows of one table as an Arrow IPC stream: compact to ship from a task to the driver."""
+    schema = _SPECS[table].arrow_schema()
+    batch = pa.RecordBatch.from_pylist(rows, schema=schema)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def _parse_partition(groups: Iterable[LogGroup], ingested_at: datetime) -> Iterator[tuple[str, bytes]]:
+    """Parse each group on a helper thread that hands out Arrow chunks through a bounded
+    queue, so a worker holds a few chunks of rows at a time, however big the log is."""
     for group in groups:
-        rows: queue.Queue = queue.Queue(maxsize=4096)
+        chunks: queue.Queue = queue.Queue(maxsize=8)
         outcome: dict = {}
+        pending: dict[str, list[dict]] = {}
 
         def emit(table: str, row: dict) -> None:
-            rows.put((table, tuple(row.get(c) for c in _COLUMNS[table])))
+            rows = pending.setdefault(table, [])
+            rows.append(row)
+            if len(rows) >= ARROW_CHUNK_ROWS:
+                chunks.put((table, _arrow_chunk(table, rows)))
+                pending[table] = []
 
         def work(group: LogGroup = group) -> None:
             try:
-                outcome["record"] = parse_group(group, ingested_at, emit)
+                record = parse_group(group, ingested_at, emit)
+                for table, rows in pending.items():
+                    if rows:
+                        chunks.put((table, _arrow_chunk(table, rows)))
+                chunks.put((INGEST_LOG.name, _arrow_chunk(INGEST_LOG.name, [record])))
             except BaseException as exc:  # surfaced in the task below, with its traceback
                 outcome["error"] = exc
             finally:
-                rows.put(_END)
+                chunks.put(_END)
 
         thread = threading.Thread(target=work, name="event-log-parser", daemon=True)
         thread.start()
-        while (item := rows.get()) is not _END:
+        while (item := chunks.get()) is not _END:
             yield item
         thread.join()
         if "error" in outcome:
             raise outcome["error"]
-        yield INGEST_LOG.name, tuple(outcome["record"].get(c) for c in _COLUMNS[INGEST_LOG.name])
 
 
 def _choose_duplicates(records: list[dict]) -> dict[str, str]:
@@ -183,40 +202,39 @@ def ingest_event_logs(
 
 
 def _ingest_batch(spark: SparkSession, store: TableStore, batch: list[LogGroup], ingested_at: datetime) -> list[dict]:
-    rows = (
+    """Parse a batch of groups in Spark tasks (one group per task) and write every table once.
+
+    Tasks return compact Arrow chunks; the driver assembles one Arrow table per Delta table
+    and replaces the batch's applications in one commit per table. A batch's rows are bounded
+    by `batch_size` logs; they are summaries (the largest, `tasks`, is ~200 bytes per task).
+    """
+    chunks = (
         spark.sparkContext.parallelize(batch, len(batch))
         .mapPartitions(lambda groups: _parse_partition(groups, ingested_at))
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        .collect()
     )
-    try:
-        columns = _COLUMNS[INGEST_LOG.name]
-        records = [dict(zip(columns, r)) for r in rows.filter(lambda r: r[0] == INGEST_LOG.name).map(lambda r: r[1]).collect()]
-        losers = _choose_duplicates(records)
-        for record in records:
-            if record["source_path"] in losers:
-                record["status"] = "duplicate"
-                record["reason"] = (
-                    f"holds the same application attempt(s) {record['app_ids']} as {losers[record['source_path']]}, "
-                    f"which was kept (complete, or more events)"
-                )
-                record["rows_written"] = 0
-        kept_apps = {
-            tuple(app.split("#", 1)) for r in records if r["status"] not in ("duplicate", "failed") for app in r["app_ids"] or []
-        }
-        if kept_apps:
-            kept_sources = {r["source_path"] for r in records if r["status"] not in ("duplicate", "failed")}
-            scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in sorted(kept_apps)]
-            for spec in EVENT_LOG_TABLES:
-                _replace_table_rows(spark, store, spec, rows, kept_sources, scope)
-        store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
-        return records
-    finally:
-        rows.unpersist()
-
-
-def _replace_table_rows(spark, store: TableStore, spec: TableSpec, rows, kept_sources: set[str], scope: list[dict]) -> None:
-    source_index = spec.column_names.index("source_path")
-    name = spec.name
-    table_rows = rows.filter(lambda r: r[0] == name and r[1][source_index] in kept_sources).map(lambda r: r[1])
-    frame = spark.createDataFrame(table_rows, spec.spark_schema(), verifySchema=False)
-    store.replace_rows(spec, frame, ("app_id", "attempt_id"), scope)
+    tables: dict[str, list[pa.Table]] = {}
+    for table, payload in chunks:
+        tables.setdefault(table, []).append(pa.ipc.open_stream(payload).read_all())
+    records = pa.concat_tables(tables.pop(INGEST_LOG.name)).to_pylist()
+    losers = _choose_duplicates(records)
+    for record in records:
+        if record["source_path"] in losers:
+            record["status"] = "duplicate"
+            record["reason"] = (
+                f"holds the same application attempt(s) {record['app_ids']} as {losers[record['source_path']]}, "
+                f"which was kept (complete, or more events)"
+            )
+            record["rows_written"] = 0
+    kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
+    kept_apps = sorted({tuple(app.split("#", 1)) for r in kept for app in r["app_ids"] or []})
+    if kept_apps:
+        kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
+        scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
+        for spec in EVENT_LOG_TABLES:
+            parts = tables.get(spec.name) or [spec.arrow_schema().empty_table()]
+            data = pa.concat_tables(parts)
+            data = data.filter(pa.compute.is_in(data.column("source_path"), value_set=kept_sources))
+            store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
+    store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    return records

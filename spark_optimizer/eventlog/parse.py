@@ -23,6 +23,8 @@ from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.tables import APPLICATIONS, TASKS
 
 PARSER_VERSION = "1"
+# High-volume events that carry nothing the tables use: counted, not decoded.
+_SKIPPED_PREFIXES = (b'{"Event":"SparkListenerTaskStart"', b'{"Event":"SparkListenerBlockUpdated"')
 MAX_REASONS = 5
 Emit = Callable[[str, Row], None]
 
@@ -83,6 +85,10 @@ def _read_stream(
                 for line_no, line in iter_lines(stream):
                     outcome.lines += 1
                     outcome.uncompressed_bytes += len(line) + 1
+                    if line.startswith(_SKIPPED_PREFIXES):
+                        outcome.events += 1
+                        accumulator.event_count += 1
+                        continue
                     if not line.strip():
                         continue
                     try:

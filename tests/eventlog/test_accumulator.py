@@ -118,3 +118,15 @@ def test_platform_hints_from_properties_and_version():
     assert acc.application_row()["platform"] == "emr"
     acc, _ = accumulate(ev.app_start(), ev.environment(spark__master="k8s://https://kubernetes.default.svc"))
     assert acc.application_row()["platform"] == "kubernetes"
+
+
+def test_a_resubmitted_task_counts_as_failed_without_a_second_row_or_double_time():
+    acc, tasks = one_stage_app(ev.task_end(0, launch=1_000, finish=3_000), ev.task_end(0, launch=1_000, finish=3_000, reason="Resubmitted", metrics=False))
+    app = acc.application_row()
+    assert (app["task_count"], app["failed_task_count"], app["task_time_ms"]) == (2, 1, 2_000)
+    assert len(tasks) == 1 and tasks[0]["status"] == "success"
+
+
+def test_a_job_end_without_its_job_start_is_ignored_as_the_history_server_does():
+    acc, _ = accumulate(ev.app_start(), ev.job_start(job_id=0), ev.job_end(job_id=0), ev.job_end(job_id=7), ev.app_end())
+    assert [j["job_id"] for j in acc.job_rows()] == [0]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -34,8 +33,6 @@ from spark_optimizer.tables.store import TableStore
 
 pytestmark = pytest.mark.slow
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "eventlogs"
-
 # (path under shared/eventlogs, app id, attempt id ("" = none), what it covers)
 SAMPLES = [
     ("generated/local-1795476283857.zstd", "local-1795476283857", "", "Spark 4.0 local, zstd single file"),
@@ -45,7 +42,8 @@ SAMPLES = [
     ("public/apache__spark/application_1538416563558_0014", "application_1538416563558_0014", "",
      "YARN, failed tasks, executors removed"),
     ("public/NVIDIA__spark-rapids-tools/spark-events-profiling/tasks_executors_fail_compressed_eventlog.zstd",
-     "application_1603128018386_7846", "", "YARN, 53 failed tasks, failed job/stage, executors removed, 8.6k tasks"),
+     "application_1603128018386_7846", "", "YARN, 53 failed tasks, failed job/stage, executors removed, 8.6k tasks, 50 'Resubmitted' TaskEnds, "
+     "5 JobEnds without JobStart"),
     ("public/apache__spark/local-1642039451826", "local-1642039451826", "", "Spark 3.3 local with SQL"),
     ("public/kubeflow__mcp-apache-spark-history-server/eventlog_v2_spark-cc4d115f011443d787f03a71a476a745",
      "spark-cc4d115f011443d787f03a71a476a745", "", "Spark 3.5 on Kubernetes, several executors"),
@@ -59,6 +57,11 @@ SAMPLES = [
 APPS = [pytest.param((app_id, attempt), id=f"{app_id}#{attempt}" if attempt else app_id)
         for _, app_id, attempt, _ in SAMPLES]
 NOT_RUN = ("PENDING", "SKIPPED")
+
+
+def _ended_tasks(stage: dict) -> int:
+    """numCompleteTasks + numFailedTasks + numKilledTasks"""
+    return stage["numCompleteTasks"] + stage["numFailedTasks"] + stage["numKilledTasks"]
 
 
 @dataclass
@@ -83,7 +86,7 @@ class App:
         return {
             (s["stageId"], s["attemptId"]): s
             for s in self.hs_stages
-            if s["status"] not in NOT_RUN or s["numCompleteTasks"] + s["numFailedTasks"] + s["numKilledTasks"]
+            if s["status"] not in NOT_RUN or _ended_tasks(s)
         }
 
 
@@ -92,14 +95,12 @@ def _rows(store: TableStore, spec) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def apps(spark, tmp_path_factory) -> dict[tuple[str, str], App]:
-    if not SHARED.is_dir():
-        pytest.skip(f"the shared event-log corpus is not at {SHARED}")
+def apps(spark, shared_eventlogs, tmp_path_factory) -> dict[tuple[str, str], App]:
     root = tmp_path_factory.mktemp("hs-agreement")
     log_dir = root / "logs"
     log_dir.mkdir()
     for relative, *_ in SAMPLES:
-        source = SHARED / relative
+        source = shared_eventlogs / relative
         target = log_dir / source.name
         if source.is_dir():
             shutil.copytree(source, target)
@@ -134,10 +135,6 @@ def apps(spark, tmp_path_factory) -> dict[tuple[str, str], App]:
     return result
 
 
-def _app(apps: dict, key: tuple[str, str]) -> App:
-    return apps[key]
-
-
 def _per_stage(app: App, hs_field, our_column: str) -> None:
     """Every stage attempt that ran in both has the same figure (which stages ran is
     test_stages_that_ran_match's business). `hs_field` is a stage JSON key or a function."""
@@ -149,19 +146,16 @@ def _per_stage(app: App, hs_field, our_column: str) -> None:
         for (sid, att), s in sorted(hs.items())
         if (sid, att) in app.our_stages and figure(s) != app.our_stages[(sid, att)][our_column]
     ]
-    assert not diffs, f"{app.name}: {label} (HS) != {our_column} (ours) in {len(diffs)} stage(s): " + "; ".join(diffs[:10])
-
-
-def _ended_tasks(stage: dict) -> int:
-    """numCompleteTasks + numFailedTasks + numKilledTasks"""
-    return stage["numCompleteTasks"] + stage["numFailedTasks"] + stage["numKilledTasks"]
+    assert not diffs, (
+        f"{app.name}: {label} (HS) != {our_column} (ours) in {len(diffs)} stage(s): " + "; ".join(diffs[:10])
+    )
 
 
 # ---- application level -----------------------------------------------------------------
 
 @pytest.mark.parametrize("key", APPS)
 def test_app_duration_matches_for_completed_attempts(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     if not app.hs_attempt["completed"]:
         assert app.ours["status"] == "incomplete", f"{app.name}: HS says incomplete, ours {app.ours['status']}"
         pytest.skip("incomplete attempt: the History Server measures it up to the file's modification time")
@@ -173,7 +167,7 @@ def test_app_duration_matches_for_completed_attempts(apps, key):
 
 @pytest.mark.parametrize("key", APPS)
 def test_executor_count_matches(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     workers = [e["id"] for e in app.hs_executors if e["id"] != "driver"]
     if workers:
         assert app.ours["executors_added"] == len(workers), (
@@ -181,25 +175,34 @@ def test_executor_count_matches(apps, key):
             f"ours executors_added={app.ours['executors_added']}"
         )
     else:  # local mode: the driver runs the tasks and is counted as the one executor
-        assert (app.ours["master"] or "").startswith("local"), f"{app.name}: no executor but master {app.ours['master']}"
-        assert app.ours["executors_added"] == 1, f"{app.name}: local mode, ours executors_added={app.ours['executors_added']}"
+        assert (app.ours["master"] or "").startswith("local"), f"{app.name}: no executor, master {app.ours['master']}"
+        assert app.ours["executors_added"] == 1, (
+            f"{app.name}: local mode (the driver is the executor), ours executors_added={app.ours['executors_added']}"
+        )
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_executor_ids_match(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     hs_ids = {e["id"] for e in app.hs_executors}
     our_ids = {e["executor_id"] for e in app.our_executors}
-    assert our_ids == hs_ids, f"{app.name}: executors only in ours {sorted(our_ids - hs_ids)}, only in HS {sorted(hs_ids - our_ids)}"
+    assert our_ids == hs_ids, (
+        f"{app.name}: executors only in ours {sorted(our_ids - hs_ids)}, only in HS {sorted(hs_ids - our_ids)}"
+    )
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_jobs_match(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     hs_ids = {j["jobId"] for j in app.hs_jobs}
     our_ids = {j["job_id"] for j in app.our_jobs}
-    assert our_ids == hs_ids, f"{app.name}: jobs only in ours {sorted(our_ids - hs_ids)}, only in HS {sorted(hs_ids - our_ids)}"
-    assert app.ours["job_count"] == len(hs_ids), f"{app.name}: job_count HS {len(hs_ids)} vs ours {app.ours['job_count']}"
+    assert our_ids == hs_ids, (
+        f"{app.name}: jobs only in ours {sorted(our_ids - hs_ids)}, only in HS {sorted(hs_ids - our_ids)} "
+        f"(the History Server ignores a JobEnd whose JobStart it never saw)"
+    )
+    assert app.ours["job_count"] == len(hs_ids), (
+        f"{app.name}: job_count HS {len(hs_ids)} vs ours {app.ours['job_count']}"
+    )
     hs_failed = sum(j["status"] == "FAILED" for j in app.hs_jobs)
     assert app.ours["failed_job_count"] == hs_failed, (
         f"{app.name}: failed jobs HS {hs_failed} vs ours {app.ours['failed_job_count']}"
@@ -208,7 +211,7 @@ def test_jobs_match(apps, key):
 
 @pytest.mark.parametrize("key", APPS)
 def test_stages_that_ran_match(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     hs = app.hs_stages_that_ran()
     assert set(app.our_stages) == set(hs), (
         f"{app.name}: stage attempts only in ours {sorted(set(app.our_stages) - set(hs))}, "
@@ -219,7 +222,7 @@ def test_stages_that_ran_match(apps, key):
 
 @pytest.mark.parametrize("key", APPS)
 def test_app_executor_run_time_matches(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     hs_total = sum(s["executorRunTime"] for s in app.hs_stages)
     assert app.ours["executor_run_time_ms"] == hs_total, (
         f"{app.name}: executor run time over all stages HS {hs_total} ms vs ours {app.ours['executor_run_time_ms']} ms"
@@ -228,7 +231,7 @@ def test_app_executor_run_time_matches(apps, key):
 
 @pytest.mark.parametrize("key", APPS)
 def test_app_task_count_matches(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     hs_total = sum(_ended_tasks(s) for s in app.hs_stages)
     assert app.ours["task_count"] == hs_total, f"{app.name}: ended tasks HS {hs_total} vs ours {app.ours['task_count']}"
 
@@ -237,42 +240,42 @@ def test_app_task_count_matches(apps, key):
 
 @pytest.mark.parametrize("key", APPS)
 def test_task_count_per_stage(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     _per_stage(app, _ended_tasks, "task_count")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_failed_and_killed_tasks_per_stage(apps, key):
-    app = _app(apps, key)
+    app = apps[key]
     _per_stage(app, "numFailedTasks", "failed_task_count")
     _per_stage(app, "numKilledTasks", "killed_task_count")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_executor_run_time_per_stage(apps, key):
-    _per_stage(_app(apps, key), "executorRunTime", "executor_run_time_ms")
+    _per_stage(apps[key], "executorRunTime", "executor_run_time_ms")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_shuffle_read_bytes_per_stage(apps, key):
-    _per_stage(_app(apps, key), "shuffleReadBytes", "shuffle_read_bytes")
+    _per_stage(apps[key], "shuffleReadBytes", "shuffle_read_bytes")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_shuffle_write_bytes_per_stage(apps, key):
-    _per_stage(_app(apps, key), "shuffleWriteBytes", "shuffle_write_bytes")
+    _per_stage(apps[key], "shuffleWriteBytes", "shuffle_write_bytes")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_memory_bytes_spilled_per_stage(apps, key):
-    _per_stage(_app(apps, key), "memoryBytesSpilled", "memory_bytes_spilled")
+    _per_stage(apps[key], "memoryBytesSpilled", "memory_bytes_spilled")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_disk_bytes_spilled_per_stage(apps, key):
-    _per_stage(_app(apps, key), "diskBytesSpilled", "disk_bytes_spilled")
+    _per_stage(apps[key], "diskBytesSpilled", "disk_bytes_spilled")
 
 
 @pytest.mark.parametrize("key", APPS)
 def test_input_bytes_per_stage(apps, key):
-    _per_stage(_app(apps, key), "inputBytes", "input_bytes")
+    _per_stage(apps[key], "inputBytes", "input_bytes")
