@@ -1,0 +1,177 @@
+"""How well does the executor what-if predict a real run at another size?
+
+    python benchmarks/whatif.py [--rows 4000000] [--repeats 2] [--configs 1,1 2,1 1,2] [--keep]
+
+1. Runs the same small workload (a shuffle join of --rows facts with 200k dimension rows, then a
+   grouped aggregation; AQE on, coalescing off, broadcast off, 16 shuffle partitions) as separate
+   applications on `local-cluster[E,C,1024]` for every --configs E,C pair, --repeats times,
+   configurations interleaved so that machine drift hits all of them alike. Event logs on.
+2. Ingests every log with `ingest_event_logs` into a fresh warehouse.
+3. For every ordered pair of runs (source, target) of different configurations, replays the source
+   run at the target's size with `simulate_app` and compares it with the target's measured wall
+   time (ApplicationStart -> ApplicationEnd): APE = |predicted - measured| / measured, for the raw
+   replay and the calibrated one. The same-size replay error (calibration) and the noise between
+   repeats of one configuration (|a - b| / mean) are printed for scale.
+
+The machine running it is the cluster: on a 2-core host, two 1-core executors and the driver
+share 2 cores, which is exactly the kind of per-task slow-down the model does not know about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def workload(master: str, log_dir: Path, rows: int, tag: str) -> None:
+    """Runs in its own process: one application whose event log lands in log_dir."""
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = (
+        SparkSession.builder.master(master).appName(f"whatif-benchmark {tag}")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "1g").config("spark.executor.memory", "768m")
+        .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", f"file:{log_dir}")
+        .config("spark.sql.autoBroadcastJoinThreshold", "-1").config("spark.sql.shuffle.partitions", "16")
+        .config("spark.sql.adaptive.coalescePartitions.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    facts = spark.range(0, rows, numPartitions=16).selectExpr("id", "id % 200000 AS k", "rand(7) * 100 AS v")
+    dims = spark.range(0, 200000, numPartitions=4).selectExpr("id AS k", "id % 97 AS g", "sha2(cast(id AS string), 256) AS name")
+    joined = facts.join(dims, "k").groupBy("g").agg(F.sum("v"), F.countDistinct("name"), F.count("*"))
+    joined.write.format("noop").mode("overwrite").save()
+    facts.groupBy((F.col("id") % 1000).alias("bucket")).agg(F.avg("v")).write.format("noop").mode("overwrite").save()
+    spark.stop()
+
+
+def run_all(configs: list[tuple[int, int]], repeats: int, rows: int, log_dir: Path) -> None:
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    for repeat in range(1, repeats + 1):
+        for executors, cores in configs:
+            master = f"local-cluster[{executors},{cores},1024]"
+            tag = f"{executors}x{cores}#{repeat}"
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, __file__, "--role", "run", "--master", master, "--rows", str(rows), "--tag", tag, str(log_dir)],
+                check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            print(f"  ran {tag:8s} on {master}: {time.perf_counter() - started:5.1f} s process time", flush=True)
+
+
+def load_runs(log_dir: Path, warehouse: Path) -> list[dict]:
+    """Ingest the logs; one dict per run with its tag, size and table rows."""
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.eventlog.ingest import ingest_event_logs
+    from spark_optimizer.session import get_or_create_spark
+    from spark_optimizer.tables import APPLICATIONS, JOBS, STAGES, TASKS
+    from spark_optimizer.tables.store import TableStore
+
+    spark = get_or_create_spark("local[2]", "whatif-benchmark-ingest")
+    store = TableStore(spark, load_settings(warehouse=str(warehouse), environ={}))
+    summary = ingest_event_logs(spark, store, str(log_dir), RUN_TIME)
+    spark.stop()
+    print(f"  ingested: {summary.as_dict()}")
+    tables = {spec.name: store.read_arrow(spec).to_pylist() for spec in (APPLICATIONS, STAGES, TASKS, JOBS)}
+    runs = []
+    for app in tables["applications"]:
+        key = (app["app_id"], app["attempt_id"])
+        executors, cores, _ = map(int, re.match(r"local-cluster\[(\d+),(\d+),(\d+)\]", app["master"]).groups())
+        rows = {name: [r for r in tables[name] if (r["app_id"], r["attempt_id"]) == key] for name in ("stages", "tasks", "jobs")}
+        runs.append({"tag": app["app_name"].split()[-1], "executors": executors, "cores": cores, "app": app, **rows})
+    return sorted(runs, key=lambda r: r["tag"])
+
+
+def predict(source: dict, target: dict, calibrate: bool) -> int:
+    from spark_optimizer.analysis.whatif import simulate_app
+
+    result = simulate_app(
+        source["app"], source["stages"], source["tasks"], source["jobs"],
+        executor_counts=[target["executors"]], cores_per_executor=target["cores"], calibrate=calibrate,
+    )
+    return result.point(target["executors"]).estimated_wall_ms
+
+
+def report(runs: list[dict]) -> None:
+    from spark_optimizer.analysis.whatif import simulate_app
+
+    print("\nruns (wall = ApplicationStart -> ApplicationEnd; busy = union of task intervals)")
+    print(f"  {'run':8s} {'wall s':>7s} {'driver-only s':>14s} {'busy s':>7s} {'tasks':>6s} {'task-time s':>12s} {'replay@own s':>13s} {'calib err':>9s}")
+    for r in runs:
+        res = simulate_app(r["app"], r["stages"], r["tasks"], r["jobs"], executor_counts=[r["executors"]])
+        task_time = sum(t["duration_ms"] for t in r["tasks"]) / 1000
+        print(f"  {r['tag']:8s} {res.observed_wall_ms / 1000:7.1f} {res.driver_only_ms / 1000:14.1f} {res.executor_busy_ms / 1000:7.1f} "
+              f"{res.task_count:6d} {task_time:12.1f} {res.simulated_observed_wall_ms / 1000:13.1f} {res.calibration_error:+9.1%}")
+
+    print("\nnoise between repeats of one configuration (|a - b| / mean of wall time)")
+    by_config = itertools.groupby(sorted(runs, key=lambda r: (r["executors"], r["cores"])), key=lambda r: (r["executors"], r["cores"]))
+    for (e, c), group in by_config:
+        walls = [r["app"]["duration_ms"] for r in group]
+        pairs = [abs(a - b) / ((a + b) / 2) for a, b in itertools.combinations(walls, 2)]
+        print(f"  {e}x{c}: walls {[round(w / 1000, 1) for w in walls]} s, noise {statistics.mean(pairs):.1%}" if pairs else f"  {e}x{c}: one run")
+
+    print("\npredicted (from the source run) vs measured (target run)")
+    print(f"  {'source':8s} -> {'target':8s} {'measured s':>10s} {'raw s':>7s} {'raw APE':>8s} {'calib s':>8s} {'calib APE':>9s}")
+    apes: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for source, target in itertools.permutations(runs, 2):
+        if (source["executors"], source["cores"]) == (target["executors"], target["cores"]):
+            continue
+        measured = target["app"]["duration_ms"]
+        raw, calibrated = predict(source, target, False), predict(source, target, True)
+        raw_ape, cal_ape = abs(raw - measured) / measured, abs(calibrated - measured) / measured
+        key = (f"{source['executors']}x{source['cores']}", f"{target['executors']}x{target['cores']}")
+        apes.setdefault(key, []).append((raw_ape, cal_ape))
+        print(f"  {source['tag']:8s} -> {target['tag']:8s} {measured / 1000:10.1f} {raw / 1000:7.1f} {raw_ape:8.1%} "
+              f"{calibrated / 1000:8.1f} {cal_ape:9.1%}")
+    print("\nmean APE per direction (raw / calibrated)")
+    for (src, dst), values in sorted(apes.items()):
+        print(f"  {src} -> {dst}: {statistics.mean(v[0] for v in values):6.1%} / {statistics.mean(v[1] for v in values):6.1%}  ({len(values)} pairs)")
+    everything = [v for values in apes.values() for v in values]
+    print(f"  all: {statistics.mean(v[0] for v in everything):6.1%} / {statistics.mean(v[1] for v in everything):6.1%}  ({len(everything)} pairs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--role", default="main", choices=["main", "run"])
+    parser.add_argument("--master")
+    parser.add_argument("--tag")
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--configs", nargs="+", default=["1,1", "2,1", "1,2"], help="executors,cores pairs")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and warehouse")
+    parser.add_argument("folder", nargs="?")
+    args = parser.parse_args()
+    if args.role == "run":
+        workload(args.master, Path(args.folder), args.rows, args.tag)
+        return
+    work = Path(args.folder) if args.folder else Path(tempfile.mkdtemp(prefix="whatif-benchmark-"))
+    log_dir, warehouse = work / "logs", work / "warehouse"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    configs = [tuple(int(x) for x in c.split(",")) for c in args.configs]
+    print(f"workload: {args.rows:,} rows, configs {configs}, {args.repeats} repeats, logs in {log_dir}")
+    started = time.perf_counter()
+    run_all(configs, args.repeats, args.rows, log_dir)
+    runs = load_runs(log_dir, warehouse)
+    report(runs)
+    print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
+    if not args.keep and not args.folder:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
