@@ -37,45 +37,70 @@ sys.path.insert(0, str(REPO))
 RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def workload(master: str, log_dir: Path, rows: int, tag: str) -> None:
-    """Runs in its own process: one application whose event log lands in log_dir."""
+WAIT_MS = 500
+FIRST_ROW_OF_PARTITION = "(monotonically_increasing_id() & 8589934591) = 0"  # low 33 bits: row number in the partition
+
+
+def workload(kind: str, master: str, log_dir: Path, rows: int, tag: str) -> None:
+    """Runs in its own process: one application whose event log lands in log_dir.
+
+    `cpu`: a shuffle join of `rows` facts with 200k dimension rows, grouped, then a second grouped
+    aggregation; every task burns CPU, so on a small host more slots means slower tasks.
+    `io`: the same plan over rows / 20 facts and 20k dimension rows, but the first row of every
+    fact scan and every post-join partition waits WAIT_MS in the JVM (`reflect` Thread.sleep), as
+    a read from remote storage would; task times then depend less on how many tasks share the host.
+    Both wait for every executor to register before the first job (as YARN's default
+    minRegisteredResourcesRatio does), so executor start-up is not mixed into the first stages.
+    """
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
+    executors, cores, _ = map(int, re.match(r"local-cluster\[(\d+),(\d+),(\d+)\]", master).groups())
     spark = (
-        SparkSession.builder.master(master).appName(f"whatif-benchmark {tag}")
+        SparkSession.builder.master(master).appName(f"whatif-benchmark {kind} {tag}")
         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "1g").config("spark.executor.memory", "768m")
-        .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", f"file:{log_dir}")
+        .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", f"file:{log_dir.resolve()}")
         .config("spark.sql.autoBroadcastJoinThreshold", "-1").config("spark.sql.shuffle.partitions", "16")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "false")
+        .config("spark.cores.max", str(executors * cores)).config("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+        .config("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    facts = spark.range(0, rows, numPartitions=16).selectExpr("id", "id % 200000 AS k", "rand(7) * 100 AS v")
-    dims = spark.range(0, 200000, numPartitions=4).selectExpr("id AS k", "id % 97 AS g", "sha2(cast(id AS string), 256) AS name")
-    joined = facts.join(dims, "k").groupBy("g").agg(F.sum("v"), F.countDistinct("name"), F.count("*"))
-    joined.write.format("noop").mode("overwrite").save()
+    wait = F.expr(f"CASE WHEN {FIRST_ROW_OF_PARTITION} THEN reflect('java.lang.Thread', 'sleep', {WAIT_MS}L) END")
+    fact_rows, dim_rows = (rows, 200_000) if kind == "cpu" else (rows // 20, 20_000)
+    facts = spark.range(0, fact_rows, numPartitions=16).selectExpr("id", f"id % {dim_rows} AS k", "rand(7) * 100 AS v")
+    dims = spark.range(0, dim_rows, numPartitions=4).selectExpr("id AS k", "id % 97 AS g", "sha2(cast(id AS string), 256) AS name")
+    if kind == "io":
+        facts = facts.withColumn("waited", wait)
+    joined = facts.join(dims, "k")
+    if kind == "io":
+        joined = joined.withColumn("waited", F.concat_ws(",", "waited", wait))
+    aggregates = [F.sum("v"), F.countDistinct("name"), F.count("*")] + ([F.max("waited")] if kind == "io" else [])
+    joined.groupBy("g").agg(*aggregates).write.format("noop").mode("overwrite").save()
     facts.groupBy((F.col("id") % 1000).alias("bucket")).agg(F.avg("v")).write.format("noop").mode("overwrite").save()
     spark.stop()
 
 
-def run_all(configs: list[tuple[int, int]], repeats: int, rows: int, log_dir: Path) -> None:
+def run_all(kinds: list[str], configs: list[tuple[int, int]], repeats: int, rows: int, log_dir: Path) -> None:
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
     for repeat in range(1, repeats + 1):
-        for executors, cores in configs:
-            master = f"local-cluster[{executors},{cores},1024]"
-            tag = f"{executors}x{cores}#{repeat}"
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, __file__, "--role", "run", "--master", master, "--rows", str(rows), "--tag", tag, str(log_dir)],
-                check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            print(f"  ran {tag:8s} on {master}: {time.perf_counter() - started:5.1f} s process time", flush=True)
+        for kind in kinds:
+            for executors, cores in configs:
+                master = f"local-cluster[{executors},{cores},1024]"
+                tag = f"{executors}x{cores}#{repeat}"
+                started = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, __file__, "--role", "run", "--workload", kind, "--master", master,
+                     "--rows", str(rows), "--tag", tag, str(log_dir)],
+                    check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+                print(f"  ran {kind} {tag} on {master}: {time.perf_counter() - started:5.1f} s process time", flush=True)
 
 
 def load_runs(log_dir: Path, warehouse: Path) -> list[dict]:
-    """Ingest the logs; one dict per run with its tag, size and table rows."""
+    """Ingest the logs; one dict per run with its workload, tag, size and table rows."""
     from spark_optimizer.config import load_settings
     from spark_optimizer.eventlog.ingest import ingest_event_logs
     from spark_optimizer.session import get_or_create_spark
@@ -92,9 +117,14 @@ def load_runs(log_dir: Path, warehouse: Path) -> list[dict]:
     for app in tables["applications"]:
         key = (app["app_id"], app["attempt_id"])
         executors, cores, _ = map(int, re.match(r"local-cluster\[(\d+),(\d+),(\d+)\]", app["master"]).groups())
+        _, kind, tag = app["app_name"].split()
         rows = {name: [r for r in tables[name] if (r["app_id"], r["attempt_id"]) == key] for name in ("stages", "tasks", "jobs")}
-        runs.append({"tag": app["app_name"].split()[-1], "executors": executors, "cores": cores, "app": app, **rows})
-    return sorted(runs, key=lambda r: r["tag"])
+        runs.append({"kind": kind, "tag": tag, "executors": executors, "cores": cores, "app": app, **rows})
+    return sorted(runs, key=lambda r: (r["kind"], r["tag"]))
+
+
+def _size(run: dict) -> str:
+    return f"{run['executors']}x{run['cores']}"
 
 
 def predict(source: dict, target: dict, calibrate: bool) -> int:
@@ -107,42 +137,51 @@ def predict(source: dict, target: dict, calibrate: bool) -> int:
     return result.point(target["executors"]).estimated_wall_ms
 
 
-def report(runs: list[dict]) -> None:
+def report(kind: str, runs: list[dict]) -> dict[str, float]:
     from spark_optimizer.analysis.whatif import simulate_app
 
-    print("\nruns (wall = ApplicationStart -> ApplicationEnd; busy = union of task intervals)")
-    print(f"  {'run':8s} {'wall s':>7s} {'driver-only s':>14s} {'busy s':>7s} {'tasks':>6s} {'task-time s':>12s} {'replay@own s':>13s} {'calib err':>9s}")
+    print(f"\n=== workload {kind} ===")
+    print("runs (wall = ApplicationStart -> ApplicationEnd; busy = union of task intervals; replay@own = the")
+    print("simulator at the run's own size, so calib err is the replay's error with nothing extrapolated)")
+    print(f"  {'run':6s} {'wall s':>7s} {'driver-only s':>14s} {'busy s':>7s} {'tasks':>6s} {'task-time s':>12s} {'replay@own s':>13s} {'calib err':>9s}")
     for r in runs:
         res = simulate_app(r["app"], r["stages"], r["tasks"], r["jobs"], executor_counts=[r["executors"]])
         task_time = sum(t["duration_ms"] for t in r["tasks"]) / 1000
-        print(f"  {r['tag']:8s} {res.observed_wall_ms / 1000:7.1f} {res.driver_only_ms / 1000:14.1f} {res.executor_busy_ms / 1000:7.1f} "
+        print(f"  {r['tag']:6s} {res.observed_wall_ms / 1000:7.1f} {res.driver_only_ms / 1000:14.1f} {res.executor_busy_ms / 1000:7.1f} "
               f"{res.task_count:6d} {task_time:12.1f} {res.simulated_observed_wall_ms / 1000:13.1f} {res.calibration_error:+9.1%}")
 
-    print("\nnoise between repeats of one configuration (|a - b| / mean of wall time)")
-    by_config = itertools.groupby(sorted(runs, key=lambda r: (r["executors"], r["cores"])), key=lambda r: (r["executors"], r["cores"]))
-    for (e, c), group in by_config:
+    print("noise between repeats of one size (|a - b| / mean of wall time)")
+    noise = []
+    for size, group in itertools.groupby(sorted(runs, key=_size), key=_size):
         walls = [r["app"]["duration_ms"] for r in group]
         pairs = [abs(a - b) / ((a + b) / 2) for a, b in itertools.combinations(walls, 2)]
-        print(f"  {e}x{c}: walls {[round(w / 1000, 1) for w in walls]} s, noise {statistics.mean(pairs):.1%}" if pairs else f"  {e}x{c}: one run")
+        noise += pairs
+        print(f"  {size}: walls {[round(w / 1000, 1) for w in walls]} s" + (f", noise {statistics.mean(pairs):.1%}" if pairs else ""))
 
-    print("\npredicted (from the source run) vs measured (target run)")
-    print(f"  {'source':8s} -> {'target':8s} {'measured s':>10s} {'raw s':>7s} {'raw APE':>8s} {'calib s':>8s} {'calib APE':>9s}")
+    print("predicted from the source run at the target's size vs the target run's measured wall time")
+    print(f"  {'source':6s} -> {'target':6s} {'measured s':>10s} {'raw s':>7s} {'raw APE':>8s} {'calib s':>8s} {'calib APE':>9s}")
     apes: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for source, target in itertools.permutations(runs, 2):
-        if (source["executors"], source["cores"]) == (target["executors"], target["cores"]):
+        if _size(source) == _size(target):
             continue
         measured = target["app"]["duration_ms"]
         raw, calibrated = predict(source, target, False), predict(source, target, True)
         raw_ape, cal_ape = abs(raw - measured) / measured, abs(calibrated - measured) / measured
-        key = (f"{source['executors']}x{source['cores']}", f"{target['executors']}x{target['cores']}")
-        apes.setdefault(key, []).append((raw_ape, cal_ape))
-        print(f"  {source['tag']:8s} -> {target['tag']:8s} {measured / 1000:10.1f} {raw / 1000:7.1f} {raw_ape:8.1%} "
+        apes.setdefault((_size(source), _size(target)), []).append((raw_ape, cal_ape))
+        print(f"  {source['tag']:6s} -> {target['tag']:6s} {measured / 1000:10.1f} {raw / 1000:7.1f} {raw_ape:8.1%} "
               f"{calibrated / 1000:8.1f} {cal_ape:9.1%}")
-    print("\nmean APE per direction (raw / calibrated)")
+    print("mean APE per direction (raw / calibrated)")
     for (src, dst), values in sorted(apes.items()):
         print(f"  {src} -> {dst}: {statistics.mean(v[0] for v in values):6.1%} / {statistics.mean(v[1] for v in values):6.1%}  ({len(values)} pairs)")
     everything = [v for values in apes.values() for v in values]
-    print(f"  all: {statistics.mean(v[0] for v in everything):6.1%} / {statistics.mean(v[1] for v in everything):6.1%}  ({len(everything)} pairs)")
+    summary = {
+        "raw_mape": statistics.mean(v[0] for v in everything) if everything else float("nan"),
+        "calibrated_mape": statistics.mean(v[1] for v in everything) if everything else float("nan"),
+        "repeat_noise": statistics.mean(noise) if noise else float("nan"),
+    }
+    print(f"  all: {summary['raw_mape']:6.1%} / {summary['calibrated_mape']:6.1%}  ({len(everything)} pairs); "
+          f"noise between repeats {summary['repeat_noise']:.1%}")
+    return summary
 
 
 def main() -> None:
@@ -150,25 +189,29 @@ def main() -> None:
     parser.add_argument("--role", default="main", choices=["main", "run"])
     parser.add_argument("--master")
     parser.add_argument("--tag")
+    parser.add_argument("--workload", nargs="+", default=["cpu", "io"], choices=["cpu", "io"])
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--configs", nargs="+", default=["1,1", "2,1", "1,2"], help="executors,cores pairs")
-    parser.add_argument("--keep", action="store_true", help="keep the logs and warehouse")
-    parser.add_argument("folder", nargs="?")
+    parser.add_argument("--configs", nargs="+", default=["1,1", "2,1"], help="executors,cores pairs, e.g. 1,1 2,1 1,2")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and warehouse of a temporary folder")
+    parser.add_argument("folder", nargs="?", help="where logs and warehouse go (kept); default: a temporary folder")
     args = parser.parse_args()
     if args.role == "run":
-        workload(args.master, Path(args.folder), args.rows, args.tag)
+        workload(args.workload[0], args.master, Path(args.folder), args.rows, args.tag)
         return
-    work = Path(args.folder) if args.folder else Path(tempfile.mkdtemp(prefix="whatif-benchmark-"))
+    work = Path(args.folder).resolve() if args.folder else Path(tempfile.mkdtemp(prefix="whatif-benchmark-"))
     log_dir, warehouse = work / "logs", work / "warehouse"
     log_dir.mkdir(parents=True, exist_ok=True)
     configs = [tuple(int(x) for x in c.split(",")) for c in args.configs]
-    print(f"workload: {args.rows:,} rows, configs {configs}, {args.repeats} repeats, logs in {log_dir}")
+    print(f"workloads {args.workload}, {args.rows:,} rows, sizes {configs}, {args.repeats} repeats, logs in {log_dir}")
     started = time.perf_counter()
-    run_all(configs, args.repeats, args.rows, log_dir)
+    run_all(args.workload, configs, args.repeats, args.rows, log_dir)
     runs = load_runs(log_dir, warehouse)
-    report(runs)
-    print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
+    summaries = {kind: report(kind, [r for r in runs if r["kind"] == kind]) for kind in args.workload}
+    print("\nsummary: mean APE raw / calibrated, noise between repeats")
+    for kind, s in summaries.items():
+        print(f"  {kind:4s} {s['raw_mape']:6.1%} / {s['calibrated_mape']:6.1%}   noise {s['repeat_noise']:.1%}")
+    print(f"total benchmark time {time.perf_counter() - started:.0f} s")
     if not args.keep and not args.folder:
         shutil.rmtree(work, ignore_errors=True)
 
