@@ -7,6 +7,7 @@ not by the log's size: task rows are handed out as their TaskEnd arrives.
 from __future__ import annotations
 
 from array import array
+from operator import add
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -40,18 +41,25 @@ class _Totals:
     killed_task_count: int = 0
     task_time_ms: int = 0
     peak_execution_memory_max_bytes: int = 0
-    sums: list = field(default_factory=lambda: [0] * len(_TOTAL_FIELDS))
+    # One sum per TaskMetrics field; the last (peak memory) is summed too but never reported.
+    sums: list = field(default_factory=lambda: [0] * len(_METRIC_FIELDS))
 
     def add(self, status: str, duration_ms: int, metrics: f.TaskMetrics) -> None:
         self.task_count += 1
         self.failed_task_count += status == "failed"
         self.killed_task_count += status == "killed"
         self.task_time_ms += duration_ms
-        sums = self.sums
-        for i, value in enumerate(metrics[: len(_TOTAL_FIELDS)]):
-            sums[i] += value
+        self.sums = list(map(add, self.sums, metrics))
         if metrics.peak_execution_memory_bytes > self.peak_execution_memory_max_bytes:
             self.peak_execution_memory_max_bytes = metrics.peak_execution_memory_bytes
+
+    def merge(self, other: "_Totals") -> None:
+        self.task_count += other.task_count
+        self.failed_task_count += other.failed_task_count
+        self.killed_task_count += other.killed_task_count
+        self.task_time_ms += other.task_time_ms
+        self.sums = list(map(add, self.sums, other.sums))
+        self.peak_execution_memory_max_bytes = max(self.peak_execution_memory_max_bytes, other.peak_execution_memory_max_bytes)
 
     def as_row(self) -> Row:
         row = {
@@ -108,12 +116,12 @@ def _driver_id(executor_id: Any) -> str:
 class AppAccumulator:
     """Consumes the events of one application attempt; `rows()` gives the table rows.
 
-    `on_task_row` receives each task row as soon as the app's identity is known, so a
-    caller can stream task rows out instead of holding them.
+    `on_task_row` receives each task row (a tuple in `TASKS` column order) as soon as the
+    app's identity is known, so a caller can stream task rows out instead of holding them.
     """
 
     def __init__(self, source_path: str, ingested_at, fallback_app_id: str | None = None,
-                 fallback_spark_version: str | None = None, on_task_row: Callable[[Row], None] | None = None):
+                 fallback_spark_version: str | None = None, on_task_row: Callable[[tuple], None] | None = None):
         self.source_path = source_path
         self.ingested_at = ingested_at
         self.fallback_app_id = fallback_app_id
@@ -137,7 +145,7 @@ class AppAccumulator:
         self.totals = _Totals()
         self.speculative_task_count = 0
         self.event_count = self.unknown_event_count = 0
-        self._pending_tasks: list[Row] = []
+        self._pending_tasks: list[tuple] = []
         self._handlers: dict[str, Callable[[dict], None]] = {
             "SparkListenerLogStart": self._log_start,
             "DBCEventLoggingListenerMetadata": self._databricks_header,
@@ -212,8 +220,7 @@ class AppAccumulator:
         self.attempt_id = "" if attempt is None else str(attempt)
         if self.app_id is not None and self.on_task_row is not None:
             for row in self._pending_tasks:
-                row["app_id"], row["attempt_id"] = self.app_id, self.attempt_id
-                self.on_task_row(row)
+                self.on_task_row((self.app_id, self.attempt_id) + row[2:])
             self._pending_tasks = []
 
     def _app_end(self, e: dict) -> None:
@@ -371,11 +378,13 @@ class AppAccumulator:
             stage.job_id = self.stage_to_job.get(stage_key[0])
         executor = self._executor(info.get("Executor ID"))
         executor.host = executor.host or info.get("Host")
-        for totals in (self.totals, stage.totals, executor.totals):
-            totals.add(status, duration, metrics)
+        stage.totals.add(status, duration, metrics)  # app totals are summed from stages at the end
+        executor.totals.add(status, duration, metrics)
         if info.get("Speculative"):
             self.speculative_task_count += 1
-        self._update_peaks(executor, e.get("Task Executor Metrics"))
+        task_peaks = e.get("Task Executor Metrics")
+        if task_peaks and task_peaks.get("JVMHeapMemory"):  # all zeros unless executor metrics polling is on
+            self._update_peaks(executor, task_peaks)
         if status == "success":
             stage.durations.append(duration)
             stage.inputs.append(metrics.input_bytes)
@@ -384,40 +393,41 @@ class AppAccumulator:
             stage.gcs.append(metrics.jvm_gc_time_ms)
         if self.on_task_row is None or resubmitted:
             return
-        row = {
-            "app_id": self.app_id,
-            "attempt_id": self.attempt_id,
-            "task_id": info.get("Task ID"),
-            "stage_id": stage_key[0],
-            "stage_attempt_id": stage_key[1],
-            "partition_index": info.get("Index"),
-            "task_attempt": info.get("Attempt"),
-            "executor_id": executor.executor_id,
-            "host": info.get("Host"),
-            "launch_time_ms": launch or None,
-            "finish_time_ms": finish or None,
-            "duration_ms": duration,
-            "status": status,
-            "failure_reason": f.task_failure_reason(reason),
-            "speculative": bool(info.get("Speculative")),
-            "locality": info.get("Locality"),
-            "executor_run_time_ms": metrics.executor_run_time_ms,
-            "executor_cpu_time_ms": metrics.executor_cpu_time_ms,
-            "jvm_gc_time_ms": metrics.jvm_gc_time_ms,
-            "executor_deserialize_time_ms": metrics.executor_deserialize_time_ms,
-            "result_serialization_time_ms": metrics.result_serialization_time_ms,
-            "getting_result_time_ms": info.get("Getting Result Time"),
-            "input_bytes": metrics.input_bytes,
-            "output_bytes": metrics.output_bytes,
-            "shuffle_read_bytes": metrics.shuffle_read_bytes,
-            "shuffle_fetch_wait_time_ms": metrics.shuffle_fetch_wait_time_ms,
-            "shuffle_write_bytes": metrics.shuffle_write_bytes,
-            "memory_bytes_spilled": metrics.memory_bytes_spilled,
-            "disk_bytes_spilled": metrics.disk_bytes_spilled,
-            "peak_execution_memory_bytes": metrics.peak_execution_memory_bytes,
-            "source_path": self.source_path,
-            "ingested_at": self.ingested_at,
-        }
+        # A tuple in TASKS column order (checked below): tasks are most rows, dicts cost too much.
+        row = (
+            self.app_id,
+            self.attempt_id,
+            info.get("Task ID"),
+            stage_key[0],
+            stage_key[1],
+            info.get("Index"),
+            info.get("Attempt"),
+            executor.executor_id,
+            info.get("Host"),
+            launch or None,
+            finish or None,
+            duration,
+            status,
+            f.task_failure_reason(reason),
+            bool(info.get("Speculative")),
+            info.get("Locality"),
+            metrics.executor_run_time_ms,
+            metrics.executor_cpu_time_ms,
+            metrics.jvm_gc_time_ms,
+            metrics.executor_deserialize_time_ms,
+            metrics.result_serialization_time_ms,
+            info.get("Getting Result Time"),
+            metrics.input_bytes,
+            metrics.output_bytes,
+            metrics.shuffle_read_bytes,
+            metrics.shuffle_fetch_wait_time_ms,
+            metrics.shuffle_write_bytes,
+            metrics.memory_bytes_spilled,
+            metrics.disk_bytes_spilled,
+            metrics.peak_execution_memory_bytes,
+            self.source_path,
+            self.ingested_at,
+        )
         if self.app_id is None:
             self._pending_tasks.append(row)
         else:
@@ -534,7 +544,11 @@ class AppAccumulator:
             "event_count": self.event_count,
             "unknown_event_count": self.unknown_event_count,
         }
-        row.update(self.totals.as_row())
+        totals = _Totals()
+        for stage in self.stages.values():
+            totals.merge(stage.totals)
+        self.totals = totals
+        row.update(totals.as_row())
         return self._lineage(row)
 
     def job_rows(self) -> Iterator[Row]:
@@ -629,3 +643,5 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 TASK_TABLE = TASKS.name
+TASK_ROW_FIELDS = ('app_id', 'attempt_id', 'task_id', 'stage_id', 'stage_attempt_id', 'partition_index', 'task_attempt', 'executor_id', 'host', 'launch_time_ms', 'finish_time_ms', 'duration_ms', 'status', 'failure_reason', 'speculative', 'locality', 'executor_run_time_ms', 'executor_cpu_time_ms', 'jvm_gc_time_ms', 'executor_deserialize_time_ms', 'result_serialization_time_ms', 'getting_result_time_ms', 'input_bytes', 'output_bytes', 'shuffle_read_bytes', 'shuffle_fetch_wait_time_ms', 'shuffle_write_bytes', 'memory_bytes_spilled', 'disk_bytes_spilled', 'peak_execution_memory_bytes', 'source_path', 'ingested_at')
+assert tuple(TASKS.column_names) == TASK_ROW_FIELDS, "task row tuple out of step with the tasks table"

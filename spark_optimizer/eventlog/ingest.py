@@ -90,7 +90,11 @@ _SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES + (INGEST_LOG,)}
 def _arrow_chunk(table: str, rows: list[dict]) -> bytes:
     """Rows of one table as an Arrow IPC stream: compact to ship from a task to the driver."""
     schema = _SPECS[table].arrow_schema()
-    batch = pa.RecordBatch.from_pylist(rows, schema=schema)
+    if isinstance(rows[0], tuple):  # task rows come as tuples in column order
+        columns = list(zip(*rows))
+        batch = pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema)
+    else:
+        batch = pa.RecordBatch.from_pylist(rows, schema=schema)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_batch(batch)
@@ -105,7 +109,7 @@ def _parse_partition(groups: Iterable[LogGroup], ingested_at: datetime) -> Itera
         outcome: dict = {}
         pending: dict[str, list[dict]] = {}
 
-        def emit(table: str, row: dict) -> None:
+        def emit(table: str, row: dict | tuple) -> None:
             rows = pending.setdefault(table, [])
             rows.append(row)
             if len(rows) >= ARROW_CHUNK_ROWS:

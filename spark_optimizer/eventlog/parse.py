@@ -26,7 +26,7 @@ PARSER_VERSION = "1"
 # High-volume events that carry nothing the tables use: counted, not decoded.
 _SKIPPED_PREFIXES = (b'{"Event":"SparkListenerTaskStart"', b'{"Event":"SparkListenerBlockUpdated"')
 MAX_REASONS = 5
-Emit = Callable[[str, Row], None]
+Emit = Callable[[str, Row | tuple], None]  # task rows are tuples in TASKS column order
 
 
 @dataclass

@@ -1,12 +1,14 @@
 """The accumulator turns real-spelled listener events into table rows."""
 
 from spark_optimizer.eventlog.accumulator import AppAccumulator, quantile
+from spark_optimizer.tables import TASKS
 from tests.eventlog import factories as ev
 
 
 def accumulate(*events, source="/logs/app-1"):
     tasks = []
-    acc = AppAccumulator(source_path=source, ingested_at=None, on_task_row=tasks.append)
+    acc = AppAccumulator(source_path=source, ingested_at=None,
+                         on_task_row=lambda row: tasks.append(dict(zip(TASKS.column_names, row))))
     for event in events:
         acc.accept(event)
     return acc, tasks

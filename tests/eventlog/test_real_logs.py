@@ -12,6 +12,7 @@ import pytest
 from spark_optimizer.eventlog.codecs import codec_for_name, iter_lines, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, group_log_files
 from spark_optimizer.eventlog.parse import parse_group
+from spark_optimizer.tables import TASKS
 
 # Damaged on purpose (see MANIFEST.tsv notes): status and a fragment of the reason.
 EXPECTED_PROBLEMS = {
@@ -46,7 +47,8 @@ def corpus(shared_eventlogs: Path):
     results = {}
     for group in group_log_files(listing):
         rows = collections.defaultdict(list)
-        record = parse_group(group, None, lambda table, row: rows[table].append(row))
+        record = parse_group(group, None, lambda table, row: rows[table].append(
+            dict(zip(TASKS.column_names, row)) if isinstance(row, tuple) else row))
         results[os.path.relpath(group.source_path, shared_eventlogs)] = (group, record, rows)
     return results
 
