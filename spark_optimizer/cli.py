@@ -140,6 +140,94 @@ def quickstart(
         _fail(error)
 
 
+def _run_analysis(ctx, only=None) -> int:
+    from spark_optimizer.analysis.analyze import analyze_applications
+
+    summary = analyze_applications(ctx.spark, ctx.store, datetime.now(timezone.utc), only=only)
+    console.print(f"analyzed {len(summary.analyzed)} application attempt(s); {summary.findings} finding(s)")
+    return len(summary.analyzed)
+
+
+@app.command()
+def analyze(
+    app_ref: Annotated[Optional[str], typer.Argument(metavar="[APP_ID[/ATTEMPT]]", help="Omit to analyze every new application.")] = None,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    executors: Annotated[Optional[str], typer.Option(help="What-if executor counts, e.g. 1,2,4,8.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Re-run the analysis even if it exists.")] = False,
+) -> None:
+    """Explain one application (summary, bottleneck, findings with config changes, what-if), or
+    analyze every application ingested since the last analysis."""
+    from spark_optimizer.analysis.report import build_app_report, is_analyzed, merged_conf, resolve_attempt
+    from spark_optimizer.cli_render import app_report
+
+    if output_format not in ("text", "json"):
+        _fail(ValueError(f"--format must be text or json, not {output_format!r}"))
+    try:
+        counts = [int(x) for x in executors.split(",")] if executors else None
+    except ValueError:
+        _fail(ValueError(f"--executors takes comma-separated whole numbers such as 1,2,4,8, not {executors!r}"))
+    try:
+        settings = load_settings(conf, warehouse=warehouse)
+        if app_ref is None:
+            from spark_optimizer.context import AppContext
+
+            _run_analysis(AppContext(settings))
+            return
+        store = _arrow_store(settings)
+        app_id, attempt_id = resolve_attempt(store, app_ref)
+        if refresh or not is_analyzed(store, app_id, attempt_id):
+            from spark_optimizer.context import AppContext
+
+            ctx = AppContext(settings)
+            _run_analysis(ctx, only=[(app_id, attempt_id)])
+        report = build_app_report(store, app_id, attempt_id, counts)
+    except SparkOptimizerError as error:
+        _fail(error)
+    if output_format == "json":
+        print(json.dumps({**report, "spark_submit_conf": merged_conf(report)}, indent=2, default=str))
+    else:
+        stdout.print(app_report(report, merged_conf(report)))
+
+
+@app.command("jobs")
+def list_jobs(
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    name: Annotated[Optional[str], typer.Option(help="Substring of the app name or id.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="completed or incomplete.")] = None,
+    platform: Annotated[Optional[str], typer.Option(help="databricks, emr, dataproc, kubernetes, yarn, standalone, local.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Started on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Started before (YYYY-MM-DD).")] = None,
+    min_duration: Annotated[Optional[str], typer.Option(help="Only runs at least this long, e.g. 10m.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """List ingested applications, newest first (no JVM)."""
+    from spark_optimizer.analysis.report import list_applications
+    from spark_optimizer.cli_render import jobs_table
+    from spark_optimizer.units import parse_date, parse_duration_ms
+
+    try:
+        since_ms = int(parse_date(since).timestamp() * 1000) if since else None
+        until_ms = int(parse_date(until).timestamp() * 1000) if until else None
+        duration_ms = parse_duration_ms(min_duration) if min_duration else None
+    except ValueError as error:
+        _fail(error)
+    if status and status not in ("completed", "incomplete"):
+        _fail(ValueError(f"--status must be completed or incomplete, not {status!r}"))
+    try:
+        rows = list_applications(_arrow_store(load_settings(conf, warehouse=warehouse)), name, status, platform,
+                                 since_ms, until_ms, duration_ms, limit)
+    except SparkOptimizerError as error:
+        _fail(error)
+    if output_format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        stdout.print(jobs_table(rows))
+
+
 def main() -> None:
     app(prog_name="spark-optimizer")
 

@@ -39,9 +39,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from spark_optimizer.errors import SparkOptimizerError
+
+if TYPE_CHECKING:
+    from spark_optimizer.tables.store import TableStore
 
 DEFAULT_TOLERANCE = 0.10
 MS_PER_HOUR = 3.6e6
@@ -67,7 +70,16 @@ class WhatIfPoint:
 
 @dataclass(frozen=True)
 class WhatIfResult:
-    """What-if estimates for one application attempt, with the replay's own error at the observed size."""
+    """What-if estimates for one application attempt, with the replay's own error at the observed size.
+
+    - `driver_only_ms`: observed wall time with no task running (held fixed at every size);
+      `executor_busy_ms` = `observed_wall_ms` - `driver_only_ms`, the union of task intervals.
+    - `simulated_observed_wall_ms`: the raw replay at the observed size; `calibration_error` its
+      signed error against `observed_wall_ms`; `calibrated`: whether the points were scaled by it.
+    - `points`: one per requested executor count, ascending; `ideal_executors`: the smallest count
+      within the tolerance of the best estimate.
+    - `tasks_without_times`: task rows left out because they lack a launch or finish time.
+    """
 
     app_id: str
     attempt_id: str
@@ -89,7 +101,8 @@ class WhatIfResult:
         for p in self.points:
             if p.executors == executors:
                 return p
-        raise KeyError(f"no what-if point for {executors} executors; simulated counts are {[p.executors for p in self.points]}")
+        counts = [p.executors for p in self.points]
+        raise KeyError(f"no what-if point for {executors} executors; simulated counts are {counts}")
 
 
 @dataclass
@@ -155,12 +168,16 @@ def _replay_group(stages: Sequence[_Stage], slots: int) -> int:
                         heapq.heappush(runnable, (by_id[child].priority, child))
     if done != len(stages):
         stuck = sorted(s for s, n in waiting.items() if n > 0)
-        raise WhatIfError(f"stages {stuck} wait on parents that never finish (a cycle in parent_stage_ids); check the stages table")
+        raise WhatIfError(
+            f"stages {stuck} wait on parents that never finish (a cycle in parent_stage_ids); check the stages table"
+        )
     return now
 
 
 def _job_groups(
-    stage_tasks: Mapping[int, list[Mapping]], stage_job: Mapping[int, int], job_span: Mapping[int, tuple[int | None, int | None]]
+    stage_tasks: Mapping[int, list[Mapping]],
+    stage_job: Mapping[int, int],
+    job_span: Mapping[int, tuple[int | None, int | None]],
 ) -> list[list[int]]:
     """Stage ids grouped by overlapping job spans, groups in time order."""
     units: dict[int, list[int]] = {}
@@ -185,6 +202,7 @@ def _job_groups(
 
 
 def _observed_size(app_row: Mapping) -> tuple[int, int]:
+    """(executors, cores per executor) the run had: local mode is one executor with local[N] cores."""
     executors = app_row.get("max_concurrent_executors") or app_row.get("executor_instances_requested")
     cores = app_row.get("executor_cores") or app_row.get("executor_cores_requested")
     if not cores and executors and app_row.get("max_concurrent_cores"):
@@ -192,14 +210,59 @@ def _observed_size(app_row: Mapping) -> tuple[int, int]:
     if not executors or not cores:
         raise WhatIfError(
             f"application {app_row.get('app_id')}: executor count or cores unknown "
-            f"(max_concurrent_executors={app_row.get('max_concurrent_executors')}, executor_cores={app_row.get('executor_cores')}); "
+            f"(max_concurrent_executors={app_row.get('max_concurrent_executors')}, "
+            f"executor_cores={app_row.get('executor_cores')}); "
             "the log has no SparkListenerExecutorAdded and no spark.executor.instances/cores"
         )
     return int(executors), int(cores)
 
 
+def _wall_window(app_row: Mapping, allow_incomplete: bool) -> tuple[int, int]:
+    app_id = app_row.get("app_id")
+    if app_row.get("status") == "incomplete" and not allow_incomplete:
+        raise WhatIfError(
+            f"application {app_id}: the log is incomplete (no ApplicationEnd), so its wall time is unknown; "
+            "pass allow_incomplete=True to replay what was logged up to the last event"
+        )
+    start_ms, end_ms = app_row.get("start_time_ms"), app_row.get("end_time_ms")
+    if start_ms is None or end_ms is None or end_ms < start_ms:
+        raise WhatIfError(f"application {app_id}: start_time_ms={start_ms}, end_time_ms={end_ms}; a wall time is needed")
+    return start_ms, end_ms
+
+
 def _for_app(rows: Iterable[Mapping], app_id: str, attempt_id: str) -> list[Mapping]:
     return [r for r in rows if r.get("app_id", app_id) == app_id and (r.get("attempt_id", attempt_id) or "") == attempt_id]
+
+
+def _duration_ms(task: Mapping) -> int:
+    duration = task.get("duration_ms")
+    return max(0, duration if duration is not None else task["finish_time_ms"] - task["launch_time_ms"])
+
+
+def _stage_groups(timed_tasks: list[Mapping], stages: list[Mapping], jobs: list[Mapping]) -> list[list[_Stage]]:
+    """The replay's input: per job group, its stages with parents and task durations in launch order."""
+    stage_tasks: dict[int, list[Mapping]] = {}
+    for t in sorted(timed_tasks, key=lambda t: (t["launch_time_ms"], t.get("task_id") or 0)):
+        stage_tasks.setdefault(t["stage_id"], []).append(t)
+    stage_job: dict[int, int] = {}
+    parents: dict[int, set[int]] = {}
+    for j in sorted(jobs, key=lambda j: j["job_id"], reverse=True):  # the first job that lists a stage wins
+        for s in j.get("stage_ids") or []:
+            stage_job[int(s)] = j["job_id"]
+    for s in sorted(stages, key=lambda s: s.get("stage_attempt_id") or 0, reverse=True):  # attempt 0 wins
+        if s.get("stage_id") is None:
+            continue
+        if s.get("job_id") is not None:
+            stage_job[s["stage_id"]] = s["job_id"]
+        parents.setdefault(s["stage_id"], set()).update(int(p) for p in s.get("parent_stage_ids") or [])
+    job_span = {j["job_id"]: (j.get("submission_time_ms"), j.get("completion_time_ms")) for j in jobs}
+    return [
+        [
+            _Stage(s, (stage_job.get(s, -1), s), [_duration_ms(t) for t in stage_tasks[s]], parents.get(s, set()))
+            for s in group
+        ]
+        for group in _job_groups(stage_tasks, stage_job, job_span)
+    ]
 
 
 def simulate_app(
@@ -218,7 +281,8 @@ def simulate_app(
 
     Rows are table rows as dicts (`applications`, `stages`, `tasks`, `jobs`); rows of other
     applications are ignored. `cores_per_executor` defaults to the observed one. The ideal count
-    is the smallest one whose estimate is within `tolerance` of the best estimate.
+    is the smallest one whose estimate is within `tolerance` of the best estimate. Task
+    durations are replayed unchanged at every size (see the module docstring).
 
     Example::
 
@@ -229,15 +293,10 @@ def simulate_app(
         raise ValueError(f"executor_counts must be positive integers, got {list(executor_counts)}")
     if cores_per_executor is not None and cores_per_executor < 1:
         raise ValueError(f"cores_per_executor must be a positive integer, got {cores_per_executor}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance is a fraction of the best estimate (e.g. 0.10), got {tolerance}")
     app_id, attempt_id = app_row.get("app_id"), app_row.get("attempt_id") or ""
-    if app_row.get("status") == "incomplete" and not allow_incomplete:
-        raise WhatIfError(
-            f"application {app_id}: the log is incomplete (no ApplicationEnd), so its wall time is unknown; "
-            "pass allow_incomplete=True to replay what was logged up to the last event"
-        )
-    start_ms, end_ms = app_row.get("start_time_ms"), app_row.get("end_time_ms")
-    if start_ms is None or end_ms is None or end_ms < start_ms:
-        raise WhatIfError(f"application {app_id}: start_time_ms={start_ms}, end_time_ms={end_ms}; a wall time is needed")
+    start_ms, end_ms = _wall_window(app_row, allow_incomplete)
     observed_wall_ms = end_ms - start_ms
     observed_executors, observed_cores = _observed_size(app_row)
     cores = cores_per_executor or observed_cores
@@ -249,45 +308,16 @@ def simulate_app(
             f"application {app_id}: {len(tasks)} task rows, none with launch and finish times; nothing to replay "
             "(a driver-only application runs the same at any executor count)"
         )
-    launch_order = sorted(timed, key=lambda t: (t["launch_time_ms"], t.get("task_id") or 0))
-    stage_tasks: dict[int, list[Mapping]] = {}
-    for t in launch_order:
-        stage_tasks.setdefault(t["stage_id"], []).append(t)
-
-    stages = _for_app(stage_rows, app_id, attempt_id)
-    jobs = _for_app(job_rows, app_id, attempt_id)
-    stage_job: dict[int, int] = {}
-    parents: dict[int, set[int]] = {}
-    for j in sorted(jobs, key=lambda j: j["job_id"], reverse=True):  # the first job that lists a stage wins
-        for s in j.get("stage_ids") or []:
-            stage_job[int(s)] = j["job_id"]
-    for s in sorted(stages, key=lambda s: s.get("stage_attempt_id") or 0, reverse=True):  # attempt 0 wins
-        if s.get("job_id") is not None:
-            stage_job[s["stage_id"]] = s["job_id"]
-        parents.setdefault(s["stage_id"], set()).update(int(p) for p in s.get("parent_stage_ids") or [])
-    job_span = {j["job_id"]: (j.get("submission_time_ms"), j.get("completion_time_ms")) for j in jobs}
-    groups = [
-        [
-            _Stage(
-                stage_id=s,
-                priority=(stage_job.get(s, -1), s),
-                durations_ms=[max(0, t["duration_ms"] if t.get("duration_ms") is not None else t["finish_time_ms"] - t["launch_time_ms"]) for t in stage_tasks[s]],
-                parents=parents.get(s, set()),
-            )
-            for s in group
-        ]
-        for group in _job_groups(stage_tasks, stage_job, job_span)
-    ]
-
+    groups = _stage_groups(timed, _for_app(stage_rows, app_id, attempt_id), _for_app(job_rows, app_id, attempt_id))
     busy_ms = _busy_ms([(t["launch_time_ms"], t["finish_time_ms"]) for t in timed], start_ms, end_ms)
     driver_only_ms = observed_wall_ms - busy_ms
 
     def executor_ms(slots: int) -> int:
         return sum(_replay_group(g, slots) for g in groups)
 
-    simulated_observed_ms = executor_ms(observed_executors * observed_cores)
-    simulated_observed_wall_ms = driver_only_ms + simulated_observed_ms
-    factor = busy_ms / simulated_observed_ms if calibrate and simulated_observed_ms > 0 else 1.0
+    simulated_observed_wall_ms = driver_only_ms + executor_ms(observed_executors * observed_cores)
+    simulated_observed_busy_ms = simulated_observed_wall_ms - driver_only_ms
+    factor = busy_ms / simulated_observed_busy_ms if calibrate and simulated_observed_busy_ms > 0 else 1.0
     points = []
     for n in sorted({int(n) for n in executor_counts}):
         simulated = executor_ms(n * cores)
@@ -303,7 +333,6 @@ def simulate_app(
             )
         )
     best_ms = min(p.estimated_wall_ms for p in points)
-    ideal = min(p.executors for p in points if p.estimated_wall_ms <= best_ms * (1 + tolerance))
     return WhatIfResult(
         app_id=app_id,
         attempt_id=attempt_id,
@@ -312,7 +341,7 @@ def simulate_app(
         observed_executors=observed_executors,
         observed_cores_per_executor=observed_cores,
         points=tuple(points),
-        ideal_executors=ideal,
+        ideal_executors=min(p.executors for p in points if p.estimated_wall_ms <= best_ms * (1 + tolerance)),
         executor_busy_ms=busy_ms,
         simulated_observed_wall_ms=simulated_observed_wall_ms,
         calibration_error=(simulated_observed_wall_ms - observed_wall_ms) / observed_wall_ms if observed_wall_ms else 0.0,
@@ -323,8 +352,13 @@ def simulate_app(
     )
 
 
-def simulate_stored_app(store, app_id: str, attempt_id: str = "", executor_counts: Sequence[int] = (1, 2, 4, 8), **options) -> WhatIfResult:
+def simulate_stored_app(
+    store: TableStore, app_id: str, attempt_id: str = "", executor_counts: Sequence[int] = (1, 2, 4, 8), **options
+) -> WhatIfResult:
     """`simulate_app` over the rows of one application read from a `TableStore` (delta-rs, no JVM).
+
+    Reads whole tables and filters them in Arrow: fine for a warehouse of thousands of apps, not
+    for a fleet's history (push the filter into the Delta scan then).
 
     Example::
 
@@ -336,9 +370,12 @@ def simulate_stored_app(store, app_id: str, attempt_id: str = "", executor_count
 
     def rows(spec) -> list[dict]:
         table = store.read_arrow(spec)
-        return table.filter(pc.and_(pc.equal(table["app_id"], app_id), pc.equal(table["attempt_id"], attempt_id))).to_pylist()
+        keep = pc.and_(pc.equal(table["app_id"], app_id), pc.equal(table["attempt_id"], attempt_id))
+        return table.filter(keep).to_pylist()
 
     apps = rows(APPLICATIONS)
     if not apps:
-        raise WhatIfError(f"application {app_id!r} attempt {attempt_id!r} is not in the applications table; ingest its event log first")
+        raise WhatIfError(
+            f"application {app_id!r} attempt {attempt_id!r} is not in the applications table; ingest its event log first"
+        )
     return simulate_app(apps[0], rows(STAGES), rows(TASKS), rows(JOBS), executor_counts, **options)

@@ -3,6 +3,7 @@
 from spark_optimizer.tables.app_metrics import APP_METRICS
 from spark_optimizer.tables.applications import APPLICATIONS
 from spark_optimizer.tables.executors import EXECUTORS
+from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.ingest_log import INGEST_LOG
 from spark_optimizer.tables.jobs import JOBS
 from spark_optimizer.tables.schema import Column, TableSpec
@@ -12,7 +13,7 @@ from spark_optimizer.tables.stages import STAGES
 from spark_optimizer.tables.tasks import TASKS
 
 EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
-ANALYSIS_TABLES = (APP_METRICS,)
+ANALYSIS_TABLES = (APP_METRICS, FINDINGS)
 ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Column",
     "EVENT_LOG_TABLES",
     "EXECUTORS",
+    "FINDINGS",
     "INGEST_LOG",
     "JOBS",
     "SPARK_CONF",

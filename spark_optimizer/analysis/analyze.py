@@ -1,0 +1,83 @@
+"""The analysis job: app_metrics and findings for every application ingested since it last ran."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from spark_optimizer.analysis.app_metrics import compute_app_metrics
+from spark_optimizer.rules.engine import build_app_facts, load_thresholds, run_rules
+from spark_optimizer.tables import (
+    APP_METRICS, APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS,
+)
+from spark_optimizer.tables.findings import FINDINGS
+from spark_optimizer.tables.store import TableStore
+
+KEY = ["app_id", "attempt_id"]
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    analyzed: tuple[tuple[str, str], ...]
+    findings: int
+
+
+def apps_to_analyze(store: TableStore, only: Sequence[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Applications ingested after their last analysis (or never analyzed); `only` narrows the set."""
+    apps = store.read_arrow(APPLICATIONS).select(KEY + ["ingested_at"]).to_pylist()
+    analyzed = {}
+    if store.exists(APP_METRICS):
+        analyzed = {(r["app_id"], r["attempt_id"]): r["analyzed_at"] for r in store.read_arrow(APP_METRICS).select(KEY + ["analyzed_at"]).to_pylist()}
+    wanted = set(only) if only is not None else None
+    keys = []
+    for row in apps:
+        key = (row["app_id"], row["attempt_id"])
+        if wanted is not None:
+            if key in wanted:
+                keys.append(key)
+        elif key not in analyzed or (row["ingested_at"] and analyzed[key] and row["ingested_at"] > analyzed[key]):
+            keys.append(key)
+    return sorted(keys)
+
+
+def analyze_applications(
+    spark: SparkSession,
+    store: TableStore,
+    analyzed_at: datetime,
+    only: Sequence[tuple[str, str]] | None = None,
+    thresholds: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AnalyzeSummary:
+    """Compute `app_metrics` and `findings` for new or re-ingested applications (or `only` these).
+
+    Example::
+
+        analyze_applications(spark, store, datetime.now(timezone.utc))
+    """
+    keys = apps_to_analyze(store, only)
+    for spec in (APP_METRICS, FINDINGS):
+        store.ensure(spec)
+    if not keys:
+        return AnalyzeSummary((), 0)
+    thresholds = thresholds or load_thresholds()
+    wanted = F.broadcast(spark.createDataFrame(pa.table({"app_id": [k[0] for k in keys], "attempt_id": [k[1] for k in keys]})))
+
+    def read(spec):
+        return store.read(spec).join(wanted, KEY, "left_semi")
+
+    applications, stages, tasks, executors = read(APPLICATIONS), read(STAGES), read(TASKS), read(EXECUTORS)
+    metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at).cache()
+    scope = [{"app_id": a, "attempt_id": b} for a, b in keys]
+    facts = build_app_facts(applications, metrics, stages, executors, read(SPARK_CONF), read(SQL_EXECUTIONS), read(JOBS), tasks)
+    findings = run_rules(spark, facts, thresholds, analyzed_at).cache()
+    try:
+        store.replace_rows(APP_METRICS, metrics, KEY, scope)
+        store.replace_rows(FINDINGS, findings, KEY, scope)
+        return AnalyzeSummary(tuple(keys), findings.count())
+    finally:
+        metrics.unpersist()
+        findings.unpersist()

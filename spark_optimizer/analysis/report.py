@@ -1,0 +1,138 @@
+"""The data behind `spark-optimizer analyze APP_ID`: one application's metrics, findings and
+what-if table, read through delta-rs (no JVM)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
+from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.tables import APP_METRICS, APPLICATIONS
+from spark_optimizer.tables.findings import FINDINGS
+from spark_optimizer.tables.store import TableStore
+
+
+class ApplicationNotFoundError(SparkOptimizerError):
+    """Thrown when an application id is not in the applications table."""
+
+
+def _rows_for(table: pa.Table, app_id: str, attempt_id: str | None = None) -> list[dict]:
+    keep = pc.equal(table["app_id"], app_id)
+    if attempt_id is not None:
+        keep = pc.and_(keep, pc.equal(table["attempt_id"], attempt_id))
+    return table.filter(keep).to_pylist()
+
+
+def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
+    """'APP_ID' (latest attempt) or 'APP_ID/ATTEMPT' -> (app_id, attempt_id)."""
+    app_id, _, attempt = app_ref.partition("/")
+    rows = _rows_for(store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time_ms"]), app_id)
+    if not rows:
+        known = store.read_arrow(APPLICATIONS).column("app_id").to_pylist()
+        similar = [k for k in known if app_id.lower() in k.lower()][:5]
+        hint = f"; similar ids: {similar}" if similar else "; `spark-optimizer jobs` lists the ingested applications"
+        raise ApplicationNotFoundError(f"application {app_id!r} is not in the applications table{hint}")
+    if attempt:
+        if attempt not in {r["attempt_id"] for r in rows}:
+            raise ApplicationNotFoundError(f"application {app_id!r} has no attempt {attempt!r}; attempts: {sorted(r['attempt_id'] for r in rows)}")
+        return app_id, attempt
+    latest = max(rows, key=lambda r: (r["start_time_ms"] or 0, r["attempt_id"]))
+    return app_id, latest["attempt_id"]
+
+
+def is_analyzed(store: TableStore, app_id: str, attempt_id: str) -> bool:
+    return store.exists(APP_METRICS) and bool(_rows_for(store.read_arrow(APP_METRICS), app_id, attempt_id))
+
+
+def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_counts: Sequence[int] | None = None) -> dict[str, Any]:
+    """Everything the analyze report shows, as plain data (also the `--format json` output)."""
+    [app] = _rows_for(store.read_arrow(APPLICATIONS), app_id, attempt_id)
+    metrics = _rows_for(store.read_arrow(APP_METRICS), app_id, attempt_id)
+    findings = sorted(_rows_for(store.read_arrow(FINDINGS), app_id, attempt_id), key=lambda f: -f["severity_rank"])
+    observed = app.get("max_concurrent_executors") or 1
+    counts = sorted(set(executor_counts or [max(1, observed // 2), observed, observed * 2, observed * 4, 1]))
+    whatif: dict[str, Any]
+    try:
+        result = simulate_stored_app(store, app_id, attempt_id, executor_counts=counts, allow_incomplete=True)
+        whatif = {
+            "observed_executors": result.observed_executors,
+            "cores_per_executor": result.observed_cores_per_executor,
+            "driver_only_ms": result.driver_only_ms,
+            "calibration_error": round(result.calibration_error, 4),
+            "ideal_executors": result.ideal_executors,
+            "points": [
+                {"executors": p.executors, "estimated_wall_ms": p.estimated_wall_ms,
+                 "estimated_core_hours": round(p.estimated_core_hours, 4), "speedup_vs_observed": round(p.speedup_vs_observed, 3)}
+                for p in result.points
+            ],
+        }
+    except WhatIfError as exc:
+        whatif = {"error": str(exc)}
+    return {
+        "application": {k: app.get(k) for k in (
+            "app_id", "attempt_id", "app_name", "user", "spark_version", "platform", "master", "status",
+            "duration_ms", "executors_added", "max_concurrent_executors", "executor_cores", "executor_memory_mb",
+            "task_count", "failed_task_count", "job_count", "stage_count", "input_bytes", "shuffle_read_bytes",
+            "shuffle_write_bytes", "disk_bytes_spilled", "source_path")},
+        "metrics": {k: v for k, v in (metrics[0] if metrics else {}).items() if k not in ("app_id", "attempt_id", "analyzed_at")},
+        "findings": [
+            {"rule_id": f["rule_id"], "severity": f["severity"], "category": f["category"], "title": f["title"],
+             "evidence": json.loads(f["evidence"] or "{}"), "stage_ids": f["stage_ids"],
+             "recommended_conf": f["recommended_conf"], "rationale": f["rationale"]}
+            for f in findings
+        ],
+        "whatif": whatif,
+    }
+
+
+def merged_conf(report: dict[str, Any]) -> dict[str, str]:
+    """All findings' properties as one spark-submit configuration (the most severe finding wins a conflict)."""
+    merged: dict[str, str] = {}
+    for finding in report["findings"]:
+        for item in finding["recommended_conf"]:
+            key, _, value = item.partition("=")
+            merged.setdefault(key, value)
+    return merged
+
+
+def list_applications(
+    store: TableStore,
+    name: str | None = None,
+    status: str | None = None,
+    platform: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    min_duration_ms: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Ingested application attempts, newest first, with their bottleneck when analyzed."""
+    from datetime import datetime, timezone
+
+    apps = store.read_arrow(APPLICATIONS).select(
+        ["app_id", "attempt_id", "app_name", "start_time_ms", "status", "duration_ms", "platform", "executors_added",
+         "task_count", "failed_task_count"]
+    ).to_pylist()
+    bottlenecks = {}
+    if store.exists(APP_METRICS):
+        bottlenecks = {(r["app_id"], r["attempt_id"]): r["bottleneck"]
+                       for r in store.read_arrow(APP_METRICS).select(["app_id", "attempt_id", "bottleneck"]).to_pylist()}
+    rows = []
+    for r in apps:
+        start = r["start_time_ms"] or 0
+        if name and name.lower() not in (r["app_name"] or "").lower() and name.lower() not in r["app_id"].lower():
+            continue
+        if (status and r["status"] != status) or (platform and r["platform"] != platform):
+            continue
+        if (since_ms and start < since_ms) or (until_ms and start >= until_ms):
+            continue
+        if min_duration_ms and (r["duration_ms"] or 0) < min_duration_ms:
+            continue
+        r["bottleneck"] = bottlenecks.get((r["app_id"], r["attempt_id"]))
+        r["start"] = datetime.fromtimestamp(start / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M") if start else "-"
+        rows.append(r)
+    rows.sort(key=lambda r: r["start_time_ms"] or 0, reverse=True)
+    return rows[:limit] if limit else rows

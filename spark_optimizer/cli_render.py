@@ -1,0 +1,77 @@
+"""Rich renderings of CLI reports (kept out of cli.py so commands stay thin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+SEVERITY_STYLE = {"critical": "bold red", "severe": "red", "moderate": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _seconds(ms: Any) -> str:
+    return "-" if ms is None else f"{ms / 1000:,.1f} s"
+
+
+def _pct(x: Any) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _mb(b: Any) -> str:
+    return "-" if b is None else f"{b / 1e6:,.1f} MB"
+
+
+def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
+    app, m = report["application"], report["metrics"]
+    head = Table.grid(padding=(0, 2))
+    head.add_row("application", f"{app['app_id']}{'/' + app['attempt_id'] if app['attempt_id'] else ''}  {app['app_name'] or ''}")
+    head.add_row("run", f"Spark {app['spark_version']} on {app['platform']} ({app['master']}), {app['status']}, {_seconds(app['duration_ms'])}")
+    head.add_row("resources", f"{app['max_concurrent_executors']} executors x {app['executor_cores']} cores, "
+                 f"{app['executor_memory_mb'] or '?'} MB each ({app['executors_added']} added over the run)")
+    head.add_row("work", f"{app['job_count']} jobs, {app['stage_count']} stages, {app['task_count']} tasks "
+                 f"({app['failed_task_count']} failed); input {_mb(app['input_bytes'])}, shuffle read "
+                 f"{_mb(app['shuffle_read_bytes'])}, spill {_mb(app['disk_bytes_spilled'])}")
+    if m:
+        head.add_row("time", f"executors busy {_seconds(m['executor_busy_ms'])}, driver only {_seconds(m['driver_only_ms'])} "
+                     f"({_pct(m['driver_only_share'])}); core utilization {_pct(m['core_utilization'])}, "
+                     f"CPU/run {_pct(m['cpu_share_of_run'])}, GC {_pct(m['gc_share'])}")
+        head.add_row("bottleneck", Text(m["bottleneck"] or "-", style="bold"))
+    parts: list[Any] = [Panel(head, title="summary", expand=False)]
+    findings = Table(title="findings", show_lines=True)
+    for column in ("severity", "rule", "what was found", "change"):
+        findings.add_column(column, overflow="fold")
+    for f in report["findings"]:
+        findings.add_row(Text(f["severity"], style=SEVERITY_STYLE[f["severity"]]), f["rule_id"],
+                         f"{f['title']}\n[dim]{f['rationale']}[/dim]", "\n".join(f["recommended_conf"]))
+    parts.append(findings if report["findings"] else Text("no findings: no rule fired", style="green"))
+    whatif = report["whatif"]
+    if "error" in whatif:
+        parts.append(Text(f"what-if: {whatif['error']}", style="dim"))
+    else:
+        table = Table(title=f"what-if ({whatif['cores_per_executor']} cores per executor; driver-only time "
+                      f"{_seconds(whatif['driver_only_ms'])} kept; replay error at observed size {whatif['calibration_error']:+.0%})")
+        for column in ("executors", "estimated wall", "core-hours", "speedup"):
+            table.add_column(column, justify="right")
+        for p in whatif["points"]:
+            mark = " (ideal)" if p["executors"] == whatif["ideal_executors"] else ""
+            mark += " (observed)" if p["executors"] == whatif["observed_executors"] else ""
+            table.add_row(f"{p['executors']}{mark}", _seconds(p["estimated_wall_ms"]), f"{p['estimated_core_hours']:.3f}",
+                          f"{p['speedup_vs_observed']:.2f}x")
+        parts.append(table)
+    if conf:
+        parts.append(Panel(" ".join(f"--conf {k}={v}" for k, v in conf.items()), title="spark-submit", expand=False))
+    return Group(*parts)
+
+
+def jobs_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(rows)} application attempts")
+    for column in ("app_id", "name", "start (UTC)", "status", "duration", "platform", "executors", "tasks", "failed", "bottleneck"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["app_id"] + (f"/{r['attempt_id']}" if r["attempt_id"] else ""), (r["app_name"] or "")[:40],
+                      r["start"], r["status"], _seconds(r["duration_ms"]), r["platform"], str(r["executors_added"]),
+                      str(r["task_count"]), str(r["failed_task_count"]), r.get("bottleneck") or "-")
+    return table

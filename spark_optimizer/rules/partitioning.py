@@ -1,0 +1,191 @@
+"""Rules about how work is cut into tasks: skew, partition counts, task length, long tails, files."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from spark_optimizer.rules.model import MB, AppFacts, Finding, severity_for
+
+
+def _app_task_time(facts: AppFacts) -> float:
+    return sum(s.get("task_time_ms") or 0 for s in facts.stages) or 1.0
+
+
+def data_skew(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    total = _app_task_time(facts)
+    skewed = []
+    for s in facts.stages:
+        ratio = s.get("task_duration_skew_ratio")
+        if (ratio and (s.get("task_count") or 0) >= p["min_tasks"]
+                and (s.get("task_time_ms") or 0) >= p["min_task_time_share"] * total
+                and (s.get("task_duration_ms_max") or 0) >= p["min_max_task_ms"]):
+            skewed.append(s)
+    if not skewed:
+        return None
+    worst = max(skewed, key=lambda s: s["task_duration_skew_ratio"])
+    ratio = worst["task_duration_skew_ratio"]
+    severity = severity_for(ratio, p["severity"])
+    if severity is None:
+        return None
+    median_read = worst.get("shuffle_read_bytes_median") or 0
+    max_read = worst.get("shuffle_read_bytes_max") or 0
+    data_ratio = (max_read / median_read) if median_read else None
+    # Split partitions larger than ~5x the median, and never below 64 MB.
+    factor = max(2, min(10, math.floor(ratio / 2)))
+    threshold_mb = max(64, math.ceil(median_read * factor / MB)) if median_read else 256
+    return Finding(
+        "data_skew", "skew", severity, f"Stage {worst['stage_id']}: the slowest task takes {ratio:.1f}x the median",
+        {"stage_id": worst["stage_id"], "task_duration_ms_max": worst.get("task_duration_ms_max"),
+         "task_duration_ms_median": worst.get("task_duration_ms_median"), "duration_skew_ratio": round(ratio, 2),
+         "shuffle_read_bytes_max": max_read, "shuffle_read_bytes_median": median_read,
+         "shuffle_read_skew_ratio": round(data_ratio, 2) if data_ratio else None},
+        {"spark.sql.adaptive.enabled": "true", "spark.sql.adaptive.skewJoin.enabled": "true",
+         "spark.sql.adaptive.skewJoin.skewedPartitionFactor": str(factor),
+         "spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes": f"{threshold_mb}m"},
+        "A few oversized partitions set the stage's duration; let AQE split them, or salt the hot join/group key "
+        "(append a random 0..N-1 suffix and aggregate twice) when the skew is not in a join.",
+        [s["stage_id"] for s in skewed],
+    )
+
+
+def too_many_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    stages = [s for s in facts.shuffle_stages() if (s.get("task_count") or 0) >= p["min_tasks"]]
+    if not stages:
+        return None
+    heaviest = max(stages, key=lambda s: s.get("task_count") or 0)
+    median_mb = (heaviest.get("shuffle_read_bytes_median") or 0) / MB
+    severity = severity_for(median_mb, p["severity"], higher_is_worse=False)
+    if severity is None:
+        return None
+    total_read = max(s.get("shuffle_read_bytes") or 0 for s in stages)
+    target = max(facts.total_cores * 2, math.ceil(total_read / (p["target_partition_mb"] * MB)))
+    return Finding(
+        "too_many_shuffle_partitions", "parallelism", severity,
+        f"Stage {heaviest['stage_id']}: {heaviest['task_count']} shuffle tasks read {median_mb:.2f} MB each (median)",
+        {"stage_id": heaviest["stage_id"], "tasks": heaviest["task_count"], "median_shuffle_read_mb": round(median_mb, 3),
+         "stage_shuffle_read_bytes": total_read, "shuffle_partitions_conf": facts.conf_value("spark.sql.shuffle.partitions")},
+        {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.coalescePartitions.enabled": "true",
+         "spark.sql.adaptive.advisoryPartitionSizeInBytes": f"{p['target_partition_mb']}m"},
+        f"Each task costs scheduling and shuffle-file overhead; ~{p['target_partition_mb']} MB per partition "
+        f"needs {target} partitions for this shuffle volume.",
+        [s["stage_id"] for s in stages],
+    )
+
+
+def too_few_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    stages = facts.shuffle_stages()
+    if not stages:
+        return None
+    worst = max(stages, key=lambda s: s.get("shuffle_read_bytes_max") or 0)
+    max_mb = (worst.get("shuffle_read_bytes_max") or 0) / MB
+    severity = severity_for(max_mb, p["severity"])
+    if severity is None:
+        return None
+    target = math.ceil((worst.get("shuffle_read_bytes") or 0) / (p["target_partition_mb"] * MB))
+    target = max(target, (worst.get("task_count") or 1) * 2)
+    return Finding(
+        "too_few_shuffle_partitions", "parallelism", severity,
+        f"Stage {worst['stage_id']}: a shuffle task reads {max_mb:.0f} MB",
+        {"stage_id": worst["stage_id"], "max_shuffle_read_mb": round(max_mb, 1), "tasks": worst.get("task_count"),
+         "stage_shuffle_read_bytes": worst.get("shuffle_read_bytes")},
+        {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.enabled": "true"},
+        f"Partitions this large spill and stall on one task; ~{p['target_partition_mb']} MB per partition gives {target}.",
+        [worst["stage_id"]],
+    )
+
+
+def tasks_too_short(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    task_count = facts.app.get("task_count") or 0
+    median = facts.metrics.get("median_task_ms")
+    if task_count < p["min_tasks"] or median is None:
+        return None
+    severity = severity_for(median, p["severity"], higher_is_worse=False)
+    if severity is None:
+        return None
+    busiest = max(facts.stages, key=lambda s: s.get("task_count") or 0)
+    factor = max(2, math.ceil(p["target_task_ms"] / max(median, 1)))
+    target = max(facts.total_cores * 2, math.ceil((busiest.get("task_count") or 0) / factor))
+    return Finding(
+        "tasks_too_short", "parallelism", severity,
+        f"{task_count} tasks with a median of {median:.0f} ms: scheduling overhead dominates",
+        {"task_count": task_count, "median_task_ms": round(median, 1), "busiest_stage_id": busiest.get("stage_id"),
+         "busiest_stage_tasks": busiest.get("task_count"),
+         "scheduler_delay_ms": facts.metrics.get("scheduler_delay_ms")},
+        {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.coalescePartitions.enabled": "true",
+         "spark.sql.files.maxPartitionBytes": f"{128 * factor}m"},
+        f"Tasks under ~{p['target_task_ms']} ms spend much of their life being scheduled and deserialized; "
+        f"cut the task count about {factor}x.",
+        [busiest.get("stage_id")],
+    )
+
+
+def under_parallelized(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    stages = [s for s in facts.stages if (s.get("duration_ms") or 0) >= p["min_stage_ms"]]
+    if not stages or facts.total_cores <= 1:
+        return None
+    heaviest = max(stages, key=lambda s: s.get("task_time_ms") or 0)
+    per_core = (heaviest.get("task_count") or 0) / facts.total_cores
+    severity = severity_for(per_core, p["severity"], higher_is_worse=False)
+    if severity is None:
+        return None
+    target = facts.total_cores * p["partitions_per_core"]
+    return Finding(
+        "under_parallelized", "parallelism", severity,
+        f"Stage {heaviest['stage_id']} ran {heaviest.get('task_count')} tasks on {facts.total_cores} cores",
+        {"stage_id": heaviest["stage_id"], "tasks": heaviest.get("task_count"), "cores": facts.total_cores,
+         "stage_duration_ms": heaviest.get("duration_ms")},
+        {"spark.sql.shuffle.partitions": str(target), "spark.default.parallelism": str(target)},
+        f"Fewer tasks than cores leaves cores idle in the heaviest stage; ~{p['partitions_per_core']} tasks per core "
+        f"also evens out stragglers.",
+        [heaviest["stage_id"]],
+    )
+
+
+def speculation_for_long_tail(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    if facts.conf_bool("spark.speculation", False):
+        return None
+    candidates = []
+    for s in facts.stages:
+        p95 = s.get("task_duration_p95_ratio")
+        data = s.get("shuffle_read_skew_ratio") or s.get("input_skew_ratio") or 1.0
+        if p95 and (s.get("task_count") or 0) >= p["min_tasks"] and data <= p["max_data_skew"]:
+            candidates.append(s)
+    if not candidates:
+        return None
+    worst = max(candidates, key=lambda s: s["task_duration_p95_ratio"])
+    severity = severity_for(worst["task_duration_p95_ratio"], p["severity"])
+    if severity is None:
+        return None
+    multiplier = max(1.5, round(worst["task_duration_p95_ratio"] / 2, 1))
+    return Finding(
+        "speculation_for_long_tail", "reliability", severity,
+        f"Stage {worst['stage_id']}: p95 task takes {worst['task_duration_p95_ratio']:.1f}x the median without bigger inputs",
+        {"stage_id": worst["stage_id"], "p95_over_median": round(worst["task_duration_p95_ratio"], 2),
+         "data_skew_ratio": worst.get("shuffle_read_skew_ratio") or worst.get("input_skew_ratio")},
+        {"spark.speculation": "true", "spark.speculation.multiplier": str(multiplier), "spark.speculation.quantile": "0.9"},
+        "Slow tasks with normal-sized inputs point at slow nodes or noisy neighbours; speculative copies cut the tail.",
+        [s["stage_id"] for s in candidates],
+    )
+
+
+def small_files(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    writers = [s for s in facts.stages if (s.get("output_bytes") or 0) > 0]
+    tasks = sum(s.get("task_count") or 0 for s in writers)
+    if tasks < p["min_writing_tasks"]:
+        return None
+    written = sum(s.get("output_bytes") or 0 for s in writers)
+    per_task_mb = written / tasks / MB
+    severity = severity_for(per_task_mb, p["severity"], higher_is_worse=False)
+    if severity is None:
+        return None
+    target_files = max(1, math.ceil(written / (128 * MB)))
+    return Finding(
+        "small_files", "sql", severity, f"{tasks} writing tasks wrote {per_task_mb:.2f} MB each on average",
+        {"writing_tasks": tasks, "output_bytes": written, "mb_per_task": round(per_task_mb, 3)},
+        {"spark.sql.adaptive.coalescePartitions.enabled": "true", "spark.sql.files.maxRecordsPerFile": "0",
+         "spark.sql.shuffle.partitions": str(target_files)},
+        f"Each task writes at least one file; ~128 MB files need about {target_files} writers "
+        f"(or repartition({target_files}) before the write).",
+        [s["stage_id"] for s in writers],
+    )

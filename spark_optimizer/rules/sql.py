@@ -1,0 +1,78 @@
+"""Rules about SQL execution settings: AQE, broadcast joins, serializer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from spark_optimizer.rules.model import MB, AppFacts, Finding
+
+
+def _spark_major(facts: AppFacts) -> int | None:
+    match = re.match(r"(\d+)\.", facts.app.get("spark_version") or "")
+    return int(match.group(1)) if match else None
+
+
+def aqe_disabled(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    major = _spark_major(facts)
+    if major is None or major < p["min_spark_major"] or not facts.plan_node_names:
+        return None
+    explicit = facts.conf_value("spark.sql.adaptive.enabled")
+    # AQE is on by default from Spark 3.2.
+    enabled = explicit.strip().lower() == "true" if explicit is not None else (facts.app.get("spark_version") or "") >= "3.2"
+    if enabled:
+        return None
+    return Finding(
+        "aqe_disabled", "sql", "moderate", "Adaptive query execution is off",
+        {"spark.sql.adaptive.enabled": explicit, "spark_version": facts.app.get("spark_version"),
+         "sql_executions": facts.app.get("sql_execution_count")},
+        {"spark.sql.adaptive.enabled": "true", "spark.sql.adaptive.coalescePartitions.enabled": "true",
+         "spark.sql.adaptive.skewJoin.enabled": "true"},
+        "AQE re-plans with real shuffle sizes: it merges tiny partitions, splits skewed ones and switches to broadcast joins.",
+    )
+
+
+def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    if "SortMergeJoin" not in facts.plan_node_names:
+        return None
+    writers = sorted((s for s in facts.stages if (s.get("shuffle_write_bytes") or 0) > 0), key=lambda s: s["shuffle_write_bytes"])
+    if len(writers) < 2:
+        return None
+    small = writers[0]
+    small_mb = small["shuffle_write_bytes"] / MB
+    threshold_conf = facts.conf_value("spark.sql.autoBroadcastJoinThreshold")
+    threshold_mb = p["default_threshold_mb"]
+    if threshold_conf is not None:
+        value = threshold_conf.strip().lower()
+        threshold_mb = -1 if value.startswith("-") else (int(re.sub(r"\D", "", value) or 0) / (MB if value.isdigit() else 1))
+    if small_mb > p["small_side_max_mb"] or (threshold_mb >= 0 and small_mb <= threshold_mb):
+        return None
+    recommended = max(16, 2 ** int(small_mb * 2).bit_length())
+    return Finding(
+        "broadcast_join_opportunity", "sql", "moderate",
+        f"A sort-merge join shuffles a {small['shuffle_write_bytes'] / 1024:.0f} KB side that could be broadcast"
+        if small_mb < 1 else f"A sort-merge join shuffles a {small_mb:.1f} MB side that could be broadcast",
+        {"small_side_stage_id": small["stage_id"], "small_side_shuffle_mb": round(small_mb, 2),
+         "autoBroadcastJoinThreshold": threshold_conf, "large_side_shuffle_mb": round(writers[-1]["shuffle_write_bytes"] / MB, 1)},
+        {"spark.sql.autoBroadcastJoinThreshold": f"{recommended}m"},
+        "Broadcasting the small side avoids shuffling and sorting the large side; the threshold must exceed the small side's size.",
+        [small["stage_id"]],
+    )
+
+
+def kryo_not_used(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
+    serializer = facts.conf_value("spark.serializer") or "org.apache.spark.serializer.JavaSerializer"
+    if "Kryo" in serializer:
+        return None
+    rdd_time = sum(s.get("task_time_ms") or 0 for s in facts.stages if s.get("rdd_stage"))
+    total = sum(s.get("task_time_ms") or 0 for s in facts.stages) or 1
+    share = rdd_time / total
+    if share < p["min_rdd_task_share"] or not (facts.app.get("shuffle_write_bytes") or facts.app.get("memory_bytes_spilled")):
+        return None
+    return Finding(
+        "kryo_not_used", "sql", "low", f"{share:.0%} of task time is RDD code serialized with Java serialization",
+        {"rdd_task_time_share": round(share, 3), "spark.serializer": serializer},
+        {"spark.serializer": "org.apache.spark.serializer.KryoSerializer", "spark.kryoserializer.buffer.max": "256m"},
+        "RDD shuffles and caches serialize objects; Kryo is several times faster and smaller than Java serialization "
+        "(DataFrame/SQL code uses its own encoders and does not need it).",
+    )
