@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -88,7 +89,9 @@ Rule = Callable[[AppFacts, Mapping[str, Any]], "Finding | None"]
 
 def memory_mb_text(mb: float) -> str:
     """Spark memory setting for `mb` MiB, rounded up to a whole 256 MiB (or GiB when large)."""
-    mb = max(384, int(mb))
+    mb = int(math.ceil(mb))
+    if mb <= 384:  # Spark's minimum memoryOverhead
+        return "384m"
     if mb >= 8192:
         return f"{-(-mb // 1024)}g"
     return f"{-(-mb // 256) * 256}m"

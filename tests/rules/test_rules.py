@@ -1,0 +1,178 @@
+"""Each rule fires on facts that show its problem, with values computed from the evidence,
+and stays quiet on a healthy application."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from spark_optimizer.rules.engine import RULES, evaluate, load_thresholds
+from spark_optimizer.rules.model import MB, AppFacts
+from tests.conftest import REPO_ROOT
+
+THRESHOLDS = load_thresholds()
+
+
+def stage(stage_id=0, tasks=40, task_ms=1000, **extra):
+    row = {
+        "stage_id": stage_id, "task_count": tasks, "successful_task_count": tasks, "task_time_ms": tasks * task_ms,
+        "duration_ms": 20_000, "task_duration_ms_median": task_ms, "task_duration_ms_max": task_ms * 1.3,
+        "task_duration_ms_p95": task_ms * 1.2, "task_duration_skew_ratio": 1.3, "task_duration_p95_ratio": 1.2,
+        "shuffle_read_bytes": tasks * 100 * MB, "shuffle_read_bytes_median": 100 * MB, "shuffle_read_bytes_max": 120 * MB,
+        "shuffle_read_skew_ratio": 1.2, "shuffle_write_bytes": tasks * 100 * MB, "input_bytes": 0, "output_bytes": 0,
+        "disk_bytes_spilled": 0, "memory_bytes_spilled": 0, "rdd_stage": False,
+    }
+    row.update(extra)
+    return row
+
+
+def healthy(**changes) -> AppFacts:
+    facts = AppFacts(
+        app={"spark_version": "3.5.1", "master": "yarn", "max_concurrent_executors": 4, "executor_cores": 4,
+             "max_concurrent_cores": 16, "executor_memory_mb": 8192, "task_count": 80, "failed_task_count": 0,
+             "task_time_ms": 80_000, "jvm_gc_time_ms": 800, "shuffle_write_bytes": 8000 * MB, "sql_execution_count": 2},
+        metrics={"gc_share": 0.01, "task_run_ms": 78_000, "core_utilization": 0.8, "idle_executor_count": 0,
+                 "driver_only_share": 0.1, "driver_only_ms": 12_000, "wall_ms": 120_000, "median_task_ms": 1000,
+                 "wasted_core_hours": 0.1, "peak_jvm_heap_bytes": 5000 * MB, "scheduler_delay_ms": 1000,
+                 "shuffle_fetch_wait_share": 0.01},
+        stages=[stage(0), stage(1)],
+        executors=[{"executor_id": str(i), "lost": False, "remove_reason": None, "task_count": 20} for i in range(4)],
+        conf={"spark.sql.adaptive.enabled": "true", "spark.sql.shuffle.partitions": "40",
+              "spark.serializer": "org.apache.spark.serializer.KryoSerializer"},
+        plan_node_names=("HashAggregate", "Exchange", "BroadcastHashJoin"),
+    )
+    return replace(facts, **changes)
+
+
+def fired(facts: AppFacts) -> dict:
+    return {f.rule_id: f for f in evaluate(facts, THRESHOLDS)}
+
+
+def with_app(**values):
+    base = healthy()
+    return replace(base, app={**base.app, **values})
+
+
+def with_metrics(**values):
+    base = healthy()
+    return replace(base, metrics={**base.metrics, **values})
+
+
+def test_a_healthy_application_gets_no_finding():
+    assert fired(healthy()) == {}
+
+
+def test_every_rule_has_thresholds_and_documentation():
+    catalogue = (REPO_ROOT / "docs" / "rules.md").read_text()
+    assert len(RULES) >= 20
+    for rule_id in RULES:
+        assert rule_id in THRESHOLDS and f"`{rule_id}`" in catalogue
+
+
+def test_data_skew_sets_aqe_skew_handling_from_the_measured_ratio():
+    skewed = stage(1, task_ms=1000, task_duration_ms_max=12_000, task_duration_skew_ratio=12.0,
+                   shuffle_read_bytes_max=1200 * MB, shuffle_read_skew_ratio=12.0)
+    finding = fired(healthy(stages=[stage(0), skewed]))["data_skew"]
+    assert finding.severity == "severe" and finding.stage_ids == [1]
+    assert finding.recommended_conf["spark.sql.adaptive.skewJoin.skewedPartitionFactor"] == "6"
+    assert finding.recommended_conf["spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes"] == "600m"
+    assert finding.evidence["shuffle_read_skew_ratio"] == 12.0
+
+
+def test_spill_raises_partitions_from_the_spilled_stage_volume():
+    spilled = stage(1, tasks=40, disk_bytes_spilled=900 * MB, memory_bytes_spilled=3000 * MB, shuffle_read_bytes=40_000 * MB)
+    finding = fired(healthy(stages=[stage(0), spilled]))["spill_to_disk"]
+    assert finding.recommended_conf["spark.sql.shuffle.partitions"] == str(40_000 // 128 + 1)
+    assert finding.recommended_conf["spark.executor.memory"] == "12g"
+
+
+def test_gc_pressure_grows_the_heap_in_proportion():
+    finding = fired(with_metrics(gc_share=0.25, task_run_ms=600_000))["excessive_gc"]
+    assert finding.severity == "critical" and finding.recommended_conf["spark.executor.memory"] == "12g"
+
+
+def test_memory_over_and_under_provisioning():
+    over = fired(with_metrics(peak_jvm_heap_bytes=1000 * MB))["executor_memory_overprovisioned"]
+    assert over.recommended_conf["spark.executor.memory"] == "1536m"
+    under = fired(healthy(failure_reasons={"ExceptionFailure: java.lang.OutOfMemoryError": 3}))
+    assert under["executor_memory_underprovisioned"].recommended_conf["spark.executor.memory"] == "12g"
+
+
+def test_partition_count_rules_compute_a_target_from_shuffle_bytes():
+    tiny = stage(1, tasks=1000, shuffle_read_bytes=500 * MB, shuffle_read_bytes_median=int(0.5 * MB), shuffle_read_bytes_max=MB)
+    assert fired(healthy(stages=[stage(0), tiny]))["too_many_shuffle_partitions"].recommended_conf["spark.sql.shuffle.partitions"] == "32"
+    huge = stage(1, tasks=8, shuffle_read_bytes=8000 * MB, shuffle_read_bytes_median=1000 * MB, shuffle_read_bytes_max=1100 * MB)
+    assert fired(healthy(stages=[stage(0), huge]))["too_few_shuffle_partitions"].recommended_conf["spark.sql.shuffle.partitions"] == "40"
+
+
+def test_tiny_tasks_and_under_parallelism():
+    many = stage(1, tasks=2000, task_ms=20)
+    facts = healthy(stages=[stage(0), many], app={**healthy().app, "task_count": 2040}, metrics={**healthy().metrics, "median_task_ms": 20})
+    assert fired(facts)["tasks_too_short"].severity == "severe"  # 20 ms median: the 20 ms step
+    few = stage(1, tasks=4, task_ms=30_000)
+    assert fired(healthy(stages=[stage(0), few]))["under_parallelized"].recommended_conf["spark.sql.shuffle.partitions"] == "48"
+
+
+def test_idle_executors_and_cost_waste_size_the_executor_count_to_the_work():
+    facts = with_metrics(core_utilization=0.2, idle_executor_count=2, wasted_core_hours=6.0)
+    findings = fired(facts)
+    assert findings["idle_executors"].recommended_conf["spark.dynamicAllocation.maxExecutors"] == "2"
+    assert findings["cost_waste"].recommended_conf["spark.executor.instances"] == "2"
+
+
+def test_cores_per_executor_keeps_the_total():
+    finding = fired(with_app(executor_cores=16, max_concurrent_executors=2))["cores_per_executor"]
+    assert finding.recommended_conf == {"spark.executor.cores": "4", "spark.executor.instances": "8"}
+
+
+def test_driver_bound_only_outside_local_mode():
+    assert "driver_bound" in fired(with_metrics(driver_only_share=0.8, driver_only_ms=96_000))
+    local = replace(with_metrics(driver_only_share=0.8), app={**healthy().app, "master": "local[4]"})
+    assert "driver_bound" not in fired(local)
+
+
+def test_failures_and_lost_executors_get_reason_specific_fixes():
+    facts = replace(with_app(failed_task_count=10, failed_job_count=0), failure_reasons={"FetchFailed": 10},
+                    executors=[{"executor_id": "1", "lost": True, "remove_reason": "Container killed by YARN for exceeding physical memory limits"}])
+    findings = fired(facts)
+    assert findings["failed_tasks"].recommended_conf["spark.shuffle.io.maxRetries"] == "10"
+    assert findings["executor_loss"].recommended_conf["spark.executor.memoryOverhead"] == "1280m"
+
+
+def test_sql_settings_rules():
+    assert "aqe_disabled" in fired(healthy(conf={**healthy().conf, "spark.sql.adaptive.enabled": "false"}))
+    small = stage(2, tasks=1, shuffle_write_bytes=3 * MB)
+    smj = healthy(stages=[stage(0), stage(1), small], plan_node_names=("SortMergeJoin",),
+                  conf={**healthy().conf, "spark.sql.autoBroadcastJoinThreshold": "-1"})
+    assert fired(smj)["broadcast_join_opportunity"].recommended_conf["spark.sql.autoBroadcastJoinThreshold"] == "16m"
+    rdd = healthy(stages=[stage(0, rdd_stage=True), stage(1, rdd_stage=True)], conf={})
+    assert "kryo_not_used" in fired(rdd)
+
+
+def test_small_files_long_tails_and_overheads():
+    writers = stage(1, tasks=200, output_bytes=200 * MB)
+    assert fired(healthy(stages=[stage(0), writers]))["small_files"].severity == "critical"
+    tail = stage(1, tasks=100, task_duration_p95_ratio=6.0)
+    assert fired(healthy(stages=[stage(0), tail]))["speculation_for_long_tail"].recommended_conf["spark.speculation.multiplier"] == "3.0"
+    assert "shuffle_fetch_wait" in fired(with_metrics(shuffle_fetch_wait_share=0.4))
+    delayed = replace(with_metrics(scheduler_delay_ms=30_000), app={**healthy().app, "task_count": 200})
+    assert fired(delayed)["scheduler_delay"].evidence["share"] == 0.375
+    dynamic = healthy(conf={**healthy().conf, "spark.dynamicAllocation.enabled": "true"})
+    assert "dynamic_allocation_without_shuffle_tracking" in fired(dynamic)
+
+
+def test_a_rule_that_breaks_reports_itself_and_the_others_still_run(monkeypatch):
+    def broken(facts, thresholds):
+        raise KeyError("surprise")
+
+    monkeypatch.setitem(RULES, "data_skew", broken)
+    findings = fired(with_metrics(gc_share=0.25, task_run_ms=600_000))
+    assert findings["data_skew"].category == "internal" and "excessive_gc" in findings
+
+
+@pytest.mark.parametrize("value, expected", [(383, "384m"), (1000, "1024m"), (5000, "5120m"), (9000, "9g")])
+def test_memory_settings_are_rounded_up_to_whole_units(value, expected):
+    from spark_optimizer.rules.model import memory_mb_text
+
+    assert memory_mb_text(value) == expected
