@@ -40,6 +40,16 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
                      f"CPU/run {_pct(m['cpu_share_of_run'])}, GC {_pct(m['gc_share'])}")
         head.add_row("bottleneck", Text(m["bottleneck"] or "-", style="bold"))
     parts: list[Any] = [Panel(head, title="summary", expand=False)]
+    if report.get("heaviest_stages"):
+        heavy = Table(title="heaviest stages")
+        for column in ("stage", "job", "duration", "tasks", "share of task time", "GC", "CPU/run", "max/median", "critical path", "bottleneck"):
+            heavy.add_column(column, justify="right")
+        for st in report["heaviest_stages"]:
+            heavy.add_row(f"{st['stage_id']}.{st['stage_attempt_id']}", str(st["job_id"]), _seconds(st["duration_ms"]),
+                          str(st["task_count"]), _pct(st["task_time_share"]), _pct(st["gc_share"]), _pct(st["cpu_share_of_run"]),
+                          "-" if st["task_duration_skew_ratio"] is None else f"{st['task_duration_skew_ratio']:.1f}",
+                          "yes" if st["on_critical_path"] else "", st["bottleneck"] or "-")
+        parts.append(heavy)
     findings = Table(title="findings", show_lines=True)
     for column in ("severity", "rule", "what was found", "change"):
         findings.add_column(column, overflow="fold")

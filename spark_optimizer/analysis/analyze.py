@@ -11,9 +11,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from spark_optimizer.analysis.app_metrics import compute_app_metrics
+from spark_optimizer.analysis.stage_metrics import compute_stage_metrics
 from spark_optimizer.rules.engine import build_app_facts, load_thresholds, run_rules
 from spark_optimizer.tables import (
-    APP_METRICS, APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS,
+    APP_METRICS, APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGE_METRICS, STAGES, TASKS,
 )
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
@@ -59,7 +60,7 @@ def analyze_applications(
         analyze_applications(spark, store, datetime.now(timezone.utc))
     """
     keys = apps_to_analyze(store, only)
-    for spec in (APP_METRICS, FINDINGS):
+    for spec in (APP_METRICS, STAGE_METRICS, FINDINGS):
         store.ensure(spec)
     if not keys:
         return AnalyzeSummary((), 0)
@@ -76,6 +77,7 @@ def analyze_applications(
     findings = run_rules(spark, facts, thresholds, analyzed_at).cache()
     try:
         store.replace_rows(APP_METRICS, metrics, KEY, scope)
+        store.replace_rows(STAGE_METRICS, compute_stage_metrics(spark, stages, applications, analyzed_at), KEY, scope)
         store.replace_rows(FINDINGS, findings, KEY, scope)
         return AnalyzeSummary(tuple(keys), findings.count())
     finally:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.tables import APP_METRICS, APPLICATIONS
+from spark_optimizer.tables import APP_METRICS, APPLICATIONS, STAGE_METRICS
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
 
@@ -53,6 +53,8 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
     [app] = _rows_for(store.read_arrow(APPLICATIONS), app_id, attempt_id)
     metrics = _rows_for(store.read_arrow(APP_METRICS), app_id, attempt_id)
     findings = sorted(_rows_for(store.read_arrow(FINDINGS), app_id, attempt_id), key=lambda f: -f["severity_rank"])
+    stages = sorted(_rows_for(store.read_arrow(STAGE_METRICS), app_id, attempt_id) if store.exists(STAGE_METRICS) else [],
+                    key=lambda s: -(s["task_time_share"] or 0))
     observed = app.get("max_concurrent_executors") or 1
     counts = sorted(set(executor_counts or [max(1, observed // 2), observed, observed * 2, observed * 4, 1]))
     whatif: dict[str, Any]
@@ -84,6 +86,11 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
              "evidence": json.loads(f["evidence"] or "{}"), "stage_ids": f["stage_ids"],
              "recommended_conf": f["recommended_conf"], "rationale": f["rationale"]}
             for f in findings
+        ],
+        "heaviest_stages": [
+            {k: s[k] for k in ("stage_id", "stage_attempt_id", "job_id", "duration_ms", "task_count", "task_time_share",
+                               "gc_share", "cpu_share_of_run", "task_duration_skew_ratio", "on_critical_path", "bottleneck")}
+            for s in stages[:8]
         ],
         "whatif": whatif,
     }

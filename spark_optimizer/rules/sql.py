@@ -35,10 +35,19 @@ def aqe_disabled(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
 def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     if "SortMergeJoin" not in facts.plan_node_names:
         return None
-    writers = sorted((s for s in facts.stages if (s.get("shuffle_write_bytes") or 0) > 0), key=lambda s: s["shuffle_write_bytes"])
-    if len(writers) < 2:
+    # A join reads two shuffles: find stages with two or more shuffle-writing parents and take
+    # the smallest parent as the side that could have been broadcast.
+    by_id = {s["stage_id"]: s for s in facts.stages}
+    candidates = []
+    for child in facts.stages:
+        parents = [by_id[int(p)] for p in child.get("parent_stage_ids") or [] if int(p) in by_id]
+        writers = sorted((p for p in parents if (p.get("shuffle_write_bytes") or 0) > 0), key=lambda p: p["shuffle_write_bytes"])
+        if len(writers) >= 2 and writers[-1]["shuffle_write_bytes"] >= 4 * writers[0]["shuffle_write_bytes"]:
+            candidates.append((writers[0], writers[-1]))
+    if not candidates:
         return None
-    small = writers[0]
+    small, large = max(candidates, key=lambda pair: pair[1]["shuffle_write_bytes"])
+    writers = [small, large]
     small_mb = small["shuffle_write_bytes"] / MB
     threshold_conf = facts.conf_value("spark.sql.autoBroadcastJoinThreshold")
     threshold_mb = p["default_threshold_mb"]

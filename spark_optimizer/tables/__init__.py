@@ -9,11 +9,12 @@ from spark_optimizer.tables.jobs import JOBS
 from spark_optimizer.tables.schema import Column, TableSpec
 from spark_optimizer.tables.spark_conf import SPARK_CONF
 from spark_optimizer.tables.sql_executions import SQL_EXECUTIONS
+from spark_optimizer.tables.stage_metrics import STAGE_METRICS
 from spark_optimizer.tables.stages import STAGES
 from spark_optimizer.tables.tasks import TASKS
 
 EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
-ANALYSIS_TABLES = (APP_METRICS, FINDINGS)
+ANALYSIS_TABLES = (APP_METRICS, STAGE_METRICS, FINDINGS)
 ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SPARK_CONF",
     "SQL_EXECUTIONS",
     "STAGES",
+    "STAGE_METRICS",
     "TASKS",
     "TableSpec",
 ]

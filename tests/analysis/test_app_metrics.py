@@ -37,3 +37,17 @@ def test_metrics_on_real_logs_split_wall_time_and_name_a_bottleneck(spark, store
     # Kubernetes app with 4 busy executors doing CPU-heavy work.
     taxi = metrics["spark-cc4d115f011443d787f03a71a476a745"]
     assert taxi["bottleneck"] == "cpu" and taxi["idle_executor_count"] == 0
+
+
+def test_the_critical_path_is_the_longest_chain_of_dependent_stages():
+    from spark_optimizer.analysis.stage_metrics import critical_path
+
+    stages = [
+        {"stage_id": 0, "job_id": 0, "parent_stage_ids": [], "duration_ms": 10},
+        {"stage_id": 1, "job_id": 0, "parent_stage_ids": [], "duration_ms": 50},
+        {"stage_id": 2, "job_id": 0, "parent_stage_ids": ["0", "1"], "duration_ms": 5},
+        {"stage_id": 3, "job_id": 1, "parent_stage_ids": ["2"], "duration_ms": 7},  # parent ran in an earlier job
+    ]
+    marks = critical_path(stages)
+    assert {s: on for s, (on, _) in marks.items()} == {0: False, 1: True, 2: True, 3: True}
+    assert marks[2][1] == 55 and marks[3][1] == 7
