@@ -52,7 +52,7 @@ def allocated_cores(applications: DataFrame, executors: DataFrame) -> DataFrame:
     Workers are the non-driver executors; in local mode (no other executor) the driver is the worker.
     """
     app_end = applications.select(*KEY, "end_time_ms", "start_time_ms", "master")
-    workers = executors.join(app_end, KEY).where(~F.col("is_driver") | F.col("master").startswith("local"))
+    workers = executors.join(app_end, KEY).where(~F.col("is_driver") | F.col("master").rlike(r"^local(\[|$)"))
     alive_ms = F.greatest(
         F.lit(0),
         F.coalesce("remove_time_ms", "end_time_ms") - F.coalesce("add_time_ms", "start_time_ms"),

@@ -480,7 +480,7 @@ class AppAccumulator:
             return workers
         # Local mode runs tasks in the driver: it is the one executor.
         driver = self.executors.get("driver")
-        if driver is not None and (self.master or "").startswith("local"):
+        if driver is not None and f.is_local_master(self.master):
             if driver.total_cores is None:
                 driver.total_cores = f.local_master_cores(self.master)
             return [driver]

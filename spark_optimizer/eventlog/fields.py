@@ -44,6 +44,11 @@ _LOCAL_RE = re.compile(r"^local(?:\[(\*|\d+)(?:\s*,\s*\d+)?\])?$")
 _LOCAL_CLUSTER_RE = re.compile(r"^local-cluster\[\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\]$")
 
 
+def is_local_master(master: str | None) -> bool:
+    """local, local[N], local[N,F], local[*] — tasks run in the driver (not local-cluster, whose executors are real)."""
+    return bool(_LOCAL_RE.match((master or "").strip()))
+
+
 def local_master_cores(master: str | None) -> int | None:
     """Task slots of local[N] / local[N,F] / local (1); None for local[*] or other masters."""
     if not master:

@@ -78,8 +78,10 @@ def build_app_facts(
     spark_conf: DataFrame, sql_executions: DataFrame, jobs: DataFrame, tasks: DataFrame,
 ) -> DataFrame:
     """One row per application attempt with everything the rules read, nested."""
-    rdd_jobs = jobs.where(F.col("sql_execution_id").isNull()).select(*KEY, "job_id").withColumn("rdd_stage", F.lit(True))
-    stage_rows = stages.join(rdd_jobs, KEY + ["job_id"], "left").withColumn("rdd_stage", F.coalesce("rdd_stage", F.lit(False)))
+    job_sql = jobs.select(*KEY, "job_id", "sql_execution_id")
+    stage_rows = stages.join(job_sql, KEY + ["job_id"], "left").withColumn(
+        "rdd_stage", F.col("job_id").isNotNull() & F.col("sql_execution_id").isNull()
+    )
     stage_lists = stage_rows.groupBy(*KEY).agg(F.collect_list(F.struct(*[c for c in stage_rows.columns if c not in KEY])).alias("stages"))
     executor_lists = executors.groupBy(*KEY).agg(
         F.collect_list(F.struct("executor_id", "is_driver", "total_cores", "lost", "remove_reason", "task_count")).alias("executors")

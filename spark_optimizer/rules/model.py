@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from spark_optimizer.eventlog.fields import is_local_master
+
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 MB = 1024 * 1024
 
@@ -32,7 +34,7 @@ class AppFacts:
 
     @property
     def is_local(self) -> bool:
-        return (self.app.get("master") or "").startswith("local")
+        return is_local_master(self.app.get("master"))
 
     @property
     def total_cores(self) -> int:

@@ -17,7 +17,15 @@ def data_skew(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     skewed = []
     for s in facts.stages:
         ratio = s.get("task_duration_skew_ratio")
-        if (ratio and (s.get("task_count") or 0) >= p["min_tasks"]
+        data_ratio = max(s.get("shuffle_read_skew_ratio") or 0, s.get("input_skew_ratio") or 0)
+        # Slow tasks without bigger inputs are stragglers, not data skew (see speculation); with no
+        # byte metrics at all, only a stronger time signal counts.
+        has_bytes = bool(s.get("shuffle_read_bytes_median") or s.get("input_bytes_median"))
+        if has_bytes and data_ratio < p["min_data_skew_ratio"]:
+            continue
+        if not has_bytes and (ratio or 0) < p["severity"][1]:
+            continue
+        if (ratio and ratio >= p["severity"][0] and (s.get("task_count") or 0) >= p["min_tasks"]
                 and (s.get("task_time_ms") or 0) >= p["min_task_time_share"] * total
                 and (s.get("task_duration_ms_max") or 0) >= p["min_max_task_ms"]):
             skewed.append(s)

@@ -32,22 +32,38 @@ def aqe_disabled(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     )
 
 
+def _join_sides(facts: AppFacts) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(small, large) shuffle-writing stages that feed one join.
+
+    A join reads two shuffles: either a stage lists both writers as parents, or, under AQE
+    (whose join stage points at re-planned, skipped copies of the map stages), both map stages
+    ran for the same SQL execution.
+    """
+    def pair(writers):
+        writers = sorted((w for w in writers if (w.get("shuffle_write_bytes") or 0) > 0), key=lambda w: w["shuffle_write_bytes"])
+        if len(writers) >= 2 and writers[-1]["shuffle_write_bytes"] >= 4 * writers[0]["shuffle_write_bytes"]:
+            return writers[0], writers[-1]
+        return None
+
+    by_id = {s["stage_id"]: s for s in facts.stages}
+    found = []
+    for child in facts.stages:
+        found.append(pair([by_id[int(p)] for p in child.get("parent_stage_ids") or [] if int(p) in by_id]))
+    by_execution: dict[Any, list] = {}
+    for s in facts.stages:
+        if s.get("sql_execution_id") is not None and not (s.get("shuffle_read_bytes") or 0):
+            by_execution.setdefault(s["sql_execution_id"], []).append(s)
+    found.extend(pair(stages) for stages in by_execution.values())
+    return [p for p in found if p]
+
+
 def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     if "SortMergeJoin" not in facts.plan_node_names:
         return None
-    # A join reads two shuffles: find stages with two or more shuffle-writing parents and take
-    # the smallest parent as the side that could have been broadcast.
-    by_id = {s["stage_id"]: s for s in facts.stages}
-    candidates = []
-    for child in facts.stages:
-        parents = [by_id[int(p)] for p in child.get("parent_stage_ids") or [] if int(p) in by_id]
-        writers = sorted((p for p in parents if (p.get("shuffle_write_bytes") or 0) > 0), key=lambda p: p["shuffle_write_bytes"])
-        if len(writers) >= 2 and writers[-1]["shuffle_write_bytes"] >= 4 * writers[0]["shuffle_write_bytes"]:
-            candidates.append((writers[0], writers[-1]))
+    candidates = _join_sides(facts)
     if not candidates:
         return None
     small, large = max(candidates, key=lambda pair: pair[1]["shuffle_write_bytes"])
-    writers = [small, large]
     small_mb = small["shuffle_write_bytes"] / MB
     threshold_conf = facts.conf_value("spark.sql.autoBroadcastJoinThreshold")
     threshold_mb = p["default_threshold_mb"]
@@ -62,7 +78,7 @@ def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding
         f"A sort-merge join shuffles a {small['shuffle_write_bytes'] / 1024:.0f} KB side that could be broadcast"
         if small_mb < 1 else f"A sort-merge join shuffles a {small_mb:.1f} MB side that could be broadcast",
         {"small_side_stage_id": small["stage_id"], "small_side_shuffle_mb": round(small_mb, 2),
-         "autoBroadcastJoinThreshold": threshold_conf, "large_side_shuffle_mb": round(writers[-1]["shuffle_write_bytes"] / MB, 1)},
+         "autoBroadcastJoinThreshold": threshold_conf, "large_side_stage_id": large["stage_id"], "large_side_shuffle_mb": round(large["shuffle_write_bytes"] / MB, 1)},
         {"spark.sql.autoBroadcastJoinThreshold": f"{recommended}m"},
         "Broadcasting the small side avoids shuffling and sorting the large side; the threshold must exceed the small side's size.",
         [small["stage_id"]],

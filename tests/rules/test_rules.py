@@ -89,7 +89,7 @@ def test_spill_raises_partitions_from_the_spilled_stage_volume():
 
 def test_gc_pressure_grows_the_heap_in_proportion():
     finding = fired(with_metrics(gc_share=0.25, task_run_ms=600_000))["excessive_gc"]
-    assert finding.severity == "critical" and finding.recommended_conf["spark.executor.memory"] == "12g"
+    assert finding.severity == "severe" and finding.recommended_conf["spark.executor.memory"] == "12g"
 
 
 def test_memory_over_and_under_provisioning():
