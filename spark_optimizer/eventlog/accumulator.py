@@ -294,6 +294,8 @@ class AppAccumulator:
 
     # ---- jobs and stages ------------------------------------------------------------
     def _job_start(self, e: dict) -> None:
+        if self._malformed(e, "Job ID"):
+            return
         job_id = e.get("Job ID")
         props = e.get("Properties") or {}
         stage_ids = e.get("Stage IDs") or [s.get("Stage ID") for s in e.get("Stage Infos") or []]
@@ -342,11 +344,23 @@ class AppAccumulator:
             stage.submission_time_ms = info["Submission Time"]
         return stage
 
+    def _malformed(self, e: dict, *fields_needed: str, within: str | None = None) -> bool:
+        """True (and counted as unknown) when an event lacks an id the tables key on."""
+        holder = e.get(within) or {} if within else e
+        if any(holder.get(name) is None for name in fields_needed):
+            self.unknown_event_count += 1
+            return True
+        return False
+
     def _stage_submitted(self, e: dict) -> None:
+        if self._malformed(e, "Stage ID", within="Stage Info"):
+            return
         stage = self._stage(e.get("Stage Info") or {})
         stage.job_id = self.stage_to_job.get(stage.stage_id, stage.job_id)
 
     def _stage_completed(self, e: dict) -> None:
+        if self._malformed(e, "Stage ID", within="Stage Info"):
+            return
         info = e.get("Stage Info") or {}
         stage = self._stage(info)
         stage.completed = True
@@ -357,6 +371,8 @@ class AppAccumulator:
 
     # ---- tasks ----------------------------------------------------------------------
     def _task_end(self, e: dict) -> None:
+        if self._malformed(e, "Stage ID") or self._malformed(e, "Task ID", within="Task Info"):
+            return
         info = e.get("Task Info") or {}
         reason = e.get("Task End Reason")
         status = f.task_status(reason, info)
@@ -435,6 +451,8 @@ class AppAccumulator:
 
     # ---- SQL ------------------------------------------------------------------------
     def _sql_start(self, e: dict) -> None:
+        if self._malformed(e, "executionId"):
+            return
         execution_id = e.get("executionId")
         self.sql[execution_id] = {
             "execution_id": execution_id,

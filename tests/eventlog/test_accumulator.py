@@ -132,3 +132,12 @@ def test_a_resubmitted_task_counts_as_failed_without_a_second_row_or_double_time
 def test_a_job_end_without_its_job_start_is_ignored_as_the_history_server_does():
     acc, _ = accumulate(ev.app_start(), ev.job_start(job_id=0), ev.job_end(job_id=0), ev.job_end(job_id=7), ev.app_end())
     assert [j["job_id"] for j in acc.job_rows()] == [0]
+
+
+def test_events_without_the_ids_tables_key_on_are_counted_and_skipped():
+    broken_stage = {"Event": "SparkListenerStageCompleted", "Stage Info": {"Stage Name": "no id", "Completion Time": 5}}
+    broken_task = ev.task_end(0)
+    del broken_task["Stage ID"]
+    acc, tasks = accumulate(ev.app_start(), broken_stage, broken_task, ev.app_end())
+    assert list(acc.stage_rows()) == [] and tasks == []
+    assert acc.application_row()["unknown_event_count"] == 2
