@@ -371,9 +371,10 @@ class AppAccumulator:
 
     # ---- tasks ----------------------------------------------------------------------
     def _task_end(self, e: dict) -> None:
-        if self._malformed(e, "Stage ID") or self._malformed(e, "Task ID", within="Task Info"):
-            return
         info = e.get("Task Info") or {}
+        if e.get("Stage ID") is None or info.get("Task ID") is None:  # hot path: inlined _malformed
+            self.unknown_event_count += 1
+            return
         reason = e.get("Task End Reason")
         status = f.task_status(reason, info)
         metrics = f.task_metrics(e.get("Task Metrics"))
