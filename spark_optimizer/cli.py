@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +18,9 @@ from spark_optimizer.errors import SparkOptimizerError
 
 app = typer.Typer(help="Learns from past Spark runs and recommends the resources for the next one.", no_args_is_help=True)
 # Wide enough that paths and reasons are not folded when output goes to a file or CI log.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-stdout = Console(width=None if sys.stdout.isatty() else 200)
+_PIPE_WIDTH = int(os.environ.get("COLUMNS", "200"))
+console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+stdout = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "samples" / "eventlogs"
 
 WarehouseOption = Annotated[
@@ -119,22 +121,30 @@ def quickstart(
     warehouse: WarehouseOption = None,
     event_log_dir: Annotated[Optional[str], typer.Option("--event-log-dir", help="Defaults to the bundled samples.")] = None,
 ) -> None:
-    """Run the main job end to end on the bundled sample logs with the embedded defaults."""
+    """Run the main job end to end on the bundled sample logs with the embedded defaults:
+    ingest, analyze, and print what was found."""
     try:
         ctx = _context(warehouse, None)
         code = _run_collect(ctx, event_log_dir or str(SAMPLE_LOGS), False, None, "text")
-        from spark_optimizer.tables import APPLICATIONS
+        _run_analysis(ctx)
+        from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FINDINGS
 
-        rows = ctx.store.read_arrow(APPLICATIONS).to_pylist()
-        table = Table("app_id", "name", "spark", "platform", "status", "duration s", "executors", "tasks",
-                      "failed tasks", "shuffle read MB", "CPU s", "GC s", title=f"applications in {ctx.settings.warehouse}")
-        for row in sorted(rows, key=lambda r: r["start_time_ms"] or 0):
-            table.add_row(row["app_id"] + (f"/{row['attempt_id']}" if row["attempt_id"] else ""), (row["app_name"] or "")[:30],
-                          row["spark_version"], row["platform"], row["status"],
-                          f"{(row['duration_ms'] or 0) / 1000:.1f}", str(row["executors_added"]), str(row["task_count"]),
-                          str(row["failed_task_count"]), f"{(row['shuffle_read_bytes'] or 0) / 1e6:.1f}",
-                          f"{(row['executor_cpu_time_ms'] or 0) / 1000:.1f}", f"{(row['jvm_gc_time_ms'] or 0) / 1000:.1f}")
+        metrics = {(r["app_id"], r["attempt_id"]): r for r in ctx.store.read_arrow(APP_METRICS).to_pylist()}
+        findings: dict = {}
+        for f in sorted(ctx.store.read_arrow(FINDINGS).to_pylist(), key=lambda f: -f["severity_rank"]):
+            findings.setdefault((f["app_id"], f["attempt_id"]), []).append(f)
+        table = Table("app_id", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
+                      "bottleneck", "findings", "most severe finding", title=f"applications in {ctx.settings.warehouse}")
+        for row in sorted(ctx.store.read_arrow(APPLICATIONS).to_pylist(), key=lambda r: r["start_time_ms"] or 0):
+            key = (row["app_id"], row["attempt_id"])
+            top = findings.get(key, [])
+            table.add_row(row["app_id"] + (f"/{row['attempt_id']}" if row["attempt_id"] else ""), (row["app_name"] or "")[:28],
+                          row["spark_version"], row["platform"], f"{(row['duration_ms'] or 0) / 1000:.1f}",
+                          str(row["executors_added"]), str(row["task_count"]), str(row["failed_task_count"]),
+                          (metrics.get(key) or {}).get("bottleneck") or "-", str(len(top)),
+                          f"{top[0]['severity']}: {top[0]['title']}" if top else "-")
         stdout.print(table)
+        stdout.print("next: spark-optimizer analyze APP_ID --warehouse " + ctx.settings.warehouse)
         raise typer.Exit(code)
     except SparkOptimizerError as error:
         _fail(error)
@@ -229,7 +239,22 @@ def list_jobs(
 
 
 def main() -> None:
-    app(prog_name="spark-optimizer")
+    code = 0
+    try:
+        app(prog_name="spark-optimizer")
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    if "pyspark" in sys.modules:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Native thread pools of delta-rs / Arrow can abort the interpreter's final teardown
+    # ("terminate called without an active exception", delta-io/delta-rs#2184) after all work
+    # is done, turning a success into exit 134; skip that teardown.
+    os._exit(code)
 
 
 if __name__ == "__main__":

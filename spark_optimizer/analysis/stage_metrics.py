@@ -69,7 +69,8 @@ def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: 
     )
     classified = base.withColumn(
         "bottleneck",
-        F.when((F.col("task_count") >= 10) & (F.col("task_duration_skew_ratio") > SKEW_RATIO), F.lit("skew"))
+        F.when((F.col("task_count") >= 10) & (F.col("task_duration_skew_ratio") > SKEW_RATIO)
+               & (F.col("task_duration_ms_max") >= 1000), F.lit("skew"))
         .when((F.col("gc_share") > GC_BOUND_SHARE) | (F.col("disk_bytes_spilled") > 0), "memory_gc")
         .when(F.col("shuffle_fetch_wait_share") > SHUFFLE_WAIT_SHARE, "shuffle")
         .when((F.col("task_count") >= 100) & (F.col("task_duration_ms_median") < SHORT_TASK_MS), "scheduling_overhead")

@@ -70,7 +70,8 @@ def too_many_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Findin
     target = max(facts.total_cores * 2, math.ceil(total_read / (p["target_partition_mb"] * MB)))
     return Finding(
         "too_many_shuffle_partitions", "parallelism", severity,
-        f"Stage {heaviest['stage_id']}: {heaviest['task_count']} shuffle tasks read {median_mb:.2f} MB each (median)",
+        f"Stage {heaviest['stage_id']}: {heaviest['task_count']} shuffle tasks read "
+        + (f"{median_mb * 1024:.1f} KB" if median_mb < 0.1 else f"{median_mb:.2f} MB") + " each (median)",
         {"stage_id": heaviest["stage_id"], "tasks": heaviest["task_count"], "median_shuffle_read_mb": round(median_mb, 3),
          "stage_shuffle_read_bytes": total_read, "shuffle_partitions_conf": facts.conf_value("spark.sql.shuffle.partitions")},
         {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.coalescePartitions.enabled": "true",
@@ -121,7 +122,7 @@ def tasks_too_short(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
          "busiest_stage_tasks": busiest.get("task_count"),
          "scheduler_delay_ms": facts.metrics.get("scheduler_delay_ms")},
         {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.coalescePartitions.enabled": "true",
-         "spark.sql.files.maxPartitionBytes": f"{128 * factor}m"},
+         "spark.sql.files.maxPartitionBytes": f"{min(1024, 128 * factor)}m"},
         f"Tasks under ~{p['target_task_ms']} ms spend much of their life being scheduled and deserialized; "
         f"cut the task count about {factor}x.",
         [busiest.get("stage_id")],
@@ -157,7 +158,8 @@ def speculation_for_long_tail(facts: AppFacts, p: Mapping[str, Any]) -> Finding 
     for s in facts.stages:
         p95 = s.get("task_duration_p95_ratio")
         data = s.get("shuffle_read_skew_ratio") or s.get("input_skew_ratio") or 1.0
-        if p95 and (s.get("task_count") or 0) >= p["min_tasks"] and data <= p["max_data_skew"]:
+        if (p95 and (s.get("task_count") or 0) >= p["min_tasks"] and data <= p["max_data_skew"]
+                and (s.get("task_duration_ms_median") or 0) >= p["min_median_task_ms"]):
             candidates.append(s)
     if not candidates:
         return None
@@ -165,7 +167,8 @@ def speculation_for_long_tail(facts: AppFacts, p: Mapping[str, Any]) -> Finding 
     severity = severity_for(worst["task_duration_p95_ratio"], p["severity"])
     if severity is None:
         return None
-    multiplier = max(1.5, round(worst["task_duration_p95_ratio"] / 2, 1))
+    # Spark's default multiplier is 1.5; a larger one only launches copies for the worst stragglers.
+    multiplier = min(4.0, max(1.5, round(worst["task_duration_p95_ratio"] / 2, 1)))
     return Finding(
         "speculation_for_long_tail", "reliability", severity,
         f"Stage {worst['stage_id']}: p95 task takes {worst['task_duration_p95_ratio']:.1f}x the median without bigger inputs",

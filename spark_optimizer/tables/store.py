@@ -66,6 +66,26 @@ def dataframe_to_arrow(df: DataFrame) -> pa.Table:
     return pa.Table.from_batches(df._collect_as_arrow(), schema=None)  # pyspark 3.5
 
 
+def read_delta_arrow(path: str, schema: pa.Schema) -> pa.Table:
+    """A Delta table's active files as one Arrow table (columns a file lacks come back null).
+
+    Local tables are read with pyarrow's own file system: delta-rs' Rust file-system handler
+    leaves threads that can abort the interpreter at exit ("terminate called without an active
+    exception", delta-io/delta-rs#2184). Tables with deletion vectors go through delta-rs.
+    """
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    table = DeltaTable(path)
+    if "deletionVectors" in (table.protocol().reader_features or []) or "://" in path and not path.startswith("file://"):
+        data = table.to_pyarrow_table()
+        return data.select([c for c in data.column_names if c in schema.names])
+    files = [uri[len("file://"):] if uri.startswith("file://") else uri for uri in table.file_uris()]
+    if not files:
+        return schema.empty_table()
+    return ds.dataset(files, schema=schema, format="parquet").to_table()
+
+
 def check_keys_present(spec: TableSpec, table: pa.Table) -> None:
     for key in spec.keys:
         nulls = table.column(key).null_count
@@ -340,8 +360,7 @@ class TableStore:
             raise TableNotFoundError(
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
-        table = DeltaTable(self.path(spec)).to_pyarrow_table()
-        return conform_arrow(spec, table.select([c for c in table.column_names if c in spec.column_names]))
+        return conform_arrow(spec, read_delta_arrow(self.path(spec), spec.arrow_schema()))
 
     def append(self, spec: TableSpec, data: TableData) -> None:
         self.ensure(spec)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from deltalake import DeltaTable
+from spark_optimizer.tables import APPLICATIONS, INGEST_LOG
+from spark_optimizer.tables.store import read_delta_arrow
 
 from tests.conftest import REPO_ROOT
 
@@ -31,7 +32,7 @@ def test_spark_submit_on_local_cluster_parses_logs_in_executors(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert "ingested 6" in result.stdout
-    log = DeltaTable(str(warehouse / "ingest_log")).to_pyarrow_table().to_pylist()
+    log = read_delta_arrow(str(warehouse / "ingest_log"), INGEST_LOG.arrow_schema()).to_pylist()
     parsed_by = {r["parsed_by"].split(" on ")[0] for r in log}
     assert parsed_by and all(who.startswith("executor ") for who in parsed_by), parsed_by
-    assert DeltaTable(str(warehouse / "applications")).to_pyarrow_table().num_rows == 6
+    assert read_delta_arrow(str(warehouse / "applications"), APPLICATIONS.arrow_schema()).num_rows == 6

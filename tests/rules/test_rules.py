@@ -156,7 +156,7 @@ def test_sql_settings_rules():
 def test_small_files_long_tails_and_overheads():
     writers = stage(1, tasks=200, output_bytes=200 * MB)
     assert fired(healthy(stages=[stage(0), writers]))["small_files"].severity == "critical"
-    tail = stage(1, tasks=100, task_duration_p95_ratio=6.0)
+    tail = stage(1, tasks=100, task_duration_p95_ratio=6.0)  # 1 s median tasks
     assert fired(healthy(stages=[stage(0), tail]))["speculation_for_long_tail"].recommended_conf["spark.speculation.multiplier"] == "3.0"
     assert "shuffle_fetch_wait" in fired(with_metrics(shuffle_fetch_wait_share=0.4))
     delayed = replace(with_metrics(scheduler_delay_ms=30_000), app={**healthy().app, "task_count": 200})
