@@ -74,8 +74,10 @@ def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Fi
         "executor_memory_overprovisioned", "cost", "moderate" if share < 0.25 else "low",
         f"Peak executor heap was {share:.0%} of the {memory} MB requested",
         {"peak_jvm_heap_bytes": peak, "executor_memory_mb": memory, "heap_use_share": round(share, 3)},
-        {"spark.executor.memory": memory_mb_text(recommended)},
-        f"Unused heap is paid for; peak x {p['headroom']} keeps headroom for the next run's variation.",
+        {"spark.executor.memory": memory_mb_text(recommended),
+         "spark.executor.memoryOverhead": memory_mb_text(max(384, 0.1 * recommended))},
+        f"Unused heap is paid for; peak x {p['headroom']} keeps headroom for the next run's variation "
+        "(overhead: Spark's default 10%, at least 384 MB).",
     )
 
 

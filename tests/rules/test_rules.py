@@ -94,7 +94,7 @@ def test_gc_pressure_grows_the_heap_in_proportion():
 
 def test_memory_over_and_under_provisioning():
     over = fired(with_metrics(peak_jvm_heap_bytes=1000 * MB))["executor_memory_overprovisioned"]
-    assert over.recommended_conf["spark.executor.memory"] == "1536m"
+    assert over.recommended_conf == {"spark.executor.memory": "1536m", "spark.executor.memoryOverhead": "384m"}
     under = fired(healthy(failure_reasons={"ExceptionFailure: java.lang.OutOfMemoryError": 3}))
     assert under["executor_memory_underprovisioned"].recommended_conf["spark.executor.memory"] == "12g"
 
