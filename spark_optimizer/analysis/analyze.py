@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -65,7 +64,7 @@ def analyze_applications(
     if not keys:
         return AnalyzeSummary((), 0)
     thresholds = thresholds or load_thresholds()
-    wanted = F.broadcast(spark.createDataFrame(pa.table({"app_id": [k[0] for k in keys], "attempt_id": [k[1] for k in keys]})))
+    wanted = F.broadcast(spark.createDataFrame(list(keys), "app_id string, attempt_id string"))
 
     def read(spec):
         return store.read(spec).join(wanted, KEY, "left_semi")

@@ -60,6 +60,18 @@ def conform_arrow(spec: TableSpec, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=spec.arrow_schema())
 
 
+def arrow_to_dataframe(spark: SparkSession, table: pa.Table, spec: TableSpec) -> DataFrame:
+    """An Arrow table as a Spark DataFrame with the spec's schema (pyspark 3.5 takes no Arrow input)."""
+    try:
+        return spark.createDataFrame(table)  # pyspark >= 4.0
+    except TypeError:
+        return spark.createDataFrame([tuple(row.values()) for row in table.to_pylist()], spec.spark_schema())
+    except Exception as exc:  # pyspark 3.5 raises its own PySparkTypeError
+        if "CANNOT_INFER_SCHEMA" not in str(exc):
+            raise
+        return spark.createDataFrame([tuple(row.values()) for row in table.to_pylist()], spec.spark_schema())
+
+
 def dataframe_to_arrow(df: DataFrame) -> pa.Table:
     if hasattr(df, "toArrow"):  # pyspark >= 4.0
         return df.toArrow()
@@ -262,7 +274,7 @@ class SparkDeltaBackend:
 
     def _dataframe(self, spec: TableSpec, data: TableData) -> DataFrame:
         if isinstance(data, pa.Table):
-            data = self.spark.createDataFrame(conform_arrow(spec, data))
+            data = arrow_to_dataframe(self.spark, conform_arrow(spec, data), spec)
         return conform_dataframe(spec, data)
 
     def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None:
