@@ -62,6 +62,7 @@ def allocated_cores(applications: DataFrame, executors: DataFrame) -> DataFrame:
         F.sum(F.when(~F.col("is_driver") & (F.col("task_count") == 0), 1).otherwise(0)).cast("int").alias("idle_executor_count"),
         F.max("peak_jvm_heap_bytes").alias("peak_jvm_heap_bytes"),
         F.max("peak_onheap_execution_bytes").alias("peak_execution_memory_bytes"),
+        F.max("peak_onheap_storage_bytes").alias("peak_storage_memory_bytes"),
     )
 
 

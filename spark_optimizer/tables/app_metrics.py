@@ -35,6 +35,7 @@ APP_METRICS = TableSpec(
         Column("executor_memory_mb", "long"),
         Column("peak_jvm_heap_bytes", "long", "max over executors of JVMHeapMemory, where logged"),
         Column("peak_execution_memory_bytes", "long", "max over executors of on-heap execution memory, where logged"),
+        Column("peak_storage_memory_bytes", "long", "max over executors of on-heap storage (cache) memory, where logged"),
         Column("heap_headroom_share", "double", "1 - peak_jvm_heap_bytes / executor memory"),
         Column("median_task_ms", "double", "median of the stages' median task durations, weighted by tasks"),
         Column("max_stage_skew_ratio", "double", "largest max/median task duration of a stage with >= 10 tasks and >= 10% of task time"),
