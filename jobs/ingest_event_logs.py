@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
     summary = ingest_event_logs(
         ctx.spark, ctx.store, args.event_log_dir, datetime.now(timezone.utc),
-        batch_size=args.batch_size or ctx.settings.ingest_batch_size, force=args.force,
+        batch_size=args.batch_size or ctx.settings.ingest_batch_size,
+        batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024, force=args.force,
         on_batch=lambda records, done, total: [print(record_line(r), flush=True) for r in records],
     )
     print(summary_line(summary), flush=True)

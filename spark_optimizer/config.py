@@ -22,6 +22,7 @@ class Settings:
     spark_master: str = "local[2]"
     table_backend: str = "auto"
     ingest_batch_size: int = 200
+    ingest_batch_mb: int = 512
     table_names: Mapping[str, str] = field(default_factory=dict)
 
     def table_name(self, logical_name: str) -> str:
@@ -90,6 +91,8 @@ def load_settings(
         raise ConfigurationError(
             f"table_backend must be one of {TABLE_BACKENDS}, found {settings.table_backend!r}"
         )
+    if settings.ingest_batch_mb < 1:
+        raise ConfigurationError(f"ingest_batch_mb must be at least 1, found {settings.ingest_batch_mb}")
     if settings.ingest_batch_size < 1:
         raise ConfigurationError(f"ingest_batch_size must be at least 1, found {settings.ingest_batch_size}")
     return settings

@@ -169,6 +169,7 @@ def ingest_event_logs(
     ingested_at: datetime,
     *,
     batch_size: int = 200,
+    batch_bytes: int = 512 * 1024 * 1024,
     force: bool = False,
     on_batch: Callable[[list[dict], int, int], None] | None = None,
 ) -> IngestSummary:
@@ -195,8 +196,7 @@ def ingest_event_logs(
     for spec in EVENT_LOG_TABLES + (INGEST_LOG,):
         store.ensure(spec)
     done = 0
-    for start in range(0, len(todo), batch_size):
-        batch = sorted(todo[start : start + batch_size], key=lambda g: g.size_bytes, reverse=True)
+    for batch in plan_batches(todo, batch_size, batch_bytes):
         records = _ingest_batch(spark, store, batch, ingested_at)
         summary.records.extend(records)
         done += len(batch)
@@ -225,12 +225,30 @@ def _drop_rows_without_keys(spec, data: pa.Table, records: list[dict]) -> pa.Tab
     return data.filter(pa.compute.invert(missing))
 
 
+def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[list[LogGroup]]:
+    """Cut the work into batches of at most `max_logs` logs and `max_bytes` stored bytes (a single
+    larger log gets a batch of its own): a batch's rows are assembled on the driver at once, so
+    this bounds the driver's memory. Largest logs first within a batch, so Spark starts them first."""
+    batches: list[list[LogGroup]] = []
+    current: list[LogGroup] = []
+    size = 0
+    for group in groups:
+        if current and (len(current) >= max_logs or size + group.size_bytes > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(group)
+        size += group.size_bytes
+    if current:
+        batches.append(current)
+    return [sorted(b, key=lambda g: g.size_bytes, reverse=True) for b in batches]
+
+
 def _ingest_batch(spark: SparkSession, store: TableStore, batch: list[LogGroup], ingested_at: datetime) -> list[dict]:
     """Parse a batch of groups in Spark tasks (one group per task) and write every table once.
 
     Tasks return compact Arrow chunks; the driver assembles one Arrow table per Delta table
-    and replaces the batch's applications in one commit per table. A batch's rows are bounded
-    by `batch_size` logs; they are summaries (the largest, `tasks`, is ~200 bytes per task).
+    and replaces the batch's applications in one commit per table. A batch is bounded by
+    `plan_batches`; its rows are summaries (the largest, `tasks`, is ~200 bytes per task).
     """
     chunks = (
         spark.sparkContext.parallelize(batch, len(batch))

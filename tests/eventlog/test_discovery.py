@@ -63,3 +63,12 @@ def test_the_fingerprint_changes_when_a_part_grows_or_appears():
     [grown] = group_log_files([LogFile("/l/eventlog_v2_a/events_1_a", 20, 6)])
     [more] = group_log_files([LogFile("/l/eventlog_v2_a/events_1_a", 10, 5), LogFile("/l/eventlog_v2_a/events_2_a", 1, 7)])
     assert len({before.fingerprint, grown.fingerprint, more.fingerprint}) == 3
+
+
+def test_batches_are_bounded_by_log_count_and_stored_bytes():
+    from spark_optimizer.eventlog.ingest import plan_batches
+
+    groups = group_log_files([LogFile(f"/l/app-{i}", size, 1) for i, size in enumerate([10, 60, 30, 200, 5])])
+    batches = plan_batches(groups, max_logs=3, max_bytes=100)
+    assert [[g.size_bytes for g in b] for b in batches] == [[60, 30, 10], [200], [5]]
+    assert sum(len(b) for b in batches) == 5
