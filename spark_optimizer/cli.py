@@ -90,6 +90,41 @@ def collect(
         _fail(error)
 
 
+@app.command("collect-from-history-server")
+def collect_from_history_server_command(
+    history_server_url: Annotated[str, typer.Option("--history-server-url", help="Base URL, e.g. http://history:18080.")],
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    since_ms: Annotated[Optional[int], typer.Option(help="Apps that ended after this epoch ms (default: watermark).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many applications.")] = None,
+    app_id: Annotated[Optional[list[str]], typer.Option(help="Only this application (repeatable).")] = None,
+    user: Annotated[Optional[str], typer.Option(help="Basic-auth user; password from SPARK_HISTORY_PASSWORD.")] = None,
+    token_env: Annotated[Optional[str], typer.Option(help="Environment variable holding a bearer token.")] = None,
+    header: Annotated[Optional[list[str]], typer.Option(help="Extra header 'Name: value' (repeatable).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 30.0,
+    retries: Annotated[int, typer.Option(help="Retries on 5xx and connection errors.")] = 3,
+) -> None:
+    """Collect applications from a Spark History Server's REST API into the same tables (no event logs needed)."""
+    from spark_optimizer.collectors.history_server import collect_from_history_server, record_line, summary_line
+
+    bad = [h for h in header or [] if ":" not in h]
+    if bad:
+        _fail(ValueError(f"--header takes 'Name: value', not {bad}"))
+    auth = (user, os.environ.get("SPARK_HISTORY_PASSWORD", "")) if user else (os.environ.get(token_env) if token_env else None)
+    headers = {h.split(":", 1)[0].strip(): h.split(":", 1)[1].strip() for h in header or []}
+    try:
+        store = _arrow_store(load_settings(conf, warehouse=warehouse))
+        summary = collect_from_history_server(store, history_server_url, datetime.now(timezone.utc), timeout_s=timeout,
+                                              retries=retries, auth=auth, headers=headers or None, since_ms=since_ms,
+                                              limit=limit, app_ids=app_id or None)
+    except SparkOptimizerError as error:
+        _fail(error)
+    for record in summary.records:
+        console.print(record_line(record), markup=False, highlight=False, soft_wrap=True)
+    console.print(summary_line(summary), soft_wrap=True)
+    raise typer.Exit(summary.exit_code)
+
+
 @app.command()
 def tables(warehouse: WarehouseOption = None, conf: ConfOption = None) -> None:
     """List the tables in the warehouse with their row counts, versions and schema versions (no JVM)."""

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from spark_optimizer.collectors import history_server_rows as rows_of
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
+from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.store import TableStore
 
 HS_TABLES = (APPLICATIONS, JOBS, STAGES, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
@@ -176,6 +176,40 @@ def read_watermark(store: TableStore, base_url: str) -> int | None:
     return max(ends) if ends else None
 
 
+SOURCE_KIND = "history_server"
+
+
+def previously_failed(store: TableStore, base_url: str) -> list[str]:
+    """App ids whose last collection from this History Server failed (ingest_log) for another
+    reason than a 404, to retry: the watermark alone would skip an app that failed (e.g. a 5xx
+    or a timeout) while a later one succeeded."""
+    if not store.exists(INGEST_LOG):
+        return []
+    prefix = f"{normalize_base_url(base_url)}/api/v1/applications/"
+    rows = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status", "reason", "app_ids"]).to_pylist()
+    ids = {app.split("#", 1)[0] for r in rows
+           if r["source_kind"] == SOURCE_KIND and r["status"] == "failed" and (r["source_path"] or "").startswith(prefix)
+           and "HTTP 404" not in (r["reason"] or "")  # gone from the server: retrying cannot help
+           for app in r["app_ids"] or []}
+    return sorted(ids)
+
+
+def _ingest_log_rows(summary: "CollectSummary", ends: dict, collected_at: datetime) -> list[dict]:
+    return [{
+        "source_path": r["source_path"],
+        "source_kind": SOURCE_KIND,
+        "fingerprint": f"endTime={ends.get(r['source_path'])}",
+        "modification_time_ms": ends.get(r["source_path"]),
+        "status": "ingested" if r["status"] == "collected" else "failed",
+        "reason": r["reason"],
+        "app_ids": [f"{r['app_id']}#{r['attempt_id']}"],
+        "complete": r["status"] == "collected" or None,
+        "rows_written": r["rows"],
+        "parser_version": "history-server-rest-v1",
+        "ingested_at": collected_at,
+    } for r in summary.records]
+
+
 def _check_listing(client: HistoryServerClient, listing: Any, url: str) -> list[dict]:
     if isinstance(listing, dict):
         listing = [listing]
@@ -187,6 +221,13 @@ def _check_listing(client: HistoryServerClient, listing: Any, url: str) -> list[
             f"(expected [{{'id': ..., 'attempts': [...]}}], got {str(listing)[:120]}); "
             f"pass the History Server's base URL, e.g. http://host:18080")
     return listing
+
+
+def _pairs_get(environment: Mapping, key: str) -> str | None:
+    for pair in environment.get("sparkProperties") or []:
+        if len(pair) == 2 and pair[0] == key:
+            return pair[1]
+    return None
 
 
 def fetch_attempt(client: HistoryServerClient, app: Mapping, attempt: Mapping) -> dict[str, list[dict]]:
@@ -219,7 +260,7 @@ def fetch_attempt(client: HistoryServerClient, app: Mapping, attempt: Mapping) -
                                                     stage_table)],
         JOBS.name: rows_of.job_rows(jobs, sql),
         STAGES.name: stage_table,
-        EXECUTORS.name: rows_of.executor_rows(executors),
+        EXECUTORS.name: rows_of.executor_rows(executors, _pairs_get(environment, "spark.master")),
         SQL_EXECUTIONS.name: rows_of.sql_rows(sql),
         SPARK_CONF.name: rows_of.conf_rows(environment),
     }
@@ -244,7 +285,28 @@ def _list_apps(client: HistoryServerClient, since_ms: int | None, limit: int | N
         params["minEndDate"] = format_date_ms(since_ms + 1)  # the REST API's date format, e.g. ...00.123GMT
     if limit is not None:
         params["limit"] = limit
-    return _check_listing(client, client.get_json("/applications", params), client.url("/applications", params))
+    url = client.url("/applications", params)
+    try:
+        listing = client.get_json("/applications", params)
+    except _HttpStatusError as exc:
+        if exc.status in (401, 403):
+            raise HistoryServerCollectError(f"{exc}; pass credentials (auth=(user, password) or a bearer token)") from None
+        raise HistoryServerCollectError(
+            f"{exc}: {client.base_url} does not look like a Spark History Server (no REST API at /api/v1); "
+            f"pass the History Server's base URL, e.g. http://host:18080") from None
+    return _check_listing(client, listing, url)
+
+
+def _write(store: TableStore, collected: dict[str, list[dict]], scope: list[dict]) -> None:
+    """Replace the rows of the attempts in `scope` in every table (one commit per table), then
+    empty the buffers."""
+    if scope:
+        for spec in HS_TABLES:
+            data = pa.Table.from_pylist(collected[spec.name], schema=spec.arrow_schema())
+            store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
+    for rows in collected.values():
+        rows.clear()
+    scope.clear()
 
 
 def collect_from_history_server(
@@ -261,6 +323,7 @@ def collect_from_history_server(
     limit: int | None = None,
     app_ids: Sequence[str] | None = None,
     backoff_s: float = 0.5,
+    batch_size: int = 50,
 ) -> CollectSummary:
     """Collect completed application attempts that ended after the watermark (or `since_ms`).
 
@@ -275,18 +338,26 @@ def collect_from_history_server(
     summary.watermark_ms = watermark
     apps = _list_apps(client, watermark if app_ids is None else None, limit, app_ids, summary)
     summary.listed = len(apps)
+    retry: set[str] = set()
+    if app_ids is None and since_ms is None:
+        listed = {a["id"] for a in apps}
+        retry = {i for i in previously_failed(store, client.base_url) if i not in listed}
+        if retry:
+            apps += _list_apps(client, None, None, sorted(retry), summary)
+    ends: dict[str, int | None] = {}
     collected: dict[str, list[dict]] = {spec.name: [] for spec in HS_TABLES}
     scope: list[dict] = []
     for app in apps:
         for attempt in app["attempts"]:
             attempt_id = str(attempt.get("attemptId") or "")
             source = app_source_path(client.base_url, app["id"], attempt_id)
+            ends[source] = attempt.get("endTimeEpoch") or rows_of.parse_date_ms(attempt.get("endTime"))
             if app_ids is None:
                 if not attempt.get("completed", False):
                     summary.skipped_incomplete += 1
                     continue
                 end = attempt.get("endTimeEpoch") or rows_of.parse_date_ms(attempt.get("endTime"))
-                if watermark is not None and end is not None and end <= watermark:
+                if watermark is not None and end is not None and end <= watermark and app["id"] not in retry:
                     summary.skipped_before_watermark += 1
                     continue
             record = {"app_id": app["id"], "attempt_id": attempt_id, "status": "collected", "reason": None,
@@ -299,6 +370,11 @@ def collect_from_history_server(
                 record.update(status="failed", reason=f"{exc}{hint}")
                 summary.records.append(record)
                 continue
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                record.update(status="failed", reason=f"unexpected REST answer for {source}: "
+                                                      f"{type(exc).__name__}: {exc}")
+                summary.records.append(record)
+                continue
             lineage = {"app_id": app["id"], "attempt_id": attempt_id, "source_path": source,
                        "ingested_at": collected_at}
             for name, table_rows in tables.items():
@@ -306,10 +382,12 @@ def collect_from_history_server(
                 record["rows"] += len(table_rows)
             scope.append({"app_id": app["id"], "attempt_id": attempt_id})
             summary.records.append(record)
-    if scope:
-        for spec in HS_TABLES:
-            data = pa.Table.from_pylist(collected[spec.name], schema=spec.arrow_schema())
-            store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
+            if len(scope) >= batch_size:  # bound the rows held in memory
+                _write(store, collected, scope)
+    _write(store, collected, scope)
+    if summary.records:
+        store.upsert(INGEST_LOG, pa.Table.from_pylist(_ingest_log_rows(summary, ends, collected_at),
+                                                      schema=INGEST_LOG.arrow_schema()))
     return summary
 
 
@@ -326,4 +404,4 @@ def summary_line(summary: CollectSummary) -> str:
 
 
 __all__: Iterable[str] = ("CollectSummary", "HistoryServerClient", "HistoryServerCollectError",
-                          "collect_from_history_server", "fetch_attempt", "read_watermark")
+                          "collect_from_history_server", "fetch_attempt", "previously_failed", "read_watermark")

@@ -20,15 +20,24 @@ from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
 QUANTILE_POINTS = (0.0, 0.25, 0.5, 0.75, 0.95, 1.0)
 NOT_RUN = ("PENDING", "SKIPPED")
 
+# Columns the REST API does not provide: they stay null in rows collected from a History Server.
 NULL_FROM_REST = {
     "applications": ("exit_code", "speculative_task_count", "task_time_ms", "event_count", "unknown_event_count",
                      "bad_line_count"),
     "jobs": ("failure_reason",),
-    "stages": ("parent_stage_ids", "task_time_ms"),
-    "executors": ("executor_run_time_ms", "disk_bytes_spilled"),
-    "sql_executions": ("root_execution_id", "error_message (before Spark 3.4 / when not reported)"),
+    "stages": ("parent_stage_ids", "task_time_ms",
+               # when the History Server has no task summary (no successful task, or Spark < 3.1):
+               "quantile and skew-ratio columns, peak_execution_memory_max_bytes"),
+    "executors": ("executor_run_time_ms", "disk_bytes_spilled",
+                  "peak_* / total_gc_time_ms when the History Server reports all zeros (none logged)"),
+    "sql_executions": ("root_execution_id", "error_message"),
     "spark_conf": (),
+    "tasks": ("the whole table: not collected (the per-task endpoint is too heavy for a collector)",),
 }
+# Approximations: stage quantiles are the History Server's own task summaries over successful
+# tasks (task_duration_ms_* is its `duration` summary, which can differ from Finish - Launch on
+# old logs); sql plan_node_names lack InputAdapter / *QueryStage wrappers (not in the REST graph);
+# job_ids of a SQL execution are sorted.
 
 
 def parse_date_ms(value: Any) -> int | None:
@@ -158,7 +167,7 @@ def stage_rows(stages: Iterable[Mapping], jobs: Iterable[Mapping]) -> list[dict]
             "completion_time_ms": end,
             "duration_ms": end - start if start and end else None,
             "status": status,
-            "failure_reason": (s.get("failureReason") or None) if status == "failed" else None,
+            "failure_reason": ((s.get("failureReason") or None) and s["failureReason"][:1000]) if status == "failed" else None,
             "successful_task_count": s.get("numCompleteTasks"),
         }
         row.update(_stage_totals(s))
@@ -198,16 +207,23 @@ def job_rows(jobs: Iterable[Mapping], sql: Iterable[Mapping]) -> list[dict]:
     return rows
 
 
-def executor_rows(executors: Iterable[Mapping]) -> list[dict]:
+def executor_rows(executors: Iterable[Mapping], master: str | None = None) -> list[dict]:
+    """The History Server reports the driver with 0 cores; like the event-log path, the driver
+    gets the local master's cores in local mode and no core count otherwise."""
     rows = []
     for e in executors:
+        cores = e.get("totalCores")
+        if e["id"] == "driver" and not cores:
+            cores = f.local_master_cores(master) if f.is_local_master(master) else None
         reason = e.get("removeReason") or None
         peaks = e.get("peakMemoryMetrics") or {}
+        if not any(peaks.values()):  # all zeros: no executor metrics were logged for it
+            peaks = {}
         rows.append({
             "executor_id": e["id"],
             "is_driver": e["id"] == "driver",
             "host": (e.get("hostPort") or "").rsplit(":", 1)[0] or None,
-            "total_cores": e.get("totalCores"),
+            "total_cores": cores,
             "resource_profile_id": e.get("resourceProfileId"),
             "add_time_ms": parse_date_ms(e.get("addTime")),
             "remove_time_ms": parse_date_ms(e.get("removeTime")),
@@ -216,7 +232,7 @@ def executor_rows(executors: Iterable[Mapping]) -> list[dict]:
             "max_memory_bytes": e.get("maxMemory"),
             "task_count": e.get("totalTasks"),
             "failed_task_count": e.get("failedTasks"),
-            "task_time_ms": e.get("totalDuration"),
+            "task_time_ms": e.get("totalDuration") if e.get("totalTasks") else 0,  # the driver's is its uptime
             "executor_run_time_ms": None,
             "jvm_gc_time_ms": e.get("totalGCTime"),
             "input_bytes": e.get("totalInputBytes"),
@@ -228,23 +244,55 @@ def executor_rows(executors: Iterable[Mapping]) -> list[dict]:
     return rows
 
 
+def plan_node_names(nodes: list[Mapping], edges: list[Mapping]) -> list[str]:
+    """Operators of the plan graph in pre-order (root first, children by node id), with a
+    'WholeStageCodegen (n)' entry where a codegen stage begins, as the event-log path lists them.
+    The REST graph has no InputAdapter / *QueryStage wrapper nodes, so those are absent."""
+    by_id = {n.get("nodeId"): n for n in nodes}
+    children: dict[Any, list] = {}
+    has_parent = set()
+    for e in edges:
+        children.setdefault(e.get("toId"), []).append(e.get("fromId"))
+        has_parent.add(e.get("fromId"))
+    operators = {i for i, n in by_id.items()
+                 if not (str(n.get("nodeName", "")).startswith("WholeStageCodegen (") and n.get("wholeStageCodegenId") is None
+                         and i not in has_parent and i not in children)}
+    roots = sorted(i for i in operators if i not in has_parent)
+    names: list[str] = []
+    seen: set = set()
+    stack = [(r, None) for r in reversed(roots)]
+    while stack:
+        node_id, parent_codegen = stack.pop()
+        if node_id in seen or node_id not in by_id:
+            continue
+        seen.add(node_id)
+        node = by_id[node_id]
+        codegen = node.get("wholeStageCodegenId")
+        if codegen is not None and codegen != parent_codegen:
+            names.append(f"WholeStageCodegen ({codegen})")
+        names.append(node.get("nodeName"))
+        for child in sorted(children.get(node_id, []), reverse=True):
+            stack.append((child, codegen))
+    return names
+
+
 def sql_rows(sql: Iterable[Mapping]) -> list[dict]:
     rows = []
     for x in sql:
         start, duration = parse_date_ms(x.get("submissionTime")), x.get("duration")
         status = {"COMPLETED": "completed", "FAILED": "failed"}.get(x.get("status"), "incomplete")
-        nodes = sorted(x.get("nodes") or [], key=lambda n: n.get("nodeId", 0))
         rows.append({
             "execution_id": x["id"],
             "root_execution_id": x.get("rootExecutionId"),
-            "description": x.get("description"),
+            "description": (x.get("description") or "")[:2000],
             "start_time_ms": start,
             "end_time_ms": start + duration if start is not None and duration is not None and status != "incomplete" else None,
             "duration_ms": duration if status != "incomplete" else None,
             "status": status,
             "error_message": x.get("errorMessage"),
-            "plan_node_names": [n.get("nodeName") for n in nodes] or None,
-            "job_ids": [str(j) for k in ("successJobIds", "failedJobIds", "runningJobIds") for j in x.get(k) or []],
+            "plan_node_names": plan_node_names(x.get("nodes") or [], x.get("edges") or []) or None,
+            "job_ids": [str(j) for j in sorted(j for k in ("successJobIds", "failedJobIds", "runningJobIds")
+                                               for j in x.get(k) or [])],
         })
     return rows
 
@@ -268,7 +316,8 @@ def application_row(app: Mapping, attempt: Mapping, environment: Mapping, jobs: 
         workers = [e for e in executors if e["id"] == "driver"]
     events = []
     for e in workers:
-        add, remove, cores = parse_date_ms(e.get("addTime")), parse_date_ms(e.get("removeTime")), e.get("totalCores") or 0
+        add, remove = parse_date_ms(e.get("addTime")), parse_date_ms(e.get("removeTime"))
+        cores = e.get("totalCores") or (f.local_master_cores(master) if e["id"] == "driver" else 0) or 0
         if add is not None:
             events.append((add, 1, cores))
         if remove is not None:
@@ -278,7 +327,9 @@ def application_row(app: Mapping, attempt: Mapping, environment: Mapping, jobs: 
         alive += delta
         alive_cores += core_delta
         max_alive, max_cores = max(max_alive, alive), max(max_cores, alive_cores)
-    cores = [e.get("totalCores") for e in workers if e.get("totalCores")]
+    cores = [e.get("totalCores") or (f.local_master_cores(master) if e["id"] == "driver" else None)
+             for e in workers]
+    cores = [c for c in cores if c]
     start = attempt.get("startTimeEpoch") or parse_date_ms(attempt.get("startTime"))
     end = attempt.get("endTimeEpoch") or parse_date_ms(attempt.get("endTime"))
     end = end if end and end > 0 else None
