@@ -125,6 +125,32 @@ def collect_from_history_server_command(
     raise typer.Exit(summary.exit_code)
 
 
+@app.command("collect-from-metrics")
+def collect_from_metrics_command(
+    metrics_endpoint: Annotated[str, typer.Option("--metrics-endpoint", help="Prometheus base URL, e.g. http://127.0.0.1:9090.")],
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    start_ms: Annotated[Optional[int], typer.Option(help="Window start, epoch ms (default: the stored watermark, else the last hour).")] = None,
+    end_ms: Annotated[Optional[int], typer.Option(help="Window end, epoch ms (default: now).")] = None,
+    step: Annotated[int, typer.Option(help="Downsampling step in seconds (query_range step).")] = 15,
+    app_id: Annotated[Optional[list[str]], typer.Option(help="Only this application (repeatable).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 30.0,
+    retries: Annotated[int, typer.Option(help="Retries on 5xx and connection errors.")] = 3,
+) -> None:
+    """Collect executor and driver metrics that Prometheus scraped from Spark into `executor_metrics`."""
+    from spark_optimizer.collectors.prometheus import collect_from_metrics, summary_line
+
+    try:
+        store = _arrow_store(load_settings(conf, warehouse=warehouse))
+        summary = collect_from_metrics(store, metrics_endpoint, datetime.now(timezone.utc), start_ms=start_ms,
+                                       end_ms=end_ms, step_s=step, timeout_s=timeout, retries=retries,
+                                       app_ids=app_id or None)
+    except SparkOptimizerError as error:
+        _fail(error)
+    console.print(summary_line(summary), soft_wrap=True)
+    raise typer.Exit(summary.exit_code)
+
+
 @app.command()
 def tables(warehouse: WarehouseOption = None, conf: ConfOption = None) -> None:
     """List the tables in the warehouse with their row counts, versions and schema versions (no JVM)."""

@@ -2,6 +2,7 @@
 
 from spark_optimizer.tables.app_metrics import APP_METRICS
 from spark_optimizer.tables.applications import APPLICATIONS
+from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
 from spark_optimizer.tables.executors import EXECUTORS
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.ingest_log import INGEST_LOG
@@ -15,7 +16,8 @@ from spark_optimizer.tables.tasks import TASKS
 
 EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
 ANALYSIS_TABLES = (APP_METRICS, STAGE_METRICS, FINDINGS)
-ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES
+METRICS_TABLES = (EXECUTOR_METRICS,)
+ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES + METRICS_TABLES
 
 __all__ = [
     "ALL_TABLES",
@@ -25,6 +27,7 @@ __all__ = [
     "Column",
     "EVENT_LOG_TABLES",
     "EXECUTORS",
+    "EXECUTOR_METRICS",
     "FINDINGS",
     "INGEST_LOG",
     "JOBS",

@@ -1,4 +1,4 @@
-"""The History Server command fails clearly, with exit code 2, when the server cannot be used."""
+"""The collector commands fail clearly, with exit code 2, when their server cannot be used."""
 
 import socket
 
@@ -25,3 +25,14 @@ def test_malformed_headers_are_refused(tmp_path):
         "--warehouse", str(tmp_path / "wh"),
     ])
     assert result.exit_code == 2 and "Name: value" in result.output
+
+
+def test_an_unreachable_prometheus_is_a_clear_usage_error(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli_app, [
+        "collect-from-metrics", "--metrics-endpoint", f"http://127.0.0.1:{port}", "--retries", "0",
+        "--timeout", "2", "--warehouse", str(tmp_path / "wh"),
+    ])
+    assert result.exit_code == 2 and "check that Prometheus is running" in result.output
