@@ -9,11 +9,11 @@ from typing import Any, Mapping, Sequence
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spark_optimizer.analysis.app_metrics import compute_app_metrics
+from spark_optimizer.analysis.app_metrics import compute_app_metrics, metric_peaks
 from spark_optimizer.analysis.stage_metrics import compute_stage_metrics
 from spark_optimizer.rules.engine import build_app_facts, load_thresholds, run_rules
 from spark_optimizer.tables import (
-    APP_METRICS, APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGE_METRICS, STAGES, TASKS,
+    APP_METRICS, APPLICATIONS, EXECUTOR_METRICS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGE_METRICS, STAGES, TASKS,
 )
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
@@ -70,7 +70,8 @@ def analyze_applications(
         return store.read(spec).join(wanted, KEY, "left_semi")
 
     applications, stages, tasks, executors = read(APPLICATIONS), read(STAGES), read(TASKS), read(EXECUTORS)
-    metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at).cache()
+    scraped = metric_peaks(read(EXECUTOR_METRICS)) if store.exists(EXECUTOR_METRICS) else None
+    metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at, scraped).cache()
     scope = [{"app_id": a, "attempt_id": b} for a, b in keys]
     facts = build_app_facts(applications, metrics, stages, executors, read(SPARK_CONF), read(SQL_EXECUTIONS), read(JOBS), tasks)
     findings = run_rules(spark, facts, thresholds, analyzed_at).cache()

@@ -114,8 +114,22 @@ def bottleneck() -> SparkColumn:
     )
 
 
+# executor_metrics names that stand for heap and execution-memory peaks (Prometheus collector).
+HEAP_METRICS = ("peak_jvm_heap_bytes", "jvm_heap_used_bytes")
+EXECUTION_METRICS = ("peak_onheap_execution_bytes", "execution_memory_onheap_bytes")
+
+
+def metric_peaks(executor_metrics: DataFrame) -> DataFrame:
+    """app key -> peak heap and execution memory seen in scraped metrics (Prometheus)."""
+    return executor_metrics.groupBy(*KEY).agg(
+        F.max(F.when(F.col("metric").isin(*HEAP_METRICS), F.col("value"))).cast("long").alias("scraped_heap_bytes"),
+        F.max(F.when(F.col("metric").isin(*EXECUTION_METRICS), F.col("value"))).cast("long").alias("scraped_execution_bytes"),
+    )
+
+
 def compute_app_metrics(
-    applications: DataFrame, stages: DataFrame, tasks: DataFrame, executors: DataFrame, analyzed_at: datetime
+    applications: DataFrame, stages: DataFrame, tasks: DataFrame, executors: DataFrame, analyzed_at: datetime,
+    scraped_peaks: DataFrame | None = None,
 ) -> DataFrame:
     """One `app_metrics` row per application attempt.
 
@@ -152,5 +166,20 @@ def compute_app_metrics(
         .withColumn("wasted_core_hours", F.greatest(F.lit(0.0), F.col("allocated_core_ms") - F.col("task_run_ms")) / 3.6e6)
         .withColumn("analyzed_at", F.lit(analyzed_at).cast("timestamp"))
     )
+    # Event logs often lack memory peaks (executor metrics polling off); scraped metrics fill them.
+    source = F.when(F.col("peak_jvm_heap_bytes").isNotNull(), F.lit("event_log"))
+    if scraped_peaks is not None:
+        m = (
+            m.join(scraped_peaks, KEY, "left")
+            .withColumn("memory_peaks_source", source.when(F.col("scraped_heap_bytes").isNotNull(), F.lit("prometheus")))
+            .withColumn("peak_jvm_heap_bytes", F.coalesce("peak_jvm_heap_bytes", "scraped_heap_bytes"))
+            .withColumn("peak_execution_memory_bytes", F.coalesce("peak_execution_memory_bytes", "scraped_execution_bytes"))
+            .withColumn(
+                "heap_headroom_share",
+                1 - _ratio(F.col("peak_jvm_heap_bytes"), F.col("executor_memory_mb") * 1024 * 1024),
+            )
+        )
+    else:
+        m = m.withColumn("memory_peaks_source", source)
     m = m.withColumn("bottleneck", bottleneck())
     return m.select([F.col(c.name).cast(s.dataType) for c, s in zip(APP_METRICS.columns, APP_METRICS.spark_schema())])

@@ -36,6 +36,7 @@ APP_METRICS = TableSpec(
         Column("peak_jvm_heap_bytes", "long", "max over executors of JVMHeapMemory, where logged"),
         Column("peak_execution_memory_bytes", "long", "max over executors of on-heap execution memory, where logged"),
         Column("peak_storage_memory_bytes", "long", "max over executors of on-heap storage (cache) memory, where logged"),
+        Column("memory_peaks_source", "string", "event_log, prometheus (executor_metrics, when the log has no peaks) or null"),
         Column("heap_headroom_share", "double", "1 - peak_jvm_heap_bytes / executor memory"),
         Column("median_task_ms", "double", "median of the stages' median task durations, weighted by tasks"),
         Column("max_stage_skew_ratio", "double", "largest max/median task duration of a stage with >= 10 tasks and >= 10% of task time"),

@@ -51,3 +51,26 @@ def test_the_critical_path_is_the_longest_chain_of_dependent_stages():
     marks = critical_path(stages)
     assert {s: on for s, (on, _) in marks.items()} == {0: False, 1: True, 2: True, 3: True}
     assert marks[2][1] == 55 and marks[3][1] == 7
+
+
+def test_scraped_metrics_fill_memory_peaks_that_the_event_log_lacks(spark, store):
+
+    import pyarrow as pa
+
+    from spark_optimizer.analysis.app_metrics import metric_peaks
+    from spark_optimizer.tables import EXECUTOR_METRICS
+
+    ingest_event_logs(spark, store, str(REPO_ROOT / "samples" / "eventlogs"), PINNED_RUN_TIME)
+    store.upsert(EXECUTOR_METRICS, pa.Table.from_pylist([
+        {"app_id": "local-1795476283857", "attempt_id": "", "executor_id": "driver", "metric": "jvm_heap_used_bytes",
+         "timestamp_ms": t, "value": v, "source_series": "metrics_local_1795476283857_driver_jvm_heap_used_Value"}
+        for t, v in ((1_000, 200e6), (2_000, 350e6))
+    ], schema=EXECUTOR_METRICS.arrow_schema()))
+    scraped = metric_peaks(store.read(EXECUTOR_METRICS))
+    rows = {r["app_id"]: r for r in compute_app_metrics(store.read(APPLICATIONS), store.read(STAGES), store.read(TASKS),
+                                                         store.read(EXECUTORS), PINNED_RUN_TIME, scraped).collect()}
+    filled = rows["local-1795476283857"]
+    assert filled["peak_jvm_heap_bytes"] == 350_000_000 and filled["memory_peaks_source"] == "prometheus"
+    assert filled["heap_headroom_share"] is not None
+    # The Kubernetes log has its own peaks: they win.
+    assert rows["spark-cc4d115f011443d787f03a71a476a745"]["memory_peaks_source"] == "event_log"
