@@ -155,7 +155,6 @@ def collect_from_metrics_command(
 def tables(warehouse: WarehouseOption = None, conf: ConfOption = None) -> None:
     """List the tables in the warehouse with their row counts, versions and schema versions (no JVM)."""
     from spark_optimizer.tables import ALL_TABLES
-    from spark_optimizer.tables.store import TableStore
 
     try:
         settings = load_settings(conf, warehouse=warehouse)

@@ -18,10 +18,7 @@ the `tasks` table is not written (the per-task REST endpoint is too heavy for a 
 
 from __future__ import annotations
 
-import base64
 import json
-import socket
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pyarrow as pa
 
 from spark_optimizer.collectors import history_server_rows as rows_of
+from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, with_query
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.store import TableStore
@@ -51,79 +49,44 @@ class _HttpStatusError(HistoryServerCollectError):
 
 
 def normalize_base_url(base_url: str) -> str:
-    url = base_url.strip().rstrip("/")
-    for suffix in ("/api/v1/applications", "/api/v1"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    if not url.startswith(("http://", "https://")):
+    url = base_url_of(base_url, ("/api/v1/applications", "/api/v1"))
+    if url is None:
         raise HistoryServerCollectError(
             f"{base_url!r} is not an http(s) URL; pass the History Server's base URL, e.g. http://host:18080")
     return url
 
 
 class HistoryServerClient:
-    """GETs JSON from a History Server with retries (exponential backoff on 5xx and connection
-    errors), basic auth `(user, password)` or a bearer token `str`, and custom headers."""
+    """GETs JSON from a History Server (retries, auth and headers: `RetryingGetter`)."""
 
     def __init__(self, base_url: str, *, session: Any = None, timeout_s: float = 30, retries: int = 3,
                  auth: tuple[str, str] | str | None = None, headers: Mapping[str, str] | None = None,
                  backoff_s: float = 0.5):
         self.base_url = normalize_base_url(base_url)
-        self.session, self.timeout_s, self.retries, self.backoff_s = session, timeout_s, max(0, retries), backoff_s
-        self.headers = {"Accept": "application/json", **dict(headers or {})}
-        if isinstance(auth, tuple):
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {token}"
-        elif isinstance(auth, str) and auth:
-            self.headers["Authorization"] = f"Bearer {auth}"
+        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, auth=auth,
+                                   headers=headers, session=session)
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        return f"{self.base_url}/api/v1{path}{query}"
-
-    def _get_once(self, url: str) -> tuple[int, str, bytes]:
-        if self.session is not None:
-            response = self.session.get(url, headers=self.headers, timeout=self.timeout_s)
-            return response.status_code, response.headers.get("Content-Type", ""), response.content
-        request = urllib.request.Request(url, headers=self.headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.headers.get("Content-Type", "") if exc.headers else "", exc.read() or b""
+        return with_query(f"{self.base_url}/api/v1{path}", params)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         url = self.url(path, params)
-        last: str = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
-            try:
-                status, content_type, body = self._get_once(url)
-            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-                last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-                continue
-            except Exception as exc:  # a requests-like session's own connection errors
-                if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
-                    last = f"{type(exc).__name__}: {exc}"
-                    continue
-                raise
-            if status >= 500:
-                last = f"HTTP {status}: {body[:200].decode(errors='replace').strip()}"
-                continue
-            if status >= 400:
-                raise _HttpStatusError(url, status, body.decode(errors="replace"))
-            try:
-                return json.loads(body)
-            except ValueError:
-                kind = content_type or "non-JSON content"
-                raise HistoryServerCollectError(
-                    f"GET {url} answered {kind}, not JSON: {self.base_url} does not look like a Spark History "
-                    f"Server; pass the History Server's base URL (e.g. http://host:18080, the address of its web UI)"
-                ) from None
-        raise HistoryServerCollectError(
-            f"GET {url} failed after {self.retries + 1} attempt(s) ({last}); check that the History Server is "
-            f"running and reachable at {self.base_url} (and the proxy/auth settings)")
+        try:
+            status, content_type, body = self.http.get(url)
+        except HttpUnavailable as exc:
+            raise HistoryServerCollectError(
+                f"GET {url} failed after {exc.attempts} attempt(s) ({exc.last}); check that the History Server is "
+                f"running and reachable at {self.base_url} (and the proxy/auth settings)") from None
+        if status >= 400:
+            raise _HttpStatusError(url, status, body.decode(errors="replace"))
+        try:
+            return json.loads(body)
+        except ValueError:
+            kind = content_type or "non-JSON content"
+            raise HistoryServerCollectError(
+                f"GET {url} answered {kind}, not JSON: {self.base_url} does not look like a Spark History "
+                f"Server; pass the History Server's base URL (e.g. http://host:18080, the address of its web UI)"
+            ) from None
 
 
 @dataclass

@@ -34,17 +34,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
+from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, with_query
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
 from spark_optimizer.tables.store import TableStore
@@ -146,66 +143,43 @@ def guess_app_id(sanitized: str) -> str:
 
 
 def normalize_endpoint(endpoint: str) -> str:
-    url = endpoint.strip().rstrip("/")
-    for suffix in ("/api/v1/query_range", "/api/v1/query", "/api/v1", "/graph"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    if not url.startswith(("http://", "https://")):
+    url = base_url_of(endpoint, ("/api/v1/query_range", "/api/v1/query", "/api/v1", "/graph"))
+    if url is None:
         raise PrometheusCollectError(
             f"{endpoint!r} is not an http(s) URL; pass the Prometheus server's base URL, e.g. http://host:9090")
     return url
 
 
 class PrometheusClient:
-    """GETs the Prometheus HTTP API (/api/v1) with retries (exponential backoff on 5xx and
-    connection errors) and returns the answer's `data`."""
+    """GETs the Prometheus HTTP API (/api/v1) and returns the answer's `data` (retries: `RetryingGetter`)."""
 
     def __init__(self, endpoint: str, *, timeout_s: float = 30, retries: int = 3, backoff_s: float = 0.5,
                  headers: Mapping[str, str] | None = None):
         self.base_url = normalize_endpoint(endpoint)
-        self.timeout_s, self.retries, self.backoff_s = timeout_s, max(0, retries), backoff_s
-        self.headers = {"Accept": "application/json", **dict(headers or {})}
+        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, headers=headers)
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        return f"{self.base_url}/api/v1/{path.lstrip('/')}{query}"
-
-    def _get_once(self, url: str) -> tuple[int, str, bytes]:
-        request = urllib.request.Request(url, headers=self.headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.headers.get("Content-Type", "") if exc.headers else "", exc.read() or b""
+        return with_query(f"{self.base_url}/api/v1/{path.lstrip('/')}", params)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         url = self.url(path, params)
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
-            try:
-                status, content_type, body = self._get_once(url)
-            except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-                last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-                continue
-            if status >= 500:  # 500 internal, 503 timeout/overloaded: worth another try
-                last = f"HTTP {status}: {body[:200].decode(errors='replace').strip()}"
-                continue
-            answer = _json_or_none(body)
-            if not _prometheus_shaped(answer):
-                kind = content_type or "non-JSON content"
-                raise PrometheusCollectError(
-                    f"GET {url} answered HTTP {status} with {kind}, not the Prometheus API's JSON "
-                    f"(body starts {body[:80]!r}): {self.base_url} does not look like a Prometheus server; pass "
-                    f"its base URL, e.g. http://host:9090 (not a Spark UI or /metrics endpoint)")
-            if answer["status"] != "success":
-                raise PrometheusCollectError(
-                    f"GET {url} answered HTTP {status}: {answer.get('errorType', 'error')}: {answer.get('error')}")
-            return answer.get("data")
-        raise PrometheusCollectError(
-            f"GET {url} failed after {self.retries + 1} attempt(s) ({last}); check that Prometheus is running and "
-            f"reachable at {self.base_url}")
+        try:
+            status, content_type, body = self.http.get(url)
+        except HttpUnavailable as exc:
+            raise PrometheusCollectError(
+                f"GET {url} failed after {exc.attempts} attempt(s) ({exc.last}); check that Prometheus is running "
+                f"and reachable at {self.base_url}") from None
+        answer = _json_or_none(body)
+        if not _prometheus_shaped(answer):
+            kind = content_type or "non-JSON content"
+            raise PrometheusCollectError(
+                f"GET {url} answered HTTP {status} with {kind}, not the Prometheus API's JSON "
+                f"(body starts {body[:80]!r}): {self.base_url} does not look like a Prometheus server; pass "
+                f"its base URL, e.g. http://host:9090 (not a Spark UI or /metrics endpoint)")
+        if answer["status"] != "success":
+            raise PrometheusCollectError(
+                f"GET {url} answered HTTP {status}: {answer.get('errorType', 'error')}: {answer.get('error')}")
+        return answer.get("data")
 
     def query_range(self, query: str, start_ms: int, end_ms: int, step_s: float) -> list[dict]:
         """Matrix result of `query`, split in windows of at most MAX_POINTS_PER_QUERY steps."""
