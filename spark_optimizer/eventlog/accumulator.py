@@ -6,111 +6,15 @@ not by the log's size: task rows are handed out as their TaskEnd arrives.
 
 from __future__ import annotations
 
-from array import array
-from operator import add
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from spark_optimizer.eventlog import fields as f
+from spark_optimizer.eventlog.aggregates import (  # noqa: F401  (quantile is re-exported)
+    QUANTILE_POINTS, ExecutorState, Row, StageState, Totals, driver_id, quantile, ratio,
+)
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS
 from spark_optimizer.tables._columns import QUANTILES
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
-
-Row = dict[str, Any]
-_METRIC_FIELDS = f.TaskMetrics._fields
-_TOTAL_FIELDS = tuple(n for n in _METRIC_FIELDS if n != "peak_execution_memory_bytes")
-
-
-def quantile(sorted_values, q: float) -> float | None:
-    """The History Server's task-summary quantile: sorted[min(int(q * n), n - 1)]."""
-    n = len(sorted_values)
-    if n == 0:
-        return None
-    return float(sorted_values[min(int(q * n), n - 1)])
-
-
-_QUANTILE_POINTS = {"min": 0.0, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
-
-
-@dataclass
-class _Totals:
-    """Task counts and metric sums for an app, a stage attempt or an executor."""
-
-    task_count: int = 0
-    failed_task_count: int = 0
-    killed_task_count: int = 0
-    task_time_ms: int = 0
-    peak_execution_memory_max_bytes: int = 0
-    # One sum per TaskMetrics field; the last (peak memory) is summed too but never reported.
-    sums: list = field(default_factory=lambda: [0] * len(_METRIC_FIELDS))
-
-    def add(self, status: str, duration_ms: int, metrics: f.TaskMetrics) -> None:
-        self.task_count += 1
-        self.failed_task_count += status == "failed"
-        self.killed_task_count += status == "killed"
-        self.task_time_ms += duration_ms
-        self.sums = list(map(add, self.sums, metrics))
-        if metrics.peak_execution_memory_bytes > self.peak_execution_memory_max_bytes:
-            self.peak_execution_memory_max_bytes = metrics.peak_execution_memory_bytes
-
-    def merge(self, other: "_Totals") -> None:
-        self.task_count += other.task_count
-        self.failed_task_count += other.failed_task_count
-        self.killed_task_count += other.killed_task_count
-        self.task_time_ms += other.task_time_ms
-        self.sums = list(map(add, self.sums, other.sums))
-        self.peak_execution_memory_max_bytes = max(self.peak_execution_memory_max_bytes, other.peak_execution_memory_max_bytes)
-
-    def as_row(self) -> Row:
-        row = {
-            "task_count": self.task_count,
-            "failed_task_count": self.failed_task_count,
-            "killed_task_count": self.killed_task_count,
-            "task_time_ms": self.task_time_ms,
-            "peak_execution_memory_max_bytes": self.peak_execution_memory_max_bytes,
-        }
-        row.update(zip(_TOTAL_FIELDS, self.sums))
-        return row
-
-
-@dataclass
-class _Stage:
-    stage_id: int
-    attempt_id: int
-    name: str | None = None
-    num_tasks: int | None = None
-    parent_ids: list | None = None
-    job_id: int | None = None
-    submission_time_ms: int | None = None
-    completion_time_ms: int | None = None
-    completed: bool = False
-    failure_reason: str | None = None
-    totals: _Totals = field(default_factory=_Totals)
-    # Samples of successful tasks, for quantiles.
-    durations: array = field(default_factory=lambda: array("d"))
-    inputs: array = field(default_factory=lambda: array("d"))
-    shuffle_reads: array = field(default_factory=lambda: array("d"))
-    spills: array = field(default_factory=lambda: array("d"))
-    gcs: array = field(default_factory=lambda: array("d"))
-
-
-@dataclass
-class _Executor:
-    executor_id: str
-    host: str | None = None
-    total_cores: int | None = None
-    resource_profile_id: int | None = None
-    add_time_ms: int | None = None
-    remove_time_ms: int | None = None
-    remove_reason: str | None = None
-    max_memory_bytes: int | None = None
-    totals: _Totals = field(default_factory=_Totals)
-    peaks: dict = field(default_factory=dict)
-
-
-def _driver_id(executor_id: Any) -> str:
-    text = str(executor_id)
-    return "driver" if text in ("<driver>", "driver") else text
 
 
 class AppAccumulator:
@@ -137,12 +41,12 @@ class AppAccumulator:
         self.system_properties: dict[str, str] = {}
         self.jvm_information: dict[str, str] = {}
         self.resource_profiles: dict[int, dict] = {}
-        self.executors: dict[str, _Executor] = {}
-        self.stages: dict[tuple[int, int], _Stage] = {}
+        self.executors: dict[str, ExecutorState] = {}
+        self.stages: dict[tuple[int, int], StageState] = {}
         self.jobs: dict[int, Row] = {}
         self.stage_to_job: dict[int, int] = {}
         self.sql: dict[int, Row] = {}
-        self.totals = _Totals()
+        self.totals = Totals()
         self.speculative_task_count = 0
         self.event_count = self.unknown_event_count = 0
         self._pending_tasks: list[tuple] = []
@@ -248,11 +152,11 @@ class AppAccumulator:
         }
 
     # ---- executors ------------------------------------------------------------------
-    def _executor(self, executor_id: Any) -> _Executor:
-        key = _driver_id(executor_id)
+    def _executor(self, executor_id: Any) -> ExecutorState:
+        key = driver_id(executor_id)
         executor = self.executors.get(key)
         if executor is None:
-            executor = self.executors[key] = _Executor(key)
+            executor = self.executors[key] = ExecutorState(key)
         return executor
 
     def _executor_added(self, e: dict) -> None:
@@ -283,7 +187,7 @@ class AppAccumulator:
         self._update_peaks(self._executor(e.get("Executor ID")), e.get("Executor Metrics"))
 
     @staticmethod
-    def _update_peaks(executor: _Executor, metrics: dict | None) -> None:
+    def _update_peaks(executor: ExecutorState, metrics: dict | None) -> None:
         if not metrics:
             return
         peaks = executor.peaks
@@ -331,11 +235,11 @@ class AppAccumulator:
             job["failure_reason"] = (exception.get("Message") or result.get("Result") or "")[:1000]
         self._seen_time(e.get("Completion Time"))
 
-    def _stage(self, info: dict) -> _Stage:
+    def _stage(self, info: dict) -> StageState:
         key = (info.get("Stage ID"), info.get("Stage Attempt ID", info.get("Attempt ID", 0)) or 0)
         stage = self.stages.get(key)
         if stage is None:
-            stage = self.stages[key] = _Stage(*key)
+            stage = self.stages[key] = StageState(*key)
         stage.name = info.get("Stage Name", stage.name)
         stage.num_tasks = info.get("Number of Tasks", stage.num_tasks)
         if info.get("Parent IDs") is not None:
@@ -391,7 +295,7 @@ class AppAccumulator:
         stage_key = (e.get("Stage ID"), e.get("Stage Attempt ID", 0) or 0)
         stage = self.stages.get(stage_key)
         if stage is None:  # rolled log parts or fragments can start mid-stage
-            stage = self.stages[stage_key] = _Stage(*stage_key)
+            stage = self.stages[stage_key] = StageState(*stage_key)
             stage.job_id = self.stage_to_job.get(stage_key[0])
         executor = self._executor(info.get("Executor ID"))
         executor.host = executor.host or info.get("Host")
@@ -493,7 +397,7 @@ class AppAccumulator:
     def master(self) -> str | None:
         return self.spark_properties.get("spark.master")
 
-    def _worker_executors(self) -> list[_Executor]:
+    def _worker_executors(self) -> list[ExecutorState]:
         workers = [e for e in self.executors.values() if e.executor_id != "driver"]
         if workers:
             return workers
@@ -563,7 +467,7 @@ class AppAccumulator:
             "event_count": self.event_count,
             "unknown_event_count": self.unknown_event_count,
         }
-        totals = _Totals()
+        totals = Totals()
         for stage in self.stages.values():
             totals.merge(stage.totals)
         self.totals = totals
@@ -604,11 +508,11 @@ class AppAccumulator:
             ):
                 ordered = sorted(samples)
                 for q in QUANTILES:
-                    row[f"{metric}_{q}"] = quantile(ordered, _QUANTILE_POINTS[q])
-            row["task_duration_skew_ratio"] = _ratio(row["task_duration_ms_max"], row["task_duration_ms_median"])
-            row["task_duration_p95_ratio"] = _ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"])
-            row["shuffle_read_skew_ratio"] = _ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"])
-            row["input_skew_ratio"] = _ratio(row["input_bytes_max"], row["input_bytes_median"])
+                    row[f"{metric}_{q}"] = quantile(ordered, QUANTILE_POINTS[q])
+            row["task_duration_skew_ratio"] = ratio(row["task_duration_ms_max"], row["task_duration_ms_median"])
+            row["task_duration_p95_ratio"] = ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"])
+            row["shuffle_read_skew_ratio"] = ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"])
+            row["input_skew_ratio"] = ratio(row["input_bytes_max"], row["input_bytes_median"])
             yield self._lineage(row)
 
     def executor_rows(self) -> Iterator[Row]:
@@ -653,12 +557,6 @@ class AppAccumulator:
                             (SPARK_CONF.name, self.conf_rows())):
             for row in rows:
                 yield table, row
-
-
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
 
 
 TASK_TABLE = TASKS.name

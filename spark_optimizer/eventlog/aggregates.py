@@ -1,0 +1,112 @@
+"""Running totals and per-stage / per-executor state the accumulator folds task ends into."""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from operator import add
+from typing import Any
+
+from spark_optimizer.eventlog import fields as f
+
+Row = dict[str, Any]
+_METRIC_FIELDS = f.TaskMetrics._fields
+_TOTAL_FIELDS = tuple(n for n in _METRIC_FIELDS if n != "peak_execution_memory_bytes")
+
+
+def quantile(sorted_values, q: float) -> float | None:
+    """The History Server's task-summary quantile: sorted[min(int(q * n), n - 1)]."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    return float(sorted_values[min(int(q * n), n - 1)])
+
+
+QUANTILE_POINTS = {"min": 0.0, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
+
+
+@dataclass
+class Totals:
+    """Task counts and metric sums for an app, a stage attempt or an executor."""
+
+    task_count: int = 0
+    failed_task_count: int = 0
+    killed_task_count: int = 0
+    task_time_ms: int = 0
+    peak_execution_memory_max_bytes: int = 0
+    # One sum per TaskMetrics field; the last (peak memory) is summed too but never reported.
+    sums: list = field(default_factory=lambda: [0] * len(_METRIC_FIELDS))
+
+    def add(self, status: str, duration_ms: int, metrics: f.TaskMetrics) -> None:
+        self.task_count += 1
+        self.failed_task_count += status == "failed"
+        self.killed_task_count += status == "killed"
+        self.task_time_ms += duration_ms
+        self.sums = list(map(add, self.sums, metrics))
+        if metrics.peak_execution_memory_bytes > self.peak_execution_memory_max_bytes:
+            self.peak_execution_memory_max_bytes = metrics.peak_execution_memory_bytes
+
+    def merge(self, other: "Totals") -> None:
+        self.task_count += other.task_count
+        self.failed_task_count += other.failed_task_count
+        self.killed_task_count += other.killed_task_count
+        self.task_time_ms += other.task_time_ms
+        self.sums = list(map(add, self.sums, other.sums))
+        self.peak_execution_memory_max_bytes = max(self.peak_execution_memory_max_bytes, other.peak_execution_memory_max_bytes)
+
+    def as_row(self) -> Row:
+        row = {
+            "task_count": self.task_count,
+            "failed_task_count": self.failed_task_count,
+            "killed_task_count": self.killed_task_count,
+            "task_time_ms": self.task_time_ms,
+            "peak_execution_memory_max_bytes": self.peak_execution_memory_max_bytes,
+        }
+        row.update(zip(_TOTAL_FIELDS, self.sums))
+        return row
+
+
+@dataclass
+class StageState:
+    stage_id: int
+    attempt_id: int
+    name: str | None = None
+    num_tasks: int | None = None
+    parent_ids: list | None = None
+    job_id: int | None = None
+    submission_time_ms: int | None = None
+    completion_time_ms: int | None = None
+    completed: bool = False
+    failure_reason: str | None = None
+    totals: Totals = field(default_factory=Totals)
+    # Samples of successful tasks, for quantiles.
+    durations: array = field(default_factory=lambda: array("d"))
+    inputs: array = field(default_factory=lambda: array("d"))
+    shuffle_reads: array = field(default_factory=lambda: array("d"))
+    spills: array = field(default_factory=lambda: array("d"))
+    gcs: array = field(default_factory=lambda: array("d"))
+
+
+@dataclass
+class ExecutorState:
+    executor_id: str
+    host: str | None = None
+    total_cores: int | None = None
+    resource_profile_id: int | None = None
+    add_time_ms: int | None = None
+    remove_time_ms: int | None = None
+    remove_reason: str | None = None
+    max_memory_bytes: int | None = None
+    totals: Totals = field(default_factory=Totals)
+    peaks: dict = field(default_factory=dict)
+
+
+def driver_id(executor_id: Any) -> str:
+    text = str(executor_id)
+    return "driver" if text in ("<driver>", "driver") else text
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
