@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from spark_optimizer.eventlog import fields as f
+from spark_optimizer.eventlog.aggregates import executor_fleet, stage_skew_ratios
 from spark_optimizer.tables._columns import QUANTILES
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
 
@@ -62,12 +63,6 @@ def parse_date_ms(value: Any) -> int | None:
 
 def _ns_to_ms(value: Any) -> float | None:
     return None if value is None else value / 1_000_000
-
-
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
 
 
 def stage_ran(stage: Mapping) -> bool:
@@ -174,10 +169,7 @@ def stage_rows(stages: Iterable[Mapping], jobs: Iterable[Mapping]) -> list[dict]
         row.update({f"{m}_{q}": None for m in ("task_duration_ms", "input_bytes", "shuffle_read_bytes",
                                               "disk_bytes_spilled", "jvm_gc_time_ms") for q in QUANTILES})
         row.update(_quantiles(s.get("taskMetricsDistributions")))
-        row["task_duration_skew_ratio"] = _ratio(row["task_duration_ms_max"], row["task_duration_ms_median"])
-        row["task_duration_p95_ratio"] = _ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"])
-        row["shuffle_read_skew_ratio"] = _ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"])
-        row["input_skew_ratio"] = _ratio(row["input_bytes_max"], row["input_bytes_median"])
+        row.update(stage_skew_ratios(row))
         rows.append(row)
     return rows
 
@@ -314,22 +306,11 @@ def application_row(app: Mapping, attempt: Mapping, environment: Mapping, jobs: 
     workers = [e for e in executors if e["id"] != "driver"]
     if not workers and f.is_local_master(master):
         workers = [e for e in executors if e["id"] == "driver"]
-    events = []
-    for e in workers:
-        add, remove = parse_date_ms(e.get("addTime")), parse_date_ms(e.get("removeTime"))
-        cores = e.get("totalCores") or (f.local_master_cores(master) if e["id"] == "driver" else 0) or 0
-        if add is not None:
-            events.append((add, 1, cores))
-        if remove is not None:
-            events.append((remove, -1, -cores))
-    alive = alive_cores = max_alive = max_cores = 0
-    for _, delta, core_delta in sorted(events, key=lambda t: (t[0], t[1])):
-        alive += delta
-        alive_cores += core_delta
-        max_alive, max_cores = max(max_alive, alive), max(max_cores, alive_cores)
-    cores = [e.get("totalCores") or (f.local_master_cores(master) if e["id"] == "driver" else None)
-             for e in workers]
-    cores = [c for c in cores if c]
+    fleet = executor_fleet([
+        (parse_date_ms(e.get("addTime")), parse_date_ms(e.get("removeTime")),
+         e.get("totalCores") or (f.local_master_cores(master) if e["id"] == "driver" else None), e.get("removeReason"))
+        for e in workers
+    ])
     start = attempt.get("startTimeEpoch") or parse_date_ms(attempt.get("startTime"))
     end = attempt.get("endTimeEpoch") or parse_date_ms(attempt.get("endTime"))
     end = end if end and end > 0 else None
@@ -345,23 +326,8 @@ def application_row(app: Mapping, attempt: Mapping, environment: Mapping, jobs: 
         "duration_ms": attempt.get("duration"),
         "status": "completed" if attempt.get("completed") else "incomplete",
         "exit_code": None,
-        "executor_instances_requested": f.int_or_none(props.get("spark.executor.instances")),
-        "executor_cores_requested": f.int_or_none(props.get("spark.executor.cores")),
-        "executor_memory_mb_requested": f.memory_mb(props.get("spark.executor.memory")),
-        "executor_memory_overhead_mb_requested": f.memory_mb(
-            props.get("spark.executor.memoryOverhead", props.get("spark.yarn.executor.memoryOverhead"))),
-        "driver_memory_mb_requested": f.memory_mb(props.get("spark.driver.memory")),
-        "driver_cores_requested": f.int_or_none(props.get("spark.driver.cores")),
-        "dynamic_allocation_enabled": f.bool_or_none(props.get("spark.dynamicAllocation.enabled")),
-        "dynamic_allocation_min_executors": f.int_or_none(props.get("spark.dynamicAllocation.minExecutors")),
-        "dynamic_allocation_max_executors": f.int_or_none(props.get("spark.dynamicAllocation.maxExecutors")),
-        "shuffle_partitions_conf": f.int_or_none(props.get("spark.sql.shuffle.partitions")),
-        "executors_added": len(workers),
-        "executors_removed": sum(e.get("removeTime") is not None for e in workers),
-        "executors_lost": sum(f.is_executor_loss(e.get("removeReason")) for e in workers),
-        "max_concurrent_executors": max_alive or len(workers),
-        "executor_cores": max(set(cores), key=cores.count) if cores else None,
-        "max_concurrent_cores": max_cores or (sum(cores) if cores else None),
+        **f.requested_resources(props),
+        **fleet,
         "executor_memory_mb": _resource_profile_memory_mb(environment) or f.memory_mb(props.get("spark.executor.memory")),
         "job_count": len(jobs),
         "failed_job_count": sum(j.get("status") == "FAILED" for j in jobs),

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 from spark_optimizer.eventlog import fields as f
 from spark_optimizer.eventlog.aggregates import (  # noqa: F401  (quantile is re-exported)
-    QUANTILE_POINTS, ExecutorState, Row, StageState, Totals, driver_id, quantile, ratio,
+    QUANTILE_POINTS, ExecutorState, Row, StageState, Totals, driver_id, executor_fleet, quantile, stage_skew_ratios,
 )
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS
 from spark_optimizer.tables._columns import QUANTILES
@@ -413,18 +413,6 @@ class AppAccumulator:
         props = self.spark_properties
         workers = self._worker_executors()
         end = self.end_time_ms if self.has_app_end else self.last_time_ms
-        cores = [e.total_cores for e in workers if e.total_cores]
-        events = []
-        for e in workers:
-            if e.add_time_ms is not None:
-                events.append((e.add_time_ms, 1, e.total_cores or 0))
-            if e.remove_time_ms is not None:
-                events.append((e.remove_time_ms, -1, -(e.total_cores or 0)))
-        alive = alive_cores = max_alive = max_cores = 0
-        for _, delta, core_delta in sorted(events, key=lambda t: (t[0], t[1])):
-            alive += delta
-            alive_cores += core_delta
-            max_alive, max_cores = max(max_alive, alive), max(max_cores, alive_cores)
         profile = self.resource_profiles.get(0, {})
         row = {
             "app_name": self.app_name,
@@ -438,24 +426,8 @@ class AppAccumulator:
             "duration_ms": (end - self.start_time_ms) if end and self.start_time_ms else None,
             "status": "completed" if self.has_app_end else "incomplete",
             "exit_code": self.exit_code,
-            "executor_instances_requested": f.int_or_none(props.get("spark.executor.instances")),
-            "executor_cores_requested": f.int_or_none(props.get("spark.executor.cores")),
-            "executor_memory_mb_requested": f.memory_mb(props.get("spark.executor.memory")),
-            "executor_memory_overhead_mb_requested": f.memory_mb(
-                props.get("spark.executor.memoryOverhead", props.get("spark.yarn.executor.memoryOverhead"))
-            ),
-            "driver_memory_mb_requested": f.memory_mb(props.get("spark.driver.memory")),
-            "driver_cores_requested": f.int_or_none(props.get("spark.driver.cores")),
-            "dynamic_allocation_enabled": f.bool_or_none(props.get("spark.dynamicAllocation.enabled")),
-            "dynamic_allocation_min_executors": f.int_or_none(props.get("spark.dynamicAllocation.minExecutors")),
-            "dynamic_allocation_max_executors": f.int_or_none(props.get("spark.dynamicAllocation.maxExecutors")),
-            "shuffle_partitions_conf": f.int_or_none(props.get("spark.sql.shuffle.partitions")),
-            "executors_added": len(workers),
-            "executors_removed": sum(e.remove_time_ms is not None for e in workers),
-            "executors_lost": sum(f.is_executor_loss(e.remove_reason) for e in workers),
-            "max_concurrent_executors": max_alive or len(workers),
-            "executor_cores": max(set(cores), key=cores.count) if cores else None,
-            "max_concurrent_cores": max_cores or (sum(cores) if cores else None),
+            **f.requested_resources(props),
+            **executor_fleet([(e.add_time_ms, e.remove_time_ms, e.total_cores, e.remove_reason) for e in workers]),
             "executor_memory_mb": profile.get("memory") or f.memory_mb(props.get("spark.executor.memory")),
             "job_count": len(self.jobs),
             "failed_job_count": sum(j.get("result") == "failed" for j in self.jobs.values()),
@@ -509,10 +481,7 @@ class AppAccumulator:
                 ordered = sorted(samples)
                 for q in QUANTILES:
                     row[f"{metric}_{q}"] = quantile(ordered, QUANTILE_POINTS[q])
-            row["task_duration_skew_ratio"] = ratio(row["task_duration_ms_max"], row["task_duration_ms_median"])
-            row["task_duration_p95_ratio"] = ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"])
-            row["shuffle_read_skew_ratio"] = ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"])
-            row["input_skew_ratio"] = ratio(row["input_bytes_max"], row["input_bytes_median"])
+            row.update(stage_skew_ratios(row))
             yield self._lineage(row)
 
     def executor_rows(self) -> Iterator[Row]:

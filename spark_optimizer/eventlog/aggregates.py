@@ -110,3 +110,38 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return numerator / denominator
+
+
+def stage_skew_ratios(row: dict) -> dict[str, float | None]:
+    """The `stages` skew columns from its quantile columns."""
+    return {
+        "task_duration_skew_ratio": ratio(row["task_duration_ms_max"], row["task_duration_ms_median"]),
+        "task_duration_p95_ratio": ratio(row["task_duration_ms_p95"], row["task_duration_ms_median"]),
+        "shuffle_read_skew_ratio": ratio(row["shuffle_read_bytes_max"], row["shuffle_read_bytes_median"]),
+        "input_skew_ratio": ratio(row["input_bytes_max"], row["input_bytes_median"]),
+    }
+
+
+def executor_fleet(workers: list[tuple[int | None, int | None, int | None, str | None]]) -> dict[str, Any]:
+    """The `applications` columns about granted executors, from (add ms, remove ms, cores, removal
+    reason) per worker executor: counts, losses, the most executors and cores alive at once."""
+    events = []
+    for added, removed, cores, _ in workers:
+        if added is not None:
+            events.append((added, 1, cores or 0))
+        if removed is not None:
+            events.append((removed, -1, -(cores or 0)))
+    alive = alive_cores = max_alive = max_cores = 0
+    for _, delta, core_delta in sorted(events, key=lambda t: (t[0], t[1])):
+        alive += delta
+        alive_cores += core_delta
+        max_alive, max_cores = max(max_alive, alive), max(max_cores, alive_cores)
+    cores = [c for _, _, c, _ in workers if c]
+    return {
+        "executors_added": len(workers),
+        "executors_removed": sum(removed is not None for _, removed, _, _ in workers),
+        "executors_lost": sum(f.is_executor_loss(reason) for _, _, _, reason in workers),
+        "max_concurrent_executors": max_alive or len(workers),
+        "executor_cores": max(set(cores), key=cores.count) if cores else None,
+        "max_concurrent_cores": max_cores or (sum(cores) if cores else None),
+    }

@@ -212,3 +212,21 @@ def cluster_id_of(properties: Mapping[str, str]) -> str | None:
         if properties.get(key):
             return properties[key]
     return None
+
+
+def requested_resources(props: Mapping[str, str]) -> dict[str, Any]:
+    """The `applications` columns that say what the application asked for, from its Spark properties."""
+    return {
+        "executor_instances_requested": int_or_none(props.get("spark.executor.instances")),
+        "executor_cores_requested": int_or_none(props.get("spark.executor.cores")),
+        "executor_memory_mb_requested": memory_mb(props.get("spark.executor.memory")),
+        "executor_memory_overhead_mb_requested": memory_mb(
+            props.get("spark.executor.memoryOverhead", props.get("spark.yarn.executor.memoryOverhead"))
+        ),
+        "driver_memory_mb_requested": memory_mb(props.get("spark.driver.memory")),
+        "driver_cores_requested": int_or_none(props.get("spark.driver.cores")),
+        "dynamic_allocation_enabled": bool_or_none(props.get("spark.dynamicAllocation.enabled")),
+        "dynamic_allocation_min_executors": int_or_none(props.get("spark.dynamicAllocation.minExecutors")),
+        "dynamic_allocation_max_executors": int_or_none(props.get("spark.dynamicAllocation.maxExecutors")),
+        "shuffle_partitions_conf": int_or_none(props.get("spark.sql.shuffle.partitions")),
+    }

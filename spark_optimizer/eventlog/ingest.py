@@ -205,26 +205,6 @@ def ingest_event_logs(
     return summary
 
 
-def _drop_rows_without_keys(spec, data: pa.Table, records: list[dict]) -> pa.Table:
-    """Last line of defence: a row without a key would fail the whole batch's commit, so it is
-    dropped and its log's record says so (the parser already skips events without ids)."""
-    missing = None
-    for key in spec.keys:
-        nulls = pa.compute.is_null(data.column(key))
-        missing = nulls if missing is None else pa.compute.or_(missing, nulls)
-    if missing is None or not pa.compute.any(missing).as_py():
-        return data
-    dropped = data.filter(missing)
-    by_source = {r["source_path"]: r for r in records}
-    for source in set(dropped.column("source_path").to_pylist()):
-        record = by_source.get(source)
-        if record is not None:
-            note = f"{spec.name}: dropped rows without a value for {list(spec.keys)}"
-            record["reason"] = f"{record['reason']}; {note}" if record.get("reason") else note
-            record["status"] = "partial"
-    return data.filter(pa.compute.invert(missing))
-
-
 def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[list[LogGroup]]:
     """Cut the work into batches of at most `max_logs` logs and `max_bytes` stored bytes (a single
     larger log gets a batch of its own): a batch's rows are assembled on the driver at once, so
@@ -277,7 +257,6 @@ def _ingest_batch(spark: SparkSession, store: TableStore, batch: list[LogGroup],
             parts = tables.get(spec.name) or [spec.arrow_schema().empty_table()]
             data = pa.concat_tables(parts)
             data = data.filter(pa.compute.is_in(data.column("source_path"), value_set=kept_sources))
-            data = _drop_rows_without_keys(spec, data, records)
             store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
     return records

@@ -7,6 +7,11 @@ APP_KEY = (
     Column("attempt_id", "string", "App Attempt ID; empty string when the application has no attempts"),
 )
 
+STAGE_KEY = (
+    Column("stage_id", "long"),
+    Column("stage_attempt_id", "long"),
+)
+
 TASK_METRIC_TOTALS = (
     Column("executor_run_time_ms", "long", "sum of Task Metrics 'Executor Run Time'"),
     Column("executor_cpu_time_ms", "double", "sum of 'Executor CPU Time' (logged in ns) in ms"),

@@ -1,4 +1,4 @@
-from spark_optimizer.tables._columns import APP_KEY
+from spark_optimizer.tables._columns import APP_KEY, STAGE_KEY
 from spark_optimizer.tables.schema import Column, TableSpec
 
 STAGE_METRICS = TableSpec(
@@ -7,9 +7,8 @@ STAGE_METRICS = TableSpec(
     keys=("app_id", "attempt_id", "stage_id", "stage_attempt_id"),
     schema_version=1,
     columns=APP_KEY
+    + STAGE_KEY
     + (
-        Column("stage_id", "long"),
-        Column("stage_attempt_id", "long"),
         Column("job_id", "long"),
         Column("duration_ms", "long"),
         Column("task_count", "long"),

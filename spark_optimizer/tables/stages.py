@@ -1,4 +1,4 @@
-from spark_optimizer.tables._columns import APP_KEY, LINEAGE, TASK_COUNTS, TASK_METRIC_TOTALS, quantile_columns
+from spark_optimizer.tables._columns import APP_KEY, STAGE_KEY, LINEAGE, TASK_COUNTS, TASK_METRIC_TOTALS, quantile_columns
 from spark_optimizer.tables.schema import Column, TableSpec
 
 STAGES = TableSpec(
@@ -7,9 +7,8 @@ STAGES = TableSpec(
     keys=("app_id", "attempt_id", "stage_id", "stage_attempt_id"),
     schema_version=1,
     columns=APP_KEY
+    + STAGE_KEY
     + (
-        Column("stage_id", "long"),
-        Column("stage_attempt_id", "long"),
         Column("stage_name", "string"),
         Column("num_tasks", "long", "Number of Tasks declared by Stage Info"),
         Column("parent_stage_ids", "array<string>"),
