@@ -298,6 +298,189 @@ def list_jobs(
     else:
         stdout.print(jobs_table(rows))
 
+@app.command()
+def train(
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    folds: Annotated[int, typer.Option(help="Validation folds (configurations held out together).")] = 3,
+) -> None:
+    """Refresh features and runs, train the runtime and resource models, log them to MLflow."""
+    from spark_optimizer.ml.train import train_models
+
+    try:
+        ctx = _context(warehouse, conf)
+        _run_analysis(ctx)
+        summary = train_models(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc), folds=folds)
+    except (SparkOptimizerError, ValueError) as error:
+        _fail(error)
+    from spark_optimizer.cli_render import train_summary
+
+    stdout.print(train_summary(summary, ctx.settings.resolved_mlflow_tracking_uri()))
+
+
+@app.command()
+def similar(
+    app_ref: Annotated[str, typer.Argument(metavar="APP_ID[/ATTEMPT]")],
+    k: Annotated[int, typer.Option("-k", help="How many runs to list.")] = 5,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """List the k historical runs most similar to one application, with what differed."""
+    from spark_optimizer.analysis.report import resolve_attempt
+    from spark_optimizer.ml.features import refresh_features
+    from spark_optimizer.ml.similarity import differences, most_similar
+    from spark_optimizer.tables import FEATURES
+
+    if output_format not in ("text", "json"):
+        _fail(ValueError(f"--format must be text or json, not {output_format!r}"))
+    try:
+        ctx = _context(warehouse, conf)
+        app_id, attempt_id = resolve_attempt(_arrow_store(ctx.settings), app_ref)
+        _run_analysis(ctx)
+        refresh_features(ctx.spark, ctx.store, datetime.now(timezone.utc))
+        features = ctx.store.read(FEATURES)
+        neighbours = [r.asDict() for r in most_similar(features, app_id, attempt_id, k).collect()]
+        target = features.where((features.app_id == app_id) & (features.attempt_id == attempt_id)).first().asDict()
+    except (SparkOptimizerError, ValueError) as error:
+        _fail(error)
+    rows = [{"app_id": n["app_id"], "attempt_id": n["attempt_id"], "app_name": n["app_name"], "job_signature": n["job_signature"],
+             "similarity": round(n["similarity"], 4), "distance": round(n["distance"], 4), "wall_s": (n["wall_ms"] or 0) / 1000,
+             "differences": differences(target, n)} for n in neighbours]
+    if output_format == "json":
+        print(json.dumps({"app_id": app_id, "attempt_id": attempt_id, "job_signature": target["job_signature"], "similar": rows}, indent=2, default=str))
+    else:
+        from spark_optimizer.cli_render import similar_table
+
+        stdout.print(similar_table(target, rows))
+
+
+@app.command("report")
+def report_command(
+    app_ref: Annotated[Optional[str], typer.Argument(metavar="[APP_ID[/ATTEMPT]]", help="The application to report on.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    app_name: Annotated[Optional[str], typer.Option("--app-name", help="Instead of APP_ID: every run with this app name, over time.")] = None,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    executors: Annotated[Optional[str], typer.Option(help="What-if executor counts, e.g. 1,2,4,8.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Re-run the analysis even if it exists.")] = False,
+) -> None:
+    """Write a self-contained HTML report with plots for one application (analyzes it first if needed),
+    or for the runs of one application name over time (--app-name)."""
+    from spark_optimizer.analysis.report import is_analyzed, resolve_attempt
+    from spark_optimizer.report_html import app_report_html, runs_named, trend_report_html
+
+    if (app_ref is None) == (app_name is None):
+        _fail(ValueError("give either an application id (APP_ID or APP_ID/ATTEMPT) or --app-name NAME"))
+    try:
+        counts = [int(x) for x in executors.split(",")] if executors else None
+    except ValueError:
+        _fail(ValueError(f"--executors takes comma-separated whole numbers such as 1,2,4,8, not {executors!r}"))
+    try:
+        settings = load_settings(conf, warehouse=warehouse)
+        store = _arrow_store(settings)
+        keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
+        pending = [key for key in keys if refresh or not is_analyzed(store, *key)]
+        if pending:
+            from spark_optimizer.context import AppContext
+
+            _run_analysis(AppContext(settings), only=pending)
+        now = datetime.now(timezone.utc)
+        page = app_report_html(store, *keys[0], now, counts) if app_ref else trend_report_html(store, app_name, now)
+    except SparkOptimizerError as error:
+        _fail(error)
+    out.write_text(page, encoding="utf-8")
+    console.print(f"wrote {out} ({len(page) // 1024} KB)")
+
+
+def _run_cloud_collector(collect, warehouse: str | None, conf: Path | None, link: bool) -> None:
+    """Run one cloud collector (`collect(store, now)`), link ingested applications, print what happened."""
+    from spark_optimizer.collectors.cloud_store import record_line, summary_line
+    from spark_optimizer.collectors.linking import link_applications
+
+    try:
+        store = _arrow_store(load_settings(conf, warehouse=warehouse))
+        now = datetime.now(timezone.utc)
+        summary = collect(store, now)
+        if link:
+            summary.links = link_applications(store, now).linked
+    except SparkOptimizerError as error:
+        _fail(error)
+    for record in summary.records:
+        if record["status"] != "collected":
+            console.print(record_line(record), markup=False, highlight=False, soft_wrap=True)
+    console.print(summary_line(summary), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(summary.exit_code)
+
+
+SinceOption = Annotated[Optional[int], typer.Option(help="Only what was created/started after this epoch ms (default: the stored watermark).")]
+RetriesOption = Annotated[int, typer.Option(help="Retries of throttled or failed calls (exponential backoff).")]
+LinkOption = Annotated[bool, typer.Option("--link/--no-link", help="Link ingested Spark applications to the clusters and runs.")]
+
+
+@app.command("collect-from-emr")
+def collect_from_emr_command(
+    region: Annotated[str, typer.Option("--region", help="AWS region, e.g. us-west-2.")],
+    profile: Annotated[Optional[str], typer.Option(help="AWS profile (default: boto3's credential chain).")] = None,
+    endpoint_url: Annotated[Optional[str], typer.Option(help="EMR endpoint (VPC endpoint); default: AWS's.")] = None,
+    cluster_id: Annotated[Optional[list[str]], typer.Option(help="Only this cluster (repeatable), ignoring the watermark.")] = None,
+    since_ms: SinceOption = None,
+    retries: RetriesOption = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 30.0,
+    link: LinkOption = True,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Collect EMR clusters, instance groups/fleets and steps (extra [aws]) into clusters, cluster_nodes, cluster_runs."""
+    from spark_optimizer.collectors.emr import collect_from_emr
+
+    _run_cloud_collector(lambda store, now: collect_from_emr(
+        store, region, now, profile=profile, endpoint_url=endpoint_url, since_ms=since_ms, cluster_ids=cluster_id or None,
+        retries=retries, timeout_s=timeout), warehouse, conf, link)
+
+
+@app.command("collect-from-databricks")
+def collect_from_databricks_command(
+    workspace_url: Annotated[Optional[str], typer.Option(help="Workspace URL (default: DATABRICKS_HOST or the profile's host).")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Profile of ~/.databrickscfg (default: the SDK's credential chain).")] = None,
+    since_ms: SinceOption = None,
+    runs: Annotated[bool, typer.Option("--runs/--no-runs", help="Collect job runs.")] = True,
+    events: Annotated[bool, typer.Option("--events/--no-events", help="Collect cluster events.")] = True,
+    retries: RetriesOption = 3,
+    timeout: Annotated[int, typer.Option(help="Seconds the SDK keeps retrying a throttled call.")] = 300,
+    link: LinkOption = True,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Collect Databricks clusters, cluster events, node types and job runs into clusters, cluster_nodes, cluster_runs, cluster_events."""
+    from spark_optimizer.collectors.databricks import collect_from_databricks
+
+    _run_cloud_collector(lambda store, now: collect_from_databricks(
+        store, now, workspace_url=workspace_url, profile=profile, since_ms=since_ms, runs=runs, events=events,
+        retries=retries, retry_timeout_s=timeout), warehouse, conf, link)
+
+
+@app.command("collect-from-dataproc")
+def collect_from_dataproc_command(
+    project: Annotated[str, typer.Option("--project", help="GCP project id.")],
+    region: Annotated[str, typer.Option("--region", help="Dataproc region, e.g. us-central1.")],
+    api_endpoint: Annotated[Optional[str], typer.Option(help="API endpoint (default: <region>-dataproc.googleapis.com).")] = None,
+    since_ms: SinceOption = None,
+    jobs: Annotated[bool, typer.Option("--jobs/--no-jobs", help="Collect jobs.")] = True,
+    batches: Annotated[bool, typer.Option("--batches/--no-batches", help="Collect Dataproc Serverless batches.")] = True,
+    retries: RetriesOption = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
+    link: LinkOption = True,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Collect Dataproc clusters, jobs and batches (extra [gcp]) into clusters, cluster_nodes, cluster_runs, cluster_events."""
+    from spark_optimizer.collectors.dataproc import collect_from_dataproc
+
+    _run_cloud_collector(lambda store, now: collect_from_dataproc(
+        store, project, region, now, api_endpoint=api_endpoint, since_ms=since_ms, jobs=jobs, batches=batches,
+        retries=retries, timeout_s=timeout), warehouse, conf, link)
+
 
 def main() -> None:
     code = 0

@@ -85,3 +85,27 @@ def jobs_table(rows: list[dict[str, Any]]) -> Table:
                       r["start"], r["status"], _seconds(r["duration_ms"]), r["platform"], str(r["executors_added"]),
                       str(r["task_count"]), str(r["failed_task_count"]), r.get("bottleneck") or "-")
     return table
+
+
+def train_summary(summary: Any, tracking_uri: str) -> Group:
+    metrics = Table("metric", "value", title="validation (configurations held out together)")
+    for name, value in sorted(summary.metrics.items()):
+        metrics.add_row(name, _pct(value) if "ap" in name else f"{value:.3f}")
+    text = Text(
+        f"trained on {summary.runs} runs of {summary.signatures} job signature(s): scaling curve chosen for "
+        f"{summary.scaling_wins}, tree ensemble for {summary.gbt_wins}\n"
+        f"runtime model version {summary.runtime_model_version}"
+        + (f", resource model version {summary.resource_model_version}" if summary.resource_model_version else ", no resource model (no Peak Execution Memory logged)")
+        + f" (alias champion)\nMLflow run {summary.mlflow_run_id} in {tracking_uri}"
+    )
+    return Group(text, metrics)
+
+
+def similar_table(target: dict[str, Any], rows: list[dict[str, Any]]) -> Table:
+    table = Table("app_id", "name", "similarity", "wall s", "same job", "what differed",
+                  title=f"runs most similar to {target['app_id']} ({target['app_name']}, {target['job_signature']})")
+    for r in rows:
+        table.add_row(r["app_id"] + (f"/{r['attempt_id']}" if r["attempt_id"] else ""), (r["app_name"] or "")[:28],
+                      f"{r['similarity']:.3f}", f"{r['wall_s']:.1f}", "yes" if r["job_signature"] == target["job_signature"] else "no",
+                      "; ".join(r["differences"]) or "-")
+    return table

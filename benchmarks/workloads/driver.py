@@ -1,0 +1,120 @@
+"""The driver process: runs corpus runs one after the other, one Spark application each.
+
+    python benchmarks/workloads/driver.py --result-fd N      (started by benchmarks/corpus.py)
+
+Reads one JSON run spec per line on stdin, writes one JSON result per line to the file
+descriptor --result-fd (stdout and stderr carry Spark's own logging). Each run gets a new
+SparkContext on its own `local-cluster[E,C,MB]` master: a standalone Master and E Workers inside
+this JVM, each Worker starting one executor JVM. The Python process and the JVM gateway are
+reused between runs (saves ~3 s per run; benchmarks/corpus.py restarts the process after a
+failure, and every --runs-per-driver runs). Spec fields: run_id, workload, master, conf,
+inputs, scratch, timeout_s, expected_executors. Result fields: run_id, status (ok|failed),
+failure_reason, app_id, wall_ms (the workload's actions), app_wall_ms (SparkContext start to
+stop), startup_ms (SparkContext start until all executors registered), started_at,
+executors_registered, load_1m (host load average at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.workloads.queries import WORKLOADS  # noqa: E402
+
+
+def _reason(error: BaseException) -> str:
+    """One line: the Java exception's first line when there is one, else the Python error."""
+    java = getattr(error, "java_exception", None)
+    text = str(java.toString()) if java is not None else f"{type(error).__name__}: {error}"
+    return " ".join(text.strip().splitlines()[0].split())[:400]
+
+
+def _registered_executors(sc) -> int:
+    return int(sc._jsc.sc().getExecutorMemoryStatus().size()) - 1  # the driver's block manager is in it
+
+
+def run_one(spec: dict) -> dict:
+    from pyspark import SparkConf, SparkContext
+    from pyspark.sql import SparkSession
+
+    workload = WORKLOADS[spec["workload"]]
+    scratch = Path(spec["scratch"])
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    result = {"run_id": spec["run_id"], "status": "failed", "failure_reason": "", "app_id": "", "wall_ms": None,
+              "app_wall_ms": None, "startup_ms": None, "executors_registered": 0,
+              "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
+    conf = SparkConf().setMaster(spec["master"]).setAll(list(spec["conf"].items()))
+    app_started = time.perf_counter()
+    sc = None
+    try:
+        sc = SparkContext(conf=conf)
+        sc.setLogLevel("ERROR")
+        spark = SparkSession(sc)
+        result["app_id"] = sc.applicationId
+        result["startup_ms"] = round((time.perf_counter() - app_started) * 1000)
+        result["executors_registered"] = _registered_executors(sc)
+        if result["executors_registered"] < spec["expected_executors"]:
+            raise RuntimeError(
+                f"only {result['executors_registered']} of {spec['expected_executors']} executors registered "
+                f"within spark.scheduler.maxRegisteredResourcesWaitingTime"
+            )
+        # A run past its time limit has its jobs cancelled; the action then raises and the run is failed.
+        watchdog = threading.Timer(spec["timeout_s"], sc.cancelAllJobs)
+        watchdog.daemon = True
+        watchdog.start()
+        started = time.perf_counter()
+        try:
+            workload.run(spark, spec["inputs"], scratch)
+        finally:
+            watchdog.cancel()
+        result["wall_ms"] = round((time.perf_counter() - started) * 1000)
+        if time.perf_counter() - started > spec["timeout_s"]:
+            raise TimeoutError(f"ran longer than the run time limit of {spec['timeout_s']} s")
+        result["status"] = "ok"
+    except Exception as error:  # a failed run is a result, recorded with its reason
+        if time.perf_counter() - app_started > spec["timeout_s"] and "cancel" in str(error).lower():
+            result["failure_reason"] = f"timeout: jobs cancelled after {spec['timeout_s']} s"
+        else:
+            result["failure_reason"] = _reason(error)
+        result["wall_ms"] = None
+    finally:
+        if sc is not None:
+            sc.stop()
+        result["app_wall_ms"] = round((time.perf_counter() - app_started) * 1000)
+        result["load_1m"] = round(os.getloadavg()[0], 2)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--result-fd", type=int, required=True)
+    parser.add_argument("--driver-memory", default="2g")
+    args = parser.parse_args()
+    from pyspark import SparkConf, SparkContext
+
+    # Start the JVM gateway now, so that no run's app_wall_ms includes the driver JVM's launch.
+    SparkContext._ensure_initialized(conf=SparkConf().set("spark.driver.memory", args.driver_memory))
+    with os.fdopen(args.result_fd, "w", buffering=1) as results:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            result = run_one(json.loads(line))
+            results.write(json.dumps(result) + "\n")
+            results.flush()
+
+
+if __name__ == "__main__":
+    main()

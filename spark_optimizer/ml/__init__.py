@@ -1,0 +1,1 @@
+"""Learning from past runs: features and job signatures, similarity, runtime and resource models, MLflow tracking."""

@@ -1,0 +1,107 @@
+"""What the runtime and resource models see of a run: its configuration, its input size, and its
+job's profile (medians over the job signature's training runs). Everything here is known before a
+run starts, so a held-out run's own outcome (its GC share, spill, shuffle bytes) never leaks into
+its prediction. Pure pandas/numpy: used in Spark (applyInPandas, MLlib input) and without it
+(the recommendation lookup)."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+MB = 1024 * 1024
+GB = 1024 * MB
+RESERVED_MEMORY_MB = 300           # Spark's reserved system memory
+MEMORY_FRACTION = 0.6              # spark.memory.fraction default
+ADVISORY_PARTITION_BYTES = 64 * MB  # spark.sql.adaptive.advisoryPartitionSizeInBytes default
+MAX_SPLIT_BYTES = 128 * MB         # spark.sql.files.maxPartitionBytes default
+OPEN_COST_BYTES = 4 * MB           # spark.sql.files.openCostInBytes default
+
+PROFILE_COLUMNS = ("shuffle_input_ratio", "output_input_ratio", "stage_count", "task_count", "cpu_share_of_run",
+                   "gc_share", "op_join", "op_aggregate", "op_sort", "op_window", "op_python")
+CONFIG_COLUMNS = ("executors", "executor_cores", "executor_memory_mb", "shuffle_partitions", "aqe_enabled")
+MODEL_FEATURES = (
+    "log_input_mb", "executors", "executor_cores", "total_cores", "executor_memory_gb", "shuffle_partitions", "aqe",
+    "effective_partitions", "waves", "input_gb_per_core", "memory_pressure",
+) + tuple(f"profile_{c}" for c in PROFILE_COLUMNS)
+
+
+def config_key(row: Mapping) -> str:
+    """Identity of a configuration at an input size: repeats of one configuration share it."""
+    size_band = round(math.log2(max(float(row.get("input_bytes") or 0), 1.0)) * 4)
+    return "|".join(str(row.get(k)) for k in ("job_signature",) + CONFIG_COLUMNS) + f"|{size_band}"
+
+
+def signature_profiles(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """job_signature -> median of each profile column over its runs (NaN where never known)."""
+    present = [c for c in PROFILE_COLUMNS if c in runs.columns]
+    medians = runs.groupby("job_signature")[present].median(numeric_only=True)
+    return {sig: {c: float(v) for c, v in row.items()} for sig, row in medians.iterrows()}
+
+
+def _profile_value(profile: Mapping[str, float] | None, name: str, default: float = 0.0) -> float:
+    value = (profile or {}).get(name)
+    return default if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def derived_inputs(executors: float, executor_cores: float, executor_memory_mb: float, shuffle_partitions: float,
+                   aqe_enabled: bool, input_bytes: float, profile: Mapping[str, float] | None) -> dict[str, float]:
+    """The model inputs of one run or candidate configuration."""
+    executors = max(float(executors), 1.0)
+    cores = max(float(executor_cores), 1.0)
+    total_cores = executors * cores
+    input_bytes = max(float(input_bytes or 0), 0.0)
+    shuffle_bytes = input_bytes * _profile_value(profile, "shuffle_input_ratio")
+    partitions = max(float(shuffle_partitions or 200), 1.0)
+    effective = min(partitions, max(math.ceil(shuffle_bytes / ADVISORY_PARTITION_BYTES), 1.0)) if aqe_enabled else partitions
+    slot_memory = max((float(executor_memory_mb) - RESERVED_MEMORY_MB) * MEMORY_FRACTION * MB / cores, 32 * MB)
+    # Scan splits as Spark sizes them: min(maxPartitionBytes, max(openCostInBytes, bytes / parallelism)).
+    scan_split = min(MAX_SPLIT_BYTES, max(OPEN_COST_BYTES, input_bytes / total_cores)) if input_bytes else 0.0
+    bytes_per_task = max(shuffle_bytes / effective if shuffle_bytes else 0.0, scan_split)
+    values = {
+        "log_input_mb": math.log1p(input_bytes / MB),
+        "executors": executors,
+        "executor_cores": cores,
+        "total_cores": total_cores,
+        "executor_memory_gb": float(executor_memory_mb) / 1024,
+        "shuffle_partitions": partitions,
+        "aqe": 1.0 if aqe_enabled else 0.0,
+        "effective_partitions": effective,
+        "waves": effective / total_cores,
+        "input_gb_per_core": input_bytes / GB / total_cores,
+        "memory_pressure": bytes_per_task / slot_memory,
+    }
+    values.update({f"profile_{c}": _profile_value(profile, c) for c in PROFILE_COLUMNS})
+    return values
+
+
+def model_frame(runs: pd.DataFrame, profiles: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """runs + one column per MODEL_FEATURES, profiles looked up by signature (unknown signature: zeros)."""
+    rows = [
+        derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions, bool(r.aqe_enabled),
+                       r.input_bytes, profiles.get(r.job_signature))
+        for r in runs.itertuples(index=False)
+    ]
+    derived = pd.DataFrame(rows, columns=list(MODEL_FEATURES), index=runs.index)
+    return pd.concat([runs.drop(columns=[c for c in MODEL_FEATURES if c in runs.columns]), derived], axis=1)
+
+
+def ape(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Absolute percentage errors (fractions)."""
+    actual = np.asarray(actual, dtype=float)
+    return np.abs(np.asarray(predicted, dtype=float) - actual) / actual
+
+
+def error_summary(predicted, actual) -> dict[str, float]:
+    errors = ape(predicted, actual)
+    residual = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
+    return {
+        "mape": float(np.mean(errors)),
+        "mdape": float(np.median(errors)),
+        "p90_ape": float(np.quantile(errors, 0.9)),
+        "rmse_s": float(np.sqrt(np.mean(residual ** 2)) / 1000.0),
+        "count": int(len(errors)),
+    }

@@ -1,0 +1,86 @@
+"""The generic `runs` table the models learn from: event-log runs from `features`, plus any other
+source (cloud job runs, external benchmark datasets, feedback) in the same shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.tables import FEATURES, RUNS
+from spark_optimizer.tables.store import TableStore, conform_dataframe
+
+REQUIRED_RUN_COLUMNS = ("run_id", "job_signature", "executors", "executor_cores", "executor_memory_mb", "input_bytes", "runtime_ms")
+
+
+class RunsSchemaError(SparkOptimizerError):
+    pass
+
+
+def runs_from_features(features: DataFrame, updated_at: datetime) -> DataFrame:
+    """One run per completed application attempt; failed or incomplete runs are kept with succeeded=false."""
+    c = F.col
+    run_id = F.when(c("attempt_id") == "", c("app_id")).otherwise(F.concat_ws("/", "app_id", "attempt_id"))
+    rows = features.select(
+        run_id.alias("run_id"),
+        F.lit("eventlog").alias("source"),
+        "job_signature", "job_type", "app_name", "start_time_ms", "executors", "executor_cores", "executor_memory_mb",
+        "memory_overhead_mb", "shuffle_partitions", "aqe_enabled",
+        F.coalesce(c("input_bytes"), F.lit(0)).alias("input_bytes"),
+        c("wall_ms").alias("runtime_ms"),
+        ((c("status") == "completed") & c("wall_ms").isNotNull()).alias("succeeded"),
+        "shuffle_input_ratio", "output_input_ratio", "stage_count", "task_count", "cpu_share_of_run", "gc_share",
+        "spill_bytes", "op_join", "op_aggregate", "op_sort", "op_window", "op_python",
+        "peak_execution_memory_bytes", "peak_jvm_heap_bytes", "recommendation_id",
+        F.lit(updated_at).cast("timestamp").alias("updated_at"),
+    )
+    return conform_dataframe(RUNS, rows)
+
+
+def normalize_external_runs(runs: DataFrame, source: str, updated_at: datetime) -> DataFrame:
+    """Check and conform runs from another source (missing optional columns become null).
+
+    Example::
+
+        normalize_external_runs(spark.read.csv("c3o_runs.csv", header=True, inferSchema=True), "external", now)
+    """
+    missing = [name for name in REQUIRED_RUN_COLUMNS if name not in runs.columns]
+    if missing:
+        raise RunsSchemaError(
+            f"runs from {source!r} lack required column(s) {', '.join(missing)}; a run needs "
+            f"{', '.join(REQUIRED_RUN_COLUMNS)} (see docs/tables.md, table runs)"
+        )
+    filled = runs
+    defaults = {"source": F.lit(source), "succeeded": F.lit(True), "updated_at": F.lit(updated_at).cast("timestamp")}
+    for name, value in defaults.items():
+        if name not in filled.columns:
+            filled = filled.withColumn(name, value)
+    return conform_dataframe(RUNS, filled)
+
+
+def refresh_runs(spark: SparkSession, store: TableStore, updated_at: datetime) -> int:
+    """Upsert the event-log runs derived from `features`; returns the number of runs written."""
+    store.ensure(RUNS)
+    if not store.exists(FEATURES):
+        return 0
+    runs = runs_from_features(store.read(FEATURES), updated_at).cache()
+    try:
+        count = runs.count()
+        if count:
+            store.upsert(RUNS, runs)
+        return count
+    finally:
+        runs.unpersist()
+
+
+def add_external_runs(store: TableStore, runs: DataFrame, source: str, updated_at: datetime) -> int:
+    """Upsert runs from another source into the runs table so the next training uses them."""
+    rows = normalize_external_runs(runs, source, updated_at).cache()
+    try:
+        store.ensure(RUNS)
+        store.upsert(RUNS, rows)
+        return rows.count()
+    finally:
+        rows.unpersist()

@@ -1,0 +1,129 @@
+"""The physically-shaped runtime curve per job signature, in the spirit of Ernest (NSDI'16):
+
+    runtime_s = θ_fixed + θ_per_core · input_GB/cores + θ_input · input_GB + θ_log · log(executors)
+              + θ_exec · executors + θ_waves · partitions/cores + θ_mem · input_GB/cores · max(0, pressure − τ)
+
+fitted by non-negative least squares. The last term is the memory cliff Ernest cannot represent:
+once a task's data exceeds its share of execution memory (pressure > τ) the job spills and slows
+down in proportion to the data per core; τ is chosen from a grid by fit error. With few
+configurations the curve drops to fewer terms rather than overfit."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+from spark_optimizer.ml.model_inputs import GB, ape, config_key, derived_inputs
+
+FULL_TERMS = ("fixed", "per_core", "input", "log_executors", "executors", "waves", "memory_cliff")
+BASIC_TERMS = ("fixed", "per_core", "executors")
+ERNEST_TERMS = ("fixed", "per_core", "log_executors", "executors")
+MEMORY_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class ScalingFit:
+    terms: tuple[str, ...]
+    coefficients: dict[str, float]
+    memory_threshold: float
+    profile: dict[str, float] = field(default_factory=dict)
+    train_mape: float = float("nan")
+
+    def to_json(self) -> str:
+        return json.dumps(self.coefficients, sort_keys=True)
+
+    def predict_ms(self, executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled, input_bytes) -> float:
+        values = term_values(derived_inputs(executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled,
+                                            input_bytes, self.profile), self.memory_threshold)
+        return 1000.0 * sum(self.coefficients.get(t, 0.0) * values[t] for t in self.terms)
+
+
+def term_values(inputs: Mapping[str, float], memory_threshold: float) -> dict[str, float]:
+    per_core = inputs["input_gb_per_core"]
+    return {
+        "fixed": 1.0,
+        "per_core": per_core,
+        "input": per_core * inputs["total_cores"],
+        "log_executors": math.log(inputs["executors"]),
+        "executors": inputs["executors"],
+        "waves": inputs["waves"],
+        "memory_cliff": per_core * max(0.0, inputs["memory_pressure"] - memory_threshold),
+    }
+
+
+def _design(frame: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], threshold: float) -> np.ndarray:
+    rows = []
+    for r in frame.itertuples(index=False):
+        values = term_values(derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                            bool(r.aqe_enabled), r.input_bytes, profile), threshold)
+        rows.append([values[t] for t in terms])
+    return np.asarray(rows, dtype=float)
+
+
+def _terms_for(config_count: int, terms: Sequence[str]) -> tuple[str, ...]:
+    """Keep at most one term per two distinct configurations (at least fixed + per-core)."""
+    if config_count >= 2 * len(terms):
+        return tuple(terms)
+    if config_count >= 2 * len(BASIC_TERMS) and set(BASIC_TERMS) <= set(terms):
+        return BASIC_TERMS
+    return ("fixed", "per_core") if config_count >= 2 else ("fixed",)
+
+
+def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> ScalingFit:
+    """NNLS fit of runtime_ms over `terms` (seconds internally); τ by the lowest training error.
+
+    Example::
+
+        fit = fit_scaling(runs_of_one_signature, profile)
+        fit.predict_ms(executors=4, executor_cores=4, executor_memory_mb=8192, shuffle_partitions=64,
+                       aqe_enabled=True, input_bytes=50 * GB)
+    """
+    if runs.empty:
+        raise ValueError("fit_scaling needs at least one run")
+    configs = len({config_key(r) for r in runs.to_dict("records")})
+    used = _terms_for(configs, terms)
+    target = runs["runtime_ms"].to_numpy(dtype=float) / 1000.0
+    thresholds = MEMORY_THRESHOLDS if "memory_cliff" in used else (MEMORY_THRESHOLDS[-1],)
+    best = None
+    for threshold in thresholds:
+        design = _design(runs, profile, used, threshold)
+        # Scale columns so NNLS is not dominated by the units of one term.
+        scale = np.maximum(np.abs(design).max(axis=0), 1e-12)
+        theta, _ = nnls(design / scale, target)
+        theta = theta / scale
+        error = float(np.mean(ape(design @ theta, target)))
+        if best is None or error < best[0] - 1e-9:
+            best = (error, threshold, theta)
+    error, threshold, theta = best
+    return ScalingFit(used, {t: float(v) for t, v in zip(used, theta)}, float(threshold), dict(profile), error)
+
+
+def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
+    """Validation error of the curve with each configuration's runs held out together; None below 3 configurations."""
+    keys = np.array([config_key(r) for r in runs.to_dict("records")])
+    unique = sorted(set(keys))
+    if len(unique) < 3:
+        return None
+    errors = []
+    for key in unique:
+        held = keys == key
+        fit = fit_scaling(runs[~held], profile, terms)
+        for r in runs[held].itertuples(index=False):
+            predicted = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                       bool(r.aqe_enabled), r.input_bytes)
+            errors.append(abs(predicted - r.runtime_ms) / r.runtime_ms)
+    return float(np.mean(errors))
+
+
+def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str) -> ScalingFit:
+    coefficients = json.loads(coefficients_json)
+    return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), json.loads(profile_json or "{}"))
+
+
+__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "GB", "ScalingFit", "fit_scaling", "leave_one_config_out_mape", "scaling_from_row"]

@@ -1,0 +1,145 @@
+"""The training job: features -> runs -> runtime and resource models, logged to MLflow, with the
+per-signature curves written to `scaling_models` for JVM-free lookups."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import SparkSession
+
+from spark_optimizer.config import Settings
+from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.ml.features import refresh_features
+from spark_optimizer.ml.model_inputs import config_key
+from spark_optimizer.ml.resource_model import fit_resource
+from spark_optimizer.ml.runs import refresh_runs
+from spark_optimizer.ml.runtime_model import GBT_PARAMS, RuntimeModel, train_runtime_model, usable_runs
+from spark_optimizer.ml.scaling import FULL_TERMS
+from spark_optimizer.ml import tracking
+from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
+from spark_optimizer.tables.store import TableStore
+
+
+class NotEnoughRunsError(SparkOptimizerError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    runs: int
+    signatures: int
+    scaling_wins: int
+    gbt_wins: int
+    metrics: dict
+    runtime_model_version: str
+    resource_model_version: str | None
+    mlflow_run_id: str
+
+
+def _selected_error(model: RuntimeModel) -> float | None:
+    """Run-weighted validation MAPE of the model chosen for each signature."""
+    total, weight = 0.0, 0
+    for signature, v in model.validation.items():
+        chosen = v["scaling_mape"] if model.chosen.get(signature) == "scaling" else v["gbt_mape"]
+        if chosen is not None:
+            total += chosen * v["runs"]
+            weight += v["runs"]
+    return total / weight if weight else None
+
+
+def _clean(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def train_models(spark: SparkSession, store: TableStore, settings: Settings, trained_at: datetime, folds: int = 3) -> TrainSummary:
+    """Refresh features and runs, fit the models, log them to MLflow and write `scaling_models`.
+
+    Example::
+
+        ctx = AppContext(load_settings(warehouse="/tmp/wh"))
+        summary = train_models(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc))
+    """
+    refresh_features(spark, store, trained_at)
+    refresh_runs(spark, store, trained_at)
+    runs = store.read_arrow(RUNS).to_pandas()
+    usable = usable_runs(runs)
+    if len(usable) < 2:
+        raise NotEnoughRunsError(
+            f"the runs table in {settings.warehouse} has {len(usable)} successful run(s) with a configuration; training needs "
+            "at least 2 — ingest more event logs (`spark-optimizer collect`) and analyze them first"
+        )
+    table_versions = {"runs": store.version(RUNS), "features": store.version(FEATURES)}
+    model = train_runtime_model(spark, usable, folds=folds)
+    resource_fits = {sig: fit for sig, group in usable.groupby("job_signature")
+                     if (fit := fit_resource(group, model.profiles.get(sig, {}))) is not None}
+
+    mlflow = tracking.configure_mlflow(settings.resolved_mlflow_tracking_uri())
+    artifact_root = _artifact_root(settings)
+    selected = _selected_error(model)
+    metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
+    with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RUNTIME_EXPERIMENT, artifact_root),
+                          run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
+        mlflow.log_params({**{f"gbt_{k}": v for k, v in GBT_PARAMS.items()}, "scaling_terms": ",".join(FULL_TERMS),
+                           "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
+        mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict({sig: {"chosen": model.chosen[sig], **model.validation[sig],
+                               "coefficients": fit.coefficients, "memory_threshold": fit.memory_threshold}
+                         for sig, fit in model.scaling.items()}, "scaling_models.json")
+        info = mlflow.spark.log_model(model.gbt, "gbt", pip_requirements=tracking.PIP_REQUIREMENTS)
+        runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.RUNTIME_MODEL_NAME)
+        run_id = run.info.run_id
+    resource_version = None
+    if resource_fits:
+        with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RESOURCE_EXPERIMENT, artifact_root),
+                              run_name=f"resource-{trained_at:%Y%m%dT%H%M%S}"):
+            mlflow.log_params({"signatures": len(resource_fits), "headroom": 1.25})
+            mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
+            mlflow.log_metrics({"signatures_with_peaks": len(resource_fits)})
+            info = mlflow.pyfunc.log_model(artifact_path="resource", python_model=tracking.resource_pyfunc(resource_fits),
+                                           pip_requirements=tracking.PIP_REQUIREMENTS)
+            resource_version = tracking.register_champion(mlflow, info.model_uri, tracking.RESOURCE_MODEL_NAME)
+
+    rows = []
+    for signature, group in usable.groupby("job_signature"):
+        fit = model.scaling[signature]
+        resource = resource_fits.get(signature)
+        validation = model.validation[signature]
+        rows.append({
+            "job_signature": signature,
+            "job_type": group["job_type"].mode().iat[0] if group["job_type"].notna().any() else None,
+            "run_count": len(group),
+            "config_count": len({config_key(r) for r in group.to_dict("records")}),
+            "coefficients": fit.to_json(),
+            "memory_threshold": fit.memory_threshold,
+            "profile": json.dumps({k: _clean(v) for k, v in model.profiles.get(signature, {}).items()}),
+            "scaling_mape": _clean(validation["scaling_mape"]),
+            "gbt_mape": _clean(validation["gbt_mape"]),
+            "chosen_model": model.chosen[signature],
+            "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
+            "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
+            "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,
+            "model_version": runtime_version,
+            "table_versions": json.dumps(table_versions),
+            "trained_at": trained_at,
+        })
+    store.ensure(SCALING_MODELS)
+    import pyarrow as pa
+
+    store.overwrite(SCALING_MODELS, pa.Table.from_pylist(rows, schema=SCALING_MODELS.arrow_schema()))
+    wins = list(model.chosen.values())
+    return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("gbt"), metrics,
+                        runtime_version, resource_version, run_id)
+
+
+def _artifact_root(settings: Settings) -> str | None:
+    """Artifacts beside the SQLite store for the embedded default; the server decides otherwise."""
+    if settings.mlflow_tracking_uri:
+        return None
+    return (Path(settings.warehouse).resolve() / "mlflow-artifacts").as_uri()

@@ -1,0 +1,113 @@
+"""Reads one application's rows from the tables (delta-rs, no JVM) and turns them into report data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spark_optimizer.analysis.report import build_app_report, merged_conf
+from spark_optimizer.report_html import data
+from spark_optimizer.tables import (
+    APP_METRICS, APPLICATIONS, EXECUTOR_METRICS, EXECUTORS, FINDINGS, STAGE_METRICS, STAGES, TASKS,
+)
+from spark_optimizer.tables.store import TableStore
+
+TASK_COLUMNS = ["stage_id", "stage_attempt_id", "launch_time_ms", "finish_time_ms", "duration_ms", "status"]
+
+
+@dataclass(frozen=True)
+class AppReportData:
+    """Everything the HTML page shows for one application attempt."""
+
+    report: dict[str, Any]
+    """`analysis.report.build_app_report` (summary, metrics, findings, heaviest stages, what-if)."""
+    configuration: dict[str, str]
+    configuration_source: str
+    timeline: data.Timeline
+    critical_path: data.CriticalPath
+    stage_durations: list[data.StageDurations]
+    memory: data.MemoryGc
+    whatif: data.WhatIfCurve | None
+
+
+def _app_rows(store: TableStore, spec, app_id: str, attempt_id: str, columns: Sequence[str] | None = None) -> list[dict]:
+    if not store.exists(spec):
+        return []
+    table: pa.Table = store.read_arrow(spec)
+    if columns:
+        table = table.select(["app_id", "attempt_id", *columns])
+    keep = pc.and_(pc.equal(table["app_id"], app_id), pc.equal(table["attempt_id"], attempt_id))
+    return table.filter(keep).to_pylist()
+
+
+def gather_app_report(
+    store: TableStore,
+    app_id: str,
+    attempt_id: str,
+    executor_counts: Sequence[int] | None = None,
+    *,
+    cost: data.CostFunction | None = None,
+    cost_unit: str | None = None,
+    recommendation: Mapping[str, str] | None = None,
+    recommendation_source: str = "recommendation",
+) -> AppReportData:
+    """The report data of an analyzed application attempt.
+
+    `cost` prices the what-if points (default: allocated core-hours); `recommendation` replaces the
+    configuration the rules computed (`merged_conf`) as the recommended configuration.
+
+    Example::
+
+        page_data = gather_app_report(store, "application_1538416563558_0014", "")
+        page_data.timeline.running_tasks.peak, page_data.whatif.ideal_executors
+    """
+    [app] = _app_rows(store, APPLICATIONS, app_id, attempt_id)
+    counts = executor_counts or data.whatif_counts(app.get("max_concurrent_executors") or 1)
+    report = build_app_report(store, app_id, attempt_id, counts)
+    tasks = _app_rows(store, TASKS, app_id, attempt_id, TASK_COLUMNS)
+    executors = _app_rows(store, EXECUTORS, app_id, attempt_id)
+    stages = _app_rows(store, STAGES, app_id, attempt_id, ["stage_id", "stage_attempt_id", "stage_name",
+                                                            "submission_time_ms", "completion_time_ms"])
+    stage_metrics = _app_rows(store, STAGE_METRICS, app_id, attempt_id)
+    metrics = _app_rows(store, APP_METRICS, app_id, attempt_id)
+    scraped = _app_rows(store, EXECUTOR_METRICS, app_id, attempt_id, ["executor_id", "metric", "value"])
+    if recommendation is not None:
+        configuration, source = dict(recommendation), recommendation_source
+    else:
+        configuration, source = merged_conf(report), "rules"
+    return AppReportData(
+        report=report,
+        configuration=configuration,
+        configuration_source=source,
+        timeline=data.executor_timeline(app, executors, tasks),
+        critical_path=data.critical_path(app, stage_metrics, stages),
+        stage_durations=data.heavy_stage_durations(stage_metrics, stages, tasks),
+        memory=data.memory_gc(app, executors, stage_metrics, metrics[0] if metrics else None, scraped),
+        whatif=data.whatif_curve(report["whatif"], app, cost, cost_unit),
+    )
+
+
+def runs_named(store: TableStore, app_name: str) -> list[tuple[str, str]]:
+    """(app_id, attempt_id) of every run whose application name is exactly `app_name`."""
+    from spark_optimizer.analysis.report import ApplicationNotFoundError
+
+    apps = store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "app_name"]).to_pylist()
+    keys = [(a["app_id"], a["attempt_id"]) for a in apps if a["app_name"] == app_name]
+    if not keys:
+        names = sorted({a["app_name"] for a in apps if a["app_name"] and app_name.lower() in a["app_name"].lower()})[:5]
+        hint = f"; similar names: {names}" if names else "; `spark-optimizer jobs` lists the ingested applications"
+        raise ApplicationNotFoundError(f"no application named {app_name!r} in the applications table{hint}")
+    return keys
+
+
+def gather_trend(store: TableStore, app_name: str, *, cost: data.CostFunction | None = None,
+                 cost_unit: str | None = None) -> data.Trend:
+    """The runs named `app_name` over time (see `data.trend`)."""
+    apps = [a for a in store.read_arrow(APPLICATIONS).to_pylist() if a["app_name"] == app_name]
+    metrics = store.read_arrow(APP_METRICS).to_pylist() if store.exists(APP_METRICS) else []
+    findings = (store.read_arrow(FINDINGS).select(["app_id", "attempt_id", "rule_id"]).to_pylist()
+                if store.exists(FINDINGS) else [])
+    return data.trend(app_name, apps, metrics, findings, cost, cost_unit)

@@ -1,0 +1,27 @@
+from spark_optimizer.tables.schema import Column, TableSpec
+
+SCALING_MODELS = TableSpec(
+    name="scaling_models",
+    description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
+    "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
+    keys=("job_signature",),
+    schema_version=1,
+    columns=(
+        Column("job_signature", "string"),
+        Column("job_type", "string"),
+        Column("run_count", "int", "successful runs fitted"),
+        Column("config_count", "int", "distinct configurations among them"),
+        Column("coefficients", "string", "JSON: {term: coefficient} of runtime_s = sum(coefficient * term) (see spark_optimizer/ml/scaling.py)"),
+        Column("memory_threshold", "double", "data_per_memory above which the memory-pressure term applies"),
+        Column("profile", "string", "JSON: the signature's median shuffle/input, output/input ratios, stage and task counts, shares"),
+        Column("scaling_mape", "double", "leave-one-configuration-out MAPE of the scaling curve (null when too few configurations)"),
+        Column("gbt_mape", "double", "out-of-fold MAPE of the global tree ensemble on this signature's runs"),
+        Column("chosen_model", "string", "scaling|gbt: lower validation error wins"),
+        Column("peak_memory_per_core_bytes", "double", "fitted peak execution memory per task slot at the median input per core"),
+        Column("memory_bytes_per_input_byte", "double", "slope of peak execution memory per task over input bytes per task"),
+        Column("spill_free_data_per_memory", "double", "largest data_per_memory observed without disk spill"),
+        Column("model_version", "string", "MLflow registered model version these rows were trained with"),
+        Column("table_versions", "string", "JSON: Delta version of each table read"),
+        Column("trained_at", "timestamp"),
+    ),
+)
