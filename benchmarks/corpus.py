@@ -96,11 +96,12 @@ COLUMNS: dict[str, str] = {
     "failure_reason": "why a run failed (first line of the error), empty when ok",
     "started_at": "UTC time the run started (ISO 8601)",
     "startup_ms": "SparkContext creation until every executor had registered",
+    "cpu_ms": "CPU time of the driver JVM from SparkContext creation to stop, plus the executor JVMs' from their start to the end of the workload (much less sensitive than wall time to other load on the host)",
     "executors_registered": "executors registered before the first job",
     "load_1m": "host 1-minute load average when the run ended (other processes show up here)",
     "event_log": "event log path relative to the corpus folder",
     "event_log_bytes": "compressed size of the event log",
-    "driver_run_index": "n-th application of its driver process (1 = first app in a fresh driver JVM)",
+    "driver_run_index": "n-th measured application of its driver process (every driver JVM first runs an unlogged warm-up application)",
     "spark_version": "pyspark version that ran it",
 }
 
@@ -185,6 +186,25 @@ def plan_runs(workloads: list[str], scales: list[str], repeats: int, configs: li
     return runs
 
 
+def _executor_conf(executors: int, cores: int, memory_mb: int) -> dict[str, str]:
+    return {
+        "spark.executor.instances": str(executors),
+        "spark.executor.cores": str(cores),
+        "spark.cores.max": str(executors * cores),
+        "spark.executor.memory": f"{memory_mb}m",
+        "spark.driver.memory": DRIVER_MEMORY,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        # Wait for every executor before the first job, as YARN's default does, so start-up is not
+        # mixed into the first stages; a run where some never register is recorded as failed.
+        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
+        "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+    }
+
+
 def spark_conf(run: Run, out: Path) -> dict[str, str]:
     c = run.config
     return {
@@ -194,15 +214,9 @@ def spark_conf(run: Run, out: Path) -> dict[str, str]:
         f"{RUN_TAG}.workload": run.workload,
         f"{RUN_TAG}.scale": run.scale,
         f"{RUN_TAG}.repeat": str(run.repeat),
-        "spark.executor.instances": str(c.executors),
-        "spark.executor.cores": str(c.executor_cores),
-        "spark.cores.max": str(c.executors * c.executor_cores),
-        "spark.executor.memory": f"{c.executor_memory_mb}m",
+        **_executor_conf(c.executors, c.executor_cores, c.executor_memory_mb),
         "spark.sql.shuffle.partitions": str(c.shuffle_partitions),
         "spark.sql.adaptive.enabled": str(c.aqe).lower(),
-        "spark.driver.memory": DRIVER_MEMORY,
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": (out / "eventlogs").resolve().as_uri(),
         "spark.eventLog.compress": "true",
@@ -210,15 +224,23 @@ def spark_conf(run: Run, out: Path) -> dict[str, str]:
         "spark.eventLog.rolling.enabled": "false",  # one file per run
         "spark.eventLog.logStageExecutorMetrics": "true",  # per-stage executor memory peaks for the resource model
         "spark.executor.processTreeMetrics.enabled": "true",
-        # Wait for every executor before the first job, as YARN's default does, so start-up is not
-        # mixed into the first stages; a run where some never register is recorded as failed.
-        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
-        "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.session.timeZone": "UTC",
         **WORKLOADS[run.workload].conf,
     }
+
+
+def warmup_spec(workloads: list[str], out: Path, scratch_root: Path, timeout_s: int) -> dict:
+    """One application, without an event log, that runs every planned workload on the tiny
+    inputs. A fresh driver JVM plans and compiles queries several times slower than a warm one
+    (measured: the first application of a driver took ~1.5x the wall and CPU time of the next
+    ones), so every measured run gets a driver that has already run its workload's code."""
+    inputs = {name: str(ensure_dataset(out / "data", "tiny", name).path) for w in workloads for name in WORKLOADS[w].datasets}
+    return {
+        "run_id": "driver-warmup", "workloads": list(workloads), "master": "local-cluster[1,2,1024]",
+        "conf": {"spark.app.name": "corpus-driver-warmup", **_executor_conf(1, 2, 1024),
+                 "spark.sql.shuffle.partitions": "8", "spark.eventLog.enabled": "false"},
+        "expected_executors": 1, "inputs": inputs, "scratch": str(scratch_root / "scratch" / "warmup"),
+        "timeout_s": timeout_s,
+    }  # fmt: skip
 
 
 # ---- runs.csv ----------------------------------------------------------------------------------
@@ -334,7 +356,7 @@ def _row(run: Run, result: dict, inputs: tuple[int, int], out: Path, driver_run_
         "shuffle_partitions": c.shuffle_partitions, "aqe": str(c.aqe).lower(), "repeat": run.repeat,
         "app_id": result.get("app_id", ""), "wall_ms": result.get("wall_ms"), "app_wall_ms": result.get("app_wall_ms"),
         "status": result.get("status", "failed"), "failure_reason": result.get("failure_reason", ""),
-        "started_at": result.get("started_at", ""), "startup_ms": result.get("startup_ms"),
+        "started_at": result.get("started_at", ""), "startup_ms": result.get("startup_ms"), "cpu_ms": result.get("cpu_ms"),
         "executors_registered": result.get("executors_registered", 0), "load_1m": result.get("load_1m"),
         "event_log": str(log.relative_to(out)) if log is not None and log.exists() else "",
         "event_log_bytes": log.stat().st_size if log is not None and log.exists() else "",
@@ -389,8 +411,14 @@ def generate(args: argparse.Namespace) -> int:
                     driver.close()
                 driver_count += 1
                 driver = DriverProcess(out / "driver-logs" / f"driver-{driver_count:03d}.log", env)
+                warmup = driver.run(warmup_spec(args.workloads, out, scratch_root, args.run_timeout), args.run_timeout + 180)
+                driver.runs = 0
+                if isinstance(warmup, str) or warmup["status"] != "ok":
+                    reason = warmup if isinstance(warmup, str) else warmup["failure_reason"]
+                    raise SystemExit(f"the driver's warm-up application failed ({reason}); see {driver.log.name}")
+                print(f"driver {driver_count}: warm-up application {warmup['app_wall_ms'] / 1000:.1f} s", flush=True)
             spec = {
-                "run_id": run.run_id, "workload": run.workload,
+                "run_id": run.run_id, "workloads": [run.workload],
                 "master": f"local-cluster[{run.config.executors},{run.config.executor_cores},{run.config.executor_memory_mb}]",
                 "conf": spark_conf(run, out), "expected_executors": run.config.executors,
                 "inputs": {name: str(out / "data" / run.scale / name) for name in WORKLOADS[run.workload].datasets},

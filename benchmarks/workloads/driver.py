@@ -7,10 +7,12 @@ descriptor --result-fd (stdout and stderr carry Spark's own logging). Each run g
 SparkContext on its own `local-cluster[E,C,MB]` master: a standalone Master and E Workers inside
 this JVM, each Worker starting one executor JVM. The Python process and the JVM gateway are
 reused between runs (saves ~3 s per run; benchmarks/corpus.py restarts the process after a
-failure, and every --runs-per-driver runs). Spec fields: run_id, workload, master, conf,
-inputs, scratch, timeout_s, expected_executors. Result fields: run_id, status (ok|failed),
+failure, and every --runs-per-driver runs). Spec fields: run_id, workloads (one for a corpus
+run; the warm-up application that corpus.py sends first runs several), master, conf, inputs,
+scratch, timeout_s, expected_executors. Result fields: run_id, status (ok|failed),
 failure_reason, app_id, wall_ms (the workload's actions), app_wall_ms (SparkContext start to
-stop), startup_ms (SparkContext start until all executors registered), started_at,
+stop), startup_ms (SparkContext start until all executors registered), cpu_ms (CPU time of the
+driver JVM over the application plus the executor JVMs' until the workload ended), started_at,
 executors_registered, load_1m (host load average at the end).
 """
 
@@ -40,15 +42,63 @@ def _reason(error: BaseException) -> str:
     return " ".join(text.strip().splitlines()[0].split())[:400]
 
 
-def _registered_executors(sc) -> int:
-    return int(sc._jsc.sc().getExecutorMemoryStatus().size()) - 1  # the driver's block manager is in it
+def _registered_executors(sc, expected: int, wait_s: float = 30.0) -> int:
+    """Executors whose block manager has registered. The scheduler lets SparkContext start once
+    their cores registered (minRegisteredResourcesRatio), a moment before the block managers, so
+    wait a little for them; the driver's own block manager is in the map too."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        count = int(sc._jsc.sc().getExecutorMemoryStatus().size()) - 1
+        if count >= expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
+
+
+def _cpu_ms(pid: int) -> int:
+    """utime + stime of one process (/proc/<pid>/stat), in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK"))
+
+
+def _descendants(pid: int) -> list[int]:
+    """Live descendants of pid (the executor JVMs that the in-JVM standalone Workers started)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
+def _executors_cpu_ms(jvm_pid: int) -> int:
+    total = 0
+    for pid in _descendants(jvm_pid):
+        try:
+            total += _cpu_ms(pid)
+        except OSError:
+            pass
+    return total
+
+
+def _clear_default_resource_profile(jvm) -> None:
+    """Spark caches the default ResourceProfile (executor cores and memory) in a JVM-wide object
+    that SparkContext.stop() does not reset; without this, every later application in this JVM
+    would request the first one's executors (its cores and memory), whatever its own conf says.
+    Spark's own test harness resets it the same way between contexts (LocalSparkContext)."""
+    getattr(jvm.org.apache.spark.resource, "ResourceProfile$").__getattr__("MODULE$").clearDefaultProfile()
 
 
 def run_one(spec: dict) -> dict:
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    workload = WORKLOADS[spec["workload"]]
+    workloads = [WORKLOADS[name] for name in spec["workloads"]]
     scratch = Path(spec["scratch"])
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -56,15 +106,18 @@ def run_one(spec: dict) -> dict:
               "app_wall_ms": None, "startup_ms": None, "executors_registered": 0,
               "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
     conf = SparkConf().setMaster(spec["master"]).setAll(list(spec["conf"].items()))
+    jvm_pid = SparkContext._gateway.proc.pid  # spark-submit's script execs the JVM: this is its pid
+    driver_cpu_before, executors_cpu_ms = _cpu_ms(jvm_pid), 0
     app_started = time.perf_counter()
-    sc = None
+    sc = spark = None
     try:
+        _clear_default_resource_profile(SparkContext._jvm)
         sc = SparkContext(conf=conf)
         sc.setLogLevel("ERROR")
         spark = SparkSession(sc)
         result["app_id"] = sc.applicationId
+        result["executors_registered"] = _registered_executors(sc, spec["expected_executors"])
         result["startup_ms"] = round((time.perf_counter() - app_started) * 1000)
-        result["executors_registered"] = _registered_executors(sc)
         if result["executors_registered"] < spec["expected_executors"]:
             raise RuntimeError(
                 f"only {result['executors_registered']} of {spec['expected_executors']} executors registered "
@@ -76,7 +129,8 @@ def run_one(spec: dict) -> dict:
         watchdog.start()
         started = time.perf_counter()
         try:
-            workload.run(spark, spec["inputs"], scratch)
+            for workload in workloads:
+                workload.run(spark, spec["inputs"], scratch)
         finally:
             watchdog.cancel()
         result["wall_ms"] = round((time.perf_counter() - started) * 1000)
@@ -91,8 +145,13 @@ def run_one(spec: dict) -> dict:
         result["wall_ms"] = None
     finally:
         if sc is not None:
+            executors_cpu_ms = _executors_cpu_ms(jvm_pid)  # before stop() ends the executor JVMs
+        if spark is not None:
+            spark.stop()  # also clears the JVM's default and active SparkSession
+        elif sc is not None:
             sc.stop()
         result["app_wall_ms"] = round((time.perf_counter() - app_started) * 1000)
+        result["cpu_ms"] = _cpu_ms(jvm_pid) - driver_cpu_before + executors_cpu_ms
         result["load_1m"] = round(os.getloadavg()[0], 2)
         shutil.rmtree(scratch, ignore_errors=True)
     return result

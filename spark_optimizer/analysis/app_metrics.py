@@ -116,7 +116,7 @@ def bottleneck() -> SparkColumn:
 
 # executor_metrics names that stand for heap and execution-memory peaks (Prometheus collector).
 HEAP_METRICS = ("peak_jvm_heap_bytes", "jvm_heap_used_bytes")
-EXECUTION_METRICS = ("peak_onheap_execution_bytes", "execution_memory_onheap_bytes")
+EXECUTION_METRICS = ("peak_execution_memory_onheap_bytes", "execution_memory_onheap_bytes")
 
 
 def metric_peaks(executor_metrics: DataFrame) -> DataFrame:

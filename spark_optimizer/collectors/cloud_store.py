@@ -39,7 +39,7 @@ class CloudState:
     """What earlier collections stored for one provider and scope."""
 
     clusters: dict[str, tuple[str | None, int | None, int | None]] = field(default_factory=dict)  # id -> state, changed, created
-    runs: dict[str, tuple[str | None, int | None, int | None, str]] = field(default_factory=dict)  # id -> state, changed, start, type
+    runs: dict[str, tuple[str | None, int | None, int | None, str]] = field(default_factory=dict)  # id -> state, changed, created, type
     last_event_ms: dict[str, int] = field(default_factory=dict)
     retry_clusters: set[str] = field(default_factory=set)
 
@@ -61,7 +61,8 @@ class CloudState:
         return {cid for cid, (state, _, _) in self.clusters.items() if state not in done}
 
     def run_watermark_ms(self, run_types: Iterable[str], terminal: Iterable[str]) -> int | None:
-        """Start of the oldest stored run that was not finished when stored, else of the newest stored run."""
+        """Creation (else start) of the oldest stored run that was not finished when stored, else of the newest
+        stored run: where the next listing must begin so that no run is missed."""
         wanted, done = set(run_types), set(terminal)
         runs = [r for r in self.runs.values() if r[3] in wanted and r[2] is not None]
         active = [r[2] for r in runs if r[0] not in done]
@@ -85,7 +86,7 @@ def load_state(store: TableStore, provider: str, scope: str) -> CloudState:
     for r in rows(CLUSTERS, ["cluster_id", "state", "changed_time_ms", "created_time_ms"]):
         state.clusters[r["cluster_id"]] = (r["state"], r["changed_time_ms"], r["created_time_ms"])
     for r in rows(CLUSTER_RUNS, ["run_id", "state", "changed_time_ms", "start_time_ms", "created_time_ms", "run_type"]):
-        state.runs[r["run_id"]] = (r["state"], r["changed_time_ms"], r["start_time_ms"] or r["created_time_ms"], r["run_type"])
+        state.runs[r["run_id"]] = (r["state"], r["changed_time_ms"], r["created_time_ms"] or r["start_time_ms"], r["run_type"])
     for r in rows(CLUSTER_EVENTS, ["cluster_id", "timestamp_ms"]):
         if r["timestamp_ms"] is not None:
             state.last_event_ms[r["cluster_id"]] = max(r["timestamp_ms"], state.last_event_ms.get(r["cluster_id"], 0))

@@ -13,7 +13,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from spark_optimizer.ml.model_inputs import config_key, error_summary, model_frame, signature_profiles
-from spark_optimizer.ml.runtime_model import fit_gbt, group_folds, predict_gbt, train_runtime_model
+from spark_optimizer.ml.runtime_model import fit_forest, group_folds, predict_forest, train_runtime_model
 from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling
 
 KNN_K = 3
@@ -66,10 +66,10 @@ def knn_predictor(k: int = KNN_K) -> Predictor:
     return predict
 
 
-def gbt_predictor(spark: SparkSession) -> Predictor:
+def forest_predictor(spark: SparkSession) -> Predictor:
     def predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         profiles = signature_profiles(train)
-        return predict_gbt(spark, fit_gbt(spark, model_frame(train, profiles)), model_frame(test, profiles))
+        return predict_forest(spark, fit_forest(spark, model_frame(train, profiles)), model_frame(test, profiles))
     return predict
 
 
@@ -83,7 +83,7 @@ def selected_predictor(spark: SparkSession, inner_folds: int = 3) -> Predictor:
 def standard_predictors(spark: SparkSession, inner_folds: int = 3) -> dict[str, Predictor]:
     return {
         "selected (ours)": selected_predictor(spark, inner_folds),
-        "gbt (MLlib)": gbt_predictor(spark),
+        "random forest (MLlib)": forest_predictor(spark),
         "scaling + memory term": scaling_predictor(FULL_TERMS),
         "ernest (NNLS)": scaling_predictor(ERNEST_TERMS),
         f"knn mean (k={KNN_K})": knn_predictor(),

@@ -1,4 +1,5 @@
-"""Runtime models: a global MLlib gradient-boosted tree ensemble over model inputs, and the
+"""Runtime models: a global MLlib random forest over model inputs (MLlib's gradient-boosted
+trees fit sequentially and took 3-7x longer per fit here, which the many validation fits cannot afford), and the
 per-signature scaling curve; validation picks one per signature (lower error wins)."""
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import numpy as np
 import pandas as pd
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import VectorAssembler
-from pyspark.ml.regression import GBTRegressor
+from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
 from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame, signature_profiles
 from spark_optimizer.ml.scaling import FULL_TERMS, ScalingFit, fit_scaling, leave_one_config_out_mape
 
-GBT_PARAMS = {"maxIter": 60, "maxDepth": 4, "stepSize": 0.1, "subsamplingRate": 0.8, "seed": 7}
+FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 MIN_RUNS_FOR_SCALING = 3
 
 
@@ -42,16 +43,16 @@ def group_folds(runs: pd.DataFrame, folds: int, seed: int = 7) -> np.ndarray:
     return np.array([fold_of[k] for k in keys])
 
 
-def fit_gbt(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None = None) -> PipelineModel:
-    """MLlib pipeline (VectorAssembler -> GBTRegressor) predicting log runtime in seconds."""
+def fit_forest(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None = None) -> PipelineModel:
+    """MLlib pipeline (VectorAssembler -> RandomForestRegressor) predicting log runtime in seconds."""
     data = frame[list(MODEL_FEATURES)].astype(float).copy()
     data["label"] = np.log(frame["runtime_ms"].to_numpy(dtype=float) / 1000.0)
     assembler = VectorAssembler(inputCols=list(MODEL_FEATURES), outputCol="features")
-    gbt = GBTRegressor(featuresCol="features", labelCol="label", **{**GBT_PARAMS, **(params or {})})
-    return Pipeline(stages=[assembler, gbt]).fit(spark.createDataFrame(data))
+    forest = RandomForestRegressor(featuresCol="features", labelCol="label", **{**FOREST_PARAMS, **(params or {})})
+    return Pipeline(stages=[assembler, forest]).fit(spark.createDataFrame(data))
 
 
-def predict_gbt(spark: SparkSession, model: PipelineModel, frame: pd.DataFrame) -> np.ndarray:
+def predict_forest(spark: SparkSession, model: PipelineModel, frame: pd.DataFrame) -> np.ndarray:
     """Predicted runtime in ms, in the order of `frame`."""
     data = frame[list(MODEL_FEATURES)].astype(float).copy()
     data["row"] = np.arange(len(data))
@@ -63,7 +64,7 @@ def predict_gbt(spark: SparkSession, model: PipelineModel, frame: pd.DataFrame) 
 class RuntimeModel:
     """The trained runtime models and which one each signature uses."""
 
-    gbt: PipelineModel
+    forest: PipelineModel
     profiles: dict[str, dict[str, float]]
     scaling: dict[str, ScalingFit] = field(default_factory=dict)
     chosen: dict[str, str] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class RuntimeModel:
 
     def predict_ms(self, spark: SparkSession, runs: pd.DataFrame) -> np.ndarray:
         frame = model_frame(runs.reset_index(drop=True), self.profiles)
-        predictions = predict_gbt(spark, self.gbt, frame)
+        predictions = predict_forest(spark, self.forest, frame)
         for i, r in enumerate(frame.itertuples(index=False)):
             fit = self.scaling.get(r.job_signature)
             if fit is not None and self.chosen.get(r.job_signature) == "scaling":
@@ -81,8 +82,8 @@ class RuntimeModel:
         return predictions
 
 
-def out_of_fold_gbt(spark: SparkSession, runs: pd.DataFrame, folds: int, params: Mapping | None = None) -> np.ndarray:
-    """GBT predictions for every run from a model that never saw its configuration (profiles per fold too)."""
+def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, params: Mapping | None = None) -> np.ndarray:
+    """Forest predictions for every run from a model that never saw its configuration (profiles per fold too)."""
     assignment = group_folds(runs, folds)
     predictions = np.full(len(runs), np.nan)
     for fold in range(folds):
@@ -91,8 +92,8 @@ def out_of_fold_gbt(spark: SparkSession, runs: pd.DataFrame, folds: int, params:
             continue
         train = runs[~held]
         profiles = signature_profiles(train)
-        model = fit_gbt(spark, model_frame(train, profiles), params)
-        predictions[held] = predict_gbt(spark, model, model_frame(runs[held], profiles))
+        model = fit_forest(spark, model_frame(train, profiles), params)
+        predictions[held] = predict_forest(spark, model, model_frame(runs[held], profiles))
     return predictions
 
 
@@ -109,25 +110,25 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
         raise ValueError(f"a runtime model needs at least 2 successful runs, the runs table has {len(runs)}")
     config_count = len({config_key(r) for r in runs.to_dict("records")})
     folds = max(2, min(folds, config_count))
-    oof = out_of_fold_gbt(spark, runs, folds, params) if config_count >= 2 else np.full(len(runs), np.nan)
+    oof = out_of_fold_forest(spark, runs, folds, params) if config_count >= 2 else np.full(len(runs), np.nan)
     profiles = signature_profiles(runs)
-    model = RuntimeModel(fit_gbt(spark, model_frame(runs, profiles), params), profiles)
+    model = RuntimeModel(fit_forest(spark, model_frame(runs, profiles), params), profiles)
     for signature, group in runs.groupby("job_signature"):
         profile = profiles.get(signature, {})
         mask = (runs["job_signature"] == signature).to_numpy()
         valid = ~np.isnan(oof[mask])
-        gbt_mape = float(np.mean(np.abs(oof[mask][valid] - group["runtime_ms"].to_numpy()[valid]) / group["runtime_ms"].to_numpy()[valid])) if valid.any() else None
+        forest_mape = float(np.mean(np.abs(oof[mask][valid] - group["runtime_ms"].to_numpy()[valid]) / group["runtime_ms"].to_numpy()[valid])) if valid.any() else None
         scaling_mape = leave_one_config_out_mape(group, profile, FULL_TERMS) if len(group) >= MIN_RUNS_FOR_SCALING else None
         if len(group) >= 1:
             model.scaling[signature] = fit_scaling(group, profile, FULL_TERMS)
-        if scaling_mape is not None and (gbt_mape is None or scaling_mape <= gbt_mape):
+        if scaling_mape is not None and (forest_mape is None or scaling_mape <= forest_mape):
             model.chosen[signature] = "scaling"
         else:
-            model.chosen[signature] = "gbt"
-        model.validation[signature] = {"gbt_mape": gbt_mape, "scaling_mape": scaling_mape, "runs": len(group)}
+            model.chosen[signature] = "forest"
+        model.validation[signature] = {"forest_mape": forest_mape, "scaling_mape": scaling_mape, "runs": len(group)}
     valid = ~np.isnan(oof)
     if valid.any():
         actual = runs["runtime_ms"].to_numpy(dtype=float)
-        model.overall = {"gbt_oof_mape": float(np.mean(np.abs(oof[valid] - actual[valid]) / actual[valid])),
-                         "gbt_oof_mdape": float(np.median(np.abs(oof[valid] - actual[valid]) / actual[valid]))}
+        model.overall = {"forest_oof_mape": float(np.mean(np.abs(oof[valid] - actual[valid]) / actual[valid])),
+                         "forest_oof_mdape": float(np.median(np.abs(oof[valid] - actual[valid]) / actual[valid]))}
     return model

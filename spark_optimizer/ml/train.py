@@ -19,7 +19,7 @@ from spark_optimizer.ml.features import refresh_features
 from spark_optimizer.ml.model_inputs import config_key
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
-from spark_optimizer.ml.runtime_model import GBT_PARAMS, RuntimeModel, train_runtime_model, usable_runs
+from spark_optimizer.ml.runtime_model import FOREST_PARAMS, RuntimeModel, train_runtime_model, usable_runs
 from spark_optimizer.ml.scaling import FULL_TERMS
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
@@ -35,7 +35,7 @@ class TrainSummary:
     runs: int
     signatures: int
     scaling_wins: int
-    gbt_wins: int
+    forest_wins: int
     metrics: dict
     runtime_model_version: str
     resource_model_version: str | None
@@ -46,7 +46,7 @@ def _selected_error(model: RuntimeModel) -> float | None:
     """Run-weighted validation MAPE of the model chosen for each signature."""
     total, weight = 0.0, 0
     for signature, v in model.validation.items():
-        chosen = v["scaling_mape"] if model.chosen.get(signature) == "scaling" else v["gbt_mape"]
+        chosen = v["scaling_mape"] if model.chosen.get(signature) == "scaling" else v["forest_mape"]
         if chosen is not None:
             total += chosen * v["runs"]
             weight += v["runs"]
@@ -85,14 +85,14 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
     with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RUNTIME_EXPERIMENT, artifact_root),
                           run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
-        mlflow.log_params({**{f"gbt_{k}": v for k, v in GBT_PARAMS.items()}, "scaling_terms": ",".join(FULL_TERMS),
+        mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_terms": ",".join(FULL_TERMS),
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({sig: {"chosen": model.chosen[sig], **model.validation[sig],
                                "coefficients": fit.coefficients, "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
-        info = mlflow.spark.log_model(model.gbt, "gbt", pip_requirements=tracking.PIP_REQUIREMENTS)
+        info = mlflow.spark.log_model(model.forest, "forest", pip_requirements=tracking.PIP_REQUIREMENTS)
         runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.RUNTIME_MODEL_NAME)
         run_id = run.info.run_id
     resource_version = None
@@ -120,7 +120,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "memory_threshold": fit.memory_threshold,
             "profile": json.dumps({k: _clean(v) for k, v in model.profiles.get(signature, {}).items()}),
             "scaling_mape": _clean(validation["scaling_mape"]),
-            "gbt_mape": _clean(validation["gbt_mape"]),
+            "forest_mape": _clean(validation["forest_mape"]),
             "chosen_model": model.chosen[signature],
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
@@ -134,7 +134,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
 
     store.overwrite(SCALING_MODELS, pa.Table.from_pylist(rows, schema=SCALING_MODELS.arrow_schema()))
     wins = list(model.chosen.values())
-    return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("gbt"), metrics,
+    return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), metrics,
                         runtime_version, resource_version, run_id)
 
 

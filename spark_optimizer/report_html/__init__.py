@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping, Sequence
 
-from spark_optimizer.report_html.data import CostFunction, core_hours
-from spark_optimizer.report_html.gather import AppReportData, gather_app_report, gather_trend, runs_named
+from spark_optimizer.report_html.data import AppReportData, CostFunction, core_hours
+from spark_optimizer.report_html.gather import gather_app_report, gather_trend, runs_named
 from spark_optimizer.report_html.page import app_page, trend_page
 from spark_optimizer.tables.store import TableStore
 

@@ -7,7 +7,7 @@ application started; byte counts stay bytes until the plot formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -29,6 +29,15 @@ class CostFunction(Protocol):
 
     The seam for the cost model (spark_optimizer/cost/): pass one to the report functions with its
     unit (`cost_unit="USD"`). Without one, the report prices runs in allocated core-hours.
+
+    Example (an adapter over spark_optimizer.cost)::
+
+        def aws_cost(*, app, executors, cores_per_executor, wall_ms):
+            shape = ClusterShape(executors=executors, executor_cores=cores_per_executor,
+                                 executor_memory_mb=app["executor_memory_mb"] or 4096)
+            return run_cost(plan_instances(shape, catalogue, "aws"), runtime_s=wall_ms / 1000).total
+
+        app_report_html(store, app_id, attempt_id, now, cost=aws_cost, cost_unit="USD")
     """
 
     def __call__(self, *, app: Mapping[str, Any], executors: int, cores_per_executor: int, wall_ms: int) -> float: ...
@@ -181,6 +190,21 @@ class Trend:
     runs: tuple[TrendRun, ...]
     cost_unit: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class AppReportData:
+    """Everything the HTML page shows for one application attempt."""
+
+    report: dict[str, Any]
+    """`analysis.report.build_app_report` (summary, metrics, findings, heaviest stages, what-if)."""
+    configuration: dict[str, str]
+    configuration_source: str
+    timeline: Timeline
+    critical_path: CriticalPath
+    stage_durations: list[StageDurations]
+    memory: MemoryGc
+    whatif: WhatIfCurve | None
 
 
 # ---- executor timeline ----------------------------------------------------------------------------
@@ -416,10 +440,3 @@ def trend(app_name: str, app_rows: Sequence[Mapping], metric_rows: Sequence[Mapp
     unit = cost_unit or ("core-hours" if cost is None else "cost")
     notes = () if all(r.bottleneck for r in runs) else ("runs without a bottleneck were not analyzed",)
     return Trend(app_name, tuple(runs), unit, notes)
-
-
-def by_key(rows: Iterable[Mapping], key: Callable[[Mapping], Any]) -> dict[Any, list[Mapping]]:
-    grouped: dict[Any, list[Mapping]] = {}
-    for r in rows:
-        grouped.setdefault(key(r), []).append(r)
-    return grouped

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,21 +15,6 @@ from spark_optimizer.tables import (
 from spark_optimizer.tables.store import TableStore
 
 TASK_COLUMNS = ["stage_id", "stage_attempt_id", "launch_time_ms", "finish_time_ms", "duration_ms", "status"]
-
-
-@dataclass(frozen=True)
-class AppReportData:
-    """Everything the HTML page shows for one application attempt."""
-
-    report: dict[str, Any]
-    """`analysis.report.build_app_report` (summary, metrics, findings, heaviest stages, what-if)."""
-    configuration: dict[str, str]
-    configuration_source: str
-    timeline: data.Timeline
-    critical_path: data.CriticalPath
-    stage_durations: list[data.StageDurations]
-    memory: data.MemoryGc
-    whatif: data.WhatIfCurve | None
 
 
 def _app_rows(store: TableStore, spec, app_id: str, attempt_id: str, columns: Sequence[str] | None = None) -> list[dict]:
@@ -53,7 +37,7 @@ def gather_app_report(
     cost_unit: str | None = None,
     recommendation: Mapping[str, str] | None = None,
     recommendation_source: str = "recommendation",
-) -> AppReportData:
+) -> data.AppReportData:
     """The report data of an analyzed application attempt.
 
     `cost` prices the what-if points (default: allocated core-hours); `recommendation` replaces the
@@ -78,7 +62,7 @@ def gather_app_report(
         configuration, source = dict(recommendation), recommendation_source
     else:
         configuration, source = merged_conf(report), "rules"
-    return AppReportData(
+    return data.AppReportData(
         report=report,
         configuration=configuration,
         configuration_source=source,
@@ -106,8 +90,16 @@ def runs_named(store: TableStore, app_name: str) -> list[tuple[str, str]]:
 def gather_trend(store: TableStore, app_name: str, *, cost: data.CostFunction | None = None,
                  cost_unit: str | None = None) -> data.Trend:
     """The runs named `app_name` over time (see `data.trend`)."""
-    apps = [a for a in store.read_arrow(APPLICATIONS).to_pylist() if a["app_name"] == app_name]
-    metrics = store.read_arrow(APP_METRICS).to_pylist() if store.exists(APP_METRICS) else []
-    findings = (store.read_arrow(FINDINGS).select(["app_id", "attempt_id", "rule_id"]).to_pylist()
-                if store.exists(FINDINGS) else [])
-    return data.trend(app_name, apps, metrics, findings, cost, cost_unit)
+    apps_table = store.read_arrow(APPLICATIONS)
+    apps = apps_table.filter(pc.equal(apps_table["app_name"], app_name)).to_pylist()
+    ids = pa.array(sorted({a["app_id"] for a in apps}), pa.string())
+
+    def of_these_apps(spec, columns: list[str] | None = None) -> list[dict]:
+        if not store.exists(spec):
+            return []
+        table = store.read_arrow(spec)
+        table = table.select(columns) if columns else table
+        return table.filter(pc.is_in(table["app_id"], value_set=ids)).to_pylist()
+
+    return data.trend(app_name, apps, of_these_apps(APP_METRICS), of_these_apps(FINDINGS, ["app_id", "attempt_id", "rule_id"]),
+                      cost, cost_unit)

@@ -13,8 +13,8 @@ from string import Template
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from spark_optimizer.report_html import plots
-from spark_optimizer.report_html.data import Trend
-from spark_optimizer.report_html.gather import AppReportData
+from spark_optimizer.report_html.data import AppReportData, Trend
+from spark_optimizer.report_html.fmt import duration, number, pct, size
 
 SEVERITY_COLORS = {"critical": "#b3000c", "severe": "#e45756", "moderate": "#c98a00", "low": "#2a7fb8", "info": "#777777"}
 
@@ -64,42 +64,12 @@ def esc(value: Any) -> str:
     return "-" if value is None else escape(str(value), quote=True)
 
 
-def duration(ms: Any) -> str:
-    if ms is None:
-        return "-"
-    seconds = ms / 1000
-    if seconds < 120:
-        return f"{seconds:,.1f} s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
-
-
-def size(num_bytes: Any) -> str:
-    if num_bytes is None:
-        return "-"
-    for scale, unit in ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
-        if abs(num_bytes) >= scale:
-            return f"{num_bytes / scale:,.1f} {unit}"
-    return f"{num_bytes:,} B"
-
-
-def pct(x: Any) -> str:
-    return "-" if x is None else f"{x:.1%}"
-
-
-def number(x: Any, digits: int = 2) -> str:
-    if x is None:
-        return "-"
-    return f"{x:,}" if isinstance(x, int) else f"{x:,.{digits}f}"
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = (), css: str = "") -> str:
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
     """An HTML table; every cell is escaped."""
     cls = lambda i: ' class="num"' if i in numeric else ""  # noqa: E731
     head = "".join(f"<th{cls(i)}>{esc(h)}</th>" for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(f"<td{cls(i)}>{esc(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f'<table{f" class={css!r}" if css else ""}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def key_values(rows: Iterable[tuple[str, Any]]) -> str:
@@ -290,7 +260,7 @@ def _whatif(page: AppReportData, whatif: Mapping[str, Any]) -> str:
 
 def _stages(stages: Sequence[Mapping[str, Any]]) -> str:
     if not stages:
-        return ""
+        return '<section id="stages"><h2>Heaviest stages</h2><p class="missing">No stage metrics.</p></section>'
     rows = [(f"{s['stage_id']}.{s['stage_attempt_id']}", s["job_id"], duration(s["duration_ms"]), s["task_count"],
              pct(s["task_time_share"]), pct(s["gc_share"]), pct(s["cpu_share_of_run"]),
              "-" if s["task_duration_skew_ratio"] is None else f"{s['task_duration_skew_ratio']:.1f}",

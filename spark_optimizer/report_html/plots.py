@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from spark_optimizer.report_html.data import CriticalPath, MemoryGc, StageDurations, StepSeries, Timeline, Trend, WhatIfCurve
+from spark_optimizer.report_html.fmt import byte_unit, duration
 
 WIDTH_IN = 9.0
 BOTTLENECK_COLORS = {
@@ -93,13 +94,6 @@ def _short(text: str, limit: int = 48) -> str:
     return text.replace("$", r"\$")
 
 
-def _bytes_axis(max_bytes: float) -> tuple[float, str]:
-    for scale, unit in ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
-        if max_bytes >= scale:
-            return scale, unit
-    return 1, "bytes"
-
-
 def _time_axis(max_ms: float) -> tuple[float, str]:
     if max_ms >= 2 * 3_600_000:
         return 3_600_000, "h"
@@ -165,11 +159,10 @@ def critical_path(path: CriticalPath, wall_s: float, plot_id: str = "plot-critic
     with _style(plot_id):
         fig = Figure(figsize=(WIDTH_IN, 0.28 * len(stages) + 1.3), layout="constrained")
         ax = fig.add_subplot()
-        scale, unit = _time_axis(max((s.duration_ms for s in stages), default=0))
         for y, s in enumerate(stages):
             ax.barh(y, max(s.end_s - s.start_s, wall_s / 400), left=s.start_s, height=0.65,
                     color=BOTTLENECK_COLORS.get(s.bottleneck or "", UNKNOWN_COLOR))
-            ax.annotate(f"{s.duration_ms / scale:,.1f} {unit}", (s.end_s, y), xytext=(3, 0), textcoords="offset points",
+            ax.annotate(duration(s.duration_ms), (s.end_s, y), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=7.5)
         ax.set_yticks(range(len(stages)), [f"job {s.job_id} · stage {s.stage_id}.{s.stage_attempt_id} {_short(s.name, 36)}" for s in stages])
         ax.invert_yaxis()
@@ -236,7 +229,7 @@ def memory_gc(memory: MemoryGc, plot_id: str = "plot-memory-gc") -> str:
         x = np.arange(len(execs))
         limits = [v for v in (memory.executor_memory_bytes, *(e.unified_memory_bytes for e in execs[:1])) if v]
         peak = max([e.peak_heap_bytes or 0 for e in execs] + [e.peak_execution_bytes or 0 for e in execs] + limits + [1])
-        scale, unit = _bytes_axis(peak)
+        scale, unit = byte_unit(peak)
         if memory.has_peaks:
             series = [(field, color, label) for field, color, label in (
                 ("peak_heap_bytes", "#4c78a8", "peak JVM heap"), ("peak_execution_bytes", "#f58518", "peak execution memory"),
@@ -324,10 +317,10 @@ def trend(runs: Trend, plot_id: str = "plot-trend") -> str:
         when = [datetime.fromtimestamp(r.start_ms / 1000, timezone.utc) for r in runs.runs]
         colors = [BOTTLENECK_COLORS.get(r.bottleneck or "", UNKNOWN_COLOR) for r in runs.runs]
         time_scale, time_unit = _time_axis(max((r.duration_ms or 0 for r in runs.runs), default=0))
-        byte_scale, byte_unit = _bytes_axis(max((r.input_bytes or 0 for r in runs.runs), default=0))
+        byte_scale, bytes_label = byte_unit(max((r.input_bytes or 0 for r in runs.runs), default=0))
         panels = (
             (axes[0], [None if r.duration_ms is None else r.duration_ms / time_scale for r in runs.runs], f"duration ({time_unit})"),
-            (axes[1], [None if r.input_bytes is None else r.input_bytes / byte_scale for r in runs.runs], f"input ({byte_unit})"),
+            (axes[1], [None if r.input_bytes is None else r.input_bytes / byte_scale for r in runs.runs], f"input ({bytes_label})"),
             (axes[2], [r.cost for r in runs.runs], f"cost ({runs.cost_unit})"),
         )
         for ax, values, label in panels:

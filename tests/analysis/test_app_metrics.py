@@ -74,3 +74,11 @@ def test_scraped_metrics_fill_memory_peaks_that_the_event_log_lacks(spark, store
     assert filled["heap_headroom_share"] is not None
     # The Kubernetes log has its own peaks: they win.
     assert rows["spark-cc4d115f011443d787f03a71a476a745"]["memory_peaks_source"] == "event_log"
+
+
+def test_scraped_peak_names_are_ones_the_prometheus_collector_writes():
+    from spark_optimizer.analysis.app_metrics import EXECUTION_METRICS, HEAP_METRICS
+    from spark_optimizer.collectors.prometheus import DRIVER_SERVLET_MAP, EXECUTOR_ENDPOINT_MAP
+
+    written = {m.metric for m in {**EXECUTOR_ENDPOINT_MAP, **DRIVER_SERVLET_MAP}.values()}
+    assert set(EXECUTION_METRICS) <= written and set(HEAP_METRICS) <= written

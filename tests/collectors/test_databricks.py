@@ -221,7 +221,8 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
     assert [e["event_type"] for e in evts] == ["CREATING", "RUNNING", "RESIZING", "UPSIZE_COMPLETED", "NODES_LOST"]
     assert (evts[2]["cause"], evts[2]["target_num_workers"]) == ("AUTOSCALE", 6)
     assert (evts[4]["reason_code"], evts[4]["current_num_workers"]) == ("SPOT_INSTANCE_TERMINATION", 5)
-    assert sum(p == "/api/2.1/clusters/events" for _, p, _ in api.requests) == 3  # next_page followed
+    event_calls = [b for _, p, b in api.requests if p == "/api/2.1/clusters/events" and b["cluster_id"] == ALL_PURPOSE]
+    assert [b.get("offset") for b in event_calls] == [None, 2, 4]  # next_page followed
 
     runs_by_id = {r["run_id"]: r for r in _rows(arrow_store, CLUSTER_RUNS)}
     assert set(runs_by_id) == {"31144", "31145", "900", "901", "902", "903", "5000", "5001", "910", "911"}

@@ -5,14 +5,10 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from spark_optimizer.analysis.analyze import analyze_applications
-from spark_optimizer.config import load_settings
-from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.ml.features import apps_needing_features, refresh_features
 from spark_optimizer.ml.signature import call_site, name_key, operator_category
 from spark_optimizer.ml.similarity import differences, most_similar
 from spark_optimizer.tables import FEATURES
-from spark_optimizer.tables.store import TableStore
 from tests.conftest import PINNED_RUN_TIME
 
 # The same program run with five compression codecs, a rolling-log run with another program,
@@ -23,10 +19,8 @@ JOIN_APP = "app-20261123232240-0000"
 
 
 @pytest.fixture(scope="module")
-def featured(spark, shared_eventlogs, tmp_path_factory):
-    store = TableStore(spark, load_settings(warehouse=str(tmp_path_factory.mktemp("features") / "wh"), environ={}))
-    ingest_event_logs(spark, store, str(shared_eventlogs / "generated"), PINNED_RUN_TIME)
-    analyze_applications(spark, store, PINNED_RUN_TIME)
+def featured(spark, generated_warehouse):
+    settings, store = generated_warehouse
     refresh_features(spark, store, PINNED_RUN_TIME)
     return store
 
@@ -82,4 +76,4 @@ def test_most_similar_runs_are_the_same_program(featured):
 def test_differences_name_what_changed():
     target = {"input_bytes": 1_000_000, "executors": 2, "job_signature": "a#1"}
     other = {"input_bytes": 4_000_000, "executors": 8, "job_signature": "a#1"}
-    assert differences(target, other) == ["executors 8 vs 2", "input bytes 4.0x"]
+    assert differences(target, other) == ["input bytes 4.0x", "executors 8 vs 2"]

@@ -1,0 +1,105 @@
+"""Training: both model families, per-signature choice, MLflow tracking and registry, scaling_models."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.ml.runs import RunsSchemaError, normalize_external_runs
+from spark_optimizer.ml.runtime_model import train_runtime_model
+from spark_optimizer.ml.train import NotEnoughRunsError, train_models
+from spark_optimizer.ml import tracking
+from spark_optimizer.tables import RUNS, SCALING_MODELS
+from tests.conftest import PINNED_RUN_TIME
+
+
+def curve_runs(signature: str, noise: float, seed: int) -> pd.DataFrame:
+    """Runs of one job whose runtime follows a scaling curve, with multiplicative noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for executors in (1, 2, 4, 8):
+        for cores in (1, 2, 4):
+            for size in (1.0, 4.0, 16.0):
+                seconds = 8 + 30 * size / (executors * cores) + 1.5 * executors
+                for repeat in range(2):
+                    rows.append({"run_id": f"{signature}-{executors}-{cores}-{size}-{repeat}", "job_signature": signature,
+                                 "job_type": "etl", "executors": executors, "executor_cores": cores, "executor_memory_mb": 8192,
+                                 "shuffle_partitions": 64, "aqe_enabled": True, "input_bytes": int(size * GB),
+                                 "runtime_ms": seconds * 1000 * (1 + rng.normal(0, noise)), "succeeded": True})
+    return pd.DataFrame(rows)
+
+
+def test_a_job_that_follows_a_scaling_curve_gets_the_curve(spark):
+    runs = curve_runs("nightly#a", noise=0.02, seed=1)
+    model = train_runtime_model(spark, runs, folds=3)
+    assert model.chosen["nightly#a"] == "scaling"
+    assert model.validation["nightly#a"]["scaling_mape"] < 0.05
+    unseen = pd.DataFrame([{"job_signature": "nightly#a", "executors": 16, "executor_cores": 4, "executor_memory_mb": 8192,
+                            "shuffle_partitions": 64, "aqe_enabled": True, "input_bytes": int(64 * GB), "runtime_ms": 1}])
+    predicted = model.predict_ms(spark, unseen)[0] / 1000
+    assert predicted == pytest.approx(8 + 30 * 64 / 64 + 1.5 * 16, rel=0.15)
+
+
+def test_external_runs_need_the_required_columns(spark):
+    frame = spark.createDataFrame([("r1", 3)], "run_id string, executors int")
+    with pytest.raises(RunsSchemaError, match="job_signature.*runtime_ms"):
+        normalize_external_runs(frame, "c3o", PINNED_RUN_TIME)
+    ok = normalize_external_runs(spark.createDataFrame(curve_runs("x#1", 0.0, 0).head(3)), "c3o", PINNED_RUN_TIME)
+    assert ok.columns == RUNS.column_names and {r["source"] for r in ok.collect()} == {"c3o"}
+
+
+@pytest.fixture(scope="module")
+def trained(spark, generated_warehouse):
+    settings, store = generated_warehouse
+    return settings, store, train_models(spark, store, settings, PINNED_RUN_TIME, folds=2)
+
+
+def test_training_logs_params_metrics_data_versions_and_a_registered_champion(trained, spark):
+    import mlflow
+
+    settings, store, summary = trained
+    assert summary.runs == 7  # 8 logs; the killed in-progress run is not a successful run
+    assert summary.scaling_wins + summary.forest_wins == summary.signatures
+    client = mlflow.MlflowClient(settings.resolved_mlflow_tracking_uri())
+    run = client.get_run(summary.mlflow_run_id)
+    assert run.data.params["runs"] == "7" and "forest_numTrees" in run.data.params
+    assert run.data.tags["data_version.runs"] == str(store.version(RUNS))
+    assert "forest_oof_mape" in run.data.metrics and math.isfinite(run.data.metrics["forest_oof_mape"])
+    champion = client.get_model_version_by_alias(tracking.RUNTIME_MODEL_NAME, tracking.CHAMPION_ALIAS)
+    assert str(champion.version) == summary.runtime_model_version
+    model = mlflow.spark.load_model(f"models:/{tracking.RUNTIME_MODEL_NAME}@{tracking.CHAMPION_ALIAS}")
+    assert type(model).__name__ == "PipelineModel"
+
+
+def test_scaling_models_hold_one_row_per_signature_for_jvm_free_lookups(trained):
+    settings, store, summary = trained
+    rows = store.read_arrow(SCALING_MODELS).to_pylist()
+    assert len(rows) == summary.signatures
+    for row in rows:
+        assert json.loads(row["coefficients"]) and row["chosen_model"] in ("scaling", "forest")
+        assert row["model_version"] == summary.runtime_model_version
+        assert set(json.loads(row["table_versions"])) == {"runs", "features"}
+
+
+def test_training_on_an_empty_warehouse_says_what_to_do(spark, store, settings):
+    with pytest.raises(NotEnoughRunsError, match="spark-optimizer collect"):
+        train_models(spark, store, settings, PINNED_RUN_TIME)
+
+
+def test_the_sdk_fits_and_predicts_on_any_runs_dataframe(spark):
+    from spark_optimizer import fit_runtime_model, predict_runtime
+
+    history = spark.createDataFrame(curve_runs("vendor#1", noise=0.01, seed=3).drop(columns=["shuffle_partitions", "aqe_enabled"]))
+    model = fit_runtime_model(history, spark=spark, folds=2)
+    candidates = pd.DataFrame([{"job_signature": "vendor#1", "executors": e, "executor_cores": 4, "executor_memory_mb": 8192,
+                                "input_bytes": int(32 * GB)} for e in (2, 8)])
+    predicted = predict_runtime(model, candidates, spark=spark)["predicted_runtime_ms"].to_numpy() / 1000
+    expected = [8 + 30 * 32 / (e * 4) + 1.5 * e for e in (2, 8)]
+    assert predicted == pytest.approx(expected, rel=0.15)
+    with pytest.raises(ValueError, match="runtime_ms"):
+        fit_runtime_model(pd.DataFrame([{"job_signature": "x", "executors": 1}]), spark=spark)
