@@ -395,21 +395,16 @@ def report_command(
 
 def _run_cloud_collector(collect, warehouse: str | None, conf: Path | None, link: bool) -> None:
     """Run one cloud collector (`collect(store, now)`), link ingested applications, print what happened."""
-    from spark_optimizer.collectors.cloud_store import record_line, summary_line
-    from spark_optimizer.collectors.linking import link_applications
+    from spark_optimizer.collectors.cloud_store import report_lines
+    from spark_optimizer.collectors.linking import collect_and_link
 
     try:
-        store = _arrow_store(load_settings(conf, warehouse=warehouse))
-        now = datetime.now(timezone.utc)
-        summary = collect(store, now)
-        if link:
-            summary.links = link_applications(store, now).linked
+        summary = collect_and_link(_arrow_store(load_settings(conf, warehouse=warehouse)), collect,
+                                   datetime.now(timezone.utc), link)
     except SparkOptimizerError as error:
         _fail(error)
-    for record in summary.records:
-        if record["status"] != "collected":
-            console.print(record_line(record), markup=False, highlight=False, soft_wrap=True)
-    console.print(summary_line(summary), markup=False, highlight=False, soft_wrap=True)
+    for line in report_lines(summary):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(summary.exit_code)
 
 
@@ -431,7 +426,7 @@ def collect_from_emr_command(
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
 ) -> None:
-    """Collect EMR clusters, instance groups/fleets and steps (extra [aws]) into clusters, cluster_nodes, cluster_runs."""
+    """Collect EMR clusters, instance groups/fleets and steps (pip extra 'aws') into clusters, cluster_nodes, cluster_runs."""
     from spark_optimizer.collectors.emr import collect_from_emr
 
     _run_cloud_collector(lambda store, now: collect_from_emr(
@@ -474,7 +469,7 @@ def collect_from_dataproc_command(
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
 ) -> None:
-    """Collect Dataproc clusters, jobs and batches (extra [gcp]) into clusters, cluster_nodes, cluster_runs, cluster_events."""
+    """Collect Dataproc clusters, jobs and batches (pip extra 'gcp') into clusters, cluster_nodes, cluster_runs, cluster_events."""
     from spark_optimizer.collectors.dataproc import collect_from_dataproc
 
     _run_cloud_collector(lambda store, now: collect_from_dataproc(

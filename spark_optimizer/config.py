@@ -23,6 +23,7 @@ class Settings:
     table_backend: str = "auto"
     ingest_batch_size: int = 200
     ingest_batch_mb: int = 512
+    pricing_dir: str = ""
     table_names: Mapping[str, str] = field(default_factory=dict)
 
     def table_name(self, logical_name: str) -> str:

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 GENERATOR_VERSION = 1
-SCALES: dict[str, int] = {"tiny": 20_000, "small": 400_000, "medium": 1_200_000, "large": 3_600_000}
+SCALES: dict[str, int] = {"tiny": 20_000, "small": 300_000, "medium": 1_000_000, "large": 3_000_000}
 EPOCH_DAY_2024 = 19723  # 2024-01-01 as days since 1970-01-01
 EPOCH_S_2024 = EPOCH_DAY_2024 * 86_400
 WORDS = np.array(
@@ -209,7 +209,7 @@ def ensure_dataset(data_dir: Path, scale: str, name: str) -> DatasetInfo:
     manifest = folder / "_dataset.json"
     if manifest.exists():
         info = json.loads(manifest.read_text())
-        if info.get("generator_version") == GENERATOR_VERSION:
+        if info.get("generator_version") == GENERATOR_VERSION and info.get("fact_rows") == SCALES[scale]:
             return DatasetInfo(folder, info["rows"], info["bytes"])
         shutil.rmtree(folder)
     dataset, big_n = DATASETS[name], SCALES[scale]

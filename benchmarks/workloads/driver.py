@@ -1,4 +1,5 @@
-"""The driver process: runs corpus runs one after the other, one Spark application each.
+"""The driver process: runs corpus runs one after the other, one Spark application each
+(`main`, `run_one`), and the orchestrator's handle on it (`DriverClient`).
 
     python benchmarks/workloads/driver.py --result-fd N      (started by benchmarks/corpus.py)
 
@@ -21,7 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import shutil
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -155,6 +159,66 @@ def run_one(spec: dict) -> dict:
         result["load_1m"] = round(os.getloadavg()[0], 2)
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+class DriverClient:
+    """The orchestrator's handle on one driver process: run specs go to its stdin, results come
+    back on a pipe of their own, so Spark's logging on stdout/stderr cannot interleave. The process
+    leads its own process group, so that killing it also ends the executor JVMs it started."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], driver_memory: str):
+        read_fd, write_fd = os.pipe()
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--result-fd", str(write_fd), "--driver-memory", driver_memory],
+            stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+            env=env, start_new_session=True, text=True,
+        )  # fmt: skip
+        os.close(write_fd)
+        self._results = os.fdopen(read_fd, "r")
+        self.runs = 0
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, spec: dict, limit_s: float) -> dict | str:
+        """The run's result, or why there is none (the process died, or passed limit_s and was killed)."""
+        self.runs += 1
+        try:
+            self.proc.stdin.write(json.dumps(spec) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return f"driver process exited with code {self.proc.wait()}"
+        ready, _, _ = select.select([self._results], [], [], limit_s)
+        line = self._results.readline() if ready else ""
+        if line:
+            return json.loads(line)
+        if not ready:
+            self.kill()
+            return f"timeout: no result after {limit_s:.0f} s, driver process killed"
+        return f"driver process exited with code {self.proc.wait()}"
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+    def close(self, graceful: bool = True) -> None:
+        """Let the process finish (end of input) or, when not graceful, kill it with its JVMs."""
+        if self.alive():
+            if graceful:
+                self.proc.stdin.close()
+                try:
+                    self.proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+            else:
+                self.kill()
+        self._results.close()
+        self._log.close()
 
 
 def main() -> None:

@@ -142,6 +142,11 @@ def record_line(record: dict) -> str:
     return line + (f"\n    reason: {record['reason']}" if record.get("reason") else "")
 
 
+def report_lines(summary: CloudCollectSummary) -> list[str]:
+    """One line per cluster or listing that failed or was partial, then the summary line."""
+    return [record_line(r) for r in summary.records if r["status"] != "collected"] + [summary_line(summary)]
+
+
 def summary_line(summary: CloudCollectSummary) -> str:
     d = summary.as_dict()
     text = (f"{d['provider']} {d['scope']}: listed {d['clusters_listed']} cluster(s), collected {d['clusters_collected']}, "

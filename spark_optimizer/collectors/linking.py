@@ -27,7 +27,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pyarrow as pa
 
@@ -233,4 +233,14 @@ def link_applications(store: TableStore, linked_at: datetime) -> LinkSummary:
     summary.linked = len(rows)
     summary.clusters_found = sum(r["cluster_found"] for r in rows)
     summary.runs_found = sum(r["run_found"] for r in rows)
+    return summary
+
+
+def collect_and_link(store: TableStore, collect: Callable[[TableStore, datetime], Any], collected_at: datetime,
+                     link: bool = True):
+    """Run one cloud collector (`collect(store, collected_at)` -> CloudCollectSummary), then link the ingested
+    applications so they pick up what was just collected; the summary says how many were linked."""
+    summary = collect(store, collected_at)
+    if link:
+        summary.links = link_applications(store, collected_at).linked
     return summary

@@ -7,10 +7,11 @@ its prediction. Pure pandas/numpy: used in Spark (applyInPandas, MLlib input) an
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy/pandas are imported where used: the JVM-free CLI lookup needs only derived_inputs
+    import numpy as np
+    import pandas as pd
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -80,6 +81,8 @@ def derived_inputs(executors: float, executor_cores: float, executor_memory_mb: 
 
 def model_frame(runs: pd.DataFrame, profiles: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """runs + one column per MODEL_FEATURES, profiles looked up by signature (unknown signature: zeros)."""
+    import pandas as pd
+
     rows = [
         derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions, bool(r.aqe_enabled),
                        r.input_bytes, profiles.get(r.job_signature))
@@ -91,11 +94,15 @@ def model_frame(runs: pd.DataFrame, profiles: Mapping[str, Mapping[str, float]])
 
 def ape(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
     """Absolute percentage errors (fractions)."""
+    import numpy as np
+
     actual = np.asarray(actual, dtype=float)
     return np.abs(np.asarray(predicted, dtype=float) - actual) / actual
 
 
 def error_summary(predicted, actual) -> dict[str, float]:
+    import numpy as np
+
     errors = ape(predicted, actual)
     residual = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
     return {

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-from scipy.optimize import nnls
+if TYPE_CHECKING:  # imported where used: safe_executor_memory_mb runs in the JVM-free CLI lookup
+    import pandas as pd
 
 from spark_optimizer.ml.model_inputs import MB, MEMORY_FRACTION, RESERVED_MEMORY_MB, derived_inputs
 
@@ -53,6 +53,9 @@ class ResourceFit:
 
 def fit_resource(runs: pd.DataFrame, profile: dict) -> ResourceFit | None:
     """Fit on the runs of one signature that logged Peak Execution Memory; None when none did."""
+    import numpy as np
+    from scipy.optimize import nnls
+
     known = runs[runs["peak_execution_memory_bytes"].fillna(0) > 0] if "peak_execution_memory_bytes" in runs else runs.iloc[0:0]
     if known.empty:
         return None

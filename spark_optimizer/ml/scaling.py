@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-import numpy as np
-import pandas as pd
-from scipy.optimize import nnls
+if TYPE_CHECKING:  # imported where used: evaluating a stored curve (the CLI lookup) needs neither
+    import numpy as np
+    import pandas as pd
 
 from spark_optimizer.ml.model_inputs import GB, ape, config_key, derived_inputs
 
@@ -58,6 +58,8 @@ def term_values(inputs: Mapping[str, float], memory_threshold: float) -> dict[st
 
 
 def _design(frame: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], threshold: float) -> np.ndarray:
+    import numpy as np
+
     rows = []
     for r in frame.itertuples(index=False):
         values = term_values(derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
@@ -84,6 +86,9 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
         fit.predict_ms(executors=4, executor_cores=4, executor_memory_mb=8192, shuffle_partitions=64,
                        aqe_enabled=True, input_bytes=50 * GB)
     """
+    import numpy as np
+    from scipy.optimize import nnls
+
     if runs.empty:
         raise ValueError("fit_scaling needs at least one run")
     configs = len({config_key(r) for r in runs.to_dict("records")})
@@ -106,6 +111,8 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
 
 def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
     """Validation error of the curve with each configuration's runs held out together; None below 3 configurations."""
+    import numpy as np
+
     keys = np.array([config_key(r) for r in runs.to_dict("records")])
     unique = sorted(set(keys))
     if len(unique) < 3:

@@ -9,10 +9,12 @@ from spark_optimizer.tables.cluster_runs import CLUSTER_RUNS
 from spark_optimizer.tables.clusters import CLUSTERS
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
 from spark_optimizer.tables.executors import EXECUTORS
+from spark_optimizer.tables.feedback import FEEDBACK
 from spark_optimizer.tables.features import FEATURES
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.ingest_log import INGEST_LOG
 from spark_optimizer.tables.jobs import JOBS
+from spark_optimizer.tables.recommendations import RECOMMENDATIONS
 from spark_optimizer.tables.runs import RUNS
 from spark_optimizer.tables.scaling_models import SCALING_MODELS
 from spark_optimizer.tables.schema import Column, TableSpec
@@ -26,8 +28,9 @@ EVENT_LOG_TABLES = (APPLICATIONS, JOBS, STAGES, TASKS, EXECUTORS, SQL_EXECUTIONS
 ANALYSIS_TABLES = (APP_METRICS, STAGE_METRICS, FINDINGS)
 METRICS_TABLES = (EXECUTOR_METRICS,)
 ML_TABLES = (FEATURES, RUNS, SCALING_MODELS)
+RECOMMENDATION_TABLES = (RECOMMENDATIONS, FEEDBACK)
 CLOUD_TABLES = (CLUSTERS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTER_EVENTS, APP_CLUSTER_LINKS)
-ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES + METRICS_TABLES + ML_TABLES + CLOUD_TABLES
+ALL_TABLES = EVENT_LOG_TABLES + (INGEST_LOG,) + ANALYSIS_TABLES + METRICS_TABLES + ML_TABLES + RECOMMENDATION_TABLES + CLOUD_TABLES
 
 __all__ = [
     "ALL_TABLES",
@@ -45,10 +48,13 @@ __all__ = [
     "EXECUTORS",
     "EXECUTOR_METRICS",
     "FEATURES",
+    "FEEDBACK",
     "FINDINGS",
     "INGEST_LOG",
     "JOBS",
     "ML_TABLES",
+    "RECOMMENDATIONS",
+    "RECOMMENDATION_TABLES",
     "RUNS",
     "SCALING_MODELS",
     "SPARK_CONF",

@@ -16,7 +16,8 @@ CLUSTERS = TableSpec(
         Column("state", "string", "the provider's state name, e.g. WAITING/TERMINATED (EMR), RUNNING (Databricks, Dataproc)"),
         Column("state_message", "string", "why it is in that state (state-change reason, termination reason, status detail)"),
         Column("runtime_version", "string", "EMR ReleaseLabel, Databricks spark_version, Dataproc imageVersion"),
-        Column("applications", "array<string>", "EMR applications 'Name Version', Dataproc optional components"),
+        Column("applications", "array<string>", "EMR applications 'Name Version', Dataproc optional components, "
+                                                    "Databricks runtime_engine (STANDARD/PHOTON)"),
         Column("created_time_ms", "long", "creation (EMR CreationDateTime, Databricks start_time, Dataproc first status)"),
         Column("ready_time_ms", "long", "EMR ReadyDateTime, Databricks last_restarted_time, Dataproc RUNNING since"),
         Column("ended_time_ms", "long", "EMR EndDateTime, Databricks terminated_time, Dataproc STOPPED/ERROR since"),

@@ -301,3 +301,20 @@ def test_the_command_uses_the_sdk_credential_chain_and_links_nothing_without_app
                                     str(tmp_path / "wh")],
                           env={"DATABRICKS_TOKEN": "dapi-wrong", "DATABRICKS_CONFIG_FILE": str(tmp_path / "none.cfg")})
     assert wrong.exit_code == 2 and "rejected the credentials" in wrong.output and "dapi-wrong" not in wrong.output
+
+
+@pytest.mark.slow
+def test_the_spark_submit_job_collects_through_the_session_store(api, spark, tmp_path, monkeypatch, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "jobs" / "collect_from_databricks.py"
+    spec = importlib.util.spec_from_file_location("collect_from_databricks_job", path)
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    monkeypatch.setenv("DATABRICKS_TOKEN", api.token)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none.cfg"))
+    assert job.main(["--workspace-url", api.url, "--warehouse", str(tmp_path / "wh")]) == 0
+    assert "listed 3 cluster(s), collected 4" in capsys.readouterr().out
+    store = TableStore(None, load_settings(warehouse=str(tmp_path / "wh"), environ={}), backend=DeltaRsBackend())
+    assert len(_rows(store, CLUSTER_RUNS)) == 10

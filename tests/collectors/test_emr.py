@@ -56,6 +56,7 @@ class MotoEmr(ThreadedMotoServer):
         self.scaling: dict[str, dict] = {}
         self.faults: dict[str, list] = {}  # action -> [(status, error code, times left, cluster id or None)]
         self.calls: list[str] = []
+        self.params: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
 
     @property
@@ -95,6 +96,7 @@ class MotoEmr(ThreadedMotoServer):
             params = json.loads(body or b"{}")
             with self.lock:
                 self.calls.append(action)
+                self.params.append((action, params))
                 for fault in self.faults.get(action, []):
                     if fault[2] > 0 and (fault[3] is None or fault[3] == params.get("ClusterId")):
                         fault[2] -= 1
@@ -291,11 +293,16 @@ def test_steps_and_clusters_are_paged_and_collection_is_incremental(moto, arrow_
     emr.add_job_flow_steps(JobFlowId=many, Steps=[_spark_step("late step", "s3://acme-code/late.py")])
     newest = seed_group_cluster(emr, "newest", steps=1)
     moto.calls.clear()
+    moto.params.clear()
     second = collect_from_emr(arrow_store, REGION, RUN_TIME + timedelta(hours=1), client=emr)
 
     assert second.watermark_ms == max(r["created_time_ms"] for r in _rows(arrow_store, CLUSTERS) if r["cluster_id"] != newest)
-    assert second.listed - second.unchanged == 1  # only the cluster created after the watermark is new ...
-    assert second.as_dict()["clusters_collected"] == 52  # ... plus the 51 stored clusters that were still active
+    # listed: the new cluster (and, by the one-second overlap, clusters created just before the watermark,
+    # skipped when unchanged); collected: the new one plus the 51 stored clusters that were still active
+    listings = [p for a, p in moto.params if a == "ListClusters"]  # every page asks with the same bound,
+    assert {p["CreatedAfter"] for p in listings} == {int(second.watermark_ms / 1000 - 1)}  # sent in whole seconds
+    assert newest in {r["target"].rsplit("/", 1)[1] for r in second.records}
+    assert second.as_dict()["clusters_collected"] == 52
     clusters = {r["cluster_id"]: r for r in _rows(arrow_store, CLUSTERS)}
     assert len(clusters) == 52 and clusters[others[0]]["state"] == "TERMINATED"
     assert clusters[others[0]]["ended_time_ms"] is not None

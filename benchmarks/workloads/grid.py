@@ -1,0 +1,98 @@
+"""The configuration grid of the corpus and the plan of runs (which configuration, scale and
+repeat each run is)."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import re
+from dataclasses import asdict, dataclass
+
+GRID_LEVELS = {
+    "executors": (1, 2, 3),
+    "executor_cores": (1, 2),
+    "executor_memory_mb": (512, 1024, 2048),
+    "shuffle_partitions": (8, 32, 200),
+    "aqe": (True, False),
+}
+CONFIGS_PER_SCALE = {"tiny": 2, "small": 4, "medium": 3, "large": 3}
+DEFAULT_SCALES = ("small", "medium", "large")
+
+
+@dataclass(frozen=True)
+class Config:
+    executors: int
+    executor_cores: int
+    executor_memory_mb: int
+    shuffle_partitions: int
+    aqe: bool
+
+    @property
+    def config_id(self) -> str:
+        return (f"e{self.executors}c{self.executor_cores}m{self.executor_memory_mb}"
+                f"p{self.shuffle_partitions}-{'aqe' if self.aqe else 'noaqe'}")  # fmt: skip
+
+    @classmethod
+    def parse(cls, config_id: str) -> Config:
+        m = re.fullmatch(r"e(\d+)c(\d+)m(\d+)p(\d+)-(aqe|noaqe)", config_id)
+        if not m:
+            raise argparse.ArgumentTypeError(f"expected a config id like e2c1m1024p200-aqe, got {config_id!r}")
+        e, c, mb, p, aqe = m.groups()
+        return cls(int(e), int(c), int(mb), int(p), aqe == "aqe")
+
+
+DEFAULTS_LIKE = Config(2, 1, 1024, 200, True)
+FULL_GRID = [Config(*values) for values in itertools.product(*GRID_LEVELS.values())]
+
+
+def workload_configs(workload: str, count: int) -> list[Config]:
+    """The defaults-like configuration, then a seeded balanced sample of the grid: each dimension
+    first takes its non-default levels (seeded order), then rounds of all its levels (each round
+    a seeded shuffle), so the first few configurations already span every level of every
+    dimension, and later ones mix levels without lining up the defaults."""
+    rng = random.Random(f"corpus-grid/{workload}")
+    default = asdict(DEFAULTS_LIKE)
+    sequences = {}
+    for name, levels in GRID_LEVELS.items():
+        sequence = [level for level in levels if level != default[name]]
+        rng.shuffle(sequence)
+        for _ in range(count):
+            round_ = list(levels)
+            rng.shuffle(round_)
+            sequence += round_
+        sequences[name] = sequence
+    configs, index = [DEFAULTS_LIKE], 0
+    while len(configs) < min(count, len(FULL_GRID)):
+        candidate = Config(**{name: sequences[name][index % len(sequences[name])] for name in GRID_LEVELS})
+        index += 1
+        if candidate in configs:  # rare: the same point twice; shift one dimension's sequence
+            name = rng.choice(list(GRID_LEVELS))
+            sequences[name] = sequences[name][1:] + sequences[name][:1]
+            continue
+        configs.append(candidate)
+    return configs
+
+
+@dataclass(frozen=True)
+class Run:
+    workload: str
+    scale: str
+    config: Config
+    repeat: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.workload}.{self.scale}.{self.config.config_id}.r{self.repeat}"
+
+
+def plan_runs(workloads: list[str], scales: list[str], repeats: int, configs: list[Config] | None) -> list[Run]:
+    """Scale by scale (smallest first, so a stopped corpus is complete for the small inputs),
+    workload by workload; inside one (workload, scale), repeat-major so repeats are spread out."""
+    runs = []
+    for scale in scales:
+        for workload in workloads:
+            chosen = configs or workload_configs(workload, CONFIGS_PER_SCALE[scale])
+            for repeat in range(1, repeats + 1):
+                runs += [Run(workload, scale, config, repeat) for config in chosen]
+    return runs

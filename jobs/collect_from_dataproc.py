@@ -1,0 +1,43 @@
+"""spark-submit entry point: collect Dataproc clusters, jobs and Serverless batches into the Delta tables.
+
+    spark-submit jobs/collect_from_dataproc.py --project my-project --region us-central1 --warehouse gs://bucket/wh
+"""
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+from spark_optimizer.collectors.cloud_rows import CloudCollectError
+from spark_optimizer.collectors.cloud_store import report_lines
+from spark_optimizer.collectors.dataproc import collect_from_dataproc
+from spark_optimizer.collectors.linking import collect_and_link
+from spark_optimizer.config import load_settings
+from spark_optimizer.context import AppContext
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--api-endpoint", help="default: <region>-dataproc.googleapis.com")
+    parser.add_argument("--since-ms", type=int, help="batches created after this epoch ms (default: watermark)")
+    parser.add_argument("--no-jobs", action="store_true")
+    parser.add_argument("--no-batches", action="store_true")
+    parser.add_argument("--no-link", action="store_true", help="do not link ingested applications")
+    parser.add_argument("--warehouse")
+    parser.add_argument("--conf")
+    args = parser.parse_args(argv)
+    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
+    try:
+        summary = collect_and_link(ctx.store, lambda store, now: collect_from_dataproc(
+            store, args.project, args.region, now, api_endpoint=args.api_endpoint, since_ms=args.since_ms,
+            jobs=not args.no_jobs, batches=not args.no_batches), datetime.now(timezone.utc), not args.no_link)
+    except CloudCollectError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    print("\n".join(report_lines(summary)), flush=True)
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""spark-submit entry point: collect EMR clusters, instance groups/fleets and steps into the Delta tables.
+
+    spark-submit jobs/collect_from_emr.py --region us-west-2 --warehouse s3a://bucket/wh
+"""
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+from spark_optimizer.collectors.cloud_rows import CloudCollectError
+from spark_optimizer.collectors.cloud_store import report_lines
+from spark_optimizer.collectors.emr import collect_from_emr
+from spark_optimizer.collectors.linking import collect_and_link
+from spark_optimizer.config import load_settings
+from spark_optimizer.context import AppContext
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--profile", help="AWS profile (default: boto3's credential chain)")
+    parser.add_argument("--cluster-id", action="append", dest="cluster_ids", help="only this cluster (repeatable)")
+    parser.add_argument("--since-ms", type=int, help="clusters created after this epoch ms (default: watermark)")
+    parser.add_argument("--retries", type=int, default=5)
+    parser.add_argument("--no-link", action="store_true", help="do not link ingested applications")
+    parser.add_argument("--warehouse")
+    parser.add_argument("--conf")
+    args = parser.parse_args(argv)
+    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
+    try:
+        summary = collect_and_link(ctx.store, lambda store, now: collect_from_emr(
+            store, args.region, now, profile=args.profile, cluster_ids=args.cluster_ids, since_ms=args.since_ms,
+            retries=args.retries), datetime.now(timezone.utc), not args.no_link)
+    except CloudCollectError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    print("\n".join(report_lines(summary)), flush=True)
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

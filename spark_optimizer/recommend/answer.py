@@ -1,0 +1,133 @@
+"""One recommendation: search a curve at an input size, then describe the winner as a
+`recommendations` row (configuration, fragments, instances per cloud, intervals, confidence,
+rationale). Shared by the build job and the JVM-free lookup, so both give the same answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from typing import Mapping, Sequence
+
+from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_duration
+from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.recommend.curves import CurveSpec, confidence_label
+from spark_optimizer.recommend.search import SearchResult, search
+from spark_optimizer.recommend.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
+
+SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
+              ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),
+              (">1TB", 1024 * GB, float("inf"), 3 * 1024 * GB))
+"""(name, lower bound, upper bound, representative size) of the job-type rows' input-size bands."""
+PLAN_CLOUDS = ("aws", "gcp", "azure", "databricks-aws")
+_LOOKUP_ID = re.compile(r"^(rec-[0-9a-f]{12})(?:~e(\d+)c(\d+)m(\d+)p(\d+)i(\d+))?$")
+
+
+def size_band(input_bytes: float) -> str:
+    return next(name for name, low, high, _ in SIZE_BANDS if low <= input_bytes < high)
+
+
+def base_id(*parts: object) -> str:
+    return "rec-" + hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def lookup_id(base: str, r: Resources, input_bytes: float) -> str:
+    """The row's id plus the configuration and size asked: feedback can recover both from it."""
+    return f"{base}~e{r.executors}c{r.executor_cores}m{r.executor_memory_mb}p{r.shuffle_partitions}i{int(input_bytes // (1024 * 1024))}"
+
+
+def parse_recommendation_id(text: str) -> tuple[str, dict | None]:
+    """'rec-…' or 'rec-…~e4c4m8192p64i10240' -> (row id, configuration or None)."""
+    match = _LOOKUP_ID.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a recommendation id; ids look like rec-1a2b3c4d5e6f or "
+                         "rec-1a2b3c4d5e6f~e4c4m8192p64i10240 (see `spark-optimizer recommend --format json`)")
+    if match.group(2) is None:
+        return match.group(1), None
+    e, c, m, p, i = (int(match.group(k)) for k in range(2, 7))
+    return match.group(1), {"executors": e, "executor_cores": c, "executor_memory_mb": m, "shuffle_partitions": p,
+                            "input_bytes": i * 1024 * 1024}
+
+
+def _plans(result: SearchResult, catalogue: PricingCatalogue, spot_share: float) -> dict:
+    best = result.best
+    clouds = [c for c in PLAN_CLOUDS if c in catalogue.clouds]
+    out = {}
+    for quote in compare_clouds(best.shape, best.runtime_s, catalogue, clouds, runtime_low_s=best.runtime_low_s,
+                                runtime_high_s=best.runtime_high_s, spot_share=spot_share):
+        c = quote.candidate
+        out[quote.cloud] = {"error": quote.error} if c is None else {
+            "instance_type": c.plan.worker_type.name, "workers": c.plan.workers, "driver_type": c.plan.driver_type.name,
+            "cost": round(c.cost.total, 4), "cost_low": round(c.cost_low, 4), "cost_high": round(c.cost_high, 4),
+            "currency": c.cost.currency, "spot_nodes": c.cost.spot_nodes, "plan": c.plan.describe()}
+    return out
+
+
+def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, *, cloud: str = "aws",
+              objective: str = "balanced", deadline_s: float | None = None, budget: float | None = None,
+              spot_share: float = 0.0, driver_memory_mb: int = 2048, dynamic_allocation: bool = False,
+              rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "") -> tuple[dict, SearchResult]:
+    """Search `spec`'s curve at `input_bytes` and describe the best candidate as row fields."""
+    result = search(spec.curve, input_bytes, spec.runtime_error, catalogue, cloud, objective=objective,
+                    deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb)
+    best = result.best
+    shape = best.shape
+    resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
+                          driver_memory_mb, dynamic_allocation)
+    conf, kept = spark_properties(resources, rules or {})
+    rec_id = row_id
+    plans = _plans(result, catalogue, spot_share)
+    databricks_plan = None
+    if "databricks-aws" in catalogue.clouds:
+        from spark_optimizer.cost import CostModelError, plan_instances
+
+        try:
+            databricks_plan = plan_instances(shape, catalogue, "databricks-aws")
+        except CostModelError:
+            databricks_plan = None
+    value, distance = spec.confidence_at(input_bytes, shape.total_executor_cores)
+    methods = ["model"] + (["similarity"] if spec.source != "own" else []) + (["rules"] if kept else [])
+    safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, True, input_bytes)
+    memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
+                   else "no peak execution memory logged: memory from the grid")
+    curve_note = {"own": f"its own scaling curve ({spec.configurations:g} configurations)",
+                  "job_type": "the median curve of its job type (too few configurations of its own; LOW confidence)",
+                  "single_run": "a single-run prior (driver-only time fixed, executor time divided among task slots; LOW confidence)",
+                  }[spec.source]
+    rationale = (f"{context}{shape.executors} x {shape.executor_cores} cores, {shape.executor_memory_mb} MB, "
+                 f"{resources.shuffle_partitions} partitions: predicted {format_duration(best.runtime_s)} "
+                 f"(±{spec.runtime_error:.0%}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
+                 f"{objective} over {len(result.candidates)} candidates at {input_bytes / GB:.3g} GB; runtime from "
+                 f"{curve_note}, error: {spec.error_source}; {memory_note}"
+                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "") + ".")
+    row = {
+        "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
+        "objective": objective, "cloud": cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
+        "min_executors": resources.min_executors, "max_executors": resources.max_executors,
+        "executor_cores": shape.executor_cores, "executor_memory_mb": shape.executor_memory_mb,
+        "memory_overhead_mb": _mb(conf["spark.executor.memoryOverhead"]), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
+        "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": True, "skew_join_enabled": True,
+        "spark_conf": json.dumps(conf), "rule_properties": kept, "spark_submit": spark_submit(conf, rec_id),
+        "databricks_cluster": databricks_cluster(conf, resources, databricks_plan, rec_id, spot_share),
+        "instance_type": best.plan.worker_type.name, "instance_count": best.plan.workers, "instance_plans": json.dumps(plans),
+        "spot_share": spot_share, "predicted_runtime_ms": int(best.runtime_s * 1000),
+        "runtime_low_ms": int(best.runtime_low_s * 1000), "runtime_high_ms": int(best.runtime_high_s * 1000),
+        "predicted_cost": best.cost.total, "cost_low": best.cost_low, "cost_high": best.cost_high,
+        "currency": best.cost.currency, "runtime_error": spec.runtime_error, "error_source": spec.error_source,
+        "confidence": value, "confidence_label": confidence_label(value), "neighbour_distance": round(distance, 3),
+        "methods": methods, "rationale": rationale, "curve_source": spec.source,
+    }
+    return row, result
+
+
+def _mb(spark_size: str) -> int:
+    return int(spark_size[:-1]) * (1024 if spark_size.endswith("g") else 1)
+
+
+def observed_json(points: Sequence[Sequence[float]]) -> str:
+    return json.dumps([[int(p[0] or 0), int(p[1] or 1), int(p[2] or 0)] for p in points])
+
+
+def nan_to_none(value):
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -1,0 +1,194 @@
+"""The build job: per job signature and per (job type, input-size band), the recommended
+configuration over the trained curves (`scaling_models`), the runs, the rules' findings and the
+cost model, appended to `recommendations` as one build (lookups read the latest `built_at`).
+
+Per-signature facts (observed sizes and configurations, dynamic allocation, driver memory,
+driver-only time, the latest run's rule properties) are aggregated in Spark; the search itself
+runs on the driver, one signature at a time (a few hundred candidates each).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
+
+from spark_optimizer.config import Settings
+from spark_optimizer.cost import BALANCED, PricingCatalogue, load_pricing_catalogue
+from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.recommend.answer import SIZE_BANDS, base_id, nan_to_none, observed_json, recommend
+from spark_optimizer.recommend.curves import (
+    POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
+)
+from spark_optimizer.recommend.sparkconf import rule_properties
+from spark_optimizer.tables import APP_METRICS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
+from spark_optimizer.tables.store import TableStore
+
+MAX_OBSERVED_POINTS = 200
+CURVE_COLUMNS = ("coefficients", "memory_threshold", "profile", "peak_memory_per_core_bytes", "memory_bytes_per_input_byte",
+                 "spill_free_data_per_memory")
+
+
+class NothingToRecommendError(SparkOptimizerError):
+    """Thrown when the warehouse has no trained curves to recommend from."""
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    built_at: datetime
+    signature_rows: int
+    job_type_rows: int
+    feedback_linked: int
+
+
+def pricing(settings: Settings) -> PricingCatalogue:
+    return load_pricing_catalogue(settings.pricing_dir or None)
+
+
+def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
+    """job_signature -> observed points, medians, dynamic allocation, driver memory, driver-only time, rules."""
+    c = F.col
+    runs = store.read(RUNS).where(c("succeeded") & (c("runtime_ms") > 0))
+    app_key = F.split(c("run_id"), "/")
+    runs = runs.withColumn("app_id", app_key.getItem(0)).withColumn(
+        "attempt_id", F.coalesce(app_key.getItem(1), F.lit("")))
+    extra = store.read(FEATURES).select("app_id", "attempt_id", "dynamic_allocation", "driver_memory_mb")
+    if store.exists(APP_METRICS):
+        extra = extra.join(store.read(APP_METRICS).select("app_id", "attempt_id", "driver_only_ms"),
+                           ["app_id", "attempt_id"], "left")
+    else:
+        extra = extra.withColumn("driver_only_ms", F.lit(None).cast("long"))
+    joined = runs.join(extra, ["app_id", "attempt_id"], "left")
+    total_cores = c("executors") * c("executor_cores")
+    facts = joined.groupBy("job_signature").agg(
+        F.slice(F.collect_list(F.array(c("input_bytes").cast("double"), total_cores.cast("double"),
+                                       c("runtime_ms").cast("double"))), 1, MAX_OBSERVED_POINTS).alias("points"),
+        F.percentile_approx("input_bytes", 0.5).alias("median_input_bytes"),
+        F.percentile_approx("runtime_ms", 0.5).alias("median_runtime_ms"),
+        F.percentile_approx(total_cores, 0.5).alias("median_total_cores"),
+        F.percentile_approx("driver_only_ms", 0.5).alias("median_driver_only_ms"),
+        F.max_by("app_name", "start_time_ms").alias("app_name"),
+        F.max_by("app_id", "start_time_ms").alias("latest_app_id"),
+        F.max_by("attempt_id", "start_time_ms").alias("latest_attempt_id"),
+        F.max(F.coalesce(c("dynamic_allocation"), F.lit(False))).alias("dynamic_allocation"),
+        F.max("driver_memory_mb").alias("driver_memory_mb"),
+        F.first("job_type", ignorenulls=True).alias("job_type"),
+    )
+    out = {r["job_signature"]: r.asDict() for r in facts.collect()}  # one row per signature
+    if store.exists(FINDINGS) and out:
+        latest = spark.createDataFrame([(f["latest_app_id"], f["latest_attempt_id"], sig) for sig, f in out.items()],
+                                       "app_id string, attempt_id string, job_signature string")
+        rows = store.read(FINDINGS).join(latest, ["app_id", "attempt_id"]).select(
+            "job_signature", "rule_id", "severity_rank", "recommended_conf").collect()
+        for r in rows:
+            out[r["job_signature"]].setdefault("findings", []).append(r.asDict())
+    return out
+
+
+def _signature_row(model: dict, facts: dict) -> dict:
+    """The curve part of a signature row: its own curve, or (decided later) the type's, or a prior."""
+    error, source = validation_error(model)
+    own = (model.get("config_count") or 0) >= 2
+    row = {"level": "signature", "job_signature": model["job_signature"], "job_type": model.get("job_type") or facts.get("job_type") or "other",
+           "app_name": facts.get("app_name"), "run_count": model.get("run_count"), "config_count": model.get("config_count"),
+           "model_version": model.get("model_version"), **{k: nan_to_none(model.get(k)) for k in CURVE_COLUMNS},
+           "member_signatures": [model["job_signature"]], "curve_scale": 1.0,
+           "observed_points": observed_json(facts.get("points") or []), "curve_source": "own",
+           "runtime_error": error if error is not None else UNKNOWN_ERROR, "error_source": source}
+    if not own:
+        # One configuration: the stored curve is a constant; replace it by the single-run prior.
+        cores = int(facts.get("median_total_cores") or 1)
+        prior = amdahl_prior(float(facts.get("median_driver_only_ms") or 0), float(facts.get("median_runtime_ms") or 0),
+                             float(facts.get("median_input_bytes") or 0), cores)
+        row.update(coefficients=json.dumps(prior), curve_source="single_run", runtime_error=max(error or 0, UNKNOWN_ERROR),
+                   error_source=source + "; single-run prior, error assumed ±100%")
+    return row
+
+
+def _pool(job_type: str, rows: list[dict]) -> list[dict]:
+    """Members of a job type's pooled curve: its signatures with their own curves, else all of its signatures."""
+    own = [r for r in rows if r["curve_source"] == "own" and r["job_type"] == job_type]
+    return own or [r for r in rows if r["job_type"] == job_type]
+
+
+def build_recommendations(spark: SparkSession, store: TableStore, settings: Settings, built_at: datetime, *,
+                          objective: str = BALANCED, cloud: str = "aws", spot_share: float = 0.0) -> BuildSummary:
+    """Append one build of the `recommendations` table and link ingested runs that carried a recommendation id.
+
+    Example::
+
+        ctx = AppContext(load_settings(warehouse="/tmp/wh"))
+        build_recommendations(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc))
+    """
+    from spark_optimizer.recommend.feedback import link_ingested_feedback
+
+    if not store.exists(SCALING_MODELS):
+        raise NothingToRecommendError(f"no scaling_models table in {settings.warehouse}: run `spark-optimizer train` first")
+    models = store.read_arrow(SCALING_MODELS).to_pylist()
+    if not models:
+        raise NothingToRecommendError(f"scaling_models in {settings.warehouse} is empty: run `spark-optimizer train` first")
+    catalogue = pricing(settings)
+    facts = _signature_facts(spark, store)
+    versions = json.dumps({"scaling_models": store.version(SCALING_MODELS), "runs": store.version(RUNS),
+                           "features": store.version(FEATURES), "findings": store.version(FINDINGS)})
+    as_of = ", ".join(f"{name} {catalogue.provider(name).as_of}" for name in catalogue.clouds)
+    rows = [_signature_row(m, facts.get(m["job_signature"], {})) for m in models]
+    by_signature = {r["job_signature"]: r for r in rows}
+    # Signatures without a curve of their own borrow their type's pooled curve, anchored to their runs.
+    for row in rows:
+        pool = [p for p in _pool(row["job_type"], rows) if p["curve_source"] == "own"]
+        if row["curve_source"] != "own" and pool:
+            f = facts.get(row["job_signature"], {})
+            pooled = dict(row, curve_source="job_type", member_signatures=[p["job_signature"] for p in pool], curve_scale=1.0,
+                          config_count=sum(p["config_count"] or 0 for p in pool),
+                          runtime_error=statistics.median(p["runtime_error"] for p in pool) * POOLED_ERROR_PENALTY,
+                          error_source="median validation error of the job type's curves x 1.5 (borrowed)")
+            spec = spec_from_row(dict(pooled, recommendation_id=""), by_signature)
+            cores = int(f.get("median_total_cores") or 1)
+            at_observed = spec.curve.predict_ms(cores, 1, 4096, max(cores * 2, 1), True, float(f.get("median_input_bytes") or 0))
+            pooled["curve_scale"] = float(f.get("median_runtime_ms") or at_observed) / at_observed
+            row.update(pooled)
+    out = []
+    for row in rows:
+        f = facts.get(row["job_signature"], {})
+        row["recommendation_id"] = base_id("signature", row["job_signature"], row["model_version"], built_at.isoformat())
+        spec = spec_from_row(row, by_signature)
+        answer, _ = recommend(spec, float(f.get("median_input_bytes") or 0), catalogue, cloud=cloud, objective=objective,
+                              spot_share=spot_share, driver_memory_mb=max(int(f.get("driver_memory_mb") or 2048), 1024),
+                              dynamic_allocation=bool(f.get("dynamic_allocation")), rules=rule_properties(f.get("findings") or []),
+                              row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ")
+        out.append({**row, **answer})
+    type_rows = []
+    for job_type in sorted({r["job_type"] for r in rows}):
+        pool = _pool(job_type, rows)
+        own = all(p["curve_source"] == "own" for p in pool)
+        members = [p["job_signature"] for p in pool]
+        error = statistics.median(p["runtime_error"] for p in pool)
+        points = [pt for p in pool for pt in json.loads(p["observed_points"])]
+        base = {"level": "job_type", "job_signature": None, "job_type": job_type, "app_name": None,
+                "run_count": sum(p["run_count"] or 0 for p in pool), "config_count": sum(p["config_count"] or 0 for p in pool),
+                "model_version": pool[0]["model_version"], "member_signatures": members, "curve_scale": 1.0,
+                "curve_source": "job_type", "runtime_error": error if own else max(error, UNKNOWN_ERROR),
+                "error_source": f"median validation error over {len(pool)} signature(s) of type {job_type}"
+                + ("" if own else " (single-run priors)"), "observed_points": observed_json(points),
+                **{k: None for k in CURVE_COLUMNS}}
+        for band, _, _, size in SIZE_BANDS:
+            row = dict(base, recommendation_id=base_id("job_type", job_type, band, base["model_version"], built_at.isoformat()))
+            spec = spec_from_row(row, by_signature)
+            answer, _ = recommend(spec, size, catalogue, cloud=cloud, objective=objective, spot_share=spot_share,
+                                  row_id=row["recommendation_id"], context=f"{job_type} jobs of {band}: ")
+            type_rows.append({**row, **answer})
+    for row in out + type_rows:
+        row.update(table_versions=versions, pricing_as_of=as_of, built_at=built_at)
+    import pyarrow as pa
+
+    store.append(RECOMMENDATIONS, pa.Table.from_pylist(out + type_rows, schema=RECOMMENDATIONS.arrow_schema()))
+    linked = link_ingested_feedback(spark, store, built_at)
+    return BuildSummary(built_at, len(out), len(type_rows), linked)
+
+
+__all__ = ["BuildSummary", "NothingToRecommendError", "build_recommendations", "pricing"]

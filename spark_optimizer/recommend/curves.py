@@ -1,0 +1,150 @@
+"""Runtime curves a recommendation evaluates, and how much to trust them. Pure Python.
+
+A `Curve` is the median of one or more stored per-signature scaling curves (spark_optimizer/ml/scaling.py),
+times a scale factor:
+
+- own: the signature's own curve (scale 1);
+- job_type: the median of the curves of the signatures of one job type that were fitted on at least
+  two configurations, each evaluated at the asked size and configuration (a size-aware pooling: no
+  per-GB normalization is needed because each member curve already takes the input size); for a
+  signature with too few configurations of its own, scaled so that it reproduces the signature's
+  observed median runtime at its median observed configuration (`anchor_scale`);
+- single_run: when no signature anywhere has two configurations, an Amdahl prior built from the
+  run itself: driver-only time fixed, executor-busy time divided among the task slots
+  (`amdahl_prior`).
+
+Confidence = accuracy x evidence x proximity, each in (0, 1]:
+  accuracy  = 1 / (1 + runtime_error)                 (validation MAPE of the curve)
+  evidence  = 1 - exp(-configurations / 3)            (distinct configurations behind the curve; pooled ones count half)
+  proximity = 1 / (1 + distance / 2)                  (distance to the nearest observed run in doublings of
+                                                      input size and of total cores: |log2 size ratio| + |log2 cores ratio|)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.ml.resource_model import MIN_EXECUTOR_MEMORY_MB, ResourceFit
+from spark_optimizer.ml.scaling import ScalingFit, scaling_from_row
+
+UNKNOWN_ERROR = 1.0
+"""Relative runtime error assumed when no validation error exists (a single run): +-100%."""
+POOLED_ERROR_PENALTY = 1.5
+"""A curve borrowed from other signatures of the type is trusted less than their own validation says."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    fits: tuple[ScalingFit, ...]
+    scale: float = 1.0
+    resources: tuple[ResourceFit, ...] = ()
+
+    def predict_ms(self, executors: int, executor_cores: int, executor_memory_mb: int, shuffle_partitions: int,
+                   aqe_enabled: bool, input_bytes: float) -> float:
+        values = [f.predict_ms(executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled, input_bytes)
+                  for f in self.fits]
+        return max(self.scale * statistics.median(values), 1.0)
+
+    def safe_memory_mb(self, executors: int, executor_cores: int, shuffle_partitions: int, aqe_enabled: bool,
+                       input_bytes: float) -> int:
+        """The resource model's safe executor memory (median over the member fits); the floor without one."""
+        values = [r.safe_executor_memory_mb(executors, executor_cores, shuffle_partitions, aqe_enabled, input_bytes)
+                  for r in self.resources]
+        return int(statistics.median(values)) if values else MIN_EXECUTOR_MEMORY_MB
+
+    @property
+    def shuffle_input_ratio(self) -> float:
+        ratios = [f.profile.get("shuffle_input_ratio") for f in self.fits]
+        ratios = [r for r in ratios if isinstance(r, (int, float)) and not math.isnan(r)]
+        return statistics.median(ratios) if ratios else 0.0
+
+
+def fit_from_row(row: Mapping) -> ScalingFit:
+    return scaling_from_row(row["coefficients"], row["memory_threshold"] or 4.0, row.get("profile") or "{}")
+
+
+def resource_from_row(row: Mapping) -> ResourceFit | None:
+    if row.get("peak_memory_per_core_bytes") is None:
+        return None
+    return ResourceFit(float(row["peak_memory_per_core_bytes"]), float(row.get("memory_bytes_per_input_byte") or 0.0),
+                       row.get("spill_free_data_per_memory"), 0, json.loads(row.get("profile") or "{}"))
+
+
+def amdahl_prior(driver_only_ms: float, runtime_ms: float, input_bytes: float, total_cores: int) -> dict[str, float]:
+    """Coefficients (seconds) of a single run's prior: fixed = driver-only time, the executor-busy rest
+    scales with input per core. Without a logged input size the rest stays fixed too."""
+    fixed_s = max(min(driver_only_ms, runtime_ms), 0.0) / 1000.0
+    busy_s = max(runtime_ms / 1000.0 - fixed_s, 0.0)
+    if input_bytes and input_bytes > 0:
+        return {"fixed": fixed_s, "per_core": busy_s / (input_bytes / GB / max(total_cores, 1))}
+    return {"fixed": fixed_s + busy_s}
+
+
+def validation_error(row: Mapping) -> tuple[float | None, str]:
+    """The signature's validation error of its scaling curve, else of the global model on its runs."""
+    if row.get("scaling_mape") is not None and not math.isnan(row["scaling_mape"]):
+        return float(row["scaling_mape"]), "leave-one-configuration-out MAPE of the scaling curve"
+    for key, value in sorted(row.items()):
+        if key.endswith("_mape") and key != "scaling_mape" and value is not None and not math.isnan(value):
+            return float(value), f"out-of-fold {key.removesuffix('_mape')} MAPE on this signature's runs"
+    return None, "no validation error (fewer than 3 configurations)"
+
+
+def neighbour_distance(input_bytes: float, total_cores: int, observed: Sequence[Sequence[float]]) -> float:
+    """Doublings of input size plus doublings of total cores to the nearest observed run."""
+    if not observed:
+        return 10.0
+    size = max(float(input_bytes), 1.0)
+    return min(abs(math.log2(size / max(float(p[0] or 0), 1.0))) + abs(math.log2(max(total_cores, 1) / max(float(p[1] or 1), 1.0)))
+               for p in observed)
+
+
+def confidence(runtime_error: float, configurations: float, distance: float) -> float:
+    accuracy = 1.0 / (1.0 + runtime_error)
+    evidence = 1.0 - math.exp(-max(configurations, 0.0) / 3.0)
+    proximity = 1.0 / (1.0 + distance / 2.0)
+    return round(accuracy * evidence * proximity, 4)
+
+
+def confidence_label(value: float) -> str:
+    return "high" if value >= 0.6 else "medium" if value >= 0.3 else "low"
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """Everything a lookup needs to rebuild a row's curve and judge it."""
+
+    curve: Curve
+    source: str
+    runtime_error: float
+    error_source: str
+    configurations: float
+    observed: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
+
+    def confidence_at(self, input_bytes: float, total_cores: int) -> tuple[float, float]:
+        distance = neighbour_distance(input_bytes, total_cores, self.observed)
+        return confidence(self.runtime_error, self.configurations, distance), distance
+
+
+def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveSpec:
+    """Rebuild a `recommendations` row's curve: its own coefficients, or its member signatures' curves."""
+    members = list(row.get("member_signatures") or [])
+    if row["curve_source"] == "job_type":
+        missing = [m for m in members if m not in signature_rows]
+        if missing:
+            raise KeyError(f"member signatures {missing} of {row['recommendation_id']} are not in the same build")
+        member_rows = [signature_rows[m] for m in members]
+    else:
+        member_rows = [row]
+    fits = tuple(fit_from_row(r) for r in member_rows)
+    resources = tuple(r for r in (resource_from_row(m) for m in member_rows) if r is not None)
+    pooled = row["curve_source"] != "own"
+    configurations = float(row.get("config_count") or 0) * (0.5 if pooled else 1.0)
+    observed = tuple(tuple(p) for p in json.loads(row.get("observed_points") or "[]"))
+    return CurveSpec(Curve(fits, float(row.get("curve_scale") or 1.0), resources), row["curve_source"],
+                     float(row["runtime_error"]), row.get("error_source") or "", configurations, observed)

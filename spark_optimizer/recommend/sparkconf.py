@@ -1,0 +1,120 @@
+"""Spark properties of a recommended configuration, and the ready-to-paste fragments:
+a `spark-submit --conf ...` string and a Databricks cluster JSON fragment."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from spark_optimizer.cost.packing import default_overhead_mb
+
+RECOMMENDATION_TAG = "spark.optimizer.recommendationId"  # the tag spark_optimizer/ml/signature.py reads back
+# Properties the search sets itself; a rule's value for one of them is superseded by the search.
+SEARCHED = {"spark.executor.instances", "spark.executor.cores", "spark.executor.memory", "spark.sql.shuffle.partitions",
+            "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors", "spark.dynamicAllocation.maxExecutors",
+            "spark.dynamicAllocation.initialExecutors", "spark.sql.adaptive.enabled"}
+
+
+@dataclass(frozen=True)
+class Resources:
+    executors: int
+    executor_cores: int
+    executor_memory_mb: int
+    shuffle_partitions: int
+    driver_memory_mb: int
+    dynamic_allocation: bool = False
+
+    @property
+    def min_executors(self) -> int | None:
+        # Half the recommended count stays up; the job scales out to the count the search chose.
+        return max(1, math.ceil(self.executors / 2)) if self.dynamic_allocation else None
+
+    @property
+    def max_executors(self) -> int | None:
+        return self.executors if self.dynamic_allocation else None
+
+
+def mb_to_spark(mb: int) -> str:
+    return f"{mb // 1024}g" if mb % 1024 == 0 else f"{mb}m"
+
+
+def _size_mb(value: str) -> int | None:
+    text = value.strip().lower().removesuffix("b")
+    units = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+    try:
+        return int(float(text[:-1]) * units[text[-1]]) if text and text[-1] in units else int(text) // (1024 * 1024)
+    except (ValueError, KeyError):
+        return None
+
+
+def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
+    """{property: (value, rule_id)} from findings' recommended_conf, most severe rule first wins."""
+    chosen: dict[str, tuple[str, str]] = {}
+    for f in sorted(findings, key=lambda f: -(f.get("severity_rank") or 0)):
+        for item in f.get("recommended_conf") or []:
+            key, _, value = item.partition("=")
+            if key and value and key.strip() not in chosen:
+                chosen[key.strip()] = (value.strip(), f.get("rule_id") or "rule")
+    return chosen
+
+
+def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """The whole configuration, and the rule properties kept (key=value (rule_id))."""
+    overhead = default_overhead_mb(r.executor_memory_mb)
+    rule_overhead = _size_mb(rules["spark.executor.memoryOverhead"][0]) if "spark.executor.memoryOverhead" in rules else None
+    if rule_overhead and rule_overhead > overhead:
+        overhead = rule_overhead
+    driver_mb = r.driver_memory_mb
+    if "spark.driver.memory" in rules and (_size_mb(rules["spark.driver.memory"][0]) or 0) > driver_mb:
+        driver_mb = _size_mb(rules["spark.driver.memory"][0]) or driver_mb
+    conf = {
+        "spark.executor.cores": str(r.executor_cores),
+        "spark.executor.memory": mb_to_spark(r.executor_memory_mb),
+        "spark.executor.memoryOverhead": mb_to_spark(overhead),
+        "spark.driver.memory": mb_to_spark(driver_mb),
+        "spark.sql.shuffle.partitions": str(r.shuffle_partitions),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.adaptive.skewJoin.enabled": "true",
+    }
+    if r.dynamic_allocation:
+        conf.update({"spark.dynamicAllocation.enabled": "true", "spark.dynamicAllocation.minExecutors": str(r.min_executors),
+                     "spark.dynamicAllocation.maxExecutors": str(r.max_executors),
+                     "spark.dynamicAllocation.initialExecutors": str(r.executors)})
+    else:
+        conf["spark.executor.instances"] = str(r.executors)
+    kept = []
+    for key, (value, rule_id) in sorted(rules.items()):
+        if key in SEARCHED or key in ("spark.executor.memoryOverhead", "spark.driver.memory"):
+            continue
+        conf[key] = value
+        kept.append(f"{key}={value} ({rule_id})")
+    return conf, kept
+
+
+def spark_submit(conf: Mapping[str, str], recommendation_id: str) -> str:
+    items = {**conf, RECOMMENDATION_TAG: recommendation_id}
+    return "spark-submit " + " ".join(f"--conf {k}={v}" for k, v in items.items())
+
+
+def databricks_cluster(conf: Mapping[str, str], r: Resources, plan, recommendation_id: str, spot_share: float) -> str:
+    """Cluster JSON for the Jobs/Clusters API: Databricks runs one executor per worker node, so the
+    worker count is the number of nodes the cost model packed the executors onto."""
+    spark_conf = {k: v for k, v in conf.items() if k not in (
+        "spark.executor.instances", "spark.executor.cores", "spark.executor.memory", "spark.executor.memoryOverhead",
+        "spark.driver.memory", "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors",
+        "spark.dynamicAllocation.maxExecutors", "spark.dynamicAllocation.initialExecutors")}
+    spark_conf[RECOMMENDATION_TAG] = recommendation_id
+    cluster: dict = {} if plan is None else {"node_type_id": plan.worker_type.name, "driver_node_type_id": plan.driver_type.name}
+    workers = plan.workers if plan is not None else r.executors
+    if r.dynamic_allocation:
+        cluster["autoscale"] = {"min_workers": max(1, math.ceil(workers / 2)), "max_workers": workers}
+    else:
+        cluster["num_workers"] = workers
+    cluster["spark_conf"] = spark_conf
+    if spot_share > 0 and plan is not None:
+        on_demand = workers - round(spot_share * workers)
+        cluster["aws_attributes"] = {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": on_demand + 1}
+    return json.dumps(cluster, indent=2)
