@@ -19,7 +19,7 @@ once into DIR/data/ (see benchmarks/workloads/datasets.py). Output in DIR:
 - `README.md` — how the corpus was generated (machine, versions, dates, grid) and its licence;
 - `data/` (inputs, regenerable) and `driver-logs/` (Spark's own logging of each driver process).
 
-Grid: for each workload, a seeded, balanced sample of the full grid (FULL_GRID, 108 points) that
+Grid: for each workload, a seeded, balanced sample of the full grid (FULL_GRID, 72 points) that
 starts with a defaults-like configuration (2 executors x 1 core, 1024 MB, 200 shuffle partitions,
 AQE on, as an untuned job gets) and then cycles through every level of every dimension, moving
 away from the defaults first (`workload_configs`). Scale s runs the first CONFIGS_PER_SCALE[s]
@@ -305,7 +305,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--configs", nargs="+", type=Config.parse, help="run these config ids instead of the sampled grid")
     parser.add_argument("--max-minutes", type=float, help="do not start a run that would end after this; resume later")
     parser.add_argument("--run-timeout", type=int, default=600, help="seconds before a run's jobs are cancelled")
-    parser.add_argument("--runs-per-driver", type=int, default=40, help="applications per driver JVM before a fresh one")
+    parser.add_argument("--runs-per-driver", type=int, default=80, help="applications per driver JVM before a fresh one")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
                         help="skip each driver's warm-up application (the default with --quick, whose timings are not for models)")
     parser.add_argument("--retry-failed", action="store_true", help="drop failed rows from runs.csv and run them again")

@@ -183,7 +183,7 @@ def quickstart(
     event_log_dir: Annotated[Optional[str], typer.Option("--event-log-dir", help="Defaults to the bundled samples.")] = None,
 ) -> None:
     """Run the main job end to end on the bundled sample logs with the embedded defaults:
-    ingest, analyze, and print what was found."""
+    ingest, analyze, train, build recommendations, and print what was found and one recommendation."""
     try:
         ctx = _context(warehouse, None)
         code = _run_collect(ctx, event_log_dir or str(SAMPLE_LOGS), False, None, "text")
@@ -205,10 +205,28 @@ def quickstart(
                           (metrics.get(key) or {}).get("bottleneck") or "-", str(len(top)),
                           f"{top[0]['severity']}: {top[0]['title']}" if top else "-")
         stdout.print(table)
+        _quickstart_recommendation(ctx)
         stdout.print("next: spark-optimizer analyze APP_ID --warehouse " + ctx.settings.warehouse)
         raise typer.Exit(code)
     except SparkOptimizerError as error:
         _fail(error)
+
+
+def _quickstart_recommendation(ctx) -> None:
+    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.recommend.pipeline import train_and_build
+    from spark_optimizer.recommend.render import recommendation_view
+
+    trained, built = train_and_build(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc))
+    console.print(f"trained on {trained.runs} runs of {trained.signatures} job signature(s); built {built.signature_rows} "
+                  f"signature and {built.job_type_rows} job-type recommendation(s)")
+    from spark_optimizer.recommend.lookup import latest_build, read_rows
+
+    rows = [r for r in latest_build(read_rows(ctx.settings)) if r["level"] == "signature"]
+    # Show the job with the most evidence: most runs, then the largest input (a size its curve can scale).
+    best = max(rows, key=lambda r: (r["run_count"] or 0, r["input_bytes"] or 0, r["confidence"]))
+    stdout.print(recommendation_view(lookup(ctx.settings, signature=best["job_signature"])))
+    stdout.print(f"next: spark-optimizer recommend --job-type {best['job_type']} --input-size 10GB --warehouse {ctx.settings.warehouse}")
 
 
 def _run_analysis(ctx, only=None) -> int:
@@ -475,6 +493,99 @@ def collect_from_dataproc_command(
     _run_cloud_collector(lambda store, now: collect_from_dataproc(
         store, project, region, now, api_endpoint=api_endpoint, since_ms=since_ms, jobs=jobs, batches=batches,
         retries=retries, timeout_s=timeout), warehouse, conf, link)
+
+
+@app.command("build-recommendations")
+def build_recommendations_command(
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+    train_first: Annotated[bool, typer.Option("--train/--no-train", help="Train the models first.")] = False,
+) -> None:
+    """Build the recommendations table from the trained curves, runs, findings and the pricing catalogue."""
+    from spark_optimizer.recommend.build import build_recommendations
+
+    try:
+        ctx = _context(warehouse, conf)
+        now = datetime.now(timezone.utc)
+        if train_first:
+            from spark_optimizer.ml.train import train_models
+
+            _run_analysis(ctx)
+            train_models(ctx.spark, ctx.store, ctx.settings, now)
+        summary = build_recommendations(ctx.spark, ctx.store, ctx.settings, now)
+    except (SparkOptimizerError, ValueError) as error:
+        _fail(error)
+    console.print(f"built {summary.signature_rows} signature and {summary.job_type_rows} job-type recommendation(s) at "
+                  f"{summary.built_at:%Y-%m-%d %H:%M:%S} UTC; {summary.feedback_linked} ingested run(s) linked to a recommendation")
+
+
+@app.command()
+def recommend(
+    input_size: Annotated[Optional[str], typer.Option("--input-size", help="Input size, e.g. 10GB (default for a job: its typical input).")] = None,
+    job_type: Annotated[Optional[str], typer.Option("--job-type", help="etl, sql, ml, streaming, other.")] = None,
+    app_name: Annotated[Optional[str], typer.Option("--app-name", help="A job by its application name.")] = None,
+    signature: Annotated[Optional[str], typer.Option("--signature", help="A job by its signature (or a unique prefix).")] = None,
+    deadline: Annotated[Optional[str], typer.Option("--deadline", help="Finish within, e.g. 30m (default objective: cheapest within it).")] = None,
+    budget: Annotated[Optional[float], typer.Option("--budget", help="At most this much per run (default objective: fastest within it).")] = None,
+    objective: Annotated[Optional[str], typer.Option("--objective", help="balanced, cheapest-within-deadline or fastest-within-budget.")] = None,
+    cloud: Annotated[str, typer.Option("--cloud", help="aws, gcp, azure, databricks or all (side by side).")] = "aws",
+    spot: Annotated[bool, typer.Option("--spot/--no-spot", help="Half the workers on spot/preemptible VMs.")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="table, json, spark-submit or databricks.")] = "table",
+    pareto: Annotated[bool, typer.Option("--pareto", help="Also print the cost/runtime Pareto frontier.")] = False,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Recommend a configuration for a job or job type at an input size (reads the table with delta-rs; no JVM)."""
+    from spark_optimizer.recommend.lookup import as_json, lookup
+    from spark_optimizer.units import parse_duration_ms, parse_size_bytes
+
+    if output_format not in ("table", "json", "spark-submit", "databricks"):
+        _fail(ValueError(f"--format must be table, json, spark-submit or databricks, not {output_format!r}"))
+    try:
+        size = parse_size_bytes(input_size) if input_size is not None else None
+        deadline_s = parse_duration_ms(deadline) / 1000 if deadline is not None else None
+        if budget is not None and budget <= 0:
+            raise ValueError(f"--budget must be a positive amount, not {budget}")
+        answer = lookup(load_settings(conf, warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
+                        app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot)
+    except (SparkOptimizerError, ValueError) as error:
+        _fail(error)
+    if output_format == "json":
+        print(as_json(answer))
+    elif output_format == "spark-submit":
+        print(answer.row["spark_submit"])
+    elif output_format == "databricks":
+        print(answer.row["databricks_cluster"])
+    else:
+        from spark_optimizer.recommend.render import pareto_table, recommendation_view
+
+        stdout.print(recommendation_view(answer))
+        if pareto:
+            stdout.print(pareto_table(answer))
+
+
+@app.command()
+def feedback(
+    recommendation_id: Annotated[str, typer.Argument(metavar="RECOMMENDATION_ID")],
+    runtime: Annotated[str, typer.Option("--runtime", help="How long the run took, e.g. 12m.")],
+    cost: Annotated[Optional[float], typer.Option("--cost", help="What the run cost, in the catalogue's currency.")] = None,
+    app_id: Annotated[Optional[str], typer.Option("--app-id", help="The run's application id, if known.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note")] = None,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Record how a recommended run went; the next training uses it (no JVM)."""
+    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.units import parse_duration_ms
+
+    try:
+        record = record_feedback(load_settings(conf, warehouse=warehouse), recommendation_id, parse_duration_ms(runtime),
+                                 datetime.now(timezone.utc), cost=cost, app_id=app_id, note=note)
+    except (SparkOptimizerError, ValueError) as error:
+        _fail(error)
+    error_text = "" if record.runtime_error is None else f" ({record.runtime_error:+.0%} vs predicted {record.predicted_runtime_ms / 1000:.0f} s)"
+    console.print(f"recorded {record.feedback_id}{error_text}"
+                  + (f"; run {record.run_id} added to runs for the next training" if record.run_id else ""))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Strict parsing of human durations and dates given on the command line."""
+"""Strict parsing of human durations, data sizes and dates given on the command line."""
 
 from __future__ import annotations
 
@@ -15,6 +15,19 @@ def parse_duration_ms(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a duration; use a number and a unit: 250ms, 90s, 10m, 1.5h, 2d")
     return int(float(match.group(1)) * _DURATION_MS[match.group(2).lower()])
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib|pb|pib)\s*$", re.I)
+_SIZE_POWER = {"b": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_size_bytes(text: str) -> int:
+    """'10GB', '512MiB', '1.5TB' -> bytes. Units are binary (1 GB = 1024^3 bytes, as Spark and HDFS
+    count); a unit is required, anything else is refused with the accepted forms."""
+    match = _SIZE.match(text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a data size; use a positive number and a unit: 512MB, 10GB, 1.5TB (binary units)")
+    return int(float(match.group(1)) * 1024 ** _SIZE_POWER[match.group(2)[0].lower()])
 
 
 def parse_date(text: str) -> datetime:

@@ -10,13 +10,13 @@ import re
 from dataclasses import asdict, dataclass
 
 GRID_LEVELS = {
-    "executors": (1, 2, 3),
+    "executors": (1, 2),
     "executor_cores": (1, 2),
     "executor_memory_mb": (512, 1024, 2048),
     "shuffle_partitions": (8, 32, 200),
     "aqe": (True, False),
 }
-CONFIGS_PER_SCALE = {"tiny": 2, "small": 4, "medium": 3, "large": 3}
+CONFIGS_PER_SCALE = {"tiny": 2, "small": 3, "medium": 3, "large": 2}
 DEFAULT_SCALES = ("small", "medium", "large")
 
 
@@ -47,16 +47,20 @@ FULL_GRID = [Config(*values) for values in itertools.product(*GRID_LEVELS.values
 
 
 def workload_configs(workload: str, count: int) -> list[Config]:
-    """The defaults-like configuration, then a seeded balanced sample of the grid: each dimension
-    first takes its non-default levels (seeded order), then rounds of all its levels (each round
-    a seeded shuffle), so the first few configurations already span every level of every
-    dimension, and later ones mix levels without lining up the defaults."""
+    """The defaults-like configuration, then a seeded balanced sample of the grid. Each dimension
+    runs through rounds of its levels, each round a seeded shuffle; a dimension of three levels
+    (memory, shuffle partitions) takes its two non-default levels first (for memory the smallest
+    first, so that even the largest scale's short list has a configuration that spills). So the
+    first configurations already span every level, two-level dimensions vary independently from
+    one workload to the next, and later picks do not line up the defaults."""
     rng = random.Random(f"corpus-grid/{workload}")
     default = asdict(DEFAULTS_LIKE)
     sequences = {}
     for name, levels in GRID_LEVELS.items():
-        sequence = [level for level in levels if level != default[name]]
+        sequence = [level for level in levels if len(levels) < 3 or level != default[name]]
         rng.shuffle(sequence)
+        if name == "executor_memory_mb":
+            sequence.sort()
         for _ in range(count):
             round_ = list(levels)
             rng.shuffle(round_)

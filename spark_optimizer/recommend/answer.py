@@ -87,7 +87,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         except CostModelError:
             databricks_plan = None
     value, distance = spec.confidence_at(input_bytes, shape.total_executor_cores)
-    methods = ["model"] + (["similarity"] if spec.source != "own" else []) + (["rules"] if kept else [])
+    methods = ["model"] + (["similarity"] if spec.source == "job_type" else []) + (["rules"] if kept else [])
     safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, True, input_bytes)
     memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
                    else "no peak execution memory logged: memory from the grid")
@@ -98,7 +98,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     rationale = (f"{context}{shape.executors} x {shape.executor_cores} cores, {shape.executor_memory_mb} MB, "
                  f"{resources.shuffle_partitions} partitions: predicted {format_duration(best.runtime_s)} "
                  f"(±{spec.runtime_error:.0%}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
-                 f"{objective} over {len(result.candidates)} candidates at {input_bytes / GB:.3g} GB; runtime from "
+                 f"{objective} over {len(result.candidates)} candidates at {human_size(input_bytes)}; runtime from "
                  f"{curve_note}, error: {spec.error_source}; {memory_note}"
                  + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "") + ".")
     row = {
@@ -119,6 +119,13 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "methods": methods, "rationale": rationale, "curve_source": spec.source,
     }
     return row, result
+
+
+def human_size(num_bytes: float) -> str:
+    for unit, power in (("TB", 4), ("GB", 3), ("MB", 2), ("KB", 1)):
+        if num_bytes >= 1024 ** power:
+            return f"{num_bytes / 1024 ** power:,.3g} {unit}"
+    return f"{int(num_bytes)} B"
 
 
 def _mb(spark_size: str) -> int:

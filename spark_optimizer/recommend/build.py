@@ -53,16 +53,15 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
     """job_signature -> observed points, medians, dynamic allocation, driver memory, driver-only time, rules."""
     c = F.col
     runs = store.read(RUNS).where(c("succeeded") & (c("runtime_ms") > 0))
-    app_key = F.split(c("run_id"), "/")
-    runs = runs.withColumn("app_id", app_key.getItem(0)).withColumn(
-        "attempt_id", F.coalesce(app_key.getItem(1), F.lit("")))
-    extra = store.read(FEATURES).select("app_id", "attempt_id", "dynamic_allocation", "driver_memory_mb")
+    # The run_id of an event-log run, as spark_optimizer/ml/runs.py builds it.
+    run_id = F.when(c("attempt_id") == "", c("app_id")).otherwise(F.concat_ws("/", "app_id", "attempt_id"))
+    extra = store.read(FEATURES).select(run_id.alias("run_id"), "app_id", "attempt_id", "dynamic_allocation", "driver_memory_mb")
     if store.exists(APP_METRICS):
         extra = extra.join(store.read(APP_METRICS).select("app_id", "attempt_id", "driver_only_ms"),
                            ["app_id", "attempt_id"], "left")
     else:
         extra = extra.withColumn("driver_only_ms", F.lit(None).cast("long"))
-    joined = runs.join(extra, ["app_id", "attempt_id"], "left")
+    joined = runs.join(extra, ["run_id"], "left")
     total_cores = c("executors") * c("executor_cores")
     facts = joined.groupBy("job_signature").agg(
         F.slice(F.collect_list(F.array(c("input_bytes").cast("double"), total_cores.cast("double"),

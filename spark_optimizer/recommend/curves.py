@@ -32,6 +32,8 @@ from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.ml.resource_model import MIN_EXECUTOR_MEMORY_MB, ResourceFit
 from spark_optimizer.ml.scaling import ScalingFit, scaling_from_row
 
+MIN_PRIOR_INPUT_BYTES = 64 * 1024 * 1024
+"""Below this input (one scan split) a run's time is not driven by its input: the prior keeps it fixed."""
 UNKNOWN_ERROR = 1.0
 """Relative runtime error assumed when no validation error exists (a single run): +-100%."""
 POOLED_ERROR_PENALTY = 1.5
@@ -77,10 +79,10 @@ def resource_from_row(row: Mapping) -> ResourceFit | None:
 
 def amdahl_prior(driver_only_ms: float, runtime_ms: float, input_bytes: float, total_cores: int) -> dict[str, float]:
     """Coefficients (seconds) of a single run's prior: fixed = driver-only time, the executor-busy rest
-    scales with input per core. Without a logged input size the rest stays fixed too."""
+    scales with input per core. Without a meaningful input size (< 64 MB) the rest stays fixed too."""
     fixed_s = max(min(driver_only_ms, runtime_ms), 0.0) / 1000.0
     busy_s = max(runtime_ms / 1000.0 - fixed_s, 0.0)
-    if input_bytes and input_bytes > 0:
+    if input_bytes and input_bytes >= MIN_PRIOR_INPUT_BYTES:
         return {"fixed": fixed_s, "per_core": busy_s / (input_bytes / GB / max(total_cores, 1))}
     return {"fixed": fixed_s + busy_s}
 

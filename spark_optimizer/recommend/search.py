@@ -83,7 +83,9 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
                 except CostModelError:
                     continue  # no instance type of this cloud holds the executor
                 runtime_s = runtime_ms / 1000.0
-                candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s * max(0.0, 1 - runtime_error),
+                # Multiplicative interval: runtime / (1 + e) .. runtime x (1 + e); ~ runtime x (1 ± e) for small e,
+                # and never below zero for the ±100% of a single run.
+                candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s / (1 + runtime_error),
                                                      runtime_s * (1 + runtime_error), spot_share=spot_share,
                                                      label=f"{executors}x{cores}c {memory}MB p{best_p}"))
                 partitions[(executors, cores, int(memory))] = best_p

@@ -14,7 +14,7 @@ RECOMMENDATION_TAG = "spark.optimizer.recommendationId"  # the tag spark_optimiz
 # Properties the search sets itself; a rule's value for one of them is superseded by the search.
 SEARCHED = {"spark.executor.instances", "spark.executor.cores", "spark.executor.memory", "spark.sql.shuffle.partitions",
             "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors", "spark.dynamicAllocation.maxExecutors",
-            "spark.dynamicAllocation.initialExecutors", "spark.sql.adaptive.enabled"}
+            "spark.dynamicAllocation.initialExecutors", "spark.sql.adaptive.enabled", "spark.default.parallelism"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tupl
         "spark.executor.memoryOverhead": mb_to_spark(overhead),
         "spark.driver.memory": mb_to_spark(driver_mb),
         "spark.sql.shuffle.partitions": str(r.shuffle_partitions),
+        "spark.default.parallelism": str(r.shuffle_partitions),  # RDD stages get the same task count
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.sql.adaptive.skewJoin.enabled": "true",

@@ -37,7 +37,7 @@ RECOMMENDATIONS = TableSpec(
         Column("instance_plans", "string", "JSON per cloud: worker type and count, driver type, predicted cost, or why the shape does not fit"),
         Column("spot_share", "double", "share of workers on spot/preemptible VMs priced in"),
         Column("predicted_runtime_ms", "long"),
-        Column("runtime_low_ms", "long", "runtime x (1 - runtime_error)"),
+        Column("runtime_low_ms", "long", "runtime / (1 + runtime_error)"),
         Column("runtime_high_ms", "long", "runtime x (1 + runtime_error)"),
         Column("predicted_cost", "double", "cost of one run on `cloud` (cost model, docs/cost-model.md)"),
         Column("cost_low", "double", "cost at runtime_low_ms"),

@@ -1,0 +1,225 @@
+"""The JVM-free lookup behind `spark-optimizer recommend`: read the latest build of the
+`recommendations` table with delta-rs, rebuild the row's curve, and search it again at the asked
+input size, objective, constraints and cloud. Imports neither pyspark nor pandas.
+
+Example::
+
+    answer = lookup(load_settings(warehouse="/tmp/wh"), job_type="etl", input_bytes=10 * GB, deadline_s=1800)
+    answer.row["spark_submit"], answer.row["predicted_cost"]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from spark_optimizer.config import Settings
+from spark_optimizer.cost import Candidate, load_pricing_catalogue, pareto_frontier
+from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
+from spark_optimizer.recommend.answer import PLAN_CLOUDS, lookup_id, recommend
+from spark_optimizer.recommend.curves import spec_from_row
+from spark_optimizer.recommend.search import SPOT_SHARE, SearchResult, objective_for
+from spark_optimizer.recommend.sparkconf import Resources
+
+CLOUD_ALIASES = {"databricks": "databricks-aws"}
+CLOUD_CHOICES = ("aws", "gcp", "azure", "databricks", "all")
+
+
+class UnknownRecommendationError(SparkOptimizerError):
+    """Thrown when the asked job type, signature, app name or recommendation id is not in the table."""
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    row: dict
+    """The answer as a `recommendations` row (fresh configuration, prediction, id)."""
+    base: dict
+    """The stored row the answer was computed from."""
+    result: SearchResult
+    by_cloud: dict = field(default_factory=dict)
+    """cloud -> (row, SearchResult) when several clouds were asked."""
+
+    @property
+    def frontier(self) -> list[Candidate]:
+        return pareto_frontier(self.result.candidates)
+
+
+def read_rows(settings: Settings) -> list[dict]:
+    """Every row of `recommendations` (all builds) through delta-rs and pyarrow's Parquet reader."""
+    from deltalake import DeltaTable
+
+    path = settings.table_path("recommendations")
+    if not DeltaTable.is_deltatable(path):
+        raise TableNotFoundError(f"no recommendations table at {path}; run `spark-optimizer build-recommendations` "
+                                 "(or `spark-optimizer quickstart`) first")
+    files = [u[len("file://"):] if u.startswith("file://") else u for u in DeltaTable(path).file_uris()]
+    if not files:
+        return []
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for f in files:
+        table = pq.ParquetFile(f).read()  # not read_table: that goes through pyarrow.dataset and pandas
+        # pyarrow converts zone-aware timestamps through pandas (0.2 s to import): read them naive, re-attach UTC.
+        zoned = [n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_timestamp(t) and t.tz]
+        table = table.cast(pa.schema([pa.field(n, pa.timestamp(t.unit)) if n in zoned else pa.field(n, t)
+                                      for n, t in zip(table.column_names, table.schema.types)]))
+        for row in table.to_pylist():
+            for n in zoned:
+                row[n] = row[n] and row[n].replace(tzinfo=timezone.utc)
+            rows.append(row)
+    return rows
+
+
+def latest_build(rows: list[dict]) -> list[dict]:
+    if not rows:
+        return []
+    newest = max(r["built_at"] for r in rows)
+    return [r for r in rows if r["built_at"] == newest]
+
+
+def _listing(values, limit: int = 20) -> str:
+    values = sorted(v for v in set(values) if v)
+    more = f" … and {len(values) - limit} more" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more if values else "(none)"
+
+
+def resolve(build: list[dict], *, job_type: str | None = None, signature: str | None = None,
+            app_name: str | None = None) -> dict:
+    """The stored row for a signature (exact or unique prefix), an app name, or a job type (any band)."""
+    signatures = [r for r in build if r["level"] == "signature"]
+    if signature:
+        found = [r for r in signatures if r["job_signature"] == signature] or \
+                [r for r in signatures if r["job_signature"].startswith(signature)]
+        if len(found) != 1:
+            what = "matches several" if found else "is unknown"
+            raise UnknownRecommendationError(f"job signature {signature!r} {what}; known signatures: "
+                                             f"{_listing(r['job_signature'] for r in (found or signatures))}")
+        return found[0]
+    if app_name:
+        wanted = app_name.lower()
+        found = [r for r in signatures if (r["app_name"] or "").lower() == wanted] or \
+                [r for r in signatures if wanted in (r["app_name"] or "").lower() or r["job_signature"].startswith(wanted)]
+        if not found:
+            raise UnknownRecommendationError(f"no job named {app_name!r}; known app names: {_listing(r['app_name'] for r in signatures)}")
+        if len({r["job_signature"] for r in found}) > 1:
+            raise UnknownRecommendationError(f"app name {app_name!r} matches several jobs; pick one with --signature: "
+                                             f"{_listing(r['job_signature'] + ' (' + (r['app_name'] or '') + ')' for r in found)}")
+        return found[0]
+    if job_type:
+        found = [r for r in build if r["level"] == "job_type" and r["job_type"] == job_type]
+        if not found:
+            raise UnknownRecommendationError(f"unknown job type {job_type!r}; job types with recommendations: "
+                                             f"{_listing(r['job_type'] for r in build if r['level'] == 'job_type')}")
+        return found[0]
+    raise UnknownRecommendationError("say which job: --job-type TYPE, --signature SIGNATURE or --app-name NAME")
+
+
+def _answer(base: dict, build: list[dict], input_bytes: float, settings: Settings, cloud: str, objective: str,
+            deadline_s: float | None, budget: float | None, spot_share: float) -> tuple[dict, SearchResult]:
+    signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
+    spec = spec_from_row(base, signature_rows)
+    catalogue = load_pricing_catalogue(settings.pricing_dir or None)
+    rules = {}
+    for item in base.get("rule_properties") or []:
+        key, _, rest = item.partition("=")
+        value, _, rule = rest.rpartition(" (")
+        rules[key] = (value, rule.rstrip(")"))
+    name = base["app_name"] or base["job_signature"] if base["level"] == "signature" else f"{base['job_type']} jobs"
+    row, result = recommend(spec, input_bytes, catalogue, cloud=cloud, objective=objective, deadline_s=deadline_s,
+                            budget=budget, spot_share=spot_share, driver_memory_mb=int(base["driver_memory_mb"] or 2048),
+                            dynamic_allocation=bool(base["dynamic_allocation"]), rules=rules, row_id=base["recommendation_id"],
+                            context=f"{name}: ")
+    s = result.best.shape
+    resources = Resources(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"], 0)
+    new_id = lookup_id(base["recommendation_id"], resources, input_bytes)
+    for key in ("spark_submit", "databricks_cluster"):
+        row[key] = row[key].replace(base["recommendation_id"], new_id)
+    row["recommendation_id"] = new_id
+    keep = {k: base[k] for k in ("level", "job_signature", "job_type", "app_name", "member_signatures", "curve_scale",
+                                  "run_count", "config_count", "model_version", "table_versions", "pricing_as_of", "built_at")}
+    return {**keep, **row}, result
+
+
+def lookup(settings: Settings, *, input_bytes: float | None = None, job_type: str | None = None, signature: str | None = None,
+           app_name: str | None = None, deadline_s: float | None = None, budget: float | None = None,
+           objective: str | None = None, cloud: str = "aws", spot: bool = False) -> LookupAnswer:
+    """The recommendation for one job or job type at `input_bytes` (default: the signature's typical input)."""
+    if cloud not in CLOUD_CHOICES:
+        raise UnknownRecommendationError(f"--cloud must be one of {', '.join(CLOUD_CHOICES)}, not {cloud!r}")
+    build = latest_build(read_rows(settings))
+    if not build:
+        raise TableNotFoundError("the recommendations table is empty; run `spark-optimizer build-recommendations`")
+    base = resolve(build, job_type=job_type, signature=signature, app_name=app_name)
+    if input_bytes is None:
+        if base["level"] == "job_type":
+            raise UnknownRecommendationError("--input-size is needed for a job type (e.g. --input-size 10GB)")
+        input_bytes = float(base["input_bytes"] or 0)
+    if base["level"] == "job_type":  # the row of the asked size's band (id and rationale)
+        from spark_optimizer.recommend.answer import size_band
+
+        band = size_band(input_bytes)
+        base = next((r for r in build if r["level"] == "job_type" and r["job_type"] == base["job_type"]
+                     and r["size_band"] == band), base)
+    chosen_objective = objective_for(deadline_s, budget, objective)
+    share = SPOT_SHARE if spot else 0.0
+    clouds = list(PLAN_CLOUDS) if cloud == "all" else [CLOUD_ALIASES.get(cloud, cloud)]
+    by_cloud, errors = {}, {}
+    for name in clouds:
+        try:
+            by_cloud[name] = _answer(base, build, input_bytes, settings, name, chosen_objective, deadline_s, budget, share)
+        except SparkOptimizerError as error:
+            if len(clouds) == 1:
+                raise
+            errors[name] = str(error)
+    if not by_cloud:
+        raise UnknownRecommendationError("no cloud has a feasible configuration: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    # With several clouds the primary answer is the one the objective prefers among the clouds' winners.
+    from spark_optimizer.cost import choose
+
+    winners = {name: result.best for name, (_, result) in by_cloud.items()}
+    primary = choose(list(winners.values()), chosen_objective, deadline_s=deadline_s, budget=budget)
+    primary_cloud = next(name for name, c in winners.items() if c is primary)
+    row, result = by_cloud[primary_cloud]
+    return LookupAnswer(row, base, result, by_cloud if cloud == "all" else {}) if not errors else \
+        LookupAnswer({**row, "cloud_errors": errors}, base, result, by_cloud)
+
+
+def predict_for_config(base: dict, build: list[dict], config: dict, settings: Settings) -> tuple[float, float | None]:
+    """Predicted runtime (ms) and cost on the row's cloud of an explicit configuration (for feedback)."""
+    from spark_optimizer.cost import CostModelError, ClusterShape, plan_instances, run_cost
+
+    signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
+    spec = spec_from_row(base, signature_rows)
+    runtime_ms = spec.curve.predict_ms(config["executors"], config["executor_cores"], config["executor_memory_mb"],
+                                       config["shuffle_partitions"], True, config["input_bytes"])
+    try:
+        catalogue = load_pricing_catalogue(settings.pricing_dir or None)
+        plan = plan_instances(ClusterShape(config["executors"], config["executor_cores"], config["executor_memory_mb"]),
+                              catalogue, base["cloud"])
+        cost = run_cost(plan, runtime_ms / 1000.0, spot_share=base["spot_share"] or 0.0).total
+    except CostModelError:
+        cost = None
+    return runtime_ms, cost
+
+
+def as_json(answer: LookupAnswer) -> str:
+    def plain(row: dict) -> dict:
+        out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+        for key in ("spark_conf", "instance_plans", "databricks_cluster", "observed_points"):
+            if isinstance(out.get(key), str):
+                out[key] = json.loads(out[key])
+        return out
+
+    doc = plain(answer.row)
+    doc["pareto"] = [{"executors": c.shape.executors, "executor_cores": c.shape.executor_cores,
+                      "executor_memory_mb": c.shape.executor_memory_mb, "runtime_s": round(c.runtime_s, 1),
+                      "cost": round(c.cost.total, 4), "plan": c.plan.describe()} for c in answer.frontier]
+    if answer.by_cloud:
+        doc["clouds"] = {name: {k: plain(row)[k] for k in ("executors", "executor_cores", "executor_memory_mb", "instance_type",
+                                                            "instance_count", "predicted_runtime_ms", "predicted_cost",
+                                                            "cost_low", "cost_high", "currency", "recommendation_id")}
+                         for name, (row, _) in answer.by_cloud.items()}
+    return json.dumps(doc, indent=2, default=str)

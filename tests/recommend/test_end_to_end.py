@@ -1,0 +1,160 @@
+"""Real warehouse: real event logs ingested, analyzed, trained (spark_optimizer.ml.train) and built
+into `recommendations`; then the JVM-free lookup, the CLI, and feedback flowing into the next training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from spark_optimizer.ml.model_inputs import GB
+from tests.conftest import PINNED_RUN_TIME, REPO_ROOT
+
+SAMPLE_LOGS = ("eventlog_v2_spark-cc4d115f011443d787f03a71a476a745", "local-1776286786993.zstd")
+GENERATED_LOGS = ("local-1795476254430.snappy", "local-1795476268849.lzf", "eventlog_v2_app-20261123232240-0000")
+
+
+@pytest.fixture(scope="module")
+def built(spark, shared_eventlogs, tmp_path_factory):
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.recommend.pipeline import run_pipeline
+    from spark_optimizer.tables.store import TableStore
+
+    logs = tmp_path_factory.mktemp("logs")
+    for source in [REPO_ROOT / "samples" / "eventlogs" / n for n in SAMPLE_LOGS] + [shared_eventlogs / "generated" / n for n in GENERATED_LOGS]:
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, logs / source.name)
+    settings = load_settings(warehouse=str(tmp_path_factory.mktemp("rec") / "wh"), environ={})
+    store = TableStore(spark, settings)
+    summary = run_pipeline(spark, store, settings, str(logs), PINNED_RUN_TIME)
+    return settings, store, summary
+
+
+def rows_of(settings):
+    from spark_optimizer.recommend.lookup import latest_build, read_rows
+
+    return latest_build(read_rows(settings))
+
+
+def test_one_row_per_signature_and_per_job_type_band(built):
+    settings, _, summary = built
+    rows = rows_of(settings)
+    signatures = [r for r in rows if r["level"] == "signature"]
+    types = [r for r in rows if r["level"] == "job_type"]
+    assert len(signatures) == summary.train.signatures == summary.build.signature_rows == 5
+    assert len(types) == 5 * len({r["job_type"] for r in signatures})
+    for r in rows:
+        assert r["recommendation_id"] in r["spark_submit"] and r["executor_memory_mb"] >= 1024
+        assert r["runtime_low_ms"] <= r["predicted_runtime_ms"] <= r["runtime_high_ms"]
+        assert r["cost_low"] <= r["predicted_cost"] <= r["cost_high"] and r["currency"] == "USD"
+        assert 0 < r["confidence"] < 1 and r["model_version"] == summary.train.runtime_model_version
+        assert set(json.loads(r["table_versions"])) >= {"scaling_models", "runs", "features", "findings"}
+    # one run per signature: low confidence, labelled as borrowed or as a single-run prior
+    assert {r["curve_source"] for r in signatures} <= {"single_run", "job_type"}
+    assert {r["confidence_label"] for r in signatures} == {"low"}
+    assert len({r["confidence"] for r in rows}) > 3  # computed, not a constant
+    taxi = next(r for r in signatures if r["job_signature"].startswith("newyorktaxidata"))
+    assert json.loads(taxi["coefficients"])["per_core"] > 0 and taxi["input_bytes"] == 3892162000
+
+
+def test_lookup_at_an_unseen_size_evaluates_the_curve_without_spark(built):
+    from spark_optimizer.recommend.curves import spec_from_row
+    from spark_optimizer.recommend.lookup import lookup
+
+    settings, _, _ = built
+    taxi = next(r for r in rows_of(settings) if (r["app_name"] or "").startswith("NewYorkTaxi"))
+    small = lookup(settings, signature=taxi["job_signature"], input_bytes=1 * GB, objective="cheapest-within-deadline")
+    large = lookup(settings, signature=taxi["job_signature"], input_bytes=100 * GB, objective="cheapest-within-deadline")
+    assert large.row["input_bytes"] == 100 * GB and large.row["size_band"] == "100GB-1TB"
+    assert large.row["predicted_runtime_ms"] > small.row["predicted_runtime_ms"]
+    assert large.row["neighbour_distance"] > small.row["neighbour_distance"] and large.row["confidence"] < small.row["confidence"]
+    spec = spec_from_row(taxi, {})
+    s = large.result.best.shape
+    assert large.row["predicted_runtime_ms"] == int(spec.curve.predict_ms(s.executors, s.executor_cores, s.executor_memory_mb,
+                                                                           large.row["shuffle_partitions"], True, 100 * GB))
+    assert large.row["recommendation_id"].startswith(taxi["recommendation_id"] + "~")
+    by_type = lookup(settings, job_type="etl", input_bytes=10 * GB, cloud="all")
+    assert by_type.row["size_band"] == "10-100GB" and set(by_type.by_cloud) == {"aws", "gcp", "azure", "databricks-aws"}
+    assert "similarity" in by_type.row["methods"]
+
+
+def test_unknown_job_type_and_signature_list_what_exists(built):
+    from spark_optimizer.recommend.lookup import UnknownRecommendationError, lookup
+
+    settings, _, _ = built
+    with pytest.raises(UnknownRecommendationError, match=r"unknown job type 'batch'; job types with recommendations: etl, sql"):
+        lookup(settings, job_type="batch", input_bytes=GB)
+    with pytest.raises(UnknownRecommendationError, match=r"job signature 'nope#1' is unknown; known signatures: .*newyorktaxidata#"):
+        lookup(settings, signature="nope#1")
+    with pytest.raises(UnknownRecommendationError, match="--input-size is needed"):
+        lookup(settings, job_type="etl")
+
+
+def test_cli_recommend_formats(built):
+    from spark_optimizer.cli import app
+
+    settings, _, _ = built
+    runner = CliRunner()
+    base = ["recommend", "--warehouse", settings.warehouse, "--job-type", "etl", "--input-size", "10GB"]
+    out = runner.invoke(app, base + ["--format", "json", "--deadline", "30m", "--spot"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["objective"] == "cheapest-within-deadline" and doc["predicted_runtime_ms"] <= 30 * 60_000
+    assert doc["spot_share"] == 0.5 and doc["pareto"] and doc["pareto"][0]["runtime_s"] <= doc["pareto"][-1]["runtime_s"]
+    out = runner.invoke(app, base + ["--format", "spark-submit"])
+    assert out.exit_code == 0 and out.stdout.startswith("spark-submit --conf spark.executor.cores=")
+    out = runner.invoke(app, base + ["--format", "databricks", "--cloud", "databricks"])
+    assert out.exit_code == 0 and "node_type_id" in json.loads(out.stdout)
+    out = runner.invoke(app, base + ["--cloud", "all", "--pareto"])
+    assert out.exit_code == 0 and "side by side" in out.stdout and "Pareto frontier" in out.stdout
+    for bad, message in ((["--input-size", "10 gigs"], "not a data size"), (["--deadline", "soon"], "not a duration"),
+                         (["--cloud", "ibm"], "--cloud must be one of")):
+        out = runner.invoke(app, base + bad)
+        assert out.exit_code == 2 and message in out.output, out.output
+
+
+def test_recommend_runs_without_importing_pyspark(built):
+    settings, _, _ = built
+    code = ("import sys\nfrom spark_optimizer.cli import app\n"
+            f"try:\n    app(['recommend', '--warehouse', {settings.warehouse!r}, '--job-type', 'sql', '--input-size', '3GB',"
+            " '--format', 'spark-submit'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('heavy:', sorted(m for m in ('pyspark', 'py4j', 'pandas', 'scipy', 'mlflow') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "spark-submit --conf" in done.stdout and "heavy: []" in done.stdout
+
+
+def test_feedback_is_recorded_and_the_next_training_uses_it(built, spark):
+    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.recommend.pipeline import train_and_build
+    from spark_optimizer.tables import FEEDBACK, RUNS
+    from spark_optimizer.recommend.lookup import UnknownRecommendationError
+
+    settings, store, _ = built
+    taxi = next(r for r in rows_of(settings) if (r["app_name"] or "").startswith("NewYorkTaxi"))
+    answer = lookup(settings, signature=taxi["job_signature"], input_bytes=8 * GB)
+    predicted = answer.row["predicted_runtime_ms"]
+    record = record_feedback(settings, answer.row["recommendation_id"], int(predicted * 1.5), PINNED_RUN_TIME + timedelta(hours=1),
+                             cost=0.5)
+    assert record.predicted_runtime_ms == predicted and record.runtime_error == pytest.approx(0.5, abs=1e-3)
+    feedback = store.read_arrow(FEEDBACK).to_pylist()
+    assert [f["recommendation_id"] for f in feedback] == [answer.row["recommendation_id"]]
+    run = next(r for r in store.read_arrow(RUNS).to_pylist() if r["source"] == "feedback")
+    assert (run["job_signature"], run["executors"], run["input_bytes"]) == (taxi["job_signature"], answer.row["executors"], 8 * GB)
+    with pytest.raises(UnknownRecommendationError, match="rec-000000000000 is not in"):
+        record_feedback(settings, "rec-000000000000", 1000, PINNED_RUN_TIME)
+    # CLI form of the same
+    from spark_optimizer.cli import app
+
+    out = CliRunner().invoke(app, ["feedback", taxi["recommendation_id"], "--runtime", "12m", "--cost", "3.5", "--warehouse", settings.warehouse])
+    assert out.exit_code == 0 and "recorded cli:" in out.output, out.output
+    # the next training sees two configurations of the taxi job: it gets a curve of its own
+    trained, built_again = train_and_build(spark, store, settings, PINNED_RUN_TIME + timedelta(hours=2))
+    assert trained.runs == 7
+    taxi_now = next(r for r in rows_of(settings) if r["job_signature"] == taxi["job_signature"] and r["level"] == "signature")
+    assert taxi_now["built_at"] > taxi["built_at"] and taxi_now["config_count"] >= 2 and taxi_now["curve_source"] == "own"
