@@ -138,7 +138,8 @@ def main(argv=None) -> int:
     print_table(f"Runtime error, leave-configurations-out ({split})", evaluation.summarize(loco, actual))
 
     held, extrapolated = evaluation.extrapolate(runs, predictors)
-    extrapolated["noise floor (mean of other repeats)"] = noise[held]
+    if extrapolated:
+        extrapolated["noise floor (mean of other repeats)"] = noise[held]
     print_table("Runtime error, leave-largest-input-out (extrapolation)", evaluation.summarize(extrapolated, actual[held]))
 
     if not args.no_regret:

@@ -118,6 +118,8 @@ def largest_input_held_out(runs: pd.DataFrame) -> np.ndarray:
 
 def extrapolate(runs: pd.DataFrame, predictors: Mapping[str, Predictor]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     held = largest_input_held_out(runs)
+    if not held.any():
+        return held, {}
     train, test = runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True)
     return held, {name: predictor(train, test) for name, predictor in predictors.items()}
 

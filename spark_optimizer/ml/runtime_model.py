@@ -43,20 +43,29 @@ def group_folds(runs: pd.DataFrame, folds: int, seed: int = 7) -> np.ndarray:
     return np.array([fold_of[k] for k in keys])
 
 
+def _double_schema(names: list[str]):
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    return StructType([StructField(name, DoubleType(), False) for name in names])
+
+
 def fit_forest(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None = None) -> PipelineModel:
     """MLlib pipeline (VectorAssembler -> RandomForestRegressor) predicting log runtime in seconds."""
     data = frame[list(MODEL_FEATURES)].astype(float).copy()
     data["label"] = np.log(frame["runtime_ms"].to_numpy(dtype=float) / 1000.0)
     assembler = VectorAssembler(inputCols=list(MODEL_FEATURES), outputCol="features")
     forest = RandomForestRegressor(featuresCol="features", labelCol="label", **{**FOREST_PARAMS, **(params or {})})
-    return Pipeline(stages=[assembler, forest]).fit(spark.createDataFrame(data))
+    return Pipeline(stages=[assembler, forest]).fit(spark.createDataFrame(data, _double_schema(list(data.columns))))
 
 
 def predict_forest(spark: SparkSession, model: PipelineModel, frame: pd.DataFrame) -> np.ndarray:
     """Predicted runtime in ms, in the order of `frame`."""
+    if frame.empty:
+        return np.array([], dtype=float)
     data = frame[list(MODEL_FEATURES)].astype(float).copy()
-    data["row"] = np.arange(len(data))
-    scored = model.transform(spark.createDataFrame(data)).select("row", "prediction").toPandas().sort_values("row")
+    data["row"] = np.arange(len(data), dtype=float)
+    scored = model.transform(spark.createDataFrame(data, _double_schema(list(data.columns)))).select("row", "prediction")
+    scored = scored.toPandas().sort_values("row")
     return np.exp(scored["prediction"].to_numpy()) * 1000.0
 
 
