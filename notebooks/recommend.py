@@ -7,6 +7,7 @@
 
 # COMMAND ----------
 
+import os
 from datetime import datetime, timezone
 
 from spark_optimizer.config import load_settings
@@ -21,8 +22,8 @@ try:
     for name, value in DEFAULTS.items():
         dbutils.widgets.text(name, value)  # noqa: F821 - provided by Databricks
     params = {name: dbutils.widgets.get(name) for name in DEFAULTS}  # noqa: F821
-except NameError:  # not on Databricks
-    params = dict(DEFAULTS)
+except NameError:  # not on Databricks: the defaults, each replaceable by SPARK_OPTIMIZER_NOTEBOOK_<NAME>
+    params = {name: os.environ.get(f"SPARK_OPTIMIZER_NOTEBOOK_{name.upper()}", value) for name, value in DEFAULTS.items()}
 
 # COMMAND ----------
 

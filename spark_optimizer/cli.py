@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from spark_optimizer.config import load_settings
 from spark_optimizer.errors import SparkOptimizerError
@@ -19,8 +17,35 @@ from spark_optimizer.errors import SparkOptimizerError
 app = typer.Typer(help="Learns from past Spark runs and recommends the resources for the next one.", no_args_is_help=True)
 # Wide enough that paths and reasons are not folded when output goes to a file or CI log.
 _PIPE_WIDTH = int(os.environ.get("COLUMNS", "200"))
-console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
-stdout = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+
+
+class _LazyConsole:
+    """A rich Console built on first use: `recommend --format spark-submit|json` prints without importing
+    rich (~20 ms of a cold start that must stay under 0.5 s). Stands in for the Console in attribute
+    access and `with console:` (rich's Live and Progress use both); it is no `isinstance` of Console."""
+
+    def __init__(self, **options) -> None:
+        self._options, self._console = options, None
+
+    def _real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __enter__(self):
+        return self._real().__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        self._real().__exit__(*exc_info)
+
+
+console = _LazyConsole(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+stdout = _LazyConsole(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "samples" / "eventlogs"
 
 WarehouseOption = Annotated[
@@ -154,6 +179,8 @@ def collect_from_metrics_command(
 @app.command()
 def tables(warehouse: WarehouseOption = None, conf: ConfOption = None) -> None:
     """List the tables in the warehouse with their row counts, versions and schema versions (no JVM)."""
+    from rich.table import Table
+
     from spark_optimizer.tables import ALL_TABLES
 
     try:
@@ -188,6 +215,8 @@ def quickstart(
         ctx = _context(warehouse, None)
         code = _run_collect(ctx, event_log_dir or str(SAMPLE_LOGS), False, None, "text")
         _run_analysis(ctx)
+        from rich.table import Table
+
         from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FINDINGS
 
         metrics = {(r["app_id"], r["attempt_id"]): r for r in ctx.store.read_arrow(APP_METRICS).to_pylist()}
@@ -378,18 +407,21 @@ def report_command(
     app_ref: Annotated[Optional[str], typer.Argument(metavar="[APP_ID[/ATTEMPT]]", help="The application to report on.")] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     app_name: Annotated[Optional[str], typer.Option("--app-name", help="Instead of APP_ID: every run with this app name, over time.")] = None,
+    signature: Annotated[Optional[str], typer.Option("--signature", help="Instead of APP_ID: every run of this job signature (or unique prefix), over time.")] = None,
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
     executors: Annotated[Optional[str], typer.Option(help="What-if executor counts, e.g. 1,2,4,8.")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-run the analysis even if it exists.")] = False,
 ) -> None:
     """Write a self-contained HTML report with plots for one application (analyzes it first if needed),
-    or for the runs of one application name over time (--app-name)."""
+    or for the runs of one application name (--app-name) or job signature (--signature) over time."""
     from spark_optimizer.analysis.report import is_analyzed, resolve_attempt
-    from spark_optimizer.report_html import app_report_html, runs_named, trend_report_html
+    from spark_optimizer.report_html import (
+        app_report_html, runs_named, runs_with_signature, signature_trend_html, trend_report_html,
+    )
 
-    if (app_ref is None) == (app_name is None):
-        _fail(ValueError("give either an application id (APP_ID or APP_ID/ATTEMPT) or --app-name NAME"))
+    if sum(x is not None for x in (app_ref, app_name, signature)) != 1:
+        _fail(ValueError("give either an application id (APP_ID or APP_ID/ATTEMPT), --app-name NAME or --signature SIGNATURE"))
     try:
         counts = [int(x) for x in executors.split(",")] if executors else None
     except ValueError:
@@ -397,18 +429,48 @@ def report_command(
     try:
         settings = load_settings(conf, warehouse=warehouse)
         store = _arrow_store(settings)
-        keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
+        if signature is not None:
+            signature, keys = runs_with_signature(store, signature)
+        else:
+            keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
         pending = [key for key in keys if refresh or not is_analyzed(store, *key)]
         if pending:
             from spark_optimizer.context import AppContext
 
             _run_analysis(AppContext(settings), only=pending)
         now = datetime.now(timezone.utc)
-        page = app_report_html(store, *keys[0], now, counts) if app_ref else trend_report_html(store, app_name, now)
+        if signature is not None:
+            page = signature_trend_html(store, signature, keys, now)
+        else:
+            page = app_report_html(store, *keys[0], now, counts) if app_ref else trend_report_html(store, app_name, now)
     except SparkOptimizerError as error:
         _fail(error)
     out.write_text(page, encoding="utf-8")
     console.print(f"wrote {out} ({len(page) // 1024} KB)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; 0.0.0.0 exposes the API to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Serve the REST API (pip extra 'api') over the warehouse; OpenAPI document at /openapi.json, docs at /docs.
+    The API key comes from the settings (api_key, env SPARK_OPTIMIZER_API_KEY), never from the command line."""
+    try:
+        import uvicorn
+
+        from spark_optimizer.api import create_app
+    except ImportError as error:
+        _fail(ImportError(f"the REST API needs the 'api' extra (pip install 'spark-optimizer[api]'): {error}"))
+    try:
+        settings = load_settings(conf, warehouse=warehouse)
+    except SparkOptimizerError as error:
+        _fail(error)
+    console.print(f"serving {settings.warehouse} on http://{host}:{port} (docs: /docs)"
+                  + ("; X-API-Key required for " + ("every endpoint" if settings.api_key_all else "writes") if settings.api_key else ""))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def _run_cloud_collector(collect, warehouse: str | None, conf: Path | None, link: bool) -> None:

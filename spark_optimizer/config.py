@@ -13,6 +13,7 @@ from spark_optimizer.errors import ConfigurationError
 REPO_CONF_FILE = Path(__file__).resolve().parents[1] / "conf" / "spark_optimizer.toml"
 ENV_PREFIX = "SPARK_OPTIMIZER_"
 TABLE_BACKENDS = ("auto", "spark", "delta-rs")
+_KINDS = {int: int, "int": int, bool: bool, "bool": bool}
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Settings:
     ingest_batch_size: int = 200
     ingest_batch_mb: int = 512
     pricing_dir: str = ""
+    api_key: str = field(default="", repr=False)  # a secret: kept out of logs and tracebacks
+    api_key_all: bool = False
     table_names: Mapping[str, str] = field(default_factory=dict)
 
     def table_name(self, logical_name: str) -> str:
@@ -43,6 +46,12 @@ def join_uri(root: str, name: str) -> str:
 
 
 def _coerce(name: str, raw: Any, target_type: type) -> Any:
+    if target_type is bool:
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).strip().lower() in ("true", "1", "yes", "false", "0", "no", ""):
+            return str(raw).strip().lower() in ("true", "1", "yes")
+        raise ConfigurationError(f"setting '{name}' must be true or false, found {raw!r}")
     if target_type is int:
         try:
             return int(raw)
@@ -84,7 +93,7 @@ def load_settings(
         raise ConfigurationError(f"unknown settings {unknown}; known settings are {sorted(types)}")
     settings = Settings()
     coerced = {
-        name: (dict(value) if name == "table_names" else _coerce(name, value, int if types[name] in (int, "int") else str))
+        name: (dict(value) if name == "table_names" else _coerce(name, value, _KINDS.get(types[name], str)))
         for name, value in values.items()
     }
     settings = replace(settings, **coerced)

@@ -3,11 +3,15 @@
 Every function takes an optional `warehouse` (default: settings from conf/, the environment)
 and an optional `spark` session (default: the active one, or a local one); nothing else to set up.
 
-    from spark_optimizer import ingest, analyze, train, similar
+    from spark_optimizer import ingest, analyze, train, similar, recommend, feedback
     ingest("/data/spark-events", warehouse="/tmp/wh")
     analyze(warehouse="/tmp/wh")
     train(warehouse="/tmp/wh")
     similar("application_1700000000000_0042", k=5, warehouse="/tmp/wh")
+    answer = recommend(job_type="etl", input_size="10GB", deadline="30m", warehouse="/tmp/wh")
+    feedback(answer.row["recommendation_id"], "12m", cost=3.5, warehouse="/tmp/wh")
+
+`recommend` and `feedback` read and write the tables with delta-rs and start no JVM.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
     from spark_optimizer.eventlog.ingest import IngestSummary
     from spark_optimizer.ml.runtime_model import RuntimeModel
     from spark_optimizer.ml.train import TrainSummary
+    from spark_optimizer.recommend.feedback import FeedbackRecord
+    from spark_optimizer.recommend.lookup import LookupAnswer
 
 
 def _context(warehouse: str | None, spark: "SparkSession | None"):
@@ -154,3 +160,50 @@ def predict_runtime(model: "RuntimeModel", candidates: "DataFrame | pd.DataFrame
     defaults = {"shuffle_partitions": 200, "aqe_enabled": True}
     frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns}).reset_index(drop=True)
     return frame.assign(predicted_runtime_ms=model.predict_ms(spark or get_or_create_spark(), frame))
+
+
+def recommend(*, job_type: str | None = None, signature: str | None = None, app_name: str | None = None,
+              input_size: "str | int | None" = None, deadline: "str | float | None" = None, budget: float | None = None,
+              objective: str | None = None, cloud: str = "aws", spot: bool = False,
+              warehouse: str | None = None) -> "LookupAnswer":
+    """The configuration for one job (`signature` or `app_name`) or a `job_type` at an input size,
+    from the `recommendations` table (run `train` and `spark-optimizer build-recommendations` first).
+    `input_size` is bytes or text such as "10GB" (default for a job: its typical input); `deadline`
+    is seconds or text such as "30m"; `objective` is balanced, cheapest-within-deadline or
+    fastest-within-budget; `cloud` is aws, gcp, azure, databricks or all. No JVM is started.
+
+    Example::
+
+        answer = recommend(job_type="etl", input_size="10GB", deadline="30m", warehouse="/tmp/wh")
+        answer.row["spark_submit"], answer.row["predicted_cost"], answer.row["recommendation_id"]
+    """
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.units import parse_duration_ms, parse_size_bytes
+
+    size = parse_size_bytes(input_size) if isinstance(input_size, str) else input_size
+    deadline_s = parse_duration_ms(deadline) / 1000 if isinstance(deadline, str) else deadline
+    if budget is not None and budget <= 0:
+        raise ValueError(f"budget must be a positive amount, not {budget}")
+    return lookup(load_settings(warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
+                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot)
+
+
+def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None = None, app_id: str | None = None,
+             note: str | None = None, warehouse: str | None = None, recorded_at: datetime | None = None) -> "FeedbackRecord":
+    """Record how a run that applied `recommendation_id` went: `runtime` in ms or text such as "12m",
+    `cost` in the catalogue's currency. Ids from `recommend` carry their configuration, so the run
+    also joins `runs` and the next `train` learns from it. No JVM is started.
+
+    Example::
+
+        record = feedback("rec-1a2b3c4d5e6f~e4c4m8192p64i10240", "12m", cost=3.5, warehouse="/tmp/wh")
+        record.runtime_error  # +0.2 means 20% slower than predicted
+    """
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.units import parse_duration_ms
+
+    runtime_ms = parse_duration_ms(runtime) if isinstance(runtime, str) else int(runtime)
+    return record_feedback(load_settings(warehouse=warehouse), recommendation_id, runtime_ms, recorded_at or _now(),
+                           cost=cost, app_id=app_id, note=note)

@@ -17,6 +17,8 @@ GRID_LEVELS = {
     "aqe": (True, False),
 }
 CONFIGS_PER_SCALE = {"tiny": 2, "small": 3, "medium": 3, "large": 2}
+ROUNDS = 3  # rounds of each dimension's levels drawn per workload; fixed, so that shorter lists are prefixes
+MAX_CONFIGS = 12
 DEFAULT_SCALES = ("small", "medium", "large")
 
 
@@ -52,7 +54,8 @@ def workload_configs(workload: str, count: int) -> list[Config]:
     (memory, shuffle partitions) takes its two non-default levels first (for memory the smallest
     first, so that even the largest scale's short list has a configuration that spills). So the
     first configurations already span every level, two-level dimensions vary independently from
-    one workload to the next, and later picks do not line up the defaults."""
+    one workload to the next, and later picks do not line up the defaults. The draws do not depend
+    on `count`: a shorter list is a prefix of a longer one (the scales' lists nest)."""
     rng = random.Random(f"corpus-grid/{workload}")
     default = asdict(DEFAULTS_LIKE)
     sequences = {}
@@ -61,13 +64,15 @@ def workload_configs(workload: str, count: int) -> list[Config]:
         rng.shuffle(sequence)
         if name == "executor_memory_mb":
             sequence.sort()
-        for _ in range(count):
+        for _ in range(ROUNDS):
             round_ = list(levels)
             rng.shuffle(round_)
             sequence += round_
         sequences[name] = sequence
+    if count > MAX_CONFIGS:
+        raise ValueError(f"at most {MAX_CONFIGS} configurations per workload are sampled, {count} asked for")
     configs, index = [DEFAULTS_LIKE], 0
-    while len(configs) < min(count, len(FULL_GRID)):
+    while len(configs) < count:
         candidate = Config(**{name: sequences[name][index % len(sequences[name])] for name in GRID_LEVELS})
         index += 1
         if candidate in configs:  # rare: the same point twice; shift one dimension's sequence

@@ -4,7 +4,6 @@ rationale). Shared by the build job and the JVM-free lookup, so both give the sa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -29,6 +28,8 @@ def size_band(input_bytes: float) -> str:
 
 
 def base_id(*parts: object) -> str:
+    import hashlib  # only the build names rows; a lookup need not load OpenSSL
+
     return "rec-" + hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 

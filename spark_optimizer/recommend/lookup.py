@@ -1,6 +1,7 @@
 """The JVM-free lookup behind `spark-optimizer recommend`: read the latest build of the
 `recommendations` table with delta-rs, rebuild the row's curve, and search it again at the asked
-input size, objective, constraints and cloud. Imports neither pyspark nor pandas.
+input size, objective, constraints and cloud. Imports neither pyspark, pandas nor pyarrow (a cold start
+of `spark-optimizer recommend` must stay well under 0.5 s; `benchmarks/cli_latency.py` measures it).
 
 Example::
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from spark_optimizer.config import Settings
-from spark_optimizer.cost import Candidate, load_pricing_catalogue, pareto_frontier
+from spark_optimizer.cost import Candidate, PricingCatalogue, load_pricing_catalogue, pareto_frontier
 from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
 from spark_optimizer.recommend.answer import PLAN_CLOUDS, lookup_id, recommend
 from spark_optimizer.recommend.curves import spec_from_row
@@ -46,30 +47,27 @@ class LookupAnswer:
 
 
 def read_rows(settings: Settings) -> list[dict]:
-    """Every row of `recommendations` (all builds) through delta-rs and pyarrow's Parquet reader."""
+    """Every row of `recommendations` (all builds), read by delta-rs' own engine into Python values.
+
+    `DeltaTable.scan()` hands back arro3 record batches, so the lookup never imports pyarrow
+    (with numpy and pyarrow.compute, most of a cold start) and still honours deletion vectors
+    and column mapping, which a read of `file_uris()` would not.
+    """
     from deltalake import DeltaTable
 
     path = settings.table_path("recommendations")
     if not DeltaTable.is_deltatable(path):
         raise TableNotFoundError(f"no recommendations table at {path}; run `spark-optimizer build-recommendations` "
                                  "(or `spark-optimizer quickstart`) first")
-    files = [u[len("file://"):] if u.startswith("file://") else u for u in DeltaTable(path).file_uris()]
-    if not files:
-        return []
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     rows = []
-    for f in files:
-        table = pq.ParquetFile(f).read()  # not read_table: that goes through pyarrow.dataset and pandas
-        # pyarrow converts zone-aware timestamps through pandas (0.2 s to import): read them naive, re-attach UTC.
-        zoned = [n for n, t in zip(table.column_names, table.schema.types) if pa.types.is_timestamp(t) and t.tz]
-        table = table.cast(pa.schema([pa.field(n, pa.timestamp(t.unit)) if n in zoned else pa.field(n, t)
-                                      for n, t in zip(table.column_names, table.schema.types)]))
-        for row in table.to_pylist():
-            for n in zoned:
-                row[n] = row[n] and row[n].replace(tzinfo=timezone.utc)
-            rows.append(row)
+    for batch in DeltaTable(path).scan():
+        names = [field.name for field in batch.schema]
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        # arro3 gives zone-aware timestamps a zoneinfo.ZoneInfo; callers get datetime.timezone.utc, as before.
+        for i, field in enumerate(batch.schema):
+            if field.type.tz:
+                columns[i] = [v and v.astimezone(timezone.utc) for v in columns[i]]
+        rows.extend(dict(zip(names, values)) for values in zip(*columns))
     return rows
 
 
@@ -117,11 +115,10 @@ def resolve(build: list[dict], *, job_type: str | None = None, signature: str | 
     raise UnknownRecommendationError("say which job: --job-type TYPE, --signature SIGNATURE or --app-name NAME")
 
 
-def _answer(base: dict, build: list[dict], input_bytes: float, settings: Settings, cloud: str, objective: str,
+def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: PricingCatalogue, cloud: str, objective: str,
             deadline_s: float | None, budget: float | None, spot_share: float) -> tuple[dict, SearchResult]:
     signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
     spec = spec_from_row(base, signature_rows)
-    catalogue = load_pricing_catalogue(settings.pricing_dir or None)
     rules = {}
     for item in base.get("rule_properties") or []:
         key, _, rest = item.partition("=")
@@ -166,10 +163,12 @@ def lookup(settings: Settings, *, input_bytes: float | None = None, job_type: st
     chosen_objective = objective_for(deadline_s, budget, objective)
     share = SPOT_SHARE if spot else 0.0
     clouds = list(PLAN_CLOUDS) if cloud == "all" else [CLOUD_ALIASES.get(cloud, cloud)]
-    by_cloud, errors = {}, {}
+    by_cloud, errors, catalogue = {}, {}, None
     for name in clouds:
         try:
-            by_cloud[name] = _answer(base, build, input_bytes, settings, name, chosen_objective, deadline_s, budget, share)
+            if catalogue is None:  # parsed once for all clouds; a broken catalogue is still each cloud's error
+                catalogue = load_pricing_catalogue(settings.pricing_dir or None)
+            by_cloud[name] = _answer(base, build, input_bytes, catalogue, name, chosen_objective, deadline_s, budget, share)
         except SparkOptimizerError as error:
             if len(clouds) == 1:
                 raise

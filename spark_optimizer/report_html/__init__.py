@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Mapping, Sequence
 
 from spark_optimizer.report_html.data import AppReportData, CostFunction, core_hours
-from spark_optimizer.report_html.gather import gather_app_report, gather_trend, runs_named
+from spark_optimizer.report_html.gather import (
+    gather_app_report, gather_signature_trend, gather_trend, runs_named, runs_with_signature,
+)
 from spark_optimizer.report_html.page import app_page, trend_page
 from spark_optimizer.tables.store import TableStore
 
@@ -55,13 +57,28 @@ def trend_report_html(store: TableStore, app_name: str, generated_at: datetime, 
     return trend_page(gather_trend(store, app_name, cost=cost, cost_unit=cost_unit), generated_at)
 
 
+def signature_trend_html(store: TableStore, signature: str, keys: Sequence[tuple[str, str]], generated_at: datetime, *,
+                         cost: CostFunction | None = None, cost_unit: str | None = None) -> str:
+    """The HTML report of the runs `keys` of one job signature (`runs_with_signature`) over time.
+
+    Example::
+
+        signature, keys = runs_with_signature(store, "nightly_orders#3f2a")
+        html = signature_trend_html(store, signature, keys, datetime.now(timezone.utc))
+    """
+    return trend_page(gather_signature_trend(store, signature, keys, cost=cost, cost_unit=cost_unit), generated_at)
+
+
 __all__ = [
     "AppReportData",
     "CostFunction",
     "app_report_html",
     "core_hours",
     "gather_app_report",
+    "gather_signature_trend",
     "gather_trend",
     "runs_named",
+    "runs_with_signature",
+    "signature_trend_html",
     "trend_report_html",
 ]

@@ -7,7 +7,7 @@ application started; byte counts stay bytes until the plot formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Collection, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -409,8 +409,10 @@ def whatif_curve(whatif: Mapping[str, Any], app: Mapping[str, Any], cost: CostFu
 # ---- runs of one application name over time ----------------------------------------------------------
 
 def trend(app_name: str, app_rows: Sequence[Mapping], metric_rows: Sequence[Mapping] = (), finding_rows: Sequence[Mapping] = (),
-          cost: CostFunction | None = None, cost_unit: str | None = None) -> Trend:
+          cost: CostFunction | None = None, cost_unit: str | None = None, *, keys: Collection[tuple[str, str]] | None = None) -> Trend:
     """Every run named `app_name` (exact match), oldest first, with duration, input, cost and bottleneck.
+    With `keys` ((app_id, attempt_id) pairs, e.g. the runs of one job signature) those runs instead,
+    whatever their names, and `app_name` is only the title.
 
     Without `cost`, a run costs its allocated core-hours (`app_metrics.allocated_core_ms`), or
     executors x cores x wall time when it was not analyzed.
@@ -421,9 +423,9 @@ def trend(app_name: str, app_rows: Sequence[Mapping], metric_rows: Sequence[Mapp
         findings[(f["app_id"], f["attempt_id"])] = findings.get((f["app_id"], f["attempt_id"]), 0) + 1
     runs = []
     for a in app_rows:
-        if a.get("app_name") != app_name or a.get("start_time_ms") is None:
-            continue
         key = (a["app_id"], a.get("attempt_id") or "")
+        if (key not in keys if keys is not None else a.get("app_name") != app_name) or a.get("start_time_ms") is None:
+            continue
         m = metrics.get(key, {})
         executors, cores, wall_ms = a.get("max_concurrent_executors"), a.get("executor_cores"), a.get("duration_ms")
         if cost is not None:

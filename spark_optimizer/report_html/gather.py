@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from spark_optimizer.analysis.report import build_app_report, merged_conf
 from spark_optimizer.report_html import data
 from spark_optimizer.tables import (
-    APP_METRICS, APPLICATIONS, EXECUTOR_METRICS, EXECUTORS, FINDINGS, STAGE_METRICS, STAGES, TASKS,
+    APP_METRICS, APPLICATIONS, EXECUTOR_METRICS, EXECUTORS, FEATURES, FINDINGS, STAGE_METRICS, STAGES, TASKS,
 )
 from spark_optimizer.tables.store import TableStore
 
@@ -103,3 +103,38 @@ def gather_trend(store: TableStore, app_name: str, *, cost: data.CostFunction | 
 
     return data.trend(app_name, apps, of_these_apps(APP_METRICS), of_these_apps(FINDINGS, ["app_id", "attempt_id", "rule_id"]),
                       cost, cost_unit)
+
+
+def runs_with_signature(store: TableStore, signature: str) -> tuple[str, list[tuple[str, str]]]:
+    """(full signature, its runs' (app_id, attempt_id)) for a job signature or a unique prefix of one,
+    from the `features` table (written by `spark-optimizer train`)."""
+    from spark_optimizer.analysis.report import ApplicationNotFoundError
+    from spark_optimizer.errors import TableNotFoundError
+
+    if not store.exists(FEATURES):
+        raise TableNotFoundError(f"no features table at {store.path(FEATURES)}: job signatures are computed by "
+                                 "`spark-optimizer train`; run it first")
+    rows = store.read_arrow(FEATURES).select(["app_id", "attempt_id", "job_signature"]).to_pylist()
+    known = sorted({r["job_signature"] for r in rows if r["job_signature"]})
+    matches = [signature] if signature in known else [k for k in known if k.startswith(signature)]
+    if len(matches) != 1:
+        what = "matches several signatures" if matches else "is not a known job signature"
+        raise ApplicationNotFoundError(f"{signature!r} {what}; known signatures: {', '.join((matches or known)[:10]) or '(none)'}")
+    return matches[0], [(r["app_id"], r["attempt_id"]) for r in rows if r["job_signature"] == matches[0]]
+
+
+def gather_signature_trend(store: TableStore, signature: str, keys: Sequence[tuple[str, str]], *,
+                           cost: data.CostFunction | None = None, cost_unit: str | None = None) -> data.Trend:
+    """The runs `keys` of one job signature over time (see `data.trend`)."""
+    wanted = set(keys)
+    ids = pa.array(sorted({app_id for app_id, _ in wanted}), pa.string())
+
+    def of_these_apps(spec, columns: list[str] | None = None) -> list[dict]:
+        if not store.exists(spec):
+            return []
+        table = store.read_arrow(spec)
+        table = table.select(columns) if columns else table
+        return table.filter(pc.is_in(table["app_id"], value_set=ids)).to_pylist()
+
+    return data.trend(signature, of_these_apps(APPLICATIONS), of_these_apps(APP_METRICS),
+                      of_these_apps(FINDINGS, ["app_id", "attempt_id", "rule_id"]), cost, cost_unit, keys=wanted)

@@ -61,6 +61,17 @@ def test_one_row_per_signature_and_per_job_type_band(built):
     assert json.loads(taxi["coefficients"])["per_core"] > 0 and taxi["input_bytes"] == 3892162000
 
 
+def test_rows_come_back_as_plain_python_values(built):
+    from datetime import timezone
+
+    settings, _, _ = built
+    rows = rows_of(settings)
+    assert {r["built_at"].tzinfo for r in rows} == {timezone.utc}  # not arro3's zoneinfo.ZoneInfo("UTC")
+    for r in rows:
+        assert isinstance(r["methods"], list) and isinstance(r["member_signatures"], list)
+        assert isinstance(r["executors"], int) and isinstance(r["confidence"], float) and isinstance(r["aqe_enabled"], bool)
+
+
 def test_lookup_at_an_unseen_size_evaluates_the_curve_without_spark(built):
     from spark_optimizer.recommend.curves import spec_from_row
     from spark_optimizer.recommend.lookup import lookup
@@ -117,15 +128,18 @@ def test_cli_recommend_formats(built):
         assert out.exit_code == 2 and message in out.output, out.output
 
 
-def test_recommend_runs_without_importing_pyspark(built):
+@pytest.mark.parametrize("output_format, expected", [("spark-submit", "spark-submit --conf"), ("table", "recommendation")])
+def test_recommend_runs_without_importing_pyspark(built, output_format, expected):
+    # pyarrow (and the numpy it pulls in) was most of the cold start: the lookup reads arro3 batches instead.
     settings, _, _ = built
     code = ("import sys\nfrom spark_optimizer.cli import app\n"
             f"try:\n    app(['recommend', '--warehouse', {settings.warehouse!r}, '--job-type', 'sql', '--input-size', '3GB',"
-            " '--format', 'spark-submit'])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('heavy:', sorted(m for m in ('pyspark', 'py4j', 'pandas', 'scipy', 'mlflow') if m in sys.modules))\n")
+            f" '--format', {output_format!r}])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('heavy:', sorted(m for m in ('pyspark', 'py4j', 'pandas', 'scipy', 'mlflow', 'pyarrow', 'numpy')"
+            " if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "spark-submit --conf" in done.stdout and "heavy: []" in done.stdout
+    assert expected in done.stdout and "heavy: []" in done.stdout, done.stdout
 
 
 def test_feedback_is_recorded_and_the_next_training_uses_it(built, spark):
