@@ -1,6 +1,6 @@
 """A labelled corpus of real Spark runs: workloads x configurations x input scales, repeated.
 
-    python benchmarks/corpus.py --out DIR                       # the default corpus (~40 min on 2 cores)
+    python benchmarks/corpus.py --out DIR                       # the default corpus (168 runs, ~45 min on 2 idle cores)
     python benchmarks/corpus.py --out DIR --quick               # tests: 2 workloads, tiny data, 2 configs, 4 runs
     python benchmarks/corpus.py --out DIR --workloads aggregation wide_sort --scales small --repeats 3
     python benchmarks/corpus.py --out DIR --max-minutes 30      # stops cleanly; run again to resume
@@ -21,12 +21,16 @@ once into DIR/data/ (see benchmarks/workloads/datasets.py). Output in DIR:
 
 Grid: for each workload, a seeded, balanced sample of the full grid (FULL_GRID, 72 points) that
 starts with a defaults-like configuration (2 executors x 1 core, 1024 MB, 200 shuffle partitions,
-AQE on, as an untuned job gets) and then cycles through every level of every dimension, moving
-away from the defaults first (`workload_configs`). Scale s runs the first CONFIGS_PER_SCALE[s]
+AQE on, as an untuned job gets) and then cycles through every level of every dimension (memory
+and partitions leave their default level first, memory at its smallest, so the largest scale has
+a configuration that spills; see `workload_configs`). Scale s runs the first CONFIGS_PER_SCALE[s]
 of them, so the configurations of a larger scale are a subset of a smaller one's (extrapolation
 to the largest input can be checked config by config). Every configuration is run --repeats
 times, interleaved (repeat 1 of every configuration, then repeat 2, ...) so that drift on the
-host falls on every configuration alike; repeats share a config_id.
+host falls on every configuration alike; repeats share a config_id. The default plan is 7
+workloads x (3 + 3 + 2) configurations x 3 repeats = 168 runs, sized to the CPU time a run
+costs on a 2-core host (~25 s at the smallest scale, most of it the executor JVMs' start-up and
+JIT warm-up): about 45 minutes when the host is otherwise idle.
 
 Runs go to a driver process (benchmarks/workloads/driver.py) that reuses its Python process and
 JVM gateway for up to --runs-per-driver applications (measured: ~6 s less per run than a fresh

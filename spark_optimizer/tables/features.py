@@ -14,7 +14,7 @@ FEATURES = TableSpec(
     + (
         Column("app_name", "string"),
         Column("name_key", "string", "app name lower-cased with dates, numbers, ids and run suffixes removed"),
-        Column("structure_hash", "string", "hash of the distinct stage call sites (line numbers dropped) and plan-operator categories"),
+        Column("structure_hash", "string", "hash of the distinct actions of its stages (call-site files and lines dropped) and plan-operator categories"),
         Column("job_signature", "string", "recurring job identity: name_key + '#' + structure_hash, or the spark.optimizer.signature tag"),
         Column("job_type", "string", "etl|sql|ml|streaming|other"),
         Column("job_type_source", "string", "inferred, or tag (spark.optimizer.jobType)"),

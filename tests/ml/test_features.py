@@ -51,9 +51,10 @@ def test_features_come_from_real_fields(featured):
 def test_name_key_call_site_and_operator_categories(spark):
     names = spark.createDataFrame(
         [("Nightly ETL 2026-11-24 run 42",), ("TPC-DS q72 sf100",), ("job_3f2a9c1e-8b7d-4c2a-9e1f-0a1b2c3d4e5f",), ("1234",)], "n string")
-    assert [r[0] for r in names.select(name_key(F.col("n"))).collect()] == ["nightly_etl_run", "tpc_ds_q_sf", "job", "unnamed"]
-    sites = spark.createDataFrame([("collect at /tmp/gen/codecs.py:13",), ("count at MyJob.scala:42",)], "s string")
-    assert [r[0] for r in sites.select(call_site(F.col("s"))).collect()] == ["collect at codecs.py", "count at MyJob.scala"]
+    assert [r[0] for r in names.select(name_key(F.col("n"))).collect()] == ["nightly_etl_run", "tpc_ds_q72_sf100", "job", "unnamed"]
+    sites = spark.createDataFrame([("collect at /tmp/gen/codecs.py:13",), ("count at MyJob.scala:42",),
+                                   ("$anonfun$withThreadLocalCaptured$2 at CompletableFuture.java:1768",)], "s string")
+    assert [r[0] for r in sites.select(call_site(F.col("s"))).collect()] == ["collect", "count", None]
     nodes = ["Scan parquet default.sales", "BroadcastHashJoin", "SortMergeJoin", "HashAggregate", "ObjectHashAggregate",
              "Execute InsertIntoHadoopFsRelationCommand", "ArrowEvalPython", "Window", "Exchange", "BroadcastExchange",
              "WholeStageCodegen (2)", "TakeOrderedAndProject", "Range", "Filter"]
