@@ -78,7 +78,7 @@ def _console_script() -> str:
 def _some_job_type(warehouse: str) -> str:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import latest_build, read_rows
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
 
     rows = latest_build(read_rows(load_settings(warehouse=warehouse)))
     return next(r["job_type"] for r in rows if r["level"] == "job_type")

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
-from spark_optimizer.recommend.pipeline import run_pipeline
+from spark_optimizer.recommender.pipeline import run_pipeline
 
 
 def main() -> None:

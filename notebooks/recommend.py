@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 
 from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
-from spark_optimizer.recommend.lookup import as_json, lookup
-from spark_optimizer.recommend.pipeline import run_pipeline
+from spark_optimizer.recommender.lookup import as_json, lookup
+from spark_optimizer.recommender.pipeline import run_pipeline
 from spark_optimizer.units import parse_size_bytes
 
 DEFAULTS = {"event_log_dir": "samples/eventlogs", "warehouse": "./spark-optimizer-warehouse", "job_type": "etl",

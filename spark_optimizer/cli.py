@@ -47,6 +47,8 @@ class _LazyConsole:
 console = _LazyConsole(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 stdout = _LazyConsole(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "samples" / "eventlogs"
+# Runs of two corpus workloads at several configurations and sizes, so the models have a job to learn.
+SAMPLE_RUNS = Path(__file__).resolve().parents[1] / "samples" / "runs"
 
 WarehouseOption = Annotated[
     Optional[str], typer.Option("--warehouse", help="Warehouse root (env SPARK_OPTIMIZER_WAREHOUSE).")
@@ -209,11 +211,12 @@ def quickstart(
     warehouse: WarehouseOption = None,
     event_log_dir: Annotated[Optional[str], typer.Option("--event-log-dir", help="Defaults to the bundled samples.")] = None,
 ) -> None:
-    """Run the main job end to end on the bundled sample logs with the embedded defaults:
+    """Run the main job end to end on the bundled sample logs (samples/eventlogs and samples/runs) with the embedded defaults:
     ingest, analyze, train, build recommendations, and print what was found and one recommendation."""
     try:
         ctx = _context(warehouse, None)
-        code = _run_collect(ctx, event_log_dir or str(SAMPLE_LOGS), False, None, "text")
+        sources = [event_log_dir] if event_log_dir else [str(SAMPLE_LOGS), str(SAMPLE_RUNS)]
+        code = max(_run_collect(ctx, source, False, None, "text") for source in sources)
         _run_analysis(ctx)
         from rich.table import Table
 
@@ -242,14 +245,14 @@ def quickstart(
 
 
 def _quickstart_recommendation(ctx) -> None:
-    from spark_optimizer.recommend.lookup import lookup
-    from spark_optimizer.recommend.pipeline import train_and_build
-    from spark_optimizer.recommend.render import recommendation_view
+    from spark_optimizer.recommender.lookup import lookup
+    from spark_optimizer.recommender.pipeline import train_and_build
+    from spark_optimizer.recommender.render import recommendation_view
 
     trained, built = train_and_build(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc))
     console.print(f"trained on {trained.runs} runs of {trained.signatures} job signature(s); built {built.signature_rows} "
                   f"signature and {built.job_type_rows} job-type recommendation(s)")
-    from spark_optimizer.recommend.lookup import latest_build, read_rows
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
 
     rows = [r for r in latest_build(read_rows(ctx.settings)) if r["level"] == "signature"]
     # Show the job with the most evidence: most runs, then the largest input (a size its curve can scale).
@@ -564,7 +567,7 @@ def build_recommendations_command(
     train_first: Annotated[bool, typer.Option("--train/--no-train", help="Train the models first.")] = False,
 ) -> None:
     """Build the recommendations table from the trained curves, runs, findings and the pricing catalogue."""
-    from spark_optimizer.recommend.build import build_recommendations
+    from spark_optimizer.recommender.build import build_recommendations
 
     try:
         ctx = _context(warehouse, conf)
@@ -598,7 +601,7 @@ def recommend(
     conf: ConfOption = None,
 ) -> None:
     """Recommend a configuration for a job or job type at an input size (reads the table with delta-rs; no JVM)."""
-    from spark_optimizer.recommend.lookup import as_json, lookup
+    from spark_optimizer.recommender.lookup import as_json, lookup
     from spark_optimizer.units import parse_duration_ms, parse_size_bytes
 
     if output_format not in ("table", "json", "spark-submit", "databricks"):
@@ -619,7 +622,7 @@ def recommend(
     elif output_format == "databricks":
         print(answer.row["databricks_cluster"])
     else:
-        from spark_optimizer.recommend.render import pareto_table, recommendation_view
+        from spark_optimizer.recommender.render import pareto_table, recommendation_view
 
         stdout.print(recommendation_view(answer))
         if pareto:
@@ -637,7 +640,7 @@ def feedback(
     conf: ConfOption = None,
 ) -> None:
     """Record how a recommended run went; the next training uses it (no JVM)."""
-    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.recommender.feedback import record_feedback
     from spark_optimizer.units import parse_duration_ms
 
     try:

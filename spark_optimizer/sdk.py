@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from spark_optimizer.eventlog.ingest import IngestSummary
     from spark_optimizer.ml.runtime_model import RuntimeModel
     from spark_optimizer.ml.train import TrainSummary
-    from spark_optimizer.recommend.feedback import FeedbackRecord
-    from spark_optimizer.recommend.lookup import LookupAnswer
+    from spark_optimizer.recommender.feedback import FeedbackRecord
+    from spark_optimizer.recommender.lookup import LookupAnswer
 
 
 def _context(warehouse: str | None, spark: "SparkSession | None"):
@@ -178,7 +178,7 @@ def recommend(*, job_type: str | None = None, signature: str | None = None, app_
         answer.row["spark_submit"], answer.row["predicted_cost"], answer.row["recommendation_id"]
     """
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.recommender.lookup import lookup
     from spark_optimizer.units import parse_duration_ms, parse_size_bytes
 
     size = parse_size_bytes(input_size) if isinstance(input_size, str) else input_size
@@ -201,7 +201,7 @@ def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None
         record.runtime_error  # +0.2 means 20% slower than predicted
     """
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.recommender.feedback import record_feedback
     from spark_optimizer.units import parse_duration_ms
 
     runtime_ms = parse_duration_ms(runtime) if isinstance(runtime, str) else int(runtime)

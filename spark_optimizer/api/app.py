@@ -84,8 +84,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     """
     from spark_optimizer.analysis.report import ApplicationNotFoundError
     from spark_optimizer.api.routes import NotAnalyzedError, router
-    from spark_optimizer.recommend.feedback import FeedbackError
-    from spark_optimizer.recommend.lookup import UnknownRecommendationError
+    from spark_optimizer.recommender.feedback import FeedbackError
+    from spark_optimizer.recommender.lookup import UnknownRecommendationError
 
     app = FastAPI(title="Spark Optimizer", version=__version__,
                   description="Recommendations, job history and analyses from a Spark Optimizer warehouse.")

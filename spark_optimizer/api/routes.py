@@ -48,7 +48,7 @@ def _attempt_ref(app_id: str, attempt_id: str | None) -> str:
 def recommend(body: RecommendRequest, api: State) -> Any:
     """The configuration for a job or job type at an input size: the same answer as
     `spark-optimizer recommend --format json` (reads the recommendations table; no JVM)."""
-    from spark_optimizer.recommend.lookup import as_json, lookup
+    from spark_optimizer.recommender.lookup import as_json, lookup
 
     answer = lookup(api.settings, input_bytes=body.input_bytes, job_type=body.job_type, signature=body.signature,
                     app_name=body.app_name, deadline_s=body.deadline_s, budget=body.budget, objective=body.objective,
@@ -104,7 +104,7 @@ def analyze(app_id: AppId, query: Annotated[AnalyzeQuery, Query()], api: State) 
 def feedback(body: FeedbackRequest, api: State) -> Any:
     """Record how a run that applied a recommendation went (delta-rs writes to `feedback`, and to
     `runs` for signature-level ids so the next training learns from it)."""
-    from spark_optimizer.recommend.feedback import record_feedback
+    from spark_optimizer.recommender.feedback import record_feedback
 
     with api.write_lock:
         record = record_feedback(api.settings, body.recommendation_id, body.runtime_ms, api.clock(), cost=body.cost,

@@ -36,7 +36,7 @@ class Warehouse:
 def api_warehouse(spark, shared_eventlogs, tmp_path_factory) -> Warehouse:
     from spark_optimizer import analyze, ingest, train
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.build import build_recommendations
+    from spark_optimizer.recommender.build import build_recommendations
     from spark_optimizer.tables.store import TableStore
 
     root = tmp_path_factory.mktemp("api")

@@ -97,7 +97,7 @@ def test_analyze_returns_the_report_and_409_when_not_analyzed(client):
 
 def test_recommend_gives_the_cli_answer(client, api_warehouse):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.recommender.lookup import lookup
 
     out = client.post("/recommend", json={"job_type": "etl", "input_size": "10GB", "deadline": "30m", "spot": True})
     assert out.status_code == 200, out.text

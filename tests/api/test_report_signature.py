@@ -22,7 +22,7 @@ def test_trend_by_keys_takes_runs_whatever_their_names():
 
 def test_report_signature_writes_the_trend_page(api_warehouse, tmp_path):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import latest_build, read_rows
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
 
     rows = latest_build(read_rows(load_settings(warehouse=api_warehouse.path, environ={})))
     signature = next(r["job_signature"] for r in rows if r["level"] == "signature" and r["job_signature"].startswith("newyorktaxidata"))

@@ -48,7 +48,7 @@ def test_fit_and_predict_runtime(api_warehouse, spark):
 
 def test_recommend_and_feedback(api_warehouse):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import lookup  # the subpackage named like the SDK function is loaded
+    from spark_optimizer.recommender.lookup import lookup  # the subpackage named like the SDK function is loaded
 
     from spark_optimizer import feedback, recommend
 

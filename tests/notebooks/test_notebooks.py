@@ -42,7 +42,7 @@ def test_cells_split_and_defaults_are_embedded():
 
 def test_notebooks_in_order_build_the_tables(spark, shared_eventlogs, tmp_path, monkeypatch):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.lookup import latest_build, read_rows
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
     from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FEATURES, FINDINGS, INGEST_LOG, RUNS, SCALING_MODELS
     from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 

@@ -22,7 +22,7 @@ GENERATED_LOGS = ("local-1795476254430.snappy", "local-1795476268849.lzf", "even
 @pytest.fixture(scope="module")
 def built(spark, shared_eventlogs, tmp_path_factory):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommend.pipeline import run_pipeline
+    from spark_optimizer.recommender.pipeline import run_pipeline
     from spark_optimizer.tables.store import TableStore
 
     logs = tmp_path_factory.mktemp("logs")
@@ -35,7 +35,7 @@ def built(spark, shared_eventlogs, tmp_path_factory):
 
 
 def rows_of(settings):
-    from spark_optimizer.recommend.lookup import latest_build, read_rows
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
 
     return latest_build(read_rows(settings))
 
@@ -73,8 +73,8 @@ def test_rows_come_back_as_plain_python_values(built):
 
 
 def test_lookup_at_an_unseen_size_evaluates_the_curve_without_spark(built):
-    from spark_optimizer.recommend.curves import spec_from_row
-    from spark_optimizer.recommend.lookup import lookup
+    from spark_optimizer.recommender.curves import spec_from_row
+    from spark_optimizer.recommender.lookup import lookup
 
     settings, _, _ = built
     taxi = next(r for r in rows_of(settings) if (r["app_name"] or "").startswith("NewYorkTaxi"))
@@ -94,7 +94,7 @@ def test_lookup_at_an_unseen_size_evaluates_the_curve_without_spark(built):
 
 
 def test_unknown_job_type_and_signature_list_what_exists(built):
-    from spark_optimizer.recommend.lookup import UnknownRecommendationError, lookup
+    from spark_optimizer.recommender.lookup import UnknownRecommendationError, lookup
 
     settings, _, _ = built
     with pytest.raises(UnknownRecommendationError, match=r"unknown job type 'batch'; job types with recommendations: etl, sql"):
@@ -143,11 +143,11 @@ def test_recommend_runs_without_importing_pyspark(built, output_format, expected
 
 
 def test_feedback_is_recorded_and_the_next_training_uses_it(built, spark):
-    from spark_optimizer.recommend.feedback import record_feedback
-    from spark_optimizer.recommend.lookup import lookup
-    from spark_optimizer.recommend.pipeline import train_and_build
+    from spark_optimizer.recommender.feedback import record_feedback
+    from spark_optimizer.recommender.lookup import lookup
+    from spark_optimizer.recommender.pipeline import train_and_build
     from spark_optimizer.tables import FEEDBACK, RUNS
-    from spark_optimizer.recommend.lookup import UnknownRecommendationError
+    from spark_optimizer.recommender.lookup import UnknownRecommendationError
 
     settings, store, _ = built
     taxi = next(r for r in rows_of(settings) if (r["app_name"] or "").startswith("NewYorkTaxi"))

@@ -12,9 +12,9 @@ from spark_optimizer.cost import NoFeasibleCandidateError, load_pricing_catalogu
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.ml.resource_model import ResourceFit
 from spark_optimizer.ml.scaling import ScalingFit
-from spark_optimizer.recommend.answer import parse_recommendation_id, recommend, size_band
-from spark_optimizer.recommend.curves import Curve, CurveSpec, amdahl_prior, confidence, neighbour_distance
-from spark_optimizer.recommend.search import evaluate_grid, objective_for, search
+from spark_optimizer.recommender.answer import parse_recommendation_id, recommend, size_band
+from spark_optimizer.recommender.curves import Curve, CurveSpec, amdahl_prior, confidence, neighbour_distance
+from spark_optimizer.recommender.search import evaluate_grid, objective_for, search
 from spark_optimizer.units import parse_size_bytes
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from spark_optimizer.cost import format_duration
-from spark_optimizer.recommend.answer import human_size
+from spark_optimizer.recommender.answer import human_size
 
 
 def _money(currency: str, value) -> str:

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from spark_optimizer.config import Settings
 from spark_optimizer.cost import Candidate, PricingCatalogue, load_pricing_catalogue, pareto_frontier
 from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
-from spark_optimizer.recommend.answer import PLAN_CLOUDS, lookup_id, recommend
-from spark_optimizer.recommend.curves import spec_from_row
-from spark_optimizer.recommend.search import SPOT_SHARE, SearchResult, objective_for
-from spark_optimizer.recommend.sparkconf import Resources
+from spark_optimizer.recommender.answer import PLAN_CLOUDS, lookup_id, recommend
+from spark_optimizer.recommender.curves import spec_from_row
+from spark_optimizer.recommender.search import SPOT_SHARE, SearchResult, objective_for
+from spark_optimizer.recommender.sparkconf import Resources
 
 CLOUD_ALIASES = {"databricks": "databricks-aws"}
 CLOUD_CHOICES = ("aws", "gcp", "azure", "databricks", "all")
@@ -155,7 +155,7 @@ def lookup(settings: Settings, *, input_bytes: float | None = None, job_type: st
             raise UnknownRecommendationError("--input-size is needed for a job type (e.g. --input-size 10GB)")
         input_bytes = float(base["input_bytes"] or 0)
     if base["level"] == "job_type":  # the row of the asked size's band (id and rationale)
-        from spark_optimizer.recommend.answer import size_band
+        from spark_optimizer.recommender.answer import size_band
 
         band = size_band(input_bytes)
         base = next((r for r in build if r["level"] == "job_type" and r["job_type"] == base["job_type"]

@@ -16,7 +16,7 @@ from spark_optimizer.cost import (
     BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError, PricingCatalogue,
     choose, plan_instances,
 )
-from spark_optimizer.recommend.curves import Curve
+from spark_optimizer.recommender.curves import Curve
 
 EXECUTOR_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 EXECUTOR_CORES = (2, 4, 8)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from spark_optimizer.recommend.build import BuildSummary, build_recommendations
+from spark_optimizer.recommender.build import BuildSummary, build_recommendations
 
 
 @dataclass(frozen=True)

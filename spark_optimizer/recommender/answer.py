@@ -11,9 +11,9 @@ from typing import Mapping, Sequence
 
 from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_duration
 from spark_optimizer.ml.model_inputs import GB
-from spark_optimizer.recommend.curves import CurveSpec, confidence_label
-from spark_optimizer.recommend.search import SearchResult, search
-from spark_optimizer.recommend.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
+from spark_optimizer.recommender.curves import CurveSpec, confidence_label
+from spark_optimizer.recommender.search import SearchResult, search
+from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
               ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),

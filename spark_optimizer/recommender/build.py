@@ -20,11 +20,11 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.cost import BALANCED, PricingCatalogue, load_pricing_catalogue
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.recommend.answer import SIZE_BANDS, base_id, nan_to_none, observed_json, recommend
-from spark_optimizer.recommend.curves import (
+from spark_optimizer.recommender.answer import SIZE_BANDS, base_id, nan_to_none, observed_json, recommend
+from spark_optimizer.recommender.curves import (
     POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
 )
-from spark_optimizer.recommend.sparkconf import rule_properties
+from spark_optimizer.recommender.sparkconf import rule_properties
 from spark_optimizer.tables import APP_METRICS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
 from spark_optimizer.tables.store import TableStore
 
@@ -123,7 +123,7 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
         ctx = AppContext(load_settings(warehouse="/tmp/wh"))
         build_recommendations(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc))
     """
-    from spark_optimizer.recommend.feedback import link_ingested_feedback
+    from spark_optimizer.recommender.feedback import link_ingested_feedback
 
     if not store.exists(SCALING_MODELS):
         raise NothingToRecommendError(f"no scaling_models table in {settings.warehouse}: run `spark-optimizer train` first")
