@@ -350,7 +350,7 @@ def collect_from_emr(store: TableStore, region: str, collected_at: datetime, *, 
         created_after = since_ms if since_ms is not None else state.max_created_ms()
         summary.watermark_ms = created_after
         # A second of overlap (the API takes whole seconds); clusters listed again are skipped as unchanged.
-        kwargs = {"CreatedAfter": datetime.fromtimestamp(created_after / 1000 - 1, tz=timezone.utc)} if created_after else {}
+        kwargs = {"CreatedAfter": datetime.fromtimestamp(created_after // 1000 - 1, tz=timezone.utc)} if created_after else {}
         for page in _pages(client, "ListClusters", "list_clusters", "Clusters", **kwargs):
             for c in page:
                 summary.listed += 1
