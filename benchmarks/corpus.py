@@ -1,6 +1,6 @@
 """A labelled corpus of real Spark runs: workloads x configurations x input scales, repeated.
 
-    python benchmarks/corpus.py --out DIR                       # the default corpus (168 runs, ~45 min on 2 idle cores)
+    python benchmarks/corpus.py --out DIR                       # the default corpus (168 runs; see the timing below)
     python benchmarks/corpus.py --out DIR --quick               # tests: 2 workloads, tiny data, 2 configs, 4 runs
     python benchmarks/corpus.py --out DIR --workloads aggregation wide_sort --scales small --repeats 3
     python benchmarks/corpus.py --out DIR --max-minutes 30      # stops cleanly; run again to resume
@@ -28,9 +28,10 @@ of them, so the configurations of a larger scale are a subset of a smaller one's
 to the largest input can be checked config by config). Every configuration is run --repeats
 times, interleaved (repeat 1 of every configuration, then repeat 2, ...) so that drift on the
 host falls on every configuration alike; repeats share a config_id. The default plan is 7
-workloads x (3 + 3 + 2) configurations x 3 repeats = 168 runs, sized to the CPU time a run
-costs on a 2-core host (~25 s at the smallest scale, most of it the executor JVMs' start-up and
-JIT warm-up): about 45 minutes when the host is otherwise idle.
+workloads x (3 + 3 + 2) configurations x 3 repeats = 168 runs. Measured on a 2-core host: a run
+costs 28 s (smallest scale) to 48 s (largest) of driver + executor JVM CPU time, most of it the
+executor JVMs' start-up and JIT warm-up, so the corpus takes ~50-60 minutes on an idle host and
+took ~85 minutes at a load average of 5-12 from other work; --max-minutes caps it.
 
 Runs go to a driver process (benchmarks/workloads/driver.py) that reuses its Python process and
 JVM gateway for up to --runs-per-driver applications (measured: ~6 s less per run than a fresh
