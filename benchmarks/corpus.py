@@ -29,9 +29,10 @@ to the largest input can be checked config by config). Every configuration is ru
 times, interleaved (repeat 1 of every configuration, then repeat 2, ...) so that drift on the
 host falls on every configuration alike; repeats share a config_id. The default plan is 7
 workloads x (3 + 3 + 2) configurations x 3 repeats = 168 runs. Measured on a 2-core host: a run
-costs 28 s (smallest scale) to 48 s (largest) of driver + executor JVM CPU time, most of it the
-executor JVMs' start-up and JIT warm-up, so the corpus takes ~50-60 minutes on an idle host and
-took ~85 minutes at a load average of 5-12 from other work; --max-minutes caps it.
+costs 28 s (smallest scale) to 39 s (largest) of driver + executor JVM CPU time (median), most of
+it the executor JVMs' start-up and JIT warm-up, 92 CPU-minutes in all, so the corpus takes ~50
+minutes on an idle host; it took 81 minutes at a load average of 3-12 from other work.
+--max-minutes caps it.
 
 Runs go to a driver process (benchmarks/workloads/driver.py) that reuses its Python process and
 JVM gateway for up to --runs-per-driver applications (measured: ~6 s less per run than a fresh
