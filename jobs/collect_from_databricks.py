@@ -5,12 +5,9 @@
 
 import argparse
 import sys
-from datetime import datetime, timezone
 
-from spark_optimizer.collectors.cloud_rows import CloudCollectError
-from spark_optimizer.collectors.cloud_store import report_lines
 from spark_optimizer.collectors.databricks import collect_from_databricks
-from spark_optimizer.collectors.linking import collect_and_link
+from spark_optimizer.collectors.linking import run_collector_job
 from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
 
@@ -27,15 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf")
     args = parser.parse_args(argv)
     ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    try:
-        summary = collect_and_link(ctx.store, lambda store, now: collect_from_databricks(
-            store, now, workspace_url=args.workspace_url, profile=args.profile, since_ms=args.since_ms,
-            runs=not args.no_runs, events=not args.no_events), datetime.now(timezone.utc), not args.no_link)
-    except CloudCollectError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    print("\n".join(report_lines(summary)), flush=True)
-    return summary.exit_code
+    return run_collector_job(ctx.store, lambda store, now: collect_from_databricks(
+        store, now, workspace_url=args.workspace_url, profile=args.profile, since_ms=args.since_ms,
+        runs=not args.no_runs, events=not args.no_events), not args.no_link)
 
 
 if __name__ == "__main__":

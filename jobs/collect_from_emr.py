@@ -5,12 +5,9 @@
 
 import argparse
 import sys
-from datetime import datetime, timezone
 
-from spark_optimizer.collectors.cloud_rows import CloudCollectError
-from spark_optimizer.collectors.cloud_store import report_lines
 from spark_optimizer.collectors.emr import collect_from_emr
-from spark_optimizer.collectors.linking import collect_and_link
+from spark_optimizer.collectors.linking import run_collector_job
 from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
 
@@ -27,15 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf")
     args = parser.parse_args(argv)
     ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    try:
-        summary = collect_and_link(ctx.store, lambda store, now: collect_from_emr(
-            store, args.region, now, profile=args.profile, cluster_ids=args.cluster_ids, since_ms=args.since_ms,
-            retries=args.retries), datetime.now(timezone.utc), not args.no_link)
-    except CloudCollectError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    print("\n".join(report_lines(summary)), flush=True)
-    return summary.exit_code
+    return run_collector_job(ctx.store, lambda store, now: collect_from_emr(
+        store, args.region, now, profile=args.profile, cluster_ids=args.cluster_ids, since_ms=args.since_ms,
+        retries=args.retries), not args.no_link)
 
 
 if __name__ == "__main__":

@@ -378,9 +378,7 @@ def similar(
 ) -> None:
     """List the k historical runs most similar to one application, with what differed."""
     from spark_optimizer.analysis.report import resolve_attempt
-    from spark_optimizer.ml.features import refresh_features
-    from spark_optimizer.ml.similarity import differences, most_similar
-    from spark_optimizer.tables import FEATURES
+    from spark_optimizer.ml.similarity import similar_runs
 
     if output_format not in ("text", "json"):
         _fail(ValueError(f"--format must be text or json, not {output_format!r}"))
@@ -388,15 +386,12 @@ def similar(
         ctx = _context(warehouse, conf)
         app_id, attempt_id = resolve_attempt(_arrow_store(ctx.settings), app_ref)
         _run_analysis(ctx)
-        refresh_features(ctx.spark, ctx.store, datetime.now(timezone.utc))
-        features = ctx.store.read(FEATURES)
-        neighbours = [r.asDict() for r in most_similar(features, app_id, attempt_id, k).collect()]
-        target = features.where((features.app_id == app_id) & (features.attempt_id == attempt_id)).first().asDict()
+        target, neighbours = similar_runs(ctx.spark, ctx.store, app_id, attempt_id, k, datetime.now(timezone.utc))
     except (SparkOptimizerError, ValueError) as error:
         _fail(error)
     rows = [{"app_id": n["app_id"], "attempt_id": n["attempt_id"], "app_name": n["app_name"], "job_signature": n["job_signature"],
              "similarity": round(n["similarity"], 4), "distance": round(n["distance"], 4), "wall_s": (n["wall_ms"] or 0) / 1000,
-             "differences": differences(target, n)} for n in neighbours]
+             "differences": n["differences"]} for n in neighbours]
     if output_format == "json":
         print(json.dumps({"app_id": app_id, "attempt_id": attempt_id, "job_signature": target["job_signature"], "similar": rows}, indent=2, default=str))
     else:

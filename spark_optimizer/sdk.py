@@ -113,19 +113,14 @@ def similar(app_id: str, k: int = 5, *, warehouse: str | None = None, spark: "Sp
         [(r["app_id"], r["similarity"], r["differences"]) for r in similar("local-1700000000000", k=3)]
     """
     from spark_optimizer.analysis.report import resolve_attempt
-    from spark_optimizer.ml.features import refresh_features
-    from spark_optimizer.ml.similarity import differences, most_similar
-    from spark_optimizer.tables import FEATURES
+    from spark_optimizer.ml.similarity import similar_runs
 
     ctx = _context(warehouse, spark)
     app, attempt = resolve_attempt(ctx.store, app_id)
     analyze(warehouse=ctx.settings.warehouse, spark=ctx.spark)
-    refresh_features(ctx.spark, ctx.store, _now())
-    features = ctx.store.read(FEATURES)
-    target = features.where((features.app_id == app) & (features.attempt_id == attempt)).first().asDict()
-    rows = [r.asDict() for r in most_similar(features, app, attempt, k).collect()]
-    return [{**{key: r[key] for key in ("app_id", "attempt_id", "app_name", "job_signature", "wall_ms", "similarity", "distance")},
-             "differences": differences(target, r)} for r in rows]
+    _, rows = similar_runs(ctx.spark, ctx.store, app, attempt, k, _now())
+    return [{key: r[key] for key in ("app_id", "attempt_id", "app_name", "job_signature", "wall_ms", "similarity", "distance",
+                                     "differences")} for r in rows]
 
 
 def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession | None" = None, folds: int = 3) -> "RuntimeModel":

@@ -128,8 +128,7 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
         valid = ~np.isnan(oof[mask])
         forest_mape = float(np.mean(np.abs(oof[mask][valid] - group["runtime_ms"].to_numpy()[valid]) / group["runtime_ms"].to_numpy()[valid])) if valid.any() else None
         scaling_mape = leave_one_config_out_mape(group, profile, FULL_TERMS) if len(group) >= MIN_RUNS_FOR_SCALING else None
-        if len(group) >= 1:
-            model.scaling[signature] = fit_scaling(group, profile, FULL_TERMS)
+        model.scaling[signature] = fit_scaling(group, profile, FULL_TERMS)
         if scaling_mape is not None and (forest_mape is None or scaling_mape <= forest_mape):
             model.chosen[signature] = "scaling"
         else:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported where used: evaluating a stored curve (the CLI loo
     import numpy as np
     import pandas as pd
 
-from spark_optimizer.ml.model_inputs import GB, ape, config_key, derived_inputs
+from spark_optimizer.ml.model_inputs import ape, config_key, derived_inputs
 
 FULL_TERMS = ("fixed", "per_core", "input", "log_executors", "executors", "waves", "memory_cliff")
 BASIC_TERMS = ("fixed", "per_core", "executors")
@@ -133,4 +133,4 @@ def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_js
     return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), json.loads(profile_json or "{}"))
 
 
-__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "GB", "ScalingFit", "fit_scaling", "leave_one_config_out_mape", "scaling_from_row"]
+__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "ScalingFit", "fit_scaling", "leave_one_config_out_mape", "scaling_from_row"]

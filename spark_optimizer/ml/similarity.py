@@ -94,3 +94,15 @@ def differences(target: dict, neighbour: dict, limit: int = 4) -> list[str]:
         if change >= 0.05:
             scored.append((change, _describe(name, a, b)))
     return [text for _, text in sorted(scored, key=lambda x: -x[0])[:limit]]
+
+
+def similar_runs(spark, store, app_id: str, attempt_id: str, k: int, computed_at) -> tuple[dict, list[dict]]:
+    """(the target's feature row, its k most similar runs with `differences`), features refreshed first."""
+    from spark_optimizer.ml.features import refresh_features
+    from spark_optimizer.tables import FEATURES
+
+    refresh_features(spark, store, computed_at)
+    features = store.read(FEATURES)
+    neighbours = [r.asDict() for r in most_similar(features, app_id, attempt_id, k).collect()]
+    target = features.where((F.col("app_id") == app_id) & (F.col("attempt_id") == attempt_id)).first().asDict()
+    return target, [{**n, "differences": differences(target, n)} for n in neighbours]
