@@ -1,6 +1,6 @@
 """A labelled corpus of real Spark runs: workloads x configurations x input scales, repeated.
 
-    python benchmarks/corpus.py --out DIR                       # the default corpus (168 runs; see the timing below)
+    python benchmarks/corpus.py --out DIR                       # the default corpus (252 runs; see the timing below)
     python benchmarks/corpus.py --out DIR --quick               # tests: 2 workloads, tiny data, 2 configs, 4 runs
     python benchmarks/corpus.py --out DIR --workloads aggregation wide_sort --scales small --repeats 3
     python benchmarks/corpus.py --out DIR --max-minutes 30      # stops cleanly; run again to resume
@@ -22,17 +22,17 @@ once into DIR/data/ (see benchmarks/workloads/datasets.py). Output in DIR:
 Grid: for each workload, a seeded, balanced sample of the full grid (FULL_GRID, 72 points) that
 starts with a defaults-like configuration (2 executors x 1 core, 1024 MB, 200 shuffle partitions,
 AQE on, as an untuned job gets) and then cycles through every level of every dimension (memory
-and partitions leave their default level first, memory at its smallest, so the largest scale has
-a configuration that spills; see `workload_configs`). Scale s runs the first CONFIGS_PER_SCALE[s]
-of them, so the configurations of a larger scale are a subset of a smaller one's (extrapolation
-to the largest input can be checked config by config). Every configuration is run --repeats
-times, interleaved (repeat 1 of every configuration, then repeat 2, ...) so that drift on the
-host falls on every configuration alike; repeats share a config_id. The default plan is 7
-workloads x (3 + 3 + 2) configurations x 3 repeats = 168 runs. Measured on a 2-core host: a run
-costs 28 s (smallest scale) to 39 s (largest) of driver + executor JVM CPU time (median), most of
-it the executor JVMs' start-up and JIT warm-up, 92 CPU-minutes in all, so the corpus takes ~50
-minutes on an idle host; it took 81 minutes at a load average of 3-12 from other work.
---max-minutes caps it.
+and partitions leave their default level first, memory at its smallest; see `workload_configs`).
+Every scale runs the defaults-like configuration plus its own block of three drawn ones
+(`scale_configs`; the largest scale gets the block with the smallest memory, so it meets a
+memory cliff), so a workload is measured at ten configurations, four per scale. Every
+configuration is run --repeats times, interleaved (repeat 1 of every configuration, then repeat
+2, ...) so that drift on the host falls on every configuration alike; repeats share a config_id.
+The default plan is 7 workloads x 3 scales x 4 configurations x 3 repeats = 252 runs. A run costs
+~10-20 s of wall time on an idle 2-core host (most of it the executor JVMs' start-up and JIT
+warm-up), so the corpus takes a little over an hour there; it is the machine's only work while it
+runs, or the noise floor rises (an earlier corpus made at a load average of 3-12 from other work
+had repeats 17% apart). --max-minutes caps it.
 
 Runs go to a driver process (benchmarks/workloads/driver.py) that reuses its Python process and
 JVM gateway for up to --runs-per-driver applications (measured: ~6 s less per run than a fresh

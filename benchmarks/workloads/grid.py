@@ -16,9 +16,13 @@ GRID_LEVELS = {
     "shuffle_partitions": (8, 32, 200),
     "aqe": (True, False),
 }
-CONFIGS_PER_SCALE = {"tiny": 2, "small": 3, "medium": 3, "large": 2}
+CONFIGS_PER_SCALE = 4  # the defaults-like configuration + 3 drawn for that scale alone
+# Which block of the workload's drawn configurations a scale runs: the largest scale the first
+# block (it holds the smallest memory, so the largest input meets a memory cliff), and every scale
+# a different block, so a workload is measured at 1 + 3 x 3 = 10 configurations in all.
+SCALE_BLOCK = {"large": 0, "medium": 1, "small": 2, "tiny": 2}
 ROUNDS = 3  # rounds of each dimension's levels drawn per workload; fixed, so that shorter lists are prefixes
-MAX_CONFIGS = 12
+MAX_CONFIGS = 1 + (CONFIGS_PER_SCALE - 1) * (max(SCALE_BLOCK.values()) + 1)
 DEFAULT_SCALES = ("small", "medium", "large")
 
 
@@ -83,6 +87,14 @@ def workload_configs(workload: str, count: int) -> list[Config]:
     return configs
 
 
+def scale_configs(workload: str, scale: str) -> list[Config]:
+    """The configurations a workload runs at `scale`: the defaults-like one (so Spark's defaults
+    are measured at every scale) and that scale's own block of the workload's drawn sample."""
+    drawn = workload_configs(workload, MAX_CONFIGS)
+    first = 1 + SCALE_BLOCK[scale] * (CONFIGS_PER_SCALE - 1)
+    return [DEFAULTS_LIKE] + drawn[first : first + CONFIGS_PER_SCALE - 1]
+
+
 @dataclass(frozen=True)
 class Run:
     workload: str
@@ -101,7 +113,7 @@ def plan_runs(workloads: list[str], scales: list[str], repeats: int, configs: li
     runs = []
     for scale in scales:
         for workload in workloads:
-            chosen = configs or workload_configs(workload, CONFIGS_PER_SCALE[scale])
+            chosen = configs or scale_configs(workload, scale)
             for repeat in range(1, repeats + 1):
                 runs += [Run(workload, scale, config, repeat) for config in chosen]
     return runs

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.workloads.datasets import SCALES
-from benchmarks.workloads.grid import CONFIGS_PER_SCALE, DEFAULTS_LIKE, FULL_GRID, GRID_LEVELS
+from benchmarks.workloads.grid import CONFIGS_PER_SCALE, DEFAULTS_LIKE, FULL_GRID, GRID_LEVELS, MAX_CONFIGS
 from benchmarks.workloads.queries import WORKLOADS
 
 COLUMNS: dict[str, str] = {
@@ -160,9 +160,9 @@ The input data in `data/` is synthetic and regenerable with the same command.
 ## How runs were made
 
 Grid: {grid} ({len(FULL_GRID)} points). Per workload, the defaults-like configuration
-({DEFAULTS_LIKE.config_id}) plus a seeded balanced sample of the grid; scale s runs the first
-{', '.join(f'{k} ({v})' for k, v in CONFIGS_PER_SCALE.items())} of them, so a larger scale's
-configurations are a subset of a smaller one's (runs made with `--configs` use the given
+({DEFAULTS_LIKE.config_id}) plus a seeded balanced sample of the grid; every scale runs the
+defaults-like configuration and its own block of {CONFIGS_PER_SCALE - 1} drawn ones, so a workload is measured
+at {MAX_CONFIGS} configurations, {CONFIGS_PER_SCALE} per scale (runs made with `--configs` use the given
 configurations instead). Each configuration ran {len(repeats)} times (`repeat` {repeats[0] if repeats else '-'}..{repeats[-1] if repeats else '-'}),
 interleaved (repeat 1 of every configuration of a workload and scale, then repeat 2, ...), so
 that drift on the host falls on every configuration alike.

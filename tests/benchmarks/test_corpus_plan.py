@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from benchmarks.workloads.grid import (
-    CONFIGS_PER_SCALE, DEFAULTS_LIKE, FULL_GRID, GRID_LEVELS, Config, plan_runs, workload_configs,
+    CONFIGS_PER_SCALE, DEFAULTS_LIKE, FULL_GRID, GRID_LEVELS, MAX_CONFIGS, Config, plan_runs, scale_configs, workload_configs,
 )  # fmt: skip
 from benchmarks.workloads.output import COLUMNS, append_run, read_runs
 from benchmarks.workloads.queries import WORKLOADS
@@ -16,26 +16,35 @@ from benchmarks.workloads.queries import WORKLOADS
 
 def test_every_workload_starts_with_the_defaults_and_spans_every_level_of_the_grid():
     assert len(WORKLOADS) >= 6 and len(FULL_GRID) == 72
-    chosen = {w: workload_configs(w, CONFIGS_PER_SCALE["small"]) for w in WORKLOADS}
+    chosen = {w: workload_configs(w, MAX_CONFIGS) for w in WORKLOADS}
     for configs in chosen.values():
-        assert configs[0] == DEFAULTS_LIKE and len(set(configs)) == len(configs)
+        assert configs[0] == DEFAULTS_LIKE and len(set(configs)) == len(configs) == MAX_CONFIGS == 10
         assert all(c in FULL_GRID for c in configs)
     for name, levels in GRID_LEVELS.items():
-        assert {getattr(c, name) for configs in chosen.values() for c in configs} == set(levels), name
-    # the largest scale's short list still holds a small-memory configuration (a memory cliff)
-    assert all(any(c.executor_memory_mb == 512 for c in configs[: CONFIGS_PER_SCALE["large"]]) for configs in chosen.values())
-    assert workload_configs("aggregation", 3) == workload_configs("aggregation", 3)  # seeded
+        for workload, configs in chosen.items():
+            assert {getattr(c, name) for c in configs} == set(levels), (workload, name)
+    # the largest scale holds a small-memory configuration (a memory cliff)
+    assert all(any(c.executor_memory_mb == 512 for c in scale_configs(w, "large")) for w in WORKLOADS)
+    assert workload_configs("aggregation", 3) == workload_configs("aggregation", 10)[:3]  # seeded, prefixes
 
 
-def test_plan_nests_scales_and_interleaves_repeats():
+def test_each_scale_runs_the_defaults_and_its_own_block_of_configurations():
+    for workload in WORKLOADS:
+        by_scale = {s: scale_configs(workload, s) for s in ("small", "medium", "large")}
+        assert all(len(c) == CONFIGS_PER_SCALE and c[0] == DEFAULTS_LIKE for c in by_scale.values())
+        others = [set(c[1:]) for c in by_scale.values()]
+        assert len(set.union(*others)) == 3 * (CONFIGS_PER_SCALE - 1)  # no configuration repeats across scales
+
+
+def test_plan_runs_every_scale_configuration_three_times_with_repeats_interleaved():
     runs = plan_runs(list(WORKLOADS), ["small", "medium", "large"], 3, None)
-    assert len(runs) == len(WORKLOADS) * 3 * sum(CONFIGS_PER_SCALE[s] for s in ("small", "medium", "large"))
+    assert len(runs) == len(WORKLOADS) * 3 * 3 * CONFIGS_PER_SCALE
     assert len({r.run_id for r in runs}) == len(runs)
     for workload in WORKLOADS:
-        by_scale = {s: {r.config for r in runs if r.workload == workload and r.scale == s} for s in ("small", "medium", "large")}
-        assert by_scale["large"] <= by_scale["medium"] <= by_scale["small"]
+        for scale in ("small", "medium", "large"):
+            assert {r.config for r in runs if r.workload == workload and r.scale == scale} == set(scale_configs(workload, scale))
     block = [r for r in runs if r.workload == "aggregation" and r.scale == "small"]
-    assert [r.repeat for r in block] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert [r.repeat for r in block] == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
     assert [r.scale for r in runs] == sorted((r.scale for r in runs), key=["small", "medium", "large"].index)
 
 
