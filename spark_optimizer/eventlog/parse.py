@@ -25,6 +25,8 @@ from spark_optimizer.tables import APPLICATIONS, TASKS
 PARSER_VERSION = "1"
 # High-volume events that carry nothing the tables use: counted, not decoded.
 _SKIPPED_PREFIXES = (b'{"Event":"SparkListenerTaskStart"', b'{"Event":"SparkListenerBlockUpdated"')
+_TASK_END_PREFIX = b'{"Event":"SparkListenerTaskEnd"'
+_ACCUMULABLES = b',"Accumulables":['
 MAX_REASONS = 5
 Emit = Callable[[str, Row | tuple], None]  # task rows are tuples in TASKS column order
 
@@ -47,6 +49,40 @@ class _StreamOutcome:
             self.problems.append(text)
         elif len(self.problems) == MAX_REASONS:
             self.problems.append("… more problems not listed")
+
+
+def without_task_accumulables(line: bytes) -> bytes | None:
+    """A TaskEnd line without its Task Info "Accumulables" array, or None when the line does not
+    have the shape this cut relies on.
+
+    TaskEnd lines are most of a log's bytes and more than half of each is the Accumulables
+    array (every SQL and internal metric again, as name/update/value objects), which the tables
+    do not use: the same figures are read from "Task Metrics". Spark's JsonProtocol writes
+    Accumulables as the last field of Task Info, so the array ends at the first `]}` that is
+    followed by the next TaskEnd field ("Task Executor Metrics" or "Task Metrics") or by the end
+    of the event. The caller parses the cut line and falls back to the whole line when that fails,
+    so a line of another shape costs time, never data."""
+    start = line.find(_ACCUMULABLES)
+    if start < 0:
+        return None
+    end = line.find(b']},"Task', start)
+    if end < 0:
+        if not line.endswith(b"]}}"):
+            return None
+        end = len(line) - 3
+    return line[:start] + line[end + 1 :]
+
+
+def _fast_task_end(line: bytes) -> dict | None:
+    """The TaskEnd event parsed without its accumulables, or None (parse the whole line instead)."""
+    cut = without_task_accumulables(line)
+    if cut is None:
+        return None
+    try:
+        event = orjson.loads(cut)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("Task Info"), dict) else None
 
 
 def worker_identity() -> str:
@@ -91,13 +127,15 @@ def _read_stream(
                         continue
                     if not line.strip():
                         continue
-                    try:
-                        event = loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        outcome.bad_lines += 1
-                        last_bad = line_no
-                        outcome.problem(f"{label} line {line_no}: malformed JSON ({exc}); line skipped")
-                        continue
+                    event = _fast_task_end(line) if line.startswith(_TASK_END_PREFIX) else None
+                    if event is None:
+                        try:
+                            event = loads(line)
+                        except orjson.JSONDecodeError as exc:
+                            outcome.bad_lines += 1
+                            last_bad = line_no
+                            outcome.problem(f"{label} line {line_no}: malformed JSON ({exc}); line skipped")
+                            continue
                     if not isinstance(event, dict) or "Event" not in event:
                         outcome.bad_lines += 1
                         outcome.problem(f"{label} line {line_no}: JSON without an 'Event' field; line skipped")
