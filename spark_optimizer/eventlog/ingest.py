@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -30,6 +32,15 @@ class IngestSummary:
     records: list[dict] = field(default_factory=list)
     unchanged: int = 0
     unchanged_failed: int = 0
+    # Wall seconds per phase: listing (and fingerprint check), parsing (Spark jobs; overlaps the
+    # driver's work on earlier batches), waiting_for_parse (driver idle until a batch's job ends),
+    # assembling (Arrow tables on the driver) and writing (Delta commits).
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, phase: str, began: float) -> float:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - began
+        return now
 
     def count(self, status: str) -> int:
         return sum(r["status"] == status for r in self.records)
@@ -180,6 +191,7 @@ def ingest_event_logs(
         summary = ingest_event_logs(spark, store, "/data/spark-events", datetime.now(timezone.utc))
         summary.as_dict()  # {'ingested': 12, 'failed': 1, 'skipped_unchanged': 40, ...}
     """
+    began = time.perf_counter()
     groups = group_log_files(list_log_files(spark, source))
     if not groups:
         raise EventLogNotFoundError(f"no files under {source}; pass the folder that holds the Spark event logs")
@@ -195,14 +207,52 @@ def ingest_event_logs(
             todo.append(group)
     for spec in EVENT_LOG_TABLES + (INGEST_LOG,):
         store.ensure(spec)
+    summary.timed("listing", began)
     done = 0
-    for batch in plan_batches(todo, batch_size, batch_bytes):
-        records = _ingest_batch(spark, store, batch, ingested_at)
+    for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at, summary):
+        records = _write_batch(store, chunks, summary)
         summary.records.extend(records)
         done += len(batch)
         if on_batch is not None:
             on_batch(records, done, len(todo))
     return summary
+
+
+PARSE_JOBS_IN_FLIGHT = 2
+
+
+def _parsed_batches(spark: SparkSession, batches: list[list[LogGroup]], ingested_at: datetime,
+                    summary: IngestSummary) -> Iterator[tuple[list[LogGroup], list[tuple[str, bytes]]]]:
+    """Each batch with its parsed chunks, in order. Two batches' Spark jobs are in flight at a
+    time, so the scheduler fills the slots a batch's last, longest tasks leave idle with the next
+    batch's tasks, and the driver assembles and writes one batch while the next ones parse. At
+    most three batches' rows are held on the driver (one being written, two being collected)."""
+    if not batches:
+        return
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=PARSE_JOBS_IN_FLIGHT, thread_name_prefix="event-log-batch") as pool:
+        pending: list[tuple[list[LogGroup], Future]] = []
+        upcoming = iter(batches)
+
+        def submit() -> None:
+            batch = next(upcoming, None)
+            if batch is not None:
+                pending.append((batch, pool.submit(_parse_batch, spark, batch, ingested_at)))
+
+        for _ in range(PARSE_JOBS_IN_FLIGHT):
+            submit()
+        try:
+            while pending:
+                batch, future = pending.pop(0)
+                waited = time.perf_counter()
+                chunks = future.result()
+                summary.timed("waiting_for_parse", waited)
+                submit()
+                yield batch, chunks
+        finally:
+            for _, future in pending:
+                future.cancel()
+    summary.seconds["parsing"] = summary.seconds.get("parsing", 0.0) + time.perf_counter() - began
 
 
 def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[list[LogGroup]]:
@@ -223,18 +273,20 @@ def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[
     return [sorted(b, key=lambda g: g.size_bytes, reverse=True) for b in batches]
 
 
-def _ingest_batch(spark: SparkSession, store: TableStore, batch: list[LogGroup], ingested_at: datetime) -> list[dict]:
-    """Parse a batch of groups in Spark tasks (one group per task) and write every table once.
-
-    Tasks return compact Arrow chunks; the driver assembles one Arrow table per Delta table
-    and replaces the batch's applications in one commit per table. A batch is bounded by
-    `plan_batches`; its rows are summaries (the largest, `tasks`, is ~200 bytes per task).
-    """
-    chunks = (
+def _parse_batch(spark: SparkSession, batch: list[LogGroup], ingested_at: datetime) -> list[tuple[str, bytes]]:
+    """One Spark job: one task per group, each returning its rows as compact Arrow chunks."""
+    return (
         spark.sparkContext.parallelize(batch, len(batch))
         .mapPartitions(lambda groups: _parse_partition(groups, ingested_at))
         .collect()
     )
+
+
+def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: IngestSummary) -> list[dict]:
+    """Assemble a parsed batch into one Arrow table per Delta table and replace the batch's
+    applications in one commit per table (a batch is bounded by `plan_batches`; its rows are
+    summaries, the largest, `tasks`, ~200 bytes per task). Returns the batch's ingest-log records."""
+    began = time.perf_counter()
     tables: dict[str, list[pa.Table]] = {}
     for table, payload in chunks:
         tables.setdefault(table, []).append(pa.ipc.open_stream(payload).read_all())
@@ -250,13 +302,17 @@ def _ingest_batch(spark: SparkSession, store: TableStore, batch: list[LogGroup],
             record["rows_written"] = 0
     kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
     kept_apps = sorted({tuple(app.split("#", 1)) for r in kept for app in r["app_ids"] or []})
+    data_by_table = {}
     if kept_apps:
         kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
+        for spec in EVENT_LOG_TABLES:
+            data = pa.concat_tables(tables.get(spec.name) or [spec.arrow_schema().empty_table()])
+            data_by_table[spec.name] = data.filter(pa.compute.is_in(data.column("source_path"), value_set=kept_sources))
+    began = summary.timed("assembling", began)
+    if kept_apps:
         scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
         for spec in EVENT_LOG_TABLES:
-            parts = tables.get(spec.name) or [spec.arrow_schema().empty_table()]
-            data = pa.concat_tables(parts)
-            data = data.filter(pa.compute.is_in(data.column("source_path"), value_set=kept_sources))
-            store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
+            store.replace_rows(spec, data_by_table[spec.name], ("app_id", "attempt_id"), scope)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    summary.timed("writing", began)
     return records

@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 
 from spark_optimizer.ml.model_inputs import config_key, error_summary, model_frame, signature_profiles
 from spark_optimizer.ml.runtime_model import fit_forest, group_folds, predict_forest, train_runtime_model
-from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling
+from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling, select_scaling
 
 KNN_K = 3
 KNN_COLUMNS = ("log_input_mb", "total_cores", "executors", "executor_memory_gb", "shuffle_partitions", "aqe")
@@ -31,8 +31,9 @@ def noise_floor(runs: pd.DataFrame) -> np.ndarray:
     return np.where(counts > 1, others, np.nan)
 
 
-def scaling_predictor(terms: Sequence[str]) -> Predictor:
-    """Per-signature NNLS curve with `terms`; signatures unseen in training get NaN."""
+def scaling_predictor(terms: Sequence[str] | None) -> Predictor:
+    """Per-signature NNLS curve with `terms` (None: the term set selected by validation, as the
+    product does); signatures unseen in training get NaN."""
     def predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         profiles = signature_profiles(train)
         out = np.full(len(test), np.nan)
@@ -40,7 +41,8 @@ def scaling_predictor(terms: Sequence[str]) -> Predictor:
             mask = (test["job_signature"] == signature).to_numpy()
             if not mask.any():
                 continue
-            fit = fit_scaling(group, profiles.get(signature, {}), terms)
+            profile = profiles.get(signature, {})
+            fit = select_scaling(group, profile).fit if terms is None else fit_scaling(group, profile, terms)
             out[mask] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                         bool(r.aqe_enabled), r.input_bytes) for r in test[mask].itertuples(index=False)]
         return out
@@ -84,7 +86,8 @@ def standard_predictors(spark: SparkSession, inner_folds: int = 3) -> dict[str, 
     return {
         "selected (ours)": selected_predictor(spark, inner_folds),
         "random forest (MLlib)": forest_predictor(spark),
-        "scaling + memory term": scaling_predictor(FULL_TERMS),
+        "scaling curve (terms selected)": scaling_predictor(None),
+        "scaling curve (all 7 terms)": scaling_predictor(FULL_TERMS),
         "ernest (NNLS)": scaling_predictor(ERNEST_TERMS),
         f"knn mean (k={KNN_K})": knn_predictor(),
     }

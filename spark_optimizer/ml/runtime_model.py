@@ -15,7 +15,7 @@ from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
 from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame, signature_profiles
-from spark_optimizer.ml.scaling import FULL_TERMS, ScalingFit, fit_scaling, leave_one_config_out_mape
+from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 MIN_RUNS_FOR_SCALING = 3
@@ -127,8 +127,11 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
         mask = (runs["job_signature"] == signature).to_numpy()
         valid = ~np.isnan(oof[mask])
         forest_mape = float(np.mean(np.abs(oof[mask][valid] - group["runtime_ms"].to_numpy()[valid]) / group["runtime_ms"].to_numpy()[valid])) if valid.any() else None
-        scaling_mape = leave_one_config_out_mape(group, profile, FULL_TERMS) if len(group) >= MIN_RUNS_FOR_SCALING else None
-        model.scaling[signature] = fit_scaling(group, profile, FULL_TERMS)
+        if len(group) >= MIN_RUNS_FOR_SCALING:
+            selected = select_scaling(group, profile)
+            scaling_mape, model.scaling[signature] = selected.validation_mape, selected.fit
+        else:
+            scaling_mape, model.scaling[signature] = None, fit_scaling(group, profile)
         if scaling_mape is not None and (forest_mape is None or scaling_mape <= forest_mape):
             model.chosen[signature] = "scaling"
         else:

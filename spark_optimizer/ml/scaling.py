@@ -5,8 +5,10 @@
 
 fitted by non-negative least squares. The last term is the memory cliff Ernest cannot represent:
 once a task's data exceeds its share of execution memory (pressure > τ) the job spills and slows
-down in proportion to the data per core; τ is chosen from a grid by fit error. With few
-configurations the curve drops to fewer terms rather than overfit."""
+down in proportion to the data per core; τ is chosen from a grid by fit error. Which terms a
+signature's curve uses is chosen by leave-one-configuration-out error among nested term sets
+(`TERM_SETS`), each allowed only with more measured configurations than terms, so a job measured
+at few configurations gets a short curve rather than an overfitted one."""
 
 from __future__ import annotations
 
@@ -25,6 +27,14 @@ FULL_TERMS = ("fixed", "per_core", "input", "log_executors", "executors", "waves
 BASIC_TERMS = ("fixed", "per_core", "executors")
 ERNEST_TERMS = ("fixed", "per_core", "log_executors", "executors")
 MEMORY_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
+# Candidate curves, shortest first; selection keeps a longer one only if it validates better.
+TERM_SETS = (
+    ("fixed", "per_core"),
+    BASIC_TERMS,
+    ERNEST_TERMS,
+    ("fixed", "per_core", "input", "log_executors", "executors", "waves"),
+    FULL_TERMS,
+)
 
 
 @dataclass(frozen=True)
@@ -69,12 +79,14 @@ def _design(frame: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[s
 
 
 def _terms_for(config_count: int, terms: Sequence[str]) -> tuple[str, ...]:
-    """Keep at most one term per two distinct configurations (at least fixed + per-core)."""
-    if config_count >= 2 * len(terms):
+    """`terms` when there are more configurations than terms, else the longest candidate set inside
+    `terms` that has fewer terms than configurations; two configurations still fix a two-term curve."""
+    if config_count > len(terms):
         return tuple(terms)
-    if config_count >= 2 * len(BASIC_TERMS) and set(BASIC_TERMS) <= set(terms):
-        return BASIC_TERMS
-    return ("fixed", "per_core") if config_count >= 2 else ("fixed",)
+    for candidate in reversed(TERM_SETS):
+        if set(candidate) <= set(terms) and (config_count > len(candidate) or config_count == len(candidate) == 2):
+            return candidate
+    return ("fixed",)
 
 
 def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> ScalingFit:
@@ -109,23 +121,66 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
     return ScalingFit(used, {t: float(v) for t, v in zip(used, theta)}, float(threshold), dict(profile), error)
 
 
-def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
-    """Validation error of the curve with each configuration's runs held out together; None below 3 configurations."""
+def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float],
+                                     terms: Sequence[str] = FULL_TERMS) -> np.ndarray | None:
+    """Each run predicted by the curve fitted without any run of its configuration; None below 3 configurations."""
     import numpy as np
 
     keys = np.array([config_key(r) for r in runs.to_dict("records")])
     unique = sorted(set(keys))
     if len(unique) < 3:
         return None
-    errors = []
+    predicted = np.full(len(runs), np.nan)
     for key in unique:
         held = keys == key
         fit = fit_scaling(runs[~held], profile, terms)
-        for r in runs[held].itertuples(index=False):
-            predicted = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
-                                       bool(r.aqe_enabled), r.input_bytes)
-            errors.append(abs(predicted - r.runtime_ms) / r.runtime_ms)
-    return float(np.mean(errors))
+        predicted[held] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                          bool(r.aqe_enabled), r.input_bytes) for r in runs[held].itertuples(index=False)]
+    return predicted
+
+
+def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
+    """Validation error of the curve with each configuration's runs held out together; None below 3 configurations."""
+    import numpy as np
+
+    predicted = leave_one_config_out_predictions(runs, profile, terms)
+    if predicted is None:
+        return None
+    return float(np.mean(ape(predicted, runs["runtime_ms"].to_numpy(dtype=float))))
+
+
+@dataclass(frozen=True)
+class SelectedCurve:
+    """The curve of the term set that validated best, with its out-of-configuration predictions."""
+
+    fit: ScalingFit
+    validation_mape: float | None
+    validation_predictions: np.ndarray | None
+    errors_by_terms: dict[tuple[str, ...], float]
+
+
+def select_scaling(runs: pd.DataFrame, profile: Mapping[str, float], term_sets: Sequence[Sequence[str]] = TERM_SETS) -> SelectedCurve:
+    """Fit each candidate term set that has fewer terms than the signature has configurations, and
+    keep the one with the lowest leave-one-configuration-out error (ties: the shorter one)."""
+    import numpy as np
+
+    configs = len({config_key(r) for r in runs.to_dict("records")})
+    actual = runs["runtime_ms"].to_numpy(dtype=float)
+    best: tuple[float, tuple[str, ...], np.ndarray] | None = None
+    errors: dict[tuple[str, ...], float] = {}
+    for terms in term_sets:
+        if len(terms) >= configs:
+            continue
+        predicted = leave_one_config_out_predictions(runs, profile, terms)
+        if predicted is None:
+            continue
+        error = float(np.mean(ape(predicted, actual)))
+        errors[tuple(terms)] = error
+        if best is None or error < best[0] - 1e-9:
+            best = (error, tuple(terms), predicted)
+    if best is None:
+        return SelectedCurve(fit_scaling(runs, profile, FULL_TERMS), None, None, errors)
+    return SelectedCurve(fit_scaling(runs, profile, best[1]), best[0], best[2], errors)
 
 
 def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str) -> ScalingFit:
@@ -133,4 +188,5 @@ def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_js
     return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), json.loads(profile_json or "{}"))
 
 
-__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "ScalingFit", "fit_scaling", "leave_one_config_out_mape", "scaling_from_row"]
+__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",
+           "leave_one_config_out_mape", "leave_one_config_out_predictions", "scaling_from_row", "select_scaling"]

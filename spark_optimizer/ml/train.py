@@ -20,7 +20,7 @@ from spark_optimizer.ml.model_inputs import config_key
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
 from spark_optimizer.ml.runtime_model import FOREST_PARAMS, RuntimeModel, train_runtime_model, usable_runs
-from spark_optimizer.ml.scaling import FULL_TERMS
+from spark_optimizer.ml.scaling import TERM_SETS
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
 from spark_optimizer.tables.store import TableStore
@@ -85,12 +85,13 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
     with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RUNTIME_EXPERIMENT, artifact_root),
                           run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
-        mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_terms": ",".join(FULL_TERMS),
+        mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({sig: {"chosen": model.chosen[sig], **model.validation[sig],
-                               "coefficients": fit.coefficients, "memory_threshold": fit.memory_threshold}
+                               "terms": list(fit.terms), "coefficients": fit.coefficients,
+                               "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
         info = mlflow.spark.log_model(model.forest, "forest", pip_requirements=tracking.PIP_REQUIREMENTS)
         runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.RUNTIME_MODEL_NAME)

@@ -33,6 +33,22 @@ def test_bundled_samples_ingest_into_every_table(spark, store):
     assert all(r["status"] == "ingested" and r["parsed_by"] for r in log.values())
 
 
+def test_many_small_batches_in_flight_write_the_same_tables_as_one_batch(spark, store, tmp_path):
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.tables.store import TableStore
+
+    progress = []
+    batched = ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME, batch_size=1,
+                                on_batch=lambda records, done, total: progress.append((len(records), done, total)))
+    assert progress == [(1, i, 6) for i in range(1, 7)]  # each batch reported once, in order
+    assert {"listing", "parsing", "waiting_for_parse", "assembling", "writing"} <= set(batched.seconds)
+    whole = TableStore(spark, load_settings(warehouse=str(tmp_path / "one-batch"), environ={}))
+    ingest_event_logs(spark, whole, str(SAMPLES), PINNED_RUN_TIME)
+    for spec in EVENT_LOG_TABLES:
+        ours, theirs = (sorted(map(repr, s.read_arrow(spec).drop_columns(["ingested_at"]).to_pylist())) for s in (store, whole))
+        assert ours == theirs and ours, spec.name
+
+
 def test_a_second_run_over_unchanged_logs_does_no_work_and_duplicates_nothing(spark, store):
     ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME)
     before = row_counts(store)

@@ -10,7 +10,7 @@ import pytest
 
 from spark_optimizer.ml.model_inputs import GB, MB, config_key, derived_inputs, error_summary, signature_profiles
 from spark_optimizer.ml.resource_model import fit_resource
-from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling, leave_one_config_out_mape
+from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling, leave_one_config_out_mape, select_scaling
 
 PROFILE = {"shuffle_input_ratio": 0.5}
 
@@ -60,21 +60,34 @@ def test_nnls_recovers_an_exact_ernest_curve():
         1000 * (5 + 40 * 32 / 32 + 2 * math.log(16) + 0.5 * 16), rel=1e-6)
 
 
-def test_the_memory_term_captures_a_cliff_that_ernest_cannot():
+def cliff_runs(cliff_s_per_gb: float, noise: float = 0.02, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     rows = []
     for memory in (1024, 2048, 8192):
         for executors in (1, 2, 4):
             for size in (0.5, 2.0, 8.0):
                 pressure = derived_inputs(executors, 2, memory, 8, False, size * GB, PROFILE)["memory_pressure"]
                 per_core = size / (executors * 2)
-                seconds = 4 + 30 * per_core + 60 * per_core * max(0.0, pressure - 1.0)
-                rows.append(run(executors, 2, memory, 8, size, seconds))
-                rows.append(run(executors, 2, memory, 8, size, seconds * 1.02))
-    runs = pd.DataFrame(rows)
+                seconds = 4 + 30 * per_core + cliff_s_per_gb * per_core * max(0.0, pressure - 1.0)
+                rows += [run(executors, 2, memory, 8, size, seconds * (1 + rng.normal(0, noise))) for _ in range(2)]
+    return pd.DataFrame(rows)
+
+
+def test_the_memory_term_captures_a_cliff_that_ernest_cannot():
+    runs = cliff_runs(60.0)
     with_memory = leave_one_config_out_mape(runs, PROFILE, FULL_TERMS)
     ernest = leave_one_config_out_mape(runs, PROFILE, ERNEST_TERMS)
     assert with_memory < 0.05 < ernest
     assert fit_scaling(runs, PROFILE, FULL_TERMS).memory_threshold == 1.0
+
+
+def test_selection_adds_the_memory_term_only_where_a_cliff_is_measured():
+    with_cliff = select_scaling(cliff_runs(60.0), PROFILE)
+    assert "memory_cliff" in with_cliff.fit.terms and with_cliff.validation_mape < 0.05
+    assert with_cliff.validation_mape == min(with_cliff.errors_by_terms.values())
+    without = select_scaling(cliff_runs(0.0), PROFILE)
+    assert "memory_cliff" not in without.fit.terms and without.validation_mape < 0.05
+    assert len(without.validation_predictions) == 54
 
 
 def test_few_configurations_fall_back_to_fewer_terms():
