@@ -134,7 +134,7 @@ and MB of memory each, all on one host), reading deterministic Parquet inputs, w
 Nothing in it is simulated: the wall times are measured by the driver and the event logs are
 Spark's own.
 
-- **Machine**: {_machine()}, shared with other work (see `load_1m`)
+- **Machine**: {_machine()}; `load_1m` records the host load at each run (the generator's own driver and executor JVMs keep it at 3-5 on 2 cores)
 - **Software**: Apache Spark (pyspark) {pyspark.__version__}, {_java_version()}, Python {platform.python_version()}
 - **Dates**: {dates[0] if dates else '-'} to {dates[-1] if dates else '-'} (UTC)
 - **Runs**: {len(rows)} ({len(ok)} ok, {len(rows) - len(ok)} failed){' — generation stopped early (--max-minutes or interrupt); run the command again to resume' if stopped_early else ''}
