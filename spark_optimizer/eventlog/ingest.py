@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
@@ -17,7 +15,7 @@ from pyspark.sql import SparkSession
 
 from spark_optimizer.errors import EventLogNotFoundError
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
-from spark_optimizer.eventlog.parse import parse_group
+from spark_optimizer.eventlog.task_output import parse_partition
 from spark_optimizer.eventlog.storage import local_path
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
@@ -91,61 +89,6 @@ def list_log_files(spark: SparkSession, root: str) -> list[LogFile]:
         LogFile(_normalize(s.getPath().toString()), int(s.getLen()), int(s.getModificationTime()))
         for s in statuses
     ]
-
-
-_END = object()
-ARROW_CHUNK_ROWS = 16_384
-_SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES + (INGEST_LOG,)}
-
-
-def _arrow_chunk(table: str, rows: list[dict]) -> bytes:
-    """Rows of one table as an Arrow IPC stream: compact to ship from a task to the driver."""
-    schema = _SPECS[table].arrow_schema()
-    if isinstance(rows[0], tuple):  # task rows come as tuples in column order
-        columns = list(zip(*rows))
-        batch = pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema)
-    else:
-        batch = pa.RecordBatch.from_pylist(rows, schema=schema)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
-
-
-def _parse_partition(groups: Iterable[LogGroup], ingested_at: datetime) -> Iterator[tuple[str, bytes]]:
-    """Parse each group on a helper thread that hands out Arrow chunks through a bounded
-    queue, so a worker holds a few chunks of rows at a time, however big the log is."""
-    for group in groups:
-        chunks: queue.Queue = queue.Queue(maxsize=8)
-        outcome: dict = {}
-        pending: dict[str, list[dict]] = {}
-
-        def emit(table: str, row: dict | tuple) -> None:
-            rows = pending.setdefault(table, [])
-            rows.append(row)
-            if len(rows) >= ARROW_CHUNK_ROWS:
-                chunks.put((table, _arrow_chunk(table, rows)))
-                pending[table] = []
-
-        def work(group: LogGroup = group) -> None:
-            try:
-                record = parse_group(group, ingested_at, emit)
-                for table, rows in pending.items():
-                    if rows:
-                        chunks.put((table, _arrow_chunk(table, rows)))
-                chunks.put((INGEST_LOG.name, _arrow_chunk(INGEST_LOG.name, [record])))
-            except BaseException as exc:  # surfaced in the task below, with its traceback
-                outcome["error"] = exc
-            finally:
-                chunks.put(_END)
-
-        thread = threading.Thread(target=work, name="event-log-parser", daemon=True)
-        thread.start()
-        while (item := chunks.get()) is not _END:
-            yield item
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
 
 
 def _choose_duplicates(records: list[dict]) -> dict[str, str]:
@@ -277,7 +220,7 @@ def _parse_batch(spark: SparkSession, batch: list[LogGroup], ingested_at: dateti
     """One Spark job: one task per group, each returning its rows as compact Arrow chunks."""
     return (
         spark.sparkContext.parallelize(batch, len(batch))
-        .mapPartitions(lambda groups: _parse_partition(groups, ingested_at))
+        .mapPartitions(lambda groups: parse_partition(groups, ingested_at))
         .collect()
     )
 

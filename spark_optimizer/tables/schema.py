@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from pyspark.sql import types as T
+
+if TYPE_CHECKING:
+    from pyspark.sql import types as T
 
 # Logical column types and their Spark and Arrow forms. Times from event logs stay epoch
 # milliseconds (`*_ms`), exactly as Spark writes them; wall-clock stamps of our own runs are
-# UTC timestamps.
-_SPARK_TYPES = {
-    "string": T.StringType(),
-    "long": T.LongType(),
-    "int": T.IntegerType(),
-    "double": T.DoubleType(),
-    "boolean": T.BooleanType(),
-    "timestamp": T.TimestampType(),
-    "array<string>": T.ArrayType(T.StringType(), containsNull=True),
-}
+# UTC timestamps. The Spark forms are built on first use: the event-log parser runs in Python
+# workers that need only the Arrow forms, and importing pyspark.sql there costs each worker
+# ~0.5 s of CPU (workers import PySpark from pyspark.zip, compiling it from source).
+LOGICAL_TYPES = ("string", "long", "int", "double", "boolean", "timestamp", "array<string>")
+
+
+@cache
+def _spark_types() -> dict[str, T.DataType]:
+    from pyspark.sql import types as T
+
+    return {
+        "string": T.StringType(),
+        "long": T.LongType(),
+        "int": T.IntegerType(),
+        "double": T.DoubleType(),
+        "boolean": T.BooleanType(),
+        "timestamp": T.TimestampType(),
+        "array<string>": T.ArrayType(T.StringType(), containsNull=True),
+    }
+
 _ARROW_TYPES = {
     "string": pa.string(),
     "long": pa.int64(),
@@ -37,8 +51,8 @@ class Column:
     doc: str = ""
 
     def __post_init__(self) -> None:
-        if self.type not in _SPARK_TYPES:
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(_SPARK_TYPES)}")
+        if self.type not in LOGICAL_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(LOGICAL_TYPES)}")
 
 
 @dataclass(frozen=True)
@@ -66,9 +80,10 @@ class TableSpec:
     # Every stored column is nullable: keys are checked before a write instead, so that
     # Spark- and delta-rs-written tables end up with the same Delta schema.
     def spark_schema(self) -> T.StructType:
-        return T.StructType(
-            [T.StructField(c.name, _SPARK_TYPES[c.type], True) for c in self.columns]
-        )
+        from pyspark.sql import types as T
+
+        types = _spark_types()
+        return T.StructType([T.StructField(c.name, types[c.type], True) for c in self.columns])
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema(
@@ -87,4 +102,4 @@ def arrow_type_of(column: Column) -> pa.DataType:
 
 
 def spark_type_of(column: Column) -> T.DataType:
-    return _SPARK_TYPES[column.type]
+    return _spark_types()[column.type]
