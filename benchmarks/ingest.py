@@ -191,13 +191,9 @@ class TreeSampler(threading.Thread):
         return max((hwm for r, hwm in self.hwm.values() if r == role), default=0) / 1024
 
 
-CHILDREN_CPU_BEFORE = [0.0]
-
-
 def run_ours(folder: Path, warehouse: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CHILDREN_CPU_BEFORE[0] = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--role", "ingest", str(folder), str(warehouse)],
                             stdout=subprocess.PIPE, text=True, env=env)
@@ -213,7 +209,8 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"ingestion subprocess exited {proc.returncode}")
     result = json.loads(next(l for l in out.splitlines() if l.startswith(RESULT_PREFIX))[len(RESULT_PREFIX):])
-    result.update(cpu_s=max(children.ru_utime + children.ru_stime - CHILDREN_CPU_BEFORE[0], sum(sampler.cpu.values())),
+    children_cpu = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
+    result.update(cpu_s=max(children_cpu, sum(sampler.cpu.values())),
                   wall_s=wall, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
                   workers_sum_peak_mb=sampler.workers_sum_peak_kb / 1024, driver_sampled_peak_mb=sampler.peak_mb("driver"))
     return result

@@ -13,10 +13,19 @@ if TYPE_CHECKING:
 
 # Logical column types and their Spark and Arrow forms. Times from event logs stay epoch
 # milliseconds (`*_ms`), exactly as Spark writes them; wall-clock stamps of our own runs are
-# UTC timestamps. The Spark forms are built on first use: the event-log parser runs in Python
-# workers that need only the Arrow forms, and importing pyspark.sql there costs each worker
-# ~0.5 s of CPU (workers import PySpark from pyspark.zip, compiling it from source).
-LOGICAL_TYPES = ("string", "long", "int", "double", "boolean", "timestamp", "array<string>")
+# UTC timestamps. `_ARROW_TYPES` names the logical types; the Spark forms are built on first
+# use: the event-log parser runs in Python workers that need only the Arrow forms, and importing
+# pyspark.sql there costs each worker ~0.5 s of CPU (workers import PySpark from pyspark.zip,
+# compiling it from source).
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "long": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "array<string>": pa.list_(pa.string()),
+}
 
 
 @cache
@@ -33,16 +42,6 @@ def _spark_types() -> dict[str, T.DataType]:
         "array<string>": T.ArrayType(T.StringType(), containsNull=True),
     }
 
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "long": pa.int64(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "array<string>": pa.list_(pa.string()),
-}
-
 
 @dataclass(frozen=True)
 class Column:
@@ -51,8 +50,8 @@ class Column:
     doc: str = ""
 
     def __post_init__(self) -> None:
-        if self.type not in LOGICAL_TYPES:
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(LOGICAL_TYPES)}")
+        if self.type not in _ARROW_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(_ARROW_TYPES)}")
 
 
 @dataclass(frozen=True)
