@@ -41,7 +41,7 @@ from spark_optimizer.ml import evaluation  # noqa: E402
 from spark_optimizer.ml.features import refresh_features  # noqa: E402
 from spark_optimizer.ml.model_inputs import config_key  # noqa: E402
 from spark_optimizer.ml.runs import refresh_runs  # noqa: E402
-from spark_optimizer.ml.runtime_model import usable_runs  # noqa: E402
+from spark_optimizer.ml.runtime_model import train_runtime_model, usable_runs  # noqa: E402
 from spark_optimizer.session import get_or_create_spark  # noqa: E402
 from spark_optimizer.tables import APPLICATIONS, JOBS, RUNS, STAGES, TASKS  # noqa: E402
 from spark_optimizer.tables.store import TableStore  # noqa: E402
@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     parser.add_argument("--inner-folds", type=int, default=3)
     parser.add_argument("--no-whatif", action="store_true")
     parser.add_argument("--no-regret", action="store_true")
+    parser.add_argument("--predictions-csv", type=Path, help="write every run's out-of-fold predictions here")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -136,6 +137,15 @@ def main(argv=None) -> int:
     loco["noise floor (mean of other repeats)"] = noise
     split = "one configuration per fold" if args.folds <= 0 else f"{args.folds} folds over configurations"
     print_table(f"Runtime error, leave-configurations-out ({split})", evaluation.summarize(loco, actual))
+    if args.predictions_csv:
+        runs.assign(**{f"predicted {name}": values for name, values in loco.items()}).to_csv(args.predictions_csv, index=False)
+
+    model = train_runtime_model(spark, runs, folds=args.inner_folds)
+    print_table("Model chosen per signature (trained on every run; validation MAPE of each family)", pd.DataFrame([
+        {"signature": signature, "chosen": model.chosen[signature], "curve terms": ",".join(model.scaling[signature].terms),
+         **{k: v for k, v in validation.items()}}
+        for signature, validation in sorted(model.validation.items())
+    ]))
 
     held, extrapolated = evaluation.extrapolate(runs, predictors)
     if extrapolated:

@@ -187,6 +187,14 @@ class TreeSampler(threading.Thread):
             self.workers_sum_peak_kb = max(self.workers_sum_peak_kb, workers_now)
             self.done.wait(self.interval)
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds last sampled per role (a process's final moments after its last sample are missed)."""
+        totals: dict[str, float] = {}
+        for pid, seconds in self.cpu.items():
+            role = self.hwm.get(pid, ("other", 0))[0]
+            totals[role] = totals.get(role, 0.0) + seconds
+        return totals
+
     def peak_mb(self, role: str) -> float:
         return max((hwm for r, hwm in self.hwm.values() if r == role), default=0) / 1024
 
@@ -210,7 +218,7 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
         raise SystemExit(f"ingestion subprocess exited {proc.returncode}")
     result = json.loads(next(l for l in out.splitlines() if l.startswith(RESULT_PREFIX))[len(RESULT_PREFIX):])
     children_cpu = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
-    result.update(cpu_s=max(children_cpu, sum(sampler.cpu.values())),
+    result.update(cpu_s=max(children_cpu, sum(sampler.cpu.values())), cpu_by_role=sampler.cpu_by_role(),
                   wall_s=wall, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
                   workers_sum_peak_mb=sampler.workers_sum_peak_kb / 1024, driver_sampled_peak_mb=sampler.peak_mb("driver"))
     return result
@@ -283,6 +291,7 @@ def main() -> None:
   throughput                {ours_mbps:10.1f} MB/s  ({ours_mbps / cores:.1f} MB/s per core, {cores} cores)
   end to end incl. start-up {ours_e2e_mbps:10.1f} MB/s  ({ours_e2e_mbps / cores:.1f} MB/s per core)
   CPU time, whole process tree {ours['cpu_s']:7.1f} s   ({total_mb / ours['cpu_s']:.1f} MB per CPU-second, start-up included)
+  CPU time by process       {', '.join(f'{role} {seconds:.1f} s' for role, seconds in sorted(ours['cpu_by_role'].items()))}  (sampled)
   peak RSS driver python    {ours['driver_maxrss_kb'] / 1024:10.0f} MB  (getrusage; sampled {ours['driver_sampled_peak_mb']:.0f} MB)
   peak RSS JVM              {ours['jvm_peak_mb']:10.0f} MB  (sampled VmHWM)
   peak RSS python worker    {ours['worker_peak_mb']:10.0f} MB  (largest single worker; all workers at once {ours['workers_sum_peak_mb']:.0f} MB)

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     analyze_applications(ctx.spark, ctx.store, now)
     summary = train_models(ctx.spark, ctx.store, ctx.settings, now, folds=args.folds)
     print(f"trained on {summary.runs} runs of {summary.signatures} signature(s); scaling curve for {summary.scaling_wins}, "
-          f"random forest for {summary.forest_wins}; runtime model version {summary.runtime_model_version}; "
+          f"random forest for {summary.forest_wins}, their blend for {summary.blend_wins}; runtime model version {summary.runtime_model_version}; "
           f"metrics {summary.metrics}; MLflow run {summary.mlflow_run_id}", flush=True)
     return 0
 

@@ -35,6 +35,6 @@ print(f"analyzed {len(analyzed.analyzed)} application attempt(s); {analyzed.find
 
 summary = train_models(ctx.spark, ctx.store, ctx.settings, now, folds=int(params["folds"]))
 print(f"trained on {summary.runs} runs of {summary.signatures} job signature(s): scaling curve for {summary.scaling_wins}, "
-      f"random forest for {summary.forest_wins}")
+      f"random forest for {summary.forest_wins}, their blend for {summary.blend_wins}")
 print(f"validation: {summary.metrics}")
 print(f"runtime model version {summary.runtime_model_version} (alias champion), MLflow run {summary.mlflow_run_id}")

@@ -122,7 +122,8 @@ def write_readme(out: Path, args: argparse.Namespace, stopped_early: bool) -> No
     log_bytes = [int(r["event_log_bytes"]) for r in rows if r["event_log_bytes"]]
     repeats = sorted({int(r["repeat"]) for r in rows})
     workloads = "\n".join(f"- `{w.name}` ({', '.join(w.datasets)}): {w.shows}"
-                          + (f"; conf {w.conf}" if w.conf else "") for w in WORKLOADS.values())  # fmt: skip
+                          + (f"; conf {w.conf}" if w.conf else "") for w in WORKLOADS.values()
+                          if w.name in {r["workload"] for r in rows})  # fmt: skip
     datasets = "\n".join(f"| {scale} | {n:,} |" for scale, n in SCALES.items())
     columns = "\n".join(f"| `{name}` | {text} |" for name, text in COLUMNS.items())
     grid = ", ".join(f"{name} {list(levels)}" for name, levels in GRID_LEVELS.items())

@@ -172,7 +172,7 @@ def expected_random_best(values: np.ndarray, budget: int, draws: int = 2000, see
 
 
 def recommendation_regret(spark: SparkSession, runs: pd.DataFrame, defaults: Mapping[str, object],
-                          random_budgets: Sequence[int] = (1, 3), inner_folds: int = 3) -> pd.DataFrame:
+                          random_budgets: Sequence[int] = (1, 2), inner_folds: int = 3) -> pd.DataFrame:
     """Per (workload, scale): cost(chosen) / cost(best measured) - 1, in runtime and in core-seconds.
 
     Our choice comes from a model trained without any run of that (workload, scale): the input size

@@ -1,6 +1,8 @@
 """Runtime models: a global MLlib random forest over model inputs (MLlib's gradient-boosted
 trees fit sequentially and took 3-7x longer per fit here, which the many validation fits cannot afford), and the
-per-signature scaling curve; validation picks one per signature (lower error wins)."""
+per-signature scaling curve; validation picks one per signature (lower error wins) among the forest, the curve
+and their blend (geometric mean: a curve extrapolating to an input it never saw and a forest that cannot
+extrapolate at all err in opposite directions)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 MIN_RUNS_FOR_SCALING = 3
+MODEL_CHOICES = ("scaling", "blend", "forest")  # ties go to the earlier one
 
 
 def usable_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -84,11 +87,23 @@ class RuntimeModel:
         frame = model_frame(runs.reset_index(drop=True), self.profiles)
         predictions = predict_forest(spark, self.forest, frame)
         for i, r in enumerate(frame.itertuples(index=False)):
-            fit = self.scaling.get(r.job_signature)
-            if fit is not None and self.chosen.get(r.job_signature) == "scaling":
-                predictions[i] = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
-                                                bool(r.aqe_enabled), r.input_bytes)
+            fit, chosen = self.scaling.get(r.job_signature), self.chosen.get(r.job_signature)
+            if fit is not None and chosen in ("scaling", "blend"):
+                curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                       bool(r.aqe_enabled), r.input_bytes)
+                predictions[i] = curve if chosen == "scaling" else blend(curve, predictions[i])
         return predictions
+
+
+def blend(curve_ms, forest_ms):
+    """Geometric mean of the two families' predictions (a curve at or below zero counts as the forest)."""
+    curve_ms, forest_ms = np.asarray(curve_ms, dtype=float), np.asarray(forest_ms, dtype=float)
+    return np.sqrt(np.where(curve_ms > 0, curve_ms, forest_ms) * forest_ms)
+
+
+def _mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
+    valid = ~np.isnan(predicted)
+    return float(np.mean(np.abs(predicted[valid] - actual[valid]) / actual[valid])) if valid.any() else None
 
 
 def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, params: Mapping | None = None) -> np.ndarray:
@@ -125,18 +140,20 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
     for signature, group in runs.groupby("job_signature"):
         profile = profiles.get(signature, {})
         mask = (runs["job_signature"] == signature).to_numpy()
-        valid = ~np.isnan(oof[mask])
-        forest_mape = float(np.mean(np.abs(oof[mask][valid] - group["runtime_ms"].to_numpy()[valid]) / group["runtime_ms"].to_numpy()[valid])) if valid.any() else None
+        actual = group["runtime_ms"].to_numpy(dtype=float)
+        errors = {"forest": _mape(oof[mask], actual)}
         if len(group) >= MIN_RUNS_FOR_SCALING:
             selected = select_scaling(group, profile)
-            scaling_mape, model.scaling[signature] = selected.validation_mape, selected.fit
+            model.scaling[signature] = selected.fit
+            errors["scaling"] = selected.validation_mape
+            if selected.validation_predictions is not None:
+                errors["blend"] = _mape(blend(selected.validation_predictions, oof[mask]), actual)
         else:
-            scaling_mape, model.scaling[signature] = None, fit_scaling(group, profile)
-        if scaling_mape is not None and (forest_mape is None or scaling_mape <= forest_mape):
-            model.chosen[signature] = "scaling"
-        else:
-            model.chosen[signature] = "forest"
-        model.validation[signature] = {"forest_mape": forest_mape, "scaling_mape": scaling_mape, "runs": len(group)}
+            model.scaling[signature] = fit_scaling(group, profile)
+        available = [name for name in MODEL_CHOICES if errors.get(name) is not None]
+        model.chosen[signature] = min(available, key=lambda name: (errors[name], MODEL_CHOICES.index(name))) if available else "forest"
+        model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
+                                       "blend_mape": errors.get("blend"), "runs": len(group)}
     valid = ~np.isnan(oof)
     if valid.any():
         actual = runs["runtime_ms"].to_numpy(dtype=float)

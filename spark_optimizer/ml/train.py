@@ -36,6 +36,7 @@ class TrainSummary:
     signatures: int
     scaling_wins: int
     forest_wins: int
+    blend_wins: int
     metrics: dict
     runtime_model_version: str
     resource_model_version: str | None
@@ -46,7 +47,7 @@ def _selected_error(model: RuntimeModel) -> float | None:
     """Run-weighted validation MAPE of the model chosen for each signature."""
     total, weight = 0.0, 0
     for signature, v in model.validation.items():
-        chosen = v["scaling_mape"] if model.chosen.get(signature) == "scaling" else v["forest_mape"]
+        chosen = v[f"{model.chosen.get(signature, 'forest')}_mape"]
         if chosen is not None:
             total += chosen * v["runs"]
             weight += v["runs"]
@@ -122,6 +123,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "profile": json.dumps({k: _clean(v) for k, v in model.profiles.get(signature, {}).items()}),
             "scaling_mape": _clean(validation["scaling_mape"]),
             "forest_mape": _clean(validation["forest_mape"]),
+            "blend_mape": _clean(validation["blend_mape"]),
             "chosen_model": model.chosen[signature],
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
@@ -135,7 +137,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
 
     store.overwrite(SCALING_MODELS, pa.Table.from_pylist(rows, schema=SCALING_MODELS.arrow_schema()))
     wins = list(model.chosen.values())
-    return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), metrics,
+    return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), wins.count("blend"), metrics,
                         runtime_version, resource_version, run_id)
 
 

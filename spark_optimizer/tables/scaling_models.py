@@ -5,7 +5,7 @@ SCALING_MODELS = TableSpec(
     description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
     "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
     keys=("job_signature",),
-    schema_version=1,
+    schema_version=2,
     columns=(
         Column("job_signature", "string"),
         Column("job_type", "string"),
@@ -16,7 +16,8 @@ SCALING_MODELS = TableSpec(
         Column("profile", "string", "JSON: the signature's median shuffle/input, output/input ratios, stage and task counts, shares"),
         Column("scaling_mape", "double", "leave-one-configuration-out MAPE of the scaling curve (null when too few configurations)"),
         Column("forest_mape", "double", "out-of-fold MAPE of the global random forest (MLlib) on this signature's runs"),
-        Column("chosen_model", "string", "scaling|forest: lower validation error wins"),
+        Column("blend_mape", "double", "validation MAPE of the geometric mean of the two (null when the curve has no validation)"),
+        Column("chosen_model", "string", "scaling|blend|forest: lower validation error wins"),
         Column("peak_memory_per_core_bytes", "double", "fitted peak execution memory per task slot at the median input per core"),
         Column("memory_bytes_per_input_byte", "double", "slope of peak execution memory per task over input bytes per task"),
         Column("spill_free_data_per_memory", "double", "largest data_per_memory observed without disk spill"),

@@ -11,7 +11,7 @@ import pytest
 
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.ml.runs import RunsSchemaError, normalize_external_runs
-from spark_optimizer.ml.runtime_model import train_runtime_model
+from spark_optimizer.ml.runtime_model import blend, train_runtime_model
 from spark_optimizer.ml.train import NotEnoughRunsError, train_models
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import RUNS, SCALING_MODELS
@@ -45,6 +45,22 @@ def test_a_job_that_follows_a_scaling_curve_gets_the_curve(spark):
     assert predicted == pytest.approx(8 + 30 * 64 / 64 + 1.5 * 16, rel=0.15)
 
 
+def test_each_signature_uses_the_family_with_the_lowest_validation_error(spark):
+    rng = np.random.default_rng(3)
+    irregular = curve_runs("adhoc#b", noise=0.0, seed=2)
+    irregular["runtime_ms"] = rng.uniform(5_000, 60_000, len(irregular))  # no curve explains these
+    model = train_runtime_model(spark, pd.concat([curve_runs("nightly#a", 0.02, 1), irregular], ignore_index=True), folds=3)
+    for signature, validation in model.validation.items():
+        errors = {name: validation[f"{name}_mape"] for name in ("scaling", "blend", "forest") if validation[f"{name}_mape"] is not None}
+        assert set(errors) == {"scaling", "blend", "forest"}
+        assert model.chosen[signature] == min(errors, key=errors.get), (signature, errors)
+
+
+def test_the_blend_is_the_geometric_mean_of_curve_and_forest():
+    assert blend(400.0, 100.0) == pytest.approx(200.0)
+    assert blend(-5.0, 100.0) == pytest.approx(100.0)  # a curve at or below zero defers to the forest
+
+
 def test_external_runs_need_the_required_columns(spark):
     frame = spark.createDataFrame([("r1", 3)], "run_id string, executors int")
     with pytest.raises(RunsSchemaError, match="job_signature.*runtime_ms"):
@@ -64,7 +80,7 @@ def test_training_logs_params_metrics_data_versions_and_a_registered_champion(tr
 
     settings, store, summary = trained
     assert summary.runs == 7  # 8 logs; the killed in-progress run is not a successful run
-    assert summary.scaling_wins + summary.forest_wins == summary.signatures
+    assert summary.scaling_wins + summary.forest_wins + summary.blend_wins == summary.signatures
     client = mlflow.MlflowClient(settings.resolved_mlflow_tracking_uri())
     run = client.get_run(summary.mlflow_run_id)
     assert run.data.params["runs"] == "7" and "forest_numTrees" in run.data.params
@@ -81,7 +97,7 @@ def test_scaling_models_hold_one_row_per_signature_for_jvm_free_lookups(trained)
     rows = store.read_arrow(SCALING_MODELS).to_pylist()
     assert len(rows) == summary.signatures
     for row in rows:
-        assert json.loads(row["coefficients"]) and row["chosen_model"] in ("scaling", "forest")
+        assert json.loads(row["coefficients"]) and row["chosen_model"] in ("scaling", "blend", "forest")
         assert row["model_version"] == summary.runtime_model_version
         assert set(json.loads(row["table_versions"])) == {"runs", "features"}
 
