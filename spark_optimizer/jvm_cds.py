@@ -1,0 +1,99 @@
+"""Class-data sharing (CDS) for the local driver JVM: a JVM that maps an archive of the classes an
+earlier Spark driver loaded starts Spark ~1.6 s sooner on this 2-core host (3.9 s -> 2.3 s for
+`SparkSession.getOrCreate()`), which every CLI command that needs Spark pays.
+
+The first local session records its classes into a temporary archive that its JVM writes at exit
+(`-XX:ArchiveClassesAtExit`, ~100 MB); the next session promotes it, once its writer has exited,
+and maps it (`-XX:SharedArchiveFile`). Archives live in the user's cache folder, one per PySpark
+version and Java binary. `SPARK_OPTIMIZER_JVM_CDS=0` turns this off; a JVM that cannot start with
+an archive gets it deleted and starts without (`session.get_or_create_spark`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+CDS_ENV = "SPARK_OPTIMIZER_JVM_CDS"
+# CDS reports classes it cannot archive (old bytecode, generated accessors) as warnings on stderr.
+QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def cds_enabled(environ: dict[str, str] | None = None) -> bool:
+    return (environ if environ is not None else os.environ).get(CDS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def cache_folder(environ: dict[str, str] | None = None) -> Path:
+    env = environ if environ is not None else os.environ
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "spark-optimizer" / "jvm-cds"
+
+
+def java_binary(environ: dict[str, str] | None = None) -> Path | None:
+    """The java that spark-submit will run: $JAVA_HOME/bin/java, else java on PATH."""
+    env = environ if environ is not None else os.environ
+    if env.get("JAVA_HOME"):
+        return Path(env["JAVA_HOME"]) / "bin" / "java"
+    found = shutil.which("java", path=env.get("PATH"))
+    return Path(found) if found else None
+
+
+def archive_path(folder: Path, pyspark_version: str, java: Path) -> Path:
+    """One archive per PySpark version and Java binary (its real path and modification time)."""
+    real = java.resolve()
+    identity = f"{real}|{real.stat().st_mtime_ns}"
+    return folder / f"spark-{pyspark_version}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.jsa"
+
+
+def _being_written(temp: Path) -> bool:
+    """True while a live process has `temp` on its command line (the JVM writing it at its exit,
+    which can outlive the Python process that started it)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True  # cannot tell: never promote
+    needle = str(temp).encode()
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _promote_finished(archive: Path) -> bool:
+    """Rename a temporary archive whose writing JVM has exited to `archive`; True when one is being
+    written right now (so this session should neither map nor write one)."""
+    writing = False
+    for temp in sorted(archive.parent.glob(archive.name + ".*.tmp")):
+        if _being_written(temp):
+            writing = True
+        elif temp.stat().st_size > 0 and not archive.exists():
+            os.replace(temp, archive)
+        else:
+            temp.unlink(missing_ok=True)
+    return writing
+
+
+def driver_cds_options(pyspark_version: str, environ: dict[str, str] | None = None) -> tuple[str | None, Path | None]:
+    """(JVM options, archive) for a local driver JVM about to start: map the archive when there is
+    one, else write one at exit; (None, None) when CDS is off or not possible here."""
+    if not cds_enabled(environ):
+        return None, None
+    java = java_binary(environ)
+    if java is None or not java.exists():
+        return None, None
+    try:
+        folder = cache_folder(environ)
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = archive_path(folder, pyspark_version, java)
+        writing = _promote_finished(archive)
+    except OSError:
+        return None, None
+    if archive.exists():
+        return f"-XX:SharedArchiveFile={archive} {QUIET}", archive
+    if writing:
+        return None, None
+    temp = archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
+    return f"-XX:ArchiveClassesAtExit={temp} {QUIET}", None
