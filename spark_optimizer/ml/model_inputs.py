@@ -30,10 +30,14 @@ MODEL_FEATURES = (
 ) + tuple(f"profile_{c}" for c in PROFILE_COLUMNS)
 
 
+def size_band(input_bytes) -> int:
+    """Input sizes within ~19% of each other share a band (quarter steps of log2 bytes)."""
+    return round(math.log2(max(float(input_bytes or 0), 1.0)) * 4)
+
+
 def config_key(row: Mapping) -> str:
     """Identity of a configuration at an input size: repeats of one configuration share it."""
-    size_band = round(math.log2(max(float(row.get("input_bytes") or 0), 1.0)) * 4)
-    return "|".join(str(row.get(k)) for k in ("job_signature",) + CONFIG_COLUMNS) + f"|{size_band}"
+    return "|".join(str(row.get(k)) for k in ("job_signature",) + CONFIG_COLUMNS) + f"|{size_band(row.get('input_bytes'))}"
 
 
 def signature_profiles(runs: pd.DataFrame) -> dict[str, dict[str, float]]:

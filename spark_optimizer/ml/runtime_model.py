@@ -16,12 +16,13 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
-from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame, signature_profiles
-from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, select_scaling
+from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame, signature_profiles, size_band
+from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 MIN_RUNS_FOR_SCALING = 3
 MODEL_CHOICES = ("scaling", "blend", "forest")  # ties go to the earlier one
+SIZE_FOLDS = 3
 
 
 def usable_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +81,9 @@ class RuntimeModel:
     profiles: dict[str, dict[str, float]]
     scaling: dict[str, ScalingFit] = field(default_factory=dict)
     chosen: dict[str, str] = field(default_factory=dict)
+    # For an input size the signature has not run at: the family that validated best with whole sizes held out.
+    chosen_new_size: dict[str, str] = field(default_factory=dict)
+    sizes_seen: dict[str, set[int]] = field(default_factory=dict)
     validation: dict[str, dict[str, float | None]] = field(default_factory=dict)
     overall: dict[str, float] = field(default_factory=dict)
 
@@ -88,6 +92,8 @@ class RuntimeModel:
         predictions = predict_forest(spark, self.forest, frame)
         for i, r in enumerate(frame.itertuples(index=False)):
             fit, chosen = self.scaling.get(r.job_signature), self.chosen.get(r.job_signature)
+            if size_band(r.input_bytes) not in self.sizes_seen.get(r.job_signature, ()):
+                chosen = self.chosen_new_size.get(r.job_signature, chosen)
             if fit is not None and chosen in ("scaling", "blend"):
                 curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                        bool(r.aqe_enabled), r.input_bytes)
@@ -106,9 +112,29 @@ def _mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
     return float(np.mean(np.abs(predicted[valid] - actual[valid]) / actual[valid])) if valid.any() else None
 
 
-def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, params: Mapping | None = None) -> np.ndarray:
-    """Forest predictions for every run from a model that never saw its configuration (profiles per fold too)."""
-    assignment = group_folds(runs, folds)
+def size_folds(runs: pd.DataFrame, folds: int = SIZE_FOLDS) -> np.ndarray:
+    """Fold number per run by the rank of its input size among its signature's sizes (rank % folds),
+    so a fold holds out whole sizes; -1 (never held out) for signatures measured at one size."""
+    bands = pd.Series([size_band(b) for b in runs["input_bytes"]], index=runs.index)
+    ranks = bands.groupby(runs["job_signature"]).rank(method="dense").astype(int) - 1
+    sizes = bands.groupby(runs["job_signature"]).transform("nunique")
+    return np.where(sizes >= 2, ranks % folds, -1)
+
+
+def _lowest(errors: Mapping[str, float | None]) -> str:
+    """The family with the lowest validation error (ties: the earlier in MODEL_CHOICES); the forest when none validated."""
+    available = [name for name in MODEL_CHOICES if errors.get(name) is not None]
+    return min(available, key=lambda name: (errors[name], MODEL_CHOICES.index(name))) if available else "forest"
+
+
+def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, params: Mapping | None = None,
+                       assignment: np.ndarray | None = None) -> np.ndarray:
+    """Forest predictions for every run from a model that never saw its configuration (profiles per
+    fold too), or never saw its fold of `assignment` (NaN for runs in no fold)."""
+    if assignment is None:
+        assignment = group_folds(runs, folds)
+    else:
+        folds = int(assignment.max()) + 1 if len(assignment) else 0
     predictions = np.full(len(runs), np.nan)
     for fold in range(folds):
         held = assignment == fold
@@ -135,6 +161,9 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
     config_count = len({config_key(r) for r in runs.to_dict("records")})
     folds = max(2, min(folds, config_count))
     oof = out_of_fold_forest(spark, runs, folds, params) if config_count >= 2 else np.full(len(runs), np.nan)
+    # Recommendations are mostly for an input size the job has not run at: validate on that too.
+    by_size = size_folds(runs)
+    oof_size = out_of_fold_forest(spark, runs, 0, params, assignment=by_size) if (by_size >= 0).any() else np.full(len(runs), np.nan)
     profiles = signature_profiles(runs)
     model = RuntimeModel(fit_forest(spark, model_frame(runs, profiles), params), profiles)
     for signature, group in runs.groupby("job_signature"):
@@ -142,18 +171,25 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
         mask = (runs["job_signature"] == signature).to_numpy()
         actual = group["runtime_ms"].to_numpy(dtype=float)
         errors = {"forest": _mape(oof[mask], actual)}
+        size_errors = {"forest": _mape(oof_size[mask], actual)}
         if len(group) >= MIN_RUNS_FOR_SCALING:
             selected = select_scaling(group, profile)
             model.scaling[signature] = selected.fit
             errors["scaling"] = selected.validation_mape
             if selected.validation_predictions is not None:
                 errors["blend"] = _mape(blend(selected.validation_predictions, oof[mask]), actual)
+            curve_by_size = leave_one_size_out_predictions(group, profile, selected.fit.terms)
+            if curve_by_size is not None:
+                size_errors["scaling"] = _mape(curve_by_size, actual)
+                size_errors["blend"] = _mape(blend(curve_by_size, oof_size[mask]), actual)
         else:
             model.scaling[signature] = fit_scaling(group, profile)
-        available = [name for name in MODEL_CHOICES if errors.get(name) is not None]
-        model.chosen[signature] = min(available, key=lambda name: (errors[name], MODEL_CHOICES.index(name))) if available else "forest"
+        model.chosen[signature] = _lowest(errors)
+        model.chosen_new_size[signature] = _lowest(size_errors) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
+        model.sizes_seen[signature] = {size_band(b) for b in group["input_bytes"]}
         model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
-                                       "blend_mape": errors.get("blend"), "runs": len(group)}
+                                       "blend_mape": errors.get("blend"), "runs": len(group),
+                                       **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES}}
     valid = ~np.isnan(oof)
     if valid.any():
         actual = runs["runtime_ms"].to_numpy(dtype=float)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: evaluating a stored curve (the CLI loo
     import numpy as np
     import pandas as pd
 
-from spark_optimizer.ml.model_inputs import ape, config_key, derived_inputs
+from spark_optimizer.ml.model_inputs import ape, config_key, derived_inputs, size_band
 
 FULL_TERMS = ("fixed", "per_core", "input", "log_executors", "executors", "waves", "memory_cliff")
 BASIC_TERMS = ("fixed", "per_core", "executors")
@@ -139,6 +139,23 @@ def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, f
     return predicted
 
 
+def leave_one_size_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str]) -> np.ndarray | None:
+    """Each run predicted by the curve fitted without any run of its input size (band): the error of
+    a recommendation for a size the job has not run at; None below 2 sizes."""
+    import numpy as np
+
+    bands = np.array([size_band(b) for b in runs["input_bytes"]])
+    if len(set(bands)) < 2:
+        return None
+    predicted = np.full(len(runs), np.nan)
+    for band in set(bands):
+        held = bands == band
+        fit = fit_scaling(runs[~held], profile, terms)
+        predicted[held] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                          bool(r.aqe_enabled), r.input_bytes) for r in runs[held].itertuples(index=False)]
+    return predicted
+
+
 def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
     """Validation error of the curve with each configuration's runs held out together; None below 3 configurations."""
     import numpy as np
@@ -189,4 +206,5 @@ def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_js
 
 
 __all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",
-           "leave_one_config_out_mape", "leave_one_config_out_predictions", "scaling_from_row", "select_scaling"]
+           "leave_one_config_out_mape", "leave_one_config_out_predictions", "leave_one_size_out_predictions", "scaling_from_row",
+           "select_scaling"]

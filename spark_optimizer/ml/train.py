@@ -90,7 +90,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
-        mlflow.log_dict({sig: {"chosen": model.chosen[sig], **model.validation[sig],
+        mlflow.log_dict({sig: {"chosen": model.chosen[sig], "chosen_new_size": model.chosen_new_size.get(sig), **model.validation[sig],
                                "terms": list(fit.terms), "coefficients": fit.coefficients,
                                "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
@@ -125,6 +125,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "forest_mape": _clean(validation["forest_mape"]),
             "blend_mape": _clean(validation["blend_mape"]),
             "chosen_model": model.chosen[signature],
+            "chosen_model_new_size": model.chosen_new_size.get(signature),
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.ml.model_inputs import GB, size_band
 from spark_optimizer.ml.runs import RunsSchemaError, normalize_external_runs
-from spark_optimizer.ml.runtime_model import blend, train_runtime_model
+from spark_optimizer.ml.runtime_model import blend, size_folds, train_runtime_model
 from spark_optimizer.ml.train import NotEnoughRunsError, train_models
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import RUNS, SCALING_MODELS
@@ -45,15 +45,23 @@ def test_a_job_that_follows_a_scaling_curve_gets_the_curve(spark):
     assert predicted == pytest.approx(8 + 30 * 64 / 64 + 1.5 * 16, rel=0.15)
 
 
-def test_each_signature_uses_the_family_with_the_lowest_validation_error(spark):
+def test_each_signature_uses_the_family_that_validated_best_for_the_size_asked_about(spark):
     rng = np.random.default_rng(3)
     irregular = curve_runs("adhoc#b", noise=0.0, seed=2)
     irregular["runtime_ms"] = rng.uniform(5_000, 60_000, len(irregular))  # no curve explains these
     model = train_runtime_model(spark, pd.concat([curve_runs("nightly#a", 0.02, 1), irregular], ignore_index=True), folds=3)
     for signature, validation in model.validation.items():
-        errors = {name: validation[f"{name}_mape"] for name in ("scaling", "blend", "forest") if validation[f"{name}_mape"] is not None}
-        assert set(errors) == {"scaling", "blend", "forest"}
-        assert model.chosen[signature] == min(errors, key=errors.get), (signature, errors)
+        held_configs = {name: validation[f"{name}_mape"] for name in ("scaling", "blend", "forest")}
+        held_sizes = {name: validation[f"{name}_new_size_mape"] for name in ("scaling", "blend", "forest")}
+        assert model.chosen[signature] == min(held_configs, key=held_configs.get), (signature, held_configs)
+        assert model.chosen_new_size[signature] == min(held_sizes, key=held_sizes.get), (signature, held_sizes)
+    assert model.sizes_seen["nightly#a"] == {size_band(size * GB) for size in (1.0, 4.0, 16.0)}
+
+
+def test_size_folds_hold_out_whole_input_sizes_and_never_a_job_seen_at_one_size():
+    runs = pd.DataFrame({"job_signature": ["a"] * 4 + ["b"] * 2,
+                         "input_bytes": [1 * GB, 1 * GB, 4 * GB, 16 * GB, 2 * GB, 2 * GB]})
+    assert size_folds(runs).tolist() == [0, 0, 1, 2, -1, -1]
 
 
 def test_the_blend_is_the_geometric_mean_of_curve_and_forest():
