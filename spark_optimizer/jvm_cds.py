@@ -3,7 +3,7 @@ earlier Spark driver loaded starts Spark ~1.6 s sooner on this 2-core host (3.9 
 `SparkSession.getOrCreate()`), which every CLI command that needs Spark pays.
 
 The first local session records its classes into a temporary archive that its JVM writes at exit
-(`-XX:ArchiveClassesAtExit`, ~100 MB); the next session promotes it, once its writer has exited,
+(`-XX:ArchiveClassesAtExit`, 130-180 MB); the next session promotes it, once its writer has exited,
 and maps it (`-XX:SharedArchiveFile`). Archives live in the user's cache folder, one per PySpark
 version and Java binary. `SPARK_OPTIMIZER_JVM_CDS=0` turns this off; a JVM that cannot start with
 an archive gets it deleted and starts without (`session.get_or_create_spark`)."""
