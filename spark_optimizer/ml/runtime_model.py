@@ -148,7 +148,9 @@ def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, para
 
 
 def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3, params: Mapping | None = None) -> RuntimeModel:
-    """Fit both model families on `runs` (the runs table as pandas) and choose one per signature.
+    """Fit both model families on `runs` (the runs table as pandas) and choose per signature among the
+    forest, the curve and their blend: by configurations held out for input sizes the job ran at, by
+    whole sizes held out for sizes it did not.
 
     Example::
 
