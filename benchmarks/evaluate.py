@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     model = train_runtime_model(spark, runs, folds=args.inner_folds)
     print_table("Model chosen per signature (trained on every run; validation MAPE of each family)", pd.DataFrame([
         {"signature": signature, "chosen": model.chosen[signature], "curve terms": ",".join(model.scaling[signature].terms),
-         **{k: v for k, v in validation.items()}}
+         **validation}
         for signature, validation in sorted(model.validation.items())
     ]))
 

@@ -46,28 +46,34 @@ def archive_path(folder: Path, pyspark_version: str, java: Path) -> Path:
     return folder / f"spark-{pyspark_version}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.jsa"
 
 
-def _being_written(temp: Path) -> bool:
-    """True while a live process has `temp` on its command line (the JVM writing it at its exit,
-    which can outlive the Python process that started it)."""
+def _command_lines() -> list[bytes] | None:
+    """Every live process's command line; None where /proc cannot tell."""
     proc = Path("/proc")
     if not proc.is_dir():
-        return True  # cannot tell: never promote
-    needle = str(temp).encode()
+        return None
+    lines = []
     for cmdline in proc.glob("[0-9]*/cmdline"):
         try:
-            if needle in cmdline.read_bytes():
-                return True
+            lines.append(cmdline.read_bytes())
         except OSError:
-            continue
-    return False
+            continue  # the process ended meanwhile
+    return lines
 
 
 def _promote_finished(archive: Path) -> bool:
-    """Rename a temporary archive whose writing JVM has exited to `archive`; True when one is being
-    written right now (so this session should neither map nor write one)."""
+    """Rename a temporary archive whose writing JVM has exited (no live process has its path on the
+    command line; the JVM writes it at its exit and can outlive the Python process that started it)
+    to `archive`; True when one is being written right now (so this session should neither map nor
+    write one)."""
+    temps = sorted(archive.parent.glob(archive.name + ".*.tmp"))
+    if not temps:
+        return False
+    command_lines = _command_lines()
+    if command_lines is None:
+        return True  # cannot tell: never promote
     writing = False
-    for temp in sorted(archive.parent.glob(archive.name + ".*.tmp")):
-        if _being_written(temp):
+    for temp in temps:
+        if any(str(temp).encode() in line for line in command_lines):
             writing = True
         elif temp.stat().st_size > 0 and not archive.exists():
             os.replace(temp, archive)

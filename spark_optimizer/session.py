@@ -14,6 +14,7 @@ LOCAL_DEFAULTS = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
 }
+JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
 
 
 def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimizer", **conf: str) -> SparkSession:
@@ -44,9 +45,6 @@ def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimiz
             spark = builder.config(JAVA_OPTIONS_KEY, own).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
-
-
-JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
 
 
 def _local_cds_options(settings: dict[str, str]):

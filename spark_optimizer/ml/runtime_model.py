@@ -16,7 +16,7 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
-from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame, signature_profiles, size_band
+from spark_optimizer.ml.model_inputs import MODEL_FEATURES, ape, config_key, model_frame, signature_profiles, size_band
 from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
@@ -108,8 +108,9 @@ def blend(curve_ms, forest_ms):
 
 
 def _mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
+    """MAPE over the runs that have a prediction; None when none has."""
     valid = ~np.isnan(predicted)
-    return float(np.mean(np.abs(predicted[valid] - actual[valid]) / actual[valid])) if valid.any() else None
+    return float(np.mean(ape(predicted[valid], actual[valid]))) if valid.any() else None
 
 
 def size_folds(runs: pd.DataFrame, folds: int = SIZE_FOLDS) -> np.ndarray:

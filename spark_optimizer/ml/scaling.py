@@ -121,39 +121,33 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
     return ScalingFit(used, {t: float(v) for t, v in zip(used, theta)}, float(threshold), dict(profile), error)
 
 
-def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float],
-                                     terms: Sequence[str] = FULL_TERMS) -> np.ndarray | None:
-    """Each run predicted by the curve fitted without any run of its configuration; None below 3 configurations."""
+def _held_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], groups, minimum: int) -> np.ndarray | None:
+    """Each run predicted by the curve fitted without any run of its group; None below `minimum` groups."""
     import numpy as np
 
-    keys = np.array([config_key(r) for r in runs.to_dict("records")])
-    unique = sorted(set(keys))
-    if len(unique) < 3:
+    groups = np.asarray(groups)
+    unique = sorted(set(groups.tolist()))
+    if len(unique) < minimum:
         return None
     predicted = np.full(len(runs), np.nan)
-    for key in unique:
-        held = keys == key
+    for group in unique:
+        held = groups == group
         fit = fit_scaling(runs[~held], profile, terms)
         predicted[held] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                           bool(r.aqe_enabled), r.input_bytes) for r in runs[held].itertuples(index=False)]
     return predicted
+
+
+def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float],
+                                     terms: Sequence[str] = FULL_TERMS) -> np.ndarray | None:
+    """Each run predicted by the curve fitted without any run of its configuration; None below 3 configurations."""
+    return _held_out_predictions(runs, profile, terms, [config_key(r) for r in runs.to_dict("records")], 3)
 
 
 def leave_one_size_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str]) -> np.ndarray | None:
     """Each run predicted by the curve fitted without any run of its input size (band): the error of
     a recommendation for a size the job has not run at; None below 2 sizes."""
-    import numpy as np
-
-    bands = np.array([size_band(b) for b in runs["input_bytes"]])
-    if len(set(bands)) < 2:
-        return None
-    predicted = np.full(len(runs), np.nan)
-    for band in set(bands):
-        held = bands == band
-        fit = fit_scaling(runs[~held], profile, terms)
-        predicted[held] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
-                                          bool(r.aqe_enabled), r.input_bytes) for r in runs[held].itertuples(index=False)]
-    return predicted
+    return _held_out_predictions(runs, profile, terms, [size_band(b) for b in runs["input_bytes"]], 2)
 
 
 def leave_one_config_out_mape(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> float | None:
