@@ -15,6 +15,7 @@ LOCAL_DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
 }
 JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
+DRIVER_JIT_ENV = "SPARK_OPTIMIZER_DRIVER_JIT"
 
 
 def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimizer", **conf: str) -> SparkSession:
@@ -27,16 +28,16 @@ def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimiz
         # are already in the JVM and must win over our local defaults.
         return SparkSession.builder.appName(app_name).getOrCreate()
     settings = {**LOCAL_DEFAULTS, **conf}
-    cds_options, archive = _local_cds_options(settings)
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    if cds_options is None:
+    if _driver_java_options_given():
         spark = builder.getOrCreate()
     else:
-        own = settings.get(JAVA_OPTIONS_KEY, "")
+        own = " ".join(filter(None, (settings.get(JAVA_OPTIONS_KEY, ""), quick_jit_options())))
+        cds_options, archive = _local_cds_options()
         try:
-            spark = builder.config(JAVA_OPTIONS_KEY, f"{own} {cds_options}".strip()).getOrCreate()
+            spark = builder.config(JAVA_OPTIONS_KEY, " ".join(filter(None, (own, cds_options)))).getOrCreate()
         except Exception:
             if archive is None:
                 raise
@@ -47,15 +48,31 @@ def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimiz
     return spark
 
 
-def _local_cds_options(settings: dict[str, str]):
-    """Class-data sharing options for the driver JVM we are about to launch (see jvm_cds), unless
-    the user passes driver Java options through spark-submit arguments we would override."""
+def quick_jit_options(environ: dict[str, str] | None = None) -> str:
+    """JVM options that stop the driver's JIT at its quick tier (C1), unless
+    SPARK_OPTIMIZER_DRIVER_JIT=full.
+
+    A local driver of ours lives for one command over small tables and spends its time in Python
+    workers and delta-rs: measured on the 2-core host, the optimizing compiler (C2) took half the
+    driver JVM's CPU time (1.7 of 3.2 CPU-seconds to start a session) without paying it back.
+    Heavy Spark SQL in a long local session is faster with C2: set the variable to `full`."""
+    value = (os.environ if environ is None else environ).get(DRIVER_JIT_ENV, "quick").strip().lower()
+    if value not in ("quick", "full"):
+        raise ValueError(f"{DRIVER_JIT_ENV}={value!r}: expected 'quick' (the default) or 'full'")
+    return "-XX:TieredStopAtLevel=1" if value == "quick" else ""
+
+
+def _driver_java_options_given() -> bool:
+    """Driver Java options in spark-submit arguments: ours would override them, so add none."""
+    submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    return "--driver-java-options" in submit_args or JAVA_OPTIONS_KEY in submit_args
+
+
+def _local_cds_options():
+    """Class-data sharing options for the driver JVM we are about to launch (see jvm_cds)."""
     from spark_optimizer.jvm_cds import driver_cds_options
     import pyspark
 
-    submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
-    if "--driver-java-options" in submit_args or JAVA_OPTIONS_KEY in submit_args:
-        return None, None
     return driver_cds_options(pyspark.__version__)
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+import msgspec
+
 from spark_optimizer.eventlog import fields as f
 from spark_optimizer.eventlog.aggregates import (  # noqa: F401  (quantile is re-exported)
-    QUANTILE_POINTS, ExecutorState, Row, StageState, Totals, driver_id, executor_fleet, quantile, stage_skew_ratios,
+    QUANTILE_POINTS, ExecutorState, Row, StageState, Totals, driver_id, executor_fleet, merged, quantile,
+    stage_skew_ratios,
 )
+from spark_optimizer.eventlog.task_end_struct import PEAK_COLUMNS, TaskEndStruct, struct_task_metrics
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS
 from spark_optimizer.tables._columns import QUANTILES
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
@@ -284,60 +288,103 @@ class AppAccumulator:
         metrics = f.task_metrics(e.get("Task Metrics"))
         launch = info.get("Launch Time") or 0
         finish = info.get("Finish Time") or 0
-        duration = finish - launch if finish >= launch > 0 else 0
         # 'Resubmitted' re-announces an earlier successful task whose shuffle output was lost
         # with its executor (same Task ID and times): counted as failed, like the History
         # Server does, but its time was already counted and it gets no second task row.
         resubmitted = (reason or {}).get("Reason") == "Resubmitted"
-        if resubmitted:
-            duration = 0
-        self._seen_time(finish)
         stage_key = (e.get("Stage ID"), e.get("Stage Attempt ID", 0) or 0)
+        speculative = bool(info.get("Speculative"))
+        executor, duration = self._fold_task(stage_key, info.get("Executor ID"), info.get("Host"), launch, finish,
+                                             0 if resubmitted else None, status, speculative, metrics)
+        task_peaks = e.get("Task Executor Metrics")
+        if task_peaks and task_peaks.get("JVMHeapMemory"):  # all zeros unless executor metrics polling is on
+            self._update_peaks(executor, task_peaks)
+        if self.on_task_row is None or resubmitted:
+            return
+        self._task_row(info.get("Task ID"), stage_key, info.get("Index"), info.get("Attempt"), executor.executor_id,
+                       info.get("Host"), launch, finish, duration, status, f.task_failure_reason(reason), speculative,
+                       info.get("Locality"), info.get("Getting Result Time"), metrics)
+
+    def accept_successful_task_end(self, event: TaskEndStruct) -> None:
+        """A SparkListenerTaskEnd of a successful task, decoded by `decode_successful_task_end`
+        (the common case, without building a dict): folded exactly like `_task_end` folds it."""
+        self.event_count += 1
+        info = event.info
+        metrics = struct_task_metrics(event.metrics)
+        launch = info.launch_time or 0
+        finish = info.finish_time or 0
+        stage_key = (event.stage_id, event.stage_attempt_id or 0)
+        executor, duration = self._fold_task(stage_key, info.executor_id, info.host, launch, finish, None,
+                                             "success", info.speculative, metrics)
+        task_peaks = event.executor_peaks
+        if task_peaks is not None and task_peaks.JVMHeapMemory:  # as in _task_end
+            peaks = executor.peaks
+            for column, value in zip(PEAK_COLUMNS, msgspec.structs.astuple(task_peaks)):
+                if value is not None and value > peaks.get(column, -1):
+                    peaks[column] = value
+        if self.on_task_row is not None:
+            self._task_row(info.task_id, stage_key, info.index, info.attempt, executor.executor_id, info.host, launch,
+                           finish, duration, "success", None, info.speculative, info.locality,
+                           info.getting_result_time, metrics)
+
+    def _fold_task(self, stage_key: tuple, executor_id: Any, host: str | None, launch: int, finish: int,
+                   duration: int | None, status: str, speculative: bool,
+                   metrics: f.TaskMetrics) -> tuple[ExecutorState, int]:
+        """Add one task end to its stage's and executor's totals and quantile samples."""
+        if duration is None:
+            duration = finish - launch if finish >= launch > 0 else 0
+        if finish > 0 and (self.last_time_ms is None or finish > self.last_time_ms):  # _seen_time, inlined
+            self.last_time_ms = finish
         stage = self.stages.get(stage_key)
         if stage is None:  # rolled log parts or fragments can start mid-stage
             stage = self.stages[stage_key] = StageState(*stage_key)
             stage.job_id = self.stage_to_job.get(stage_key[0])
-        executor = self._executor(info.get("Executor ID"))
-        executor.host = executor.host or info.get("Host")
-        stage.totals.add(status, duration, metrics)  # app totals are summed from stages at the end
-        executor.totals.add(status, duration, metrics)
-        if info.get("Speculative"):
+        executor = self.executors.get(executor_id) if executor_id.__class__ is str else None  # ids are keys
+        if executor is None:
+            executor = self._executor(executor_id)
+        if not executor.host:
+            executor.host = host
+        # Stage, executor and app totals are all summed from these at the end.
+        totals = stage.by_executor.get(executor.executor_id)
+        if totals is None:
+            totals = stage.by_executor[executor.executor_id] = Totals()
+        totals.add(status, duration, metrics)
+        if speculative:
             self.speculative_task_count += 1
-        task_peaks = e.get("Task Executor Metrics")
-        if task_peaks and task_peaks.get("JVMHeapMemory"):  # all zeros unless executor metrics polling is on
-            self._update_peaks(executor, task_peaks)
         if status == "success":
             stage.durations.append(duration)
             stage.inputs.append(metrics.input_bytes)
             stage.shuffle_reads.append(metrics.shuffle_read_bytes)
             stage.spills.append(metrics.disk_bytes_spilled)
             stage.gcs.append(metrics.jvm_gc_time_ms)
-        if self.on_task_row is None or resubmitted:
-            return
+        return executor, duration
+
+    def _task_row(self, task_id, stage_key, index, attempt, executor_id, host, launch, finish, duration, status,
+                  failure_reason, speculative, locality, getting_result_time, metrics: f.TaskMetrics) -> None:
         # A tuple in TASKS column order (checked below): tasks are most rows, dicts cost too much.
         row = (
             self.app_id,
             self.attempt_id,
-            info.get("Task ID"),
+            task_id,
             stage_key[0],
             stage_key[1],
-            info.get("Index"),
-            info.get("Attempt"),
-            executor.executor_id,
-            info.get("Host"),
+            index,
+            attempt,
+            executor_id,
+            host,
             launch or None,
             finish or None,
             duration,
             status,
-            f.task_failure_reason(reason),
-            bool(info.get("Speculative")),
-            info.get("Locality"),
+            failure_reason,
+            speculative,
+            locality,
             metrics.executor_run_time_ms,
             metrics.executor_cpu_time_ms,
             metrics.jvm_gc_time_ms,
             metrics.executor_deserialize_time_ms,
             metrics.result_serialization_time_ms,
-            info.get("Getting Result Time"),
+            getting_result_time,
             metrics.input_bytes,
             metrics.output_bytes,
             metrics.shuffle_read_bytes,
@@ -486,7 +533,8 @@ class AppAccumulator:
 
     def executor_rows(self) -> Iterator[Row]:
         for e in self.executors.values():
-            totals = e.totals.as_row()
+            totals = merged(stage.by_executor[e.executor_id] for stage in self.stages.values()
+                            if e.executor_id in stage.by_executor).as_row()
             row = {
                 "executor_id": e.executor_id,
                 "is_driver": e.executor_id == "driver",

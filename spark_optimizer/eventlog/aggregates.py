@@ -66,6 +66,13 @@ class Totals:
         return row
 
 
+def merged(parts) -> Totals:
+    total = Totals()
+    for part in parts:
+        total.merge(part)
+    return total
+
+
 @dataclass
 class StageState:
     stage_id: int
@@ -78,13 +85,18 @@ class StageState:
     completion_time_ms: int | None = None
     completed: bool = False
     failure_reason: str | None = None
-    totals: Totals = field(default_factory=Totals)
+    # Task totals per executor id: one fold per task gives both the stage's and the executor's.
+    by_executor: dict[str, Totals] = field(default_factory=dict)
     # Samples of successful tasks, for quantiles.
     durations: array = field(default_factory=lambda: array("d"))
     inputs: array = field(default_factory=lambda: array("d"))
     shuffle_reads: array = field(default_factory=lambda: array("d"))
     spills: array = field(default_factory=lambda: array("d"))
     gcs: array = field(default_factory=lambda: array("d"))
+
+    @property
+    def totals(self) -> Totals:
+        return merged(self.by_executor.values())
 
 
 @dataclass
@@ -97,7 +109,6 @@ class ExecutorState:
     remove_time_ms: int | None = None
     remove_reason: str | None = None
     max_memory_bytes: int | None = None
-    totals: Totals = field(default_factory=Totals)
     peaks: dict = field(default_factory=dict)
 
 

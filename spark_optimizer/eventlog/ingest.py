@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -152,20 +155,33 @@ def ingest_event_logs(
         store.ensure(spec)
     summary.timed("listing", began)
     done = 0
-    for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at, summary):
-        records = _write_batch(store, chunks, summary)
-        summary.records.extend(records)
-        done += len(batch)
-        if on_batch is not None:
-            on_batch(records, done, len(todo))
+    staging_dir = tempfile.mkdtemp(prefix="spark-optimizer-ingest-") if workers_share_driver_disk(spark) else None
+    try:
+        for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at,
+                                             summary, staging_dir):
+            records = _write_batch(store, chunks, summary)
+            summary.records.extend(records)
+            done += len(batch)
+            if on_batch is not None:
+                on_batch(records, done, len(todo))
+    finally:
+        if staging_dir is not None:
+            shutil.rmtree(staging_dir, ignore_errors=True)
     return summary
+
+
+def workers_share_driver_disk(spark: SparkSession) -> bool:
+    """True when every executor runs on the driver's machine (local, local-cluster), so Python
+    workers can leave task rows in files the driver reads."""
+    return spark.sparkContext.master.startswith(("local[", "local-cluster[")) or spark.sparkContext.master == "local"
 
 
 PARSE_JOBS_IN_FLIGHT = 2
 
 
 def _parsed_batches(spark: SparkSession, batches: list[list[LogGroup]], ingested_at: datetime,
-                    summary: IngestSummary) -> Iterator[tuple[list[LogGroup], list[tuple[str, bytes]]]]:
+                    summary: IngestSummary,
+                    staging_dir: str | None) -> Iterator[tuple[list[LogGroup], list[tuple[str, bytes | str]]]]:
     """Each batch with its parsed chunks, in order. Two batches' Spark jobs are in flight at a
     time, so the scheduler fills the slots a batch's last, longest tasks leave idle with the next
     batch's tasks, and the driver assembles and writes one batch while the next ones parse. At
@@ -180,7 +196,7 @@ def _parsed_batches(spark: SparkSession, batches: list[list[LogGroup]], ingested
         def submit() -> None:
             batch = next(upcoming, None)
             if batch is not None:
-                pending.append((batch, pool.submit(_parse_batch, spark, batch, ingested_at)))
+                pending.append((batch, pool.submit(_parse_batch, spark, batch, ingested_at, staging_dir)))
 
         for _ in range(PARSE_JOBS_IN_FLIGHT):
             submit()
@@ -216,11 +232,13 @@ def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[
     return [sorted(b, key=lambda g: g.size_bytes, reverse=True) for b in batches]
 
 
-def _parse_batch(spark: SparkSession, batch: list[LogGroup], ingested_at: datetime) -> list[tuple[str, bytes]]:
-    """One Spark job: one task per group, each returning its rows as compact Arrow chunks."""
+def _parse_batch(spark: SparkSession, batch: list[LogGroup], ingested_at: datetime,
+                 staging_dir: str | None) -> list[tuple[str, bytes | str]]:
+    """One Spark job: one task per group, each returning its rows as compact Arrow chunks (or,
+    for staged task rows, the path of their file)."""
     return (
         spark.sparkContext.parallelize(batch, len(batch))
-        .mapPartitions(lambda groups: parse_partition(groups, ingested_at))
+        .mapPartitions(lambda groups: parse_partition(groups, ingested_at, staging_dir))
         .collect()
     )
 
@@ -231,8 +249,10 @@ def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: In
     summaries, the largest, `tasks`, ~200 bytes per task). Returns the batch's ingest-log records."""
     began = time.perf_counter()
     tables: dict[str, list[pa.Table]] = {}
+    staged = [payload for _, payload in chunks if isinstance(payload, str)]
     for table, payload in chunks:
-        tables.setdefault(table, []).append(pa.ipc.open_stream(payload).read_all())
+        source = pa.memory_map(payload) if isinstance(payload, str) else payload
+        tables.setdefault(table, []).append(pa.ipc.open_stream(source).read_all())
     records = pa.concat_tables(tables.pop(INGEST_LOG.name)).to_pylist()
     losers = _choose_duplicates(records)
     for record in records:
@@ -258,4 +278,8 @@ def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: In
             store.replace_rows(spec, data_by_table[spec.name], ("app_id", "attempt_id"), scope)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
     summary.timed("writing", began)
+    tables.clear()
+    data_by_table.clear()
+    for path in staged:
+        os.unlink(path)
     return records

@@ -20,6 +20,7 @@ from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
 from spark_optimizer.eventlog.storage import open_binary
+from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end
 from spark_optimizer.tables import APPLICATIONS, TASKS
 
 PARSER_VERSION = "1"
@@ -113,6 +114,7 @@ def _read_stream(
     """Feed the parts (label, opener, codec) to the accumulator in order, recording problems."""
     loads = orjson.loads
     accept = accumulator.accept
+    accept_task_end = accumulator.accept_successful_task_end
     for label, opener, codec in parts:
         last_bad: int | None = None
         line_no = 0
@@ -131,7 +133,14 @@ def _read_stream(
                         continue
                     if line.isspace():
                         continue
-                    event = _fast_task_end(line) if line.startswith(_TASK_END_PREFIX) else None
+                    event = None
+                    if line.startswith(_TASK_END_PREFIX):
+                        task_end = decode_successful_task_end(line)
+                        if task_end is not None:
+                            outcome.events += 1
+                            accept_task_end(task_end)
+                            continue
+                        event = _fast_task_end(line)
                     if event is None:
                         try:
                             event = loads(line)
