@@ -6,7 +6,7 @@ extrapolate at all err in opposite directions)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import numpy as np
@@ -17,7 +17,7 @@ from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
 from spark_optimizer.ml.model_inputs import MODEL_FEATURES, ape, config_key, model_frame, signature_profiles, size_band
-from spark_optimizer.ml.scaling import ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
+from spark_optimizer.ml.scaling import FULL_TERMS, ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 MIN_RUNS_FOR_SCALING = 3
@@ -94,6 +94,8 @@ class RuntimeModel:
             fit, chosen = self.scaling.get(r.job_signature), self.chosen.get(r.job_signature)
             if size_band(r.input_bytes) not in self.sizes_seen.get(r.job_signature, ()):
                 chosen = self.chosen_new_size.get(r.job_signature, chosen)
+            if fit is not None and fit.extrapolates(r.input_bytes):
+                chosen = "scaling"  # beyond the sizes it ran at: trees cannot extrapolate, the curve can
             if fit is not None and chosen in ("scaling", "blend"):
                 curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                        bool(r.aqe_enabled), r.input_bytes)
@@ -148,6 +150,17 @@ def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, para
     return predictions
 
 
+def extrapolation_curve(runs: pd.DataFrame, profile: Mapping[str, float]) -> ScalingFit:
+    """The curve for input sizes beyond those a signature ran at: the most terms of FULL_TERMS that
+    its configurations identify (fewer terms than configurations), fitted non-negatively.
+
+    Validation cannot choose this one: holding out a configuration or a size leaves too few
+    configurations to fit the longer curves, so it would always prefer two terms. The
+    non-negative fit of physical terms is the regularizer instead, and trees are no alternative
+    there: a forest's prediction never leaves the range of the runtimes it was trained on."""
+    return fit_scaling(runs, profile, FULL_TERMS)
+
+
 def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3, params: Mapping | None = None) -> RuntimeModel:
     """Fit both model families on `runs` (the runs table as pandas) and choose per signature among the
     forest, the curve and their blend: by configurations held out for input sizes the job ran at, by
@@ -189,7 +202,10 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
             model.scaling[signature] = fit_scaling(group, profile)
         model.chosen[signature] = _lowest(errors)
         model.chosen_new_size[signature] = _lowest(size_errors) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
-        model.sizes_seen[signature] = {size_band(b) for b in group["input_bytes"]}
+        model.sizes_seen[signature] = bands = {size_band(b) for b in group["input_bytes"]}
+        if len(bands) >= 2 and len(group) >= MIN_RUNS_FOR_SCALING:
+            model.scaling[signature] = replace(model.scaling[signature], beyond=extrapolation_curve(group, profile),
+                                               seen_bands=(min(bands), max(bands)))
         model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
                                        "blend_mape": errors.get("blend"), "runs": len(group),
                                        **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES}}

@@ -26,12 +26,17 @@ from spark_optimizer.ml.model_inputs import ape, config_key, derived_inputs, siz
 FULL_TERMS = ("fixed", "per_core", "input", "log_executors", "executors", "waves", "memory_cliff")
 BASIC_TERMS = ("fixed", "per_core", "executors")
 ERNEST_TERMS = ("fixed", "per_core", "log_executors", "executors")
+# Work split into a part that scales with cores and a serial part (Amdahl), a cost per executor
+# (start-up, cross-JVM shuffle) and per wave of tasks. With one or two executors log(executors) is
+# a linear function of executors, so this is the five-term curve that such a history can fit.
+AMDAHL_WAVES_TERMS = ("fixed", "per_core", "input", "executors", "waves")
 MEMORY_THRESHOLDS = (0.5, 1.0, 2.0, 4.0)
 # Candidate curves, shortest first; selection keeps a longer one only if it validates better.
 TERM_SETS = (
     ("fixed", "per_core"),
     BASIC_TERMS,
     ERNEST_TERMS,
+    AMDAHL_WAVES_TERMS,
     ("fixed", "per_core", "input", "log_executors", "executors", "waves"),
     FULL_TERMS,
 )
@@ -44,11 +49,31 @@ class ScalingFit:
     memory_threshold: float
     profile: dict[str, float] = field(default_factory=dict)
     train_mape: float = float("nan")
+    # The curve for input sizes outside the size bands [low, high] this one was fitted on (see
+    # runtime_model.extrapolation_curve); None: this curve everywhere.
+    beyond: "ScalingFit | None" = None
+    seen_bands: tuple[int, int] | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.coefficients, sort_keys=True)
 
+    def extrapolates(self, input_bytes) -> bool:
+        """True when `input_bytes` is outside the fitted size range and a curve for beyond it exists."""
+        if self.beyond is None or self.seen_bands is None:
+            return False
+        return not self.seen_bands[0] <= size_band(input_bytes) <= self.seen_bands[1]
+
+    def beyond_json(self) -> str | None:
+        """The curve beyond the fitted sizes and the size range, as stored in scaling_models.extrapolation."""
+        if self.beyond is None or self.seen_bands is None:
+            return None
+        return json.dumps({"coefficients": self.beyond.coefficients, "memory_threshold": self.beyond.memory_threshold,
+                           "seen_bands": list(self.seen_bands)}, sort_keys=True)
+
     def predict_ms(self, executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled, input_bytes) -> float:
+        if self.extrapolates(input_bytes):
+            return self.beyond.predict_ms(executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled,
+                                          input_bytes)
         values = term_values(derived_inputs(executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled,
                                             input_bytes, self.profile), self.memory_threshold)
         return 1000.0 * sum(self.coefficients.get(t, 0.0) * values[t] for t in self.terms)
@@ -194,11 +219,19 @@ def select_scaling(runs: pd.DataFrame, profile: Mapping[str, float], term_sets: 
     return SelectedCurve(fit_scaling(runs, profile, best[1]), best[0], best[2], errors)
 
 
-def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str) -> ScalingFit:
+def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str,
+                     extrapolation_json: str | None = None) -> ScalingFit:
     coefficients = json.loads(coefficients_json)
-    return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), json.loads(profile_json or "{}"))
+    profile = json.loads(profile_json or "{}")
+    beyond = seen_bands = None
+    if extrapolation_json:
+        stored = json.loads(extrapolation_json)
+        beyond = ScalingFit(tuple(stored["coefficients"]), stored["coefficients"], float(stored["memory_threshold"]), profile)
+        seen_bands = tuple(stored["seen_bands"])
+    return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), profile, beyond=beyond,
+                      seen_bands=seen_bands)
 
 
-__all__ = ["BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",
+__all__ = ["AMDAHL_WAVES_TERMS", "BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",
            "leave_one_config_out_mape", "leave_one_config_out_predictions", "leave_one_size_out_predictions", "scaling_from_row",
            "select_scaling"]

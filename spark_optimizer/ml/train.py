@@ -126,6 +126,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "blend_mape": _clean(validation["blend_mape"]),
             "chosen_model": model.chosen[signature],
             "chosen_model_new_size": model.chosen_new_size.get(signature),
+            "extrapolation": fit.beyond_json(),
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,

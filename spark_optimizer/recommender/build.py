@@ -29,7 +29,7 @@ from spark_optimizer.tables import APP_METRICS, FEATURES, FINDINGS, RECOMMENDATI
 from spark_optimizer.tables.store import TableStore
 
 MAX_OBSERVED_POINTS = 200
-CURVE_COLUMNS = ("coefficients", "memory_threshold", "profile", "peak_memory_per_core_bytes", "memory_bytes_per_input_byte",
+CURVE_COLUMNS = ("coefficients", "memory_threshold", "extrapolation", "profile", "peak_memory_per_core_bytes", "memory_bytes_per_input_byte",
                  "spill_free_data_per_memory")
 
 
@@ -103,7 +103,7 @@ def _signature_row(model: dict, facts: dict) -> dict:
         cores = int(facts.get("median_total_cores") or 1)
         prior = amdahl_prior(float(facts.get("median_driver_only_ms") or 0), float(facts.get("median_runtime_ms") or 0),
                              float(facts.get("median_input_bytes") or 0), cores)
-        row.update(coefficients=json.dumps(prior), curve_source="single_run", runtime_error=max(error or 0, UNKNOWN_ERROR),
+        row.update(coefficients=json.dumps(prior), extrapolation=None, curve_source="single_run", runtime_error=max(error or 0, UNKNOWN_ERROR),
                    error_source=source + "; single-run prior, error assumed ±100%")
     return row
 

@@ -67,7 +67,8 @@ class Curve:
 
 
 def fit_from_row(row: Mapping) -> ScalingFit:
-    return scaling_from_row(row["coefficients"], row["memory_threshold"] or 4.0, row.get("profile") or "{}")
+    return scaling_from_row(row["coefficients"], row["memory_threshold"] or 4.0, row.get("profile") or "{}",
+                            row.get("extrapolation"))
 
 
 def resource_from_row(row: Mapping) -> ResourceFit | None:

@@ -6,7 +6,7 @@ RECOMMENDATIONS = TableSpec(
     "ready spark-submit and Databricks fragments, instances per cloud, predicted runtime and cost with intervals, confidence, "
     "rationale, and the runtime curve(s) a JVM-free lookup evaluates for any input size (docs/recommendations.md).",
     keys=("recommendation_id",),
-    schema_version=1,
+    schema_version=2,
     columns=(
         Column("recommendation_id", "string", "rec-<12 hex>; a lookup at another size or objective appends ~e<E>c<C>m<MB>p<P>i<input MB>"),
         Column("level", "string", "signature | job_type"),
@@ -55,6 +55,7 @@ RECOMMENDATIONS = TableSpec(
         Column("curve_scale", "double", "factor applied to the median of the member curves (anchor to the signature's own runs)"),
         Column("coefficients", "string", "JSON {term: coefficient} of this signature's curve (copied from scaling_models, or the prior)"),
         Column("memory_threshold", "double"),
+        Column("extrapolation", "string", "JSON curve used beyond the input sizes the signature ran at (scaling_models.extrapolation)"),
         Column("profile", "string", "JSON profile the curve's terms need"),
         Column("peak_memory_per_core_bytes", "double", "resource fit (scaling_models), null when no peak memory was logged"),
         Column("memory_bytes_per_input_byte", "double"),

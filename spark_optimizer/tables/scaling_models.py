@@ -5,7 +5,7 @@ SCALING_MODELS = TableSpec(
     description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
     "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
     keys=("job_signature",),
-    schema_version=2,
+    schema_version=3,
     columns=(
         Column("job_signature", "string"),
         Column("job_type", "string"),
@@ -19,6 +19,8 @@ SCALING_MODELS = TableSpec(
         Column("blend_mape", "double", "validation MAPE of the geometric mean of the two (null when the curve has no validation)"),
         Column("chosen_model", "string", "scaling|blend|forest: lowest error with configurations held out (used at input sizes the job ran at)"),
         Column("chosen_model_new_size", "string", "scaling|blend|forest: lowest error with whole input sizes held out (used at sizes it never ran at)"),
+        Column("extrapolation", "string", "JSON {coefficients, memory_threshold, seen_bands}: the curve used beyond the input-size bands "
+               "the signature ran at (the most FULL_TERMS its configurations identify); null with fewer than two sizes"),
         Column("peak_memory_per_core_bytes", "double", "fitted peak execution memory per task slot at the median input per core"),
         Column("memory_bytes_per_input_byte", "double", "slope of peak execution memory per task over input bytes per task"),
         Column("spill_free_data_per_memory", "double", "largest data_per_memory observed without disk spill"),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from spark_optimizer.ml.model_inputs import GB, MB, config_key, derived_inputs, error_summary, signature_profiles
+from spark_optimizer.ml.model_inputs import GB, MB, config_key, derived_inputs, error_summary, signature_profiles, size_band
 from spark_optimizer.ml.resource_model import fit_resource
-from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling, leave_one_config_out_mape, select_scaling
+from spark_optimizer.ml.scaling import (
+    ERNEST_TERMS, FULL_TERMS, fit_scaling, leave_one_config_out_mape, scaling_from_row, select_scaling,
+)
 
 PROFILE = {"shuffle_input_ratio": 0.5}
 
@@ -117,3 +121,15 @@ def test_safe_memory_gives_each_slot_its_peak_with_headroom():
     need_slot = max((64 * MB + 128 * MB) * 1.25, 128 * MB / fit.spill_free_pressure)
     expected = math.ceil((need_slot * 2 / 0.6 / MB + 300) / 512) * 512
     assert fit.safe_executor_memory_mb(2, 2, 8, False, 1 * GB) == max(1024, expected)
+
+
+def test_a_stored_curve_keeps_its_curve_for_beyond_the_sizes_it_was_fitted_on():
+    inside = fit_scaling(pd.DataFrame([run(1, 1, 2048, 8, 1.0, 20), run(2, 2, 2048, 8, 1.0, 9)]), PROFILE, ("fixed", "per_core"))
+    beyond = fit_scaling(pd.DataFrame([run(1, 1, 2048, 8, 1.0, 30), run(2, 2, 2048, 8, 4.0, 40)]), PROFILE, ("fixed", "input"))
+    fit = replace(inside, beyond=beyond, seen_bands=(size_band(1 * GB), size_band(2 * GB)))
+    stored = scaling_from_row(fit.to_json(), fit.memory_threshold, json.dumps(PROFILE), fit.beyond_json())
+    for size in (0.5, 1.0, 1.5, 2.0, 8.0):
+        assert stored.predict_ms(2, 2, 2048, 8, False, size * GB) == pytest.approx(fit.predict_ms(2, 2, 2048, 8, False, size * GB))
+    assert stored.predict_ms(2, 2, 2048, 8, False, 8 * GB) == pytest.approx(beyond.predict_ms(2, 2, 2048, 8, False, 8 * GB))
+    assert stored.predict_ms(2, 2, 2048, 8, False, 1.5 * GB) == pytest.approx(inside.predict_ms(2, 2, 2048, 8, False, 1.5 * GB))
+    assert scaling_from_row(inside.to_json(), inside.memory_threshold, "{}").beyond is None

@@ -58,6 +58,35 @@ def test_each_signature_uses_the_family_that_validated_best_for_the_size_asked_a
     assert model.sizes_seen["nightly#a"] == {size_band(size * GB) for size in (1.0, 4.0, 16.0)}
 
 
+def amdahl_waves_seconds(executors, cores, partitions, size_gb):
+    """A job with a serial part, a part that divides among the cores, a cost per executor and per wave of tasks."""
+    return 3 + 40 * size_gb / (executors * cores) + 6 * size_gb + 1.5 * executors + 0.05 * partitions / (executors * cores)
+
+
+def test_beyond_the_sizes_a_job_ran_at_the_richest_identifiable_curve_predicts_and_ranks(spark):
+    """Three configurations at each of two sizes (as a job's history usually is): at a 4x larger
+    size the model predicts with the curve its six configurations identify, not with the forest,
+    whose predictions cannot leave the range of runtimes it was trained on."""
+    rng = np.random.default_rng(5)
+    measured = {1.0: [(1, 2, 8), (2, 1, 200), (2, 2, 32)], 2.0: [(1, 1, 32), (2, 1, 64), (2, 2, 200)]}
+    rows = [{"run_id": f"r{size}-{e}-{c}-{p}-{k}", "job_signature": "nightly#c", "job_type": "etl", "executors": e,
+             "executor_cores": c, "executor_memory_mb": 4096, "shuffle_partitions": p, "aqe_enabled": False,
+             "input_bytes": int(size * GB), "succeeded": True,
+             "runtime_ms": 1000 * amdahl_waves_seconds(e, c, p, size) * (1 + rng.normal(0, 0.01))}
+            for size, configs in measured.items() for e, c, p in configs for k in range(2)]
+    model = train_runtime_model(spark, pd.DataFrame(rows), folds=3)
+    fit = model.scaling["nightly#c"]
+    assert fit.beyond is not None and fit.beyond.terms == ("fixed", "per_core", "input", "executors", "waves")
+    candidates = pd.DataFrame([{"job_signature": "nightly#c", "executors": e, "executor_cores": c, "executor_memory_mb": 4096,
+                                "shuffle_partitions": p, "aqe_enabled": False, "input_bytes": int(8 * GB), "runtime_ms": 1}
+                               for e, c, p in ((1, 2, 64), (2, 1, 32), (2, 2, 200), (1, 1, 8))])
+    truth = np.array([amdahl_waves_seconds(e, c, p, 8.0) for e, c, p in ((1, 2, 64), (2, 1, 32), (2, 2, 200), (1, 1, 8))])
+    predicted = model.predict_ms(spark, candidates) / 1000
+    assert np.abs(predicted / truth - 1).max() < 0.10, (predicted, truth)
+    assert np.argmin(predicted) == np.argmin(truth)
+    assert fit.extrapolates(8 * GB) and not fit.extrapolates(1.5 * GB)  # between two sizes it ran at: not beyond
+
+
 def test_size_folds_hold_out_whole_input_sizes_and_never_a_job_seen_at_one_size():
     runs = pd.DataFrame({"job_signature": ["a"] * 4 + ["b"] * 2,
                          "input_bytes": [1 * GB, 1 * GB, 4 * GB, 16 * GB, 2 * GB, 2 * GB]})

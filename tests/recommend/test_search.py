@@ -140,3 +140,22 @@ def test_ids_sizes_and_bands_parse_strictly():
         with pytest.raises(ValueError, match="not a data size"):
             parse_size_bytes(bad)
     assert [size_band(x) for x in (GB // 2, 5 * GB, 50 * GB, 500 * GB, 5000 * GB)] == ["<1GB", "1-10GB", "10-100GB", "100GB-1TB", ">1TB"]
+
+
+def test_a_signature_row_evaluates_its_curve_for_beyond_the_sizes_it_ran_at():
+    """scaling_models.extrapolation travels into the recommendation row, and the JVM-free lookup
+    evaluates it for input sizes outside those the job ran at (the runtime model's own rule)."""
+    from spark_optimizer.ml.model_inputs import size_band as band_of
+    from spark_optimizer.recommender.build import _signature_row
+    from spark_optimizer.recommender.curves import spec_from_row
+
+    inside = {"fixed": 10.0, "per_core": 20.0}
+    beyond = {"fixed": 2.0, "per_core": 20.0, "input": 6.0, "executors": 1.5, "waves": 0.05}
+    model_row = {"job_signature": "nightly#c", "job_type": "etl", "run_count": 12, "config_count": 6,
+                 "coefficients": json.dumps(inside), "memory_threshold": 4.0, "profile": "{}", "scaling_mape": 0.05,
+                 "extrapolation": json.dumps({"coefficients": beyond, "memory_threshold": 4.0,
+                                              "seen_bands": [band_of(1 * GB), band_of(2 * GB)]})}
+    row = _signature_row(model_row, {"points": [(1 * GB, 2, 30_000), (2 * GB, 4, 30_000)]})
+    predicted = spec_from_row(row, {}).curve.predict_ms
+    assert predicted(2, 2, 4096, 32, False, 8 * GB) == pytest.approx(1000 * (2 + 20 * 2 + 6 * 8 + 1.5 * 2 + 0.05 * 8))
+    assert predicted(2, 2, 4096, 32, False, 1.5 * GB) == pytest.approx(1000 * (10 + 20 * 1.5 / 4))
