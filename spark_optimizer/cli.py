@@ -654,16 +654,14 @@ def main() -> None:
         app(prog_name="spark-optimizer")
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    if "pyspark" in sys.modules:
-        from pyspark import SparkContext
-
-        if SparkContext._active_spark_context is not None:
-            SparkContext._active_spark_context.stop()
     sys.stdout.flush()
     sys.stderr.flush()
     # Native thread pools of delta-rs / Arrow can abort the interpreter's final teardown
     # ("terminate called without an active exception", delta-io/delta-rs#2184) after all work
-    # is done, turning a success into exit 134; skip that teardown.
+    # is done, turning a success into exit 134; skip that teardown. The SparkContext is not
+    # stopped here either: the driver JVM stops it from its own shutdown hook when it sees this
+    # process end (PySpark's gateway exits on EOF of its stdin), and the command returns ~0.8 s
+    # sooner than after an explicit stop() (measured on the 2-core host).
     os._exit(code)
 
 
