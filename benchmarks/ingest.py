@@ -7,8 +7,10 @@
 2. Copies it --copies times under distinct application ids (the App ID of the
    ApplicationStart line is rewritten; the file is streamed, never held in memory).
 3. Times our ingestion (`ingest_event_logs` into a fresh warehouse) in a subprocess:
-   interpreter + SparkSession start-up and ingestion are reported separately; the peak RSS
-   of the driver, its JVM and the Python workers is sampled from /proc meanwhile.
+   interpreter + SparkSession start-up and ingestion are reported separately; the process
+   exits as the CLI does (no explicit SparkContext.stop()), and both the moment it returned
+   and the moment its JVM had exited are reported; the peak RSS of the driver, its JVM and the
+   Python workers is sampled from /proc meanwhile.
 4. Starts the real History Server over the same folder and times its replay: the first
    /api/v1/applications/<id>/stages request of each app, one app after the other (the
    History Server parses an application lazily, on first request).
@@ -125,8 +127,10 @@ def ingest_role(folder: Path, warehouse: Path) -> None:
         "driver_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "uncompressed_bytes": sum(r["uncompressed_bytes"] or 0 for r in summary.records),
     }
-    spark.stop()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
+    # Exit as the CLI does (spark_optimizer.cli.main): no explicit stop; the JVM stops the
+    # SparkContext from its shutdown hook once this process has ended.
+    os._exit(0)
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -207,8 +211,15 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
                             stdout=subprocess.PIPE, text=True, env=env)
     sampler = TreeSampler(proc.pid)
     sampler.start()
-    out, _ = proc.communicate()
-    wall = time.perf_counter() - started
+    out = ""
+    for line in proc.stdout:
+        out += line
+        if line.startswith(RESULT_PREFIX):
+            break
+    proc.wait()
+    wall = time.perf_counter() - started  # the command has returned
+    out += proc.stdout.read()  # EOF once the JVM, which shares the pipe, has exited too
+    jvm_exited = time.perf_counter() - started
     sampler.done.set()
     sampler.join()
     # The tree's CPU time: what exited processes used reaches their waiting parent, and the
@@ -219,7 +230,7 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
     result = json.loads(next(l for l in out.splitlines() if l.startswith(RESULT_PREFIX))[len(RESULT_PREFIX):])
     children_cpu = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
     result.update(cpu_s=max(children_cpu, sum(sampler.cpu.values())), cpu_by_role=sampler.cpu_by_role(),
-                  wall_s=wall, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
+                  wall_s=wall, jvm_exit_s=jvm_exited, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
                   workers_sum_peak_mb=sampler.workers_sum_peak_kb / 1024, driver_sampled_peak_mb=sampler.peak_mb("driver"))
     return result
 
@@ -286,7 +297,8 @@ def main() -> None:
 == event logs ==
   total uncompressed        {total_mb:10.1f} MB  ({args.copies} apps, {ours['summary']})
 == ours (ingest_event_logs, local[{cores}]) ==
-  process wall time         {ours['wall_s']:10.1f} s   (interpreter + imports + SparkSession: {ours['startup_s']:.1f} s)
+  process wall time         {ours['wall_s']:10.1f} s   (until the process returned; interpreter + imports + SparkSession: {ours['startup_s']:.1f} s)
+  until the JVM had exited  {ours['jvm_exit_s']:10.1f} s   (its shutdown hook stops Spark after our process ends)
   ingestion alone           {ours['ingest_s']:10.1f} s   (phases, s: {phases})
   throughput                {ours_mbps:10.1f} MB/s  ({ours_mbps / cores:.1f} MB/s per core, {cores} cores)
   end to end incl. start-up {ours_e2e_mbps:10.1f} MB/s  ({ours_e2e_mbps / cores:.1f} MB/s per core)
@@ -303,6 +315,7 @@ def main() -> None:
   peak RSS JVM              {hs['jvm_peak_mb']:10.0f} MB
 == ratio, ours / History Server ==
   per core, end to end      {ours_e2e_mbps / cores / hs_mbps:10.2f} x  (the issue's target: >= 1, goal 2)
+  the same, until JVM exit  {total_mb / ours['jvm_exit_s'] / cores / hs_mbps:10.2f} x
   per core, ingestion alone {ours_mbps / cores / hs_mbps:10.2f} x
   in total, end to end      {ours_e2e_mbps / hs_mbps:10.2f} x  (ingestion alone {ours_mbps / hs_mbps:.2f} x)
   per CPU-second            {(total_mb / ours['cpu_s']) / (total_mb / hs['replay_cpu_s']):10.2f} x  (ours start-up included)""")

@@ -27,7 +27,7 @@ def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimiz
         # Launched by spark-submit (or a notebook kernel with a JVM): its --master and --conf
         # are already in the JVM and must win over our local defaults.
         return SparkSession.builder.appName(app_name).getOrCreate()
-    settings = {**LOCAL_DEFAULTS, **conf}
+    settings = {**LOCAL_DEFAULTS, **_compiled_worker_daemon(), **conf}
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -60,6 +60,20 @@ def quick_jit_options(environ: dict[str, str] | None = None) -> str:
     if value not in ("quick", "full"):
         raise ValueError(f"{DRIVER_JIT_ENV}={value!r}: expected 'quick' (the default) or 'full'")
     return "-XX:TieredStopAtLevel=1" if value == "quick" else ""
+
+
+def _compiled_worker_daemon() -> dict[str, str]:
+    """Python workers from the installed pyspark instead of pyspark.zip (see pyspark_daemon), when
+    the zip Spark would put first is the one inside that installed package."""
+    import pyspark
+
+    package = os.path.dirname(os.path.abspath(pyspark.__file__))
+    spark_home = os.environ.get("SPARK_HOME")
+    if spark_home and os.path.realpath(spark_home) != os.path.realpath(package):
+        return {}
+    if not os.path.exists(os.path.join(package, "python", "lib", "pyspark.zip")):
+        return {}
+    return {"spark.python.daemon.module": "spark_optimizer.pyspark_daemon"}
 
 
 def _driver_java_options_given() -> bool:
