@@ -230,7 +230,8 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
     result = json.loads(next(l for l in out.splitlines() if l.startswith(RESULT_PREFIX))[len(RESULT_PREFIX):])
     children_cpu = children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime
     result.update(cpu_s=max(children_cpu, sum(sampler.cpu.values())), cpu_by_role=sampler.cpu_by_role(),
-                  wall_s=wall, jvm_exit_s=jvm_exited, jvm_peak_mb=sampler.peak_mb("jvm"), worker_peak_mb=sampler.peak_mb("python worker"),
+                  wall_s=wall, jvm_exit_s=jvm_exited, jvm_peak_mb=sampler.peak_mb("jvm"),
+                  worker_peak_mb=sampler.peak_mb("python worker"),
                   workers_sum_peak_mb=sampler.workers_sum_peak_kb / 1024, driver_sampled_peak_mb=sampler.peak_mb("driver"))
     return result
 

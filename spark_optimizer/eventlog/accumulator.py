@@ -6,7 +6,7 @@ not by the log's size: task rows are handed out as their TaskEnd arrives.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import msgspec
 
@@ -157,6 +157,10 @@ class AppAccumulator:
 
     # ---- executors ------------------------------------------------------------------
     def _executor(self, executor_id: Any) -> ExecutorState:
+        if executor_id.__class__ is str:  # the usual key as it is: no driver_id() on the per-task path
+            executor = self.executors.get(executor_id)
+            if executor is not None:
+                return executor
         key = driver_id(executor_id)
         executor = self.executors.get(key)
         if executor is None:
@@ -188,15 +192,16 @@ class AppAccumulator:
         self._seen_time(e.get("Timestamp"))
 
     def _stage_executor_metrics(self, e: dict) -> None:
-        self._update_peaks(self._executor(e.get("Executor ID")), e.get("Executor Metrics"))
+        executor = self._executor(e.get("Executor ID"))
+        metrics = e.get("Executor Metrics")
+        if metrics:
+            self._update_peaks(executor, map(metrics.get, PEAK_METRIC_COLUMNS))
 
     @staticmethod
-    def _update_peaks(executor: ExecutorState, metrics: dict | None) -> None:
-        if not metrics:
-            return
+    def _update_peaks(executor: ExecutorState, values: Iterable) -> None:
+        """Raise the executor's peaks to `values`, given in PEAK_METRIC_COLUMNS order (None: not logged)."""
         peaks = executor.peaks
-        for metric, column in PEAK_METRIC_COLUMNS.items():
-            value = metrics.get(metric)
+        for column, value in zip(PEAK_COLUMNS, values):
             if isinstance(value, int) and value > peaks.get(column, -1):
                 peaks[column] = value
 
@@ -292,13 +297,14 @@ class AppAccumulator:
         # with its executor (same Task ID and times): counted as failed, like the History
         # Server does, but its time was already counted and it gets no second task row.
         resubmitted = (reason or {}).get("Reason") == "Resubmitted"
+        duration = 0 if resubmitted else f.task_duration_ms(launch, finish)
         stage_key = (e.get("Stage ID"), e.get("Stage Attempt ID", 0) or 0)
         speculative = bool(info.get("Speculative"))
-        executor, duration = self._fold_task(stage_key, info.get("Executor ID"), info.get("Host"), launch, finish,
-                                             0 if resubmitted else None, status, speculative, metrics)
+        executor = self._fold_task(stage_key, info.get("Executor ID"), info.get("Host"), finish, duration, status,
+                                   speculative, metrics)
         task_peaks = e.get("Task Executor Metrics")
         if task_peaks and task_peaks.get("JVMHeapMemory"):  # all zeros unless executor metrics polling is on
-            self._update_peaks(executor, task_peaks)
+            self._update_peaks(executor, map(task_peaks.get, PEAK_METRIC_COLUMNS))
         if self.on_task_row is None or resubmitted:
             return
         self._task_row(info.get("Task ID"), stage_key, info.get("Index"), info.get("Attempt"), executor.executor_id,
@@ -313,35 +319,28 @@ class AppAccumulator:
         metrics = struct_task_metrics(event.metrics)
         launch = info.launch_time or 0
         finish = info.finish_time or 0
+        duration = f.task_duration_ms(launch, finish)
         stage_key = (event.stage_id, event.stage_attempt_id or 0)
-        executor, duration = self._fold_task(stage_key, info.executor_id, info.host, launch, finish, None,
-                                             "success", info.speculative, metrics)
+        executor = self._fold_task(stage_key, info.executor_id, info.host, finish, duration, "success",
+                                   info.speculative, metrics)
         task_peaks = event.executor_peaks
         if task_peaks is not None and task_peaks.JVMHeapMemory:  # as in _task_end
-            peaks = executor.peaks
-            for column, value in zip(PEAK_COLUMNS, msgspec.structs.astuple(task_peaks)):
-                if value is not None and value > peaks.get(column, -1):
-                    peaks[column] = value
+            self._update_peaks(executor, msgspec.structs.astuple(task_peaks))
         if self.on_task_row is not None:
             self._task_row(info.task_id, stage_key, info.index, info.attempt, executor.executor_id, info.host, launch,
                            finish, duration, "success", None, info.speculative, info.locality,
                            info.getting_result_time, metrics)
 
-    def _fold_task(self, stage_key: tuple, executor_id: Any, host: str | None, launch: int, finish: int,
-                   duration: int | None, status: str, speculative: bool,
-                   metrics: f.TaskMetrics) -> tuple[ExecutorState, int]:
+    def _fold_task(self, stage_key: tuple, executor_id: Any, host: str | None, finish: int, duration: int, status: str,
+                   speculative: bool, metrics: f.TaskMetrics) -> ExecutorState:
         """Add one task end to its stage's and executor's totals and quantile samples."""
-        if duration is None:
-            duration = finish - launch if finish >= launch > 0 else 0
         if finish > 0 and (self.last_time_ms is None or finish > self.last_time_ms):  # _seen_time, inlined
             self.last_time_ms = finish
         stage = self.stages.get(stage_key)
         if stage is None:  # rolled log parts or fragments can start mid-stage
             stage = self.stages[stage_key] = StageState(*stage_key)
             stage.job_id = self.stage_to_job.get(stage_key[0])
-        executor = self.executors.get(executor_id) if executor_id.__class__ is str else None  # ids are keys
-        if executor is None:
-            executor = self._executor(executor_id)
+        executor = self._executor(executor_id)
         if not executor.host:
             executor.host = host
         # Stage, executor and app totals are all summed from these at the end.
@@ -357,7 +356,7 @@ class AppAccumulator:
             stage.shuffle_reads.append(metrics.shuffle_read_bytes)
             stage.spills.append(metrics.disk_bytes_spilled)
             stage.gcs.append(metrics.jvm_gc_time_ms)
-        return executor, duration
+        return executor
 
     def _task_row(self, task_id, stage_key, index, attempt, executor_id, host, launch, finish, duration, status,
                   failure_reason, speculative, locality, getting_result_time, metrics: f.TaskMetrics) -> None:

@@ -126,6 +126,11 @@ def task_metrics(metrics: Mapping[str, Any] | None) -> TaskMetrics:
     )
 
 
+def task_duration_ms(launch_ms: int, finish_ms: int) -> int:
+    """Finish minus launch; 0 when either is missing or they are out of order."""
+    return finish_ms - launch_ms if finish_ms >= launch_ms > 0 else 0
+
+
 def task_status(reason: Mapping[str, Any] | None, info: Mapping[str, Any]) -> str:
     """success | failed | killed from 'Task End Reason' and the Task Info flags."""
     kind = (reason or {}).get("Reason", "Success")

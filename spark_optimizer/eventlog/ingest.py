@@ -278,7 +278,7 @@ def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: In
             store.replace_rows(spec, data_by_table[spec.name], ("app_id", "attempt_id"), scope)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
     summary.timed("writing", began)
-    tables.clear()
+    tables.clear()  # release the memory maps before their files go
     data_by_table.clear()
     for path in staged:
         os.unlink(path)

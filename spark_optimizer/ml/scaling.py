@@ -221,15 +221,15 @@ def select_scaling(runs: pd.DataFrame, profile: Mapping[str, float], term_sets: 
 
 def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str,
                      extrapolation_json: str | None = None) -> ScalingFit:
-    coefficients = json.loads(coefficients_json)
+    def fit(coefficients: dict, threshold, **beyond) -> ScalingFit:
+        return ScalingFit(tuple(coefficients), coefficients, float(threshold), profile, **beyond)
+
     profile = json.loads(profile_json or "{}")
-    beyond = seen_bands = None
-    if extrapolation_json:
-        stored = json.loads(extrapolation_json)
-        beyond = ScalingFit(tuple(stored["coefficients"]), stored["coefficients"], float(stored["memory_threshold"]), profile)
-        seen_bands = tuple(stored["seen_bands"])
-    return ScalingFit(tuple(coefficients), coefficients, float(memory_threshold), profile, beyond=beyond,
-                      seen_bands=seen_bands)
+    if not extrapolation_json:
+        return fit(json.loads(coefficients_json), memory_threshold)
+    stored = json.loads(extrapolation_json)
+    return fit(json.loads(coefficients_json), memory_threshold, beyond=fit(stored["coefficients"], stored["memory_threshold"]),
+               seen_bands=tuple(stored["seen_bands"]))
 
 
 __all__ = ["AMDAHL_WAVES_TERMS", "BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",
