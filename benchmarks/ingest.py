@@ -7,7 +7,7 @@
 2. Copies it --copies times under distinct application ids (the App ID of the
    ApplicationStart line is rewritten; the file is streamed, never held in memory).
 3. Times our ingestion (`ingest_event_logs` into a fresh warehouse) in a subprocess:
-   interpreter + SparkSession start-up and ingestion are reported separately; the process
+   interpreter + SparkContext start-up and ingestion are reported separately; the process
    exits as the CLI does (no explicit SparkContext.stop()), and both the moment it returned
    and the moment its JVM had exited are reported; the peak RSS of the driver, its JVM and the
    Python workers is sampled from /proc meanwhile.
@@ -111,18 +111,17 @@ def ingest_role(folder: Path, warehouse: Path) -> None:
     from datetime import datetime, timezone
 
     from spark_optimizer.config import load_settings
+    from spark_optimizer.context import AppContext
     from spark_optimizer.eventlog.ingest import ingest_event_logs
-    from spark_optimizer.session import get_or_create_spark
-    from spark_optimizer.tables.store import TableStore
 
-    spark = get_or_create_spark("local[2]", "spark-optimizer-benchmark-ingest")
-    spark.sparkContext.setLogLevel("ERROR")
+    # As `spark-optimizer collect` does: the SparkContext only, no Spark SQL session.
+    ctx = AppContext(load_settings(warehouse=str(warehouse), spark_master="local[2]", environ={}))
+    ctx.spark_context.setLogLevel("ERROR")
     t1 = time.perf_counter()
-    store = TableStore(spark, load_settings(warehouse=str(warehouse), environ={}))
-    summary = ingest_event_logs(spark, store, str(folder), datetime.now(timezone.utc))
+    summary = ingest_event_logs(ctx.spark_context, ctx.store, str(folder), datetime.now(timezone.utc))
     t2 = time.perf_counter()
     result = {
-        "startup_s": t1 - t0, "ingest_s": t2 - t1, "cores": spark.sparkContext.defaultParallelism,
+        "startup_s": t1 - t0, "ingest_s": t2 - t1, "cores": ctx.spark_context.defaultParallelism,
         "summary": summary.as_dict(), "phases": summary.seconds,
         "driver_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "uncompressed_bytes": sum(r["uncompressed_bytes"] or 0 for r in summary.records),
@@ -298,7 +297,7 @@ def main() -> None:
 == event logs ==
   total uncompressed        {total_mb:10.1f} MB  ({args.copies} apps, {ours['summary']})
 == ours (ingest_event_logs, local[{cores}]) ==
-  process wall time         {ours['wall_s']:10.1f} s   (until the process returned; interpreter + imports + SparkSession: {ours['startup_s']:.1f} s)
+  process wall time         {ours['wall_s']:10.1f} s   (until the process returned; interpreter + imports + SparkContext: {ours['startup_s']:.1f} s)
   until the JVM had exited  {ours['jvm_exit_s']:10.1f} s   (its shutdown hook stops Spark after our process ends)
   ingestion alone           {ours['ingest_s']:10.1f} s   (phases, s: {phases})
   throughput                {ours_mbps:10.1f} MB/s  ({ours_mbps / cores:.1f} MB/s per core, {cores} cores)

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
     summary = ingest_event_logs(
-        ctx.spark, ctx.store, args.event_log_dir, datetime.now(timezone.utc),
+        ctx.spark_context, ctx.store, args.event_log_dir, datetime.now(timezone.utc),
         batch_size=args.batch_size or ctx.settings.ingest_batch_size,
         batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024, force=args.force,
         on_batch=lambda records, done, total: [print(record_line(r), flush=True) for r in records],

@@ -26,7 +26,7 @@ except NameError:  # not on Databricks: the defaults, each replaceable by SPARK_
 # COMMAND ----------
 
 ctx = AppContext(load_settings(warehouse=params["warehouse"]), spark=globals().get("spark"))
-summary = ingest_event_logs(ctx.spark, ctx.store, params["event_log_dir"], datetime.now(timezone.utc),
+summary = ingest_event_logs(ctx.spark_context, ctx.store, params["event_log_dir"], datetime.now(timezone.utc),
                             force=params["force"].lower() == "true")
 for record in summary.records:
     print(record_line(record))

@@ -83,7 +83,7 @@ def _run_collect(ctx, event_log_dir: str, force: bool, batch_size: int | None, o
                     progress.console.print(record_line(record), markup=False, highlight=False, soft_wrap=True)
 
         summary = ingest_event_logs(
-            ctx.spark,
+            ctx.spark_context,
             ctx.store,
             event_log_dir,
             datetime.now(timezone.utc),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from spark_optimizer.config import Settings, load_settings
-from spark_optimizer.session import get_or_create_spark
+from spark_optimizer.session import get_or_create_spark, get_or_create_spark_context, session_has_delta
 from spark_optimizer.tables.store import TableStore
 
 
@@ -15,8 +16,10 @@ class AppContext:
     """Example::
 
         ctx = AppContext(load_settings(warehouse="/tmp/wh"))
-        ingest_event_logs(ctx.spark, ctx.store, "/data/spark-events", run_time)
-    """
+        ingest_event_logs(ctx.spark_context, ctx.store, "/data/spark-events", run_time)
+
+    The SparkSession is built on first use of `spark` (or of a store that needs it): a command
+    that only ingests runs on the SparkContext alone."""
 
     def __init__(self, settings: Settings | None = None, spark: SparkSession | None = None):
         self.settings = settings or load_settings()
@@ -27,5 +30,15 @@ class AppContext:
         return self._spark or get_or_create_spark(self.settings.spark_master)
 
     @cached_property
+    def spark_context(self) -> SparkContext:
+        if self._spark is not None:
+            return self._spark.sparkContext
+        return get_or_create_spark_context(self.settings.spark_master)
+
+    @cached_property
     def store(self) -> TableStore:
-        return TableStore(self.spark, self.settings)
+        backend = self.settings.table_backend
+        if "spark" in self.__dict__ or backend == "spark" or (backend == "auto" and session_has_delta(self.spark_context)):
+            return TableStore(self.spark, self.settings)
+        # Tables through delta-rs: the session is only needed to read one as a DataFrame.
+        return TableStore(None, self.settings, session=lambda: self.spark)

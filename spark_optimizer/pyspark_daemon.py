@@ -1,30 +1,143 @@
 """PySpark's Python worker daemon, run from the installed, byte-compiled `pyspark` package.
 
-Spark starts its Python workers with `pyspark.zip` first on PYTHONPATH. Python cannot cache
-compiled modules for a zip, so the daemon compiled PySpark's worker modules from source on every
-start: 0.6 s of CPU here, before the first Python task of a session could run, against 0.25 s
-from the installed package. `session.get_or_create_spark` points `spark.python.daemon.module`
-here for the local sessions it builds when that package and the zip are the same PySpark (a
-pip-installed pyspark, SPARK_HOME unset or its folder); this module moves the zips behind the
-installed packages and runs `pyspark.daemon` as Spark would have.
+Spark starts its Python workers with `pyspark.zip` and Py4J's zip first on PYTHONPATH, and
+spark-core's jar (37 MB, no Python in it) after them, which costs twice in a local session whose
+installed `pyspark` is that same PySpark:
+- Python cannot cache compiled modules for a zip, so the daemon compiled PySpark's worker
+  modules from source on every start: 0.6 s of CPU here, against 0.25 s from the installed package;
+- every task calls `importlib.invalidate_caches()` (PySpark's `setup_spark_files`), which makes
+  zip importer on the path read its archive's directory again: ~70 ms per task for spark-core's
+  5,000 entries, more than a small task's own work.
+`session.get_or_create_spark_context` points `spark.python.daemon.module` here for the local
+sessions it builds when that package and the zips are the same PySpark (a pip-installed pyspark,
+SPARK_HOME unset or its folder). This module takes those archives off the path (or, if the installed
+packages cannot be imported, moves them behind), imports what the workers will need before the
+daemon forks them, freezes those objects out of the workers' garbage collection (the daemon runs
+a full `gc.collect()` after every task: ~30 ms with pandas and pyarrow loaded, ~1 ms frozen),
+and runs `pyspark.daemon` as Spark would have.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import runpy
+import socket
 import sys
+
+# Imported once in the daemon instead of in every forked worker: pyarrow imports pandas on its
+# first array, and the event-log parser is what our Python tasks run.
+WORKER_IMPORTS = ("pyarrow", "pandas", "spark_optimizer.eventlog.task_output")
+
+
+def is_spark_archive(entry: str) -> bool:
+    """PySpark's and Py4J's zips, and spark-core's jar, which Spark adds to the workers' path."""
+    name = os.path.basename(entry)
+    return (name == "pyspark.zip" or (name.startswith("py4j-") and name.endswith(".zip"))
+            or (name.startswith("spark-core_") and name.endswith(".jar")))
 
 
 def installed_first(path: list[str]) -> list[str]:
-    """`path` with PySpark's and Py4J's zips moved to the end."""
-    def is_spark_zip(entry: str) -> bool:
-        name = os.path.basename(entry)
-        return name == "pyspark.zip" or (name.startswith("py4j-") and name.endswith(".zip"))
+    """`path` with Spark's archives moved to the end."""
+    return [p for p in path if not is_spark_archive(p)] + [p for p in path if is_spark_archive(p)]
 
-    return [p for p in path if not is_spark_zip(p)] + [p for p in path if is_spark_zip(p)]
+
+def without_spark_archives(path: list[str]) -> list[str]:
+    return [p for p in path if not is_spark_archive(p)]
+
+
+def prepare_worker_path() -> None:
+    """Drop Spark's archives from sys.path and their importers from the importer cache, so no
+    task rereads them; keep them, at the end, if the installed pyspark or py4j cannot be
+    imported without them."""
+    original = list(sys.path)
+    dropped = [p for p in original if is_spark_archive(p)]
+    sys.path[:] = without_spark_archives(original)
+    for entry in [e for e in sys.path_importer_cache if any(e.startswith(d) for d in dropped)]:
+        del sys.path_importer_cache[entry]
+    try:
+        importlib.import_module("pyspark")
+        importlib.import_module("py4j")
+    except ImportError:
+        sys.path[:] = installed_first(original)
+
+
+def preload_worker_modules(modules: tuple[str, ...] = WORKER_IMPORTS) -> None:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # a worker that needs it reports the error in its task
+            continue
+    gc.freeze()
+
+
+class AcknowledgingInput:
+    """A worker's input stream that acknowledges each read at once (TCP_QUICKACK).
+
+    The executor JVM writes a task's command and then, separately, the small end of its input;
+    with Nagle's algorithm on the JVM's side, that second write waits for the worker's
+    acknowledgement of the first, which Linux delays by 40 ms: 40 ms of every task spent idle.
+    Other methods are the stream's own."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._socket: socket.socket | None = socket.socket(fileno=os.dup(stream.fileno()))
+
+    def _acknowledge(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except OSError:  # not a TCP socket: nothing is delayed
+                self.close_socket()
+
+    def read(self, *args):
+        data = self._stream.read(*args)
+        self._acknowledge()
+        return data
+
+    def readinto(self, buffer):
+        count = self._stream.readinto(buffer)
+        self._acknowledge()
+        return count
+
+    def readline(self, *args):
+        line = self._stream.readline(*args)
+        self._acknowledge()
+        return line
+
+    def close_socket(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def acknowledging(worker_main):
+    """`worker_main` reading its task through AcknowledgingInput (where TCP_QUICKACK exists)."""
+    if not hasattr(socket, "TCP_QUICKACK"):
+        return worker_main
+
+    def main(infile, outfile):
+        try:
+            stream = AcknowledgingInput(infile)
+        except OSError:
+            return worker_main(infile, outfile)
+        try:
+            return worker_main(stream, outfile)
+        finally:
+            stream.close_socket()
+
+    return main
 
 
 if __name__ == "__main__":
-    sys.path[:] = installed_first(sys.path)
+    prepare_worker_path()
+    preload_worker_modules()
+    import pyspark.worker
+
+    # pyspark.daemon takes `main` from pyspark.worker when it starts, below.
+    pyspark.worker.main = acknowledging(pyspark.worker.main)
     runpy.run_module("pyspark.daemon", run_name="__main__", alter_sys=True)

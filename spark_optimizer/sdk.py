@@ -54,7 +54,7 @@ def ingest(event_log_dir: str, *, warehouse: str | None = None, spark: "SparkSes
     from spark_optimizer.eventlog.ingest import ingest_event_logs
 
     ctx = _context(warehouse, spark)
-    return ingest_event_logs(ctx.spark, ctx.store, event_log_dir, _now(), batch_size=ctx.settings.ingest_batch_size,
+    return ingest_event_logs(ctx.spark_context, ctx.store, event_log_dir, _now(), batch_size=ctx.settings.ingest_batch_size,
                              batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024, force=force)
 
 

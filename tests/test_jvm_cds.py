@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,10 @@ def test_an_archive_still_being_written_is_neither_mapped_nor_written_again(envi
     temp = Path(options.split("-XX:ArchiveClassesAtExit=")[1].split()[0])
     temp.write_bytes(b"half")
     writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(temp)])
+    # Right after a (v)fork the child's /proc command line can still read empty.
+    deadline = time.monotonic() + 10
+    while str(temp).encode() not in Path(f"/proc/{writer.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         assert driver_cds_options("4.0.5", environ) == (None, None)
     finally:
@@ -86,13 +91,14 @@ def test_an_archive_the_jvm_dies_on_is_deleted_and_the_session_starts_without_it
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     java_options = []
 
-    def get_or_create(builder):
-        java_options.append(builder._options.get(session_module.JAVA_OPTIONS_KEY, ""))
+    def start_context(conf):
+        java_options.append(conf.get(session_module.JAVA_OPTIONS_KEY, ""))
         if "SharedArchiveFile" in java_options[-1]:
             raise RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.")
-        return SimpleNamespace(sparkContext=SimpleNamespace(setLogLevel=lambda level: None))
+        return SimpleNamespace(setLogLevel=lambda level: None)
 
-    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", get_or_create)
-    session_module.get_or_create_spark("local[1]", "cds-test")
+    monkeypatch.setattr(session_module, "SparkContext", type("FakeContext", (), {
+        "_active_spark_context": None, "__new__": lambda cls, conf: start_context(conf)}))
+    session_module.get_or_create_spark_context("local[1]", "cds-test")
     assert len(java_options) == 2 and "SharedArchiveFile" in java_options[0]
     assert "SharedArchiveFile" not in java_options[1] and not archive.exists()

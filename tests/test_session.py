@@ -40,9 +40,70 @@ def test_local_python_workers_run_the_installed_byte_compiled_pyspark_not_the_zi
     assert "pyspark.zip" not in worker_pyspark and worker_pyspark.endswith("__init__.py")
 
 
-def test_the_daemon_moves_spark_zips_behind_the_installed_packages():
-    from spark_optimizer.pyspark_daemon import installed_first
+def _worker_state(_partition):
+    import gc
+    import sys
 
-    path = ["/spark/python/lib/pyspark.zip", "/spark/python/lib/py4j-0.10.9.9-src.zip", "/work", "/venv/site-packages"]
-    assert installed_first(path) == ["/work", "/venv/site-packages", "/spark/python/lib/pyspark.zip",
-                                     "/spark/python/lib/py4j-0.10.9.9-src.zip"]
+    yield list(sys.path), gc.get_freeze_count(), "pyarrow" in sys.modules
+
+
+def test_local_python_workers_have_no_spark_archive_on_their_path_and_start_with_frozen_preloaded_modules(spark):
+    """Every task calls importlib.invalidate_caches(), which rereads each zip on the path
+    (spark-core's jar: 5,000 entries), and the daemon runs gc.collect() after every task."""
+    [(path, frozen, has_pyarrow)] = spark.sparkContext.parallelize([0], 1).mapPartitions(_worker_state).collect()
+    assert not [p for p in path if p.endswith((".jar", "pyspark.zip")) or "py4j-" in p]
+    assert frozen > 0 and has_pyarrow
+
+
+def test_the_daemon_drops_exactly_sparks_own_archives():
+    from spark_optimizer.pyspark_daemon import installed_first, without_spark_archives
+
+    path = ["/spark/python/lib/pyspark.zip", "/spark/python/lib/py4j-0.10.9.9-src.zip", "/work",
+            "/spark/jars/spark-core_2.13-4.0.5.jar", "/venv/site-packages", "/files/deps.zip"]
+    assert without_spark_archives(path) == ["/work", "/venv/site-packages", "/files/deps.zip"]
+    assert installed_first(path) == ["/work", "/venv/site-packages", "/files/deps.zip", "/spark/python/lib/pyspark.zip",
+                                     "/spark/python/lib/py4j-0.10.9.9-src.zip", "/spark/jars/spark-core_2.13-4.0.5.jar"]
+
+
+def _connected_tcp_pair():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        accepted, _ = server.accept()
+    return client, accepted
+
+
+def test_a_worker_reads_its_task_unchanged_through_the_acknowledging_input():
+    import os
+    import pickle
+
+    from spark_optimizer.pyspark_daemon import AcknowledgingInput
+
+    sender, receiver = _connected_tcp_pair()
+    with sender, receiver:
+        payload = pickle.dumps({"command": list(range(1000))}) + b"line two\n" + bytes(range(256))
+        sender.sendall(payload)
+        stream = os.fdopen(os.dup(receiver.fileno()), "rb", 65536)
+        reader = AcknowledgingInput(stream)
+        assert pickle.load(reader) == {"command": list(range(1000))}
+        assert reader.readline() == b"line two\n"
+        buffer = bytearray(256)
+        assert reader.readinto(buffer) == 256 and bytes(buffer) == bytes(range(256))
+        assert reader.fileno() == stream.fileno()
+        reader.close_socket()
+        stream.close()
+
+
+def test_the_acknowledging_input_reads_a_non_tcp_stream_without_acknowledging():
+    import os
+    import socket
+
+    from spark_optimizer.pyspark_daemon import AcknowledgingInput
+
+    left, right = socket.socketpair()  # a Unix socket: no delayed acknowledgement to avoid
+    with left, right:
+        left.sendall(b"\x00\x00\x00\x07")
+        reader = AcknowledgingInput(os.fdopen(os.dup(right.fileno()), "rb"))
+        assert reader.read(4) == b"\x00\x00\x00\x07"
+        assert reader._socket is None

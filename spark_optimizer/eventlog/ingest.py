@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from spark_optimizer.errors import EventLogNotFoundError
@@ -72,12 +73,16 @@ def _normalize(uri: str) -> str:
     return path if path is not None else uri
 
 
-def list_log_files(spark: SparkSession, root: str) -> list[LogFile]:
+def spark_context_of(spark: SparkSession | SparkContext) -> SparkContext:
+    return spark if isinstance(spark, SparkContext) else spark.sparkContext
+
+
+def list_log_files(spark: SparkSession | SparkContext, root: str) -> list[LogFile]:
     """Every file under `root` (recursively) through Hadoop's FileSystem, so s3a://, gs://,
     abfss:// and dbfs:/ work wherever the cluster has their connectors."""
-    jvm = spark._jvm  # type: ignore[union-attr]
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(root)
-    fs = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    context = spark_context_of(spark)
+    hadoop_path = context._jvm.org.apache.hadoop.fs.Path(root)  # type: ignore[union-attr]
+    fs = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())  # type: ignore[union-attr]
     if not fs.exists(hadoop_path):
         raise EventLogNotFoundError(f"event-log path {root} does not exist; pass the folder (or file) that holds the logs")
     status = fs.getFileStatus(hadoop_path)
@@ -120,7 +125,7 @@ def previous_fingerprints(store: TableStore) -> dict[str, tuple[str, str]]:
 
 
 def ingest_event_logs(
-    spark: SparkSession,
+    spark: SparkSession | SparkContext,
     store: TableStore,
     source: str,
     ingested_at: datetime,
@@ -131,6 +136,9 @@ def ingest_event_logs(
     on_batch: Callable[[list[dict], int, int], None] | None = None,
 ) -> IngestSummary:
     """Ingest every event log under `source` that changed since the last run.
+
+    `spark` may be a SparkSession or just its SparkContext: the parsing runs as RDD jobs, and
+    `store` writes through delta-rs or Spark's Delta writer (which has its session).
 
     Example::
 
@@ -170,16 +178,17 @@ def ingest_event_logs(
     return summary
 
 
-def workers_share_driver_disk(spark: SparkSession) -> bool:
+def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:
     """True when every executor runs on the driver's machine (local, local-cluster), so Python
     workers can leave task rows in files the driver reads."""
-    return spark.sparkContext.master.startswith(("local[", "local-cluster[")) or spark.sparkContext.master == "local"
+    master = spark_context_of(spark).master
+    return master.startswith(("local[", "local-cluster[")) or master == "local"
 
 
 PARSE_JOBS_IN_FLIGHT = 2
 
 
-def _parsed_batches(spark: SparkSession, batches: list[list[LogGroup]], ingested_at: datetime,
+def _parsed_batches(spark: SparkSession | SparkContext, batches: list[list[LogGroup]], ingested_at: datetime,
                     summary: IngestSummary,
                     staging_dir: str | None) -> Iterator[tuple[list[LogGroup], list[tuple[str, bytes | str]]]]:
     """Each batch with its parsed chunks, in order. Two batches' Spark jobs are in flight at a
@@ -232,12 +241,12 @@ def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[
     return [sorted(b, key=lambda g: g.size_bytes, reverse=True) for b in batches]
 
 
-def _parse_batch(spark: SparkSession, batch: list[LogGroup], ingested_at: datetime,
+def _parse_batch(spark: SparkSession | SparkContext, batch: list[LogGroup], ingested_at: datetime,
                  staging_dir: str | None) -> list[tuple[str, bytes | str]]:
     """One Spark job: one task per group, each returning its rows as compact Arrow chunks (or,
     for staged task rows, the path of their file)."""
     return (
-        spark.sparkContext.parallelize(batch, len(batch))
+        spark_context_of(spark).parallelize(batch, len(batch))
         .mapPartitions(lambda groups: parse_partition(groups, ingested_at, staging_dir))
         .collect()
     )

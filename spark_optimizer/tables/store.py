@@ -12,7 +12,7 @@ columns that a newer table spec declares (Delta schema evolution) before writing
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -321,10 +321,20 @@ class TableStore:
         store.read(APPLICATIONS).count()
     """
 
-    def __init__(self, spark: SparkSession | None, settings: Settings, backend: TableBackend | None = None):
-        self.spark = spark
+    def __init__(self, spark: SparkSession | None, settings: Settings, backend: TableBackend | None = None, *,
+                 session: Callable[[], SparkSession] | None = None):
+        """`session`, with no `spark`: builds the SparkSession when a table is first read as a
+        DataFrame, so work that needs none (ingestion, Arrow reads) never starts Spark SQL."""
+        self._spark = spark
+        self._session = session
         self.settings = settings
         self.backend = backend or self._choose_backend(spark, settings)
+
+    @property
+    def spark(self) -> SparkSession | None:
+        if self._spark is None and self._session is not None:
+            self._spark = self._session()
+        return self._spark
 
     @staticmethod
     def _choose_backend(spark: SparkSession | None, settings: Settings) -> TableBackend:
