@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -146,6 +148,7 @@ def ingest_event_logs(
         summary.as_dict()  # {'ingested': 12, 'failed': 1, 'skipped_unchanged': 40, ...}
     """
     began = time.perf_counter()
+    _start_python_workers(spark_context_of(spark))
     groups = group_log_files(list_log_files(spark, source))
     if not groups:
         raise EventLogNotFoundError(f"no files under {source}; pass the folder that holds the Spark event logs")
@@ -178,6 +181,25 @@ def ingest_event_logs(
     return summary
 
 
+def _start_python_workers(context: SparkContext) -> None:
+    """A one-task Python job, in the background, while the driver lists the logs and prepares the
+    tables: an executor's Python worker daemon takes ~0.5 s to start (interpreter, pyarrow,
+    pandas, the parser), which the first batch's tasks would otherwise wait for. Its failure
+    does not matter here: the parse job would meet and report the same problem."""
+    def run() -> None:
+        try:
+            context.setJobGroup("spark-optimizer-ingest-warm-up", "spark-optimizer: start the Python workers")
+            context.parallelize([0], 1).foreachPartition(_nothing)
+        except Exception:
+            pass
+
+    threading.Thread(target=run, name="python-worker-warm-up", daemon=True).start()
+
+
+def _nothing(_partition) -> None:
+    return None
+
+
 def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:
     """True when every executor runs on the driver's machine (local, local-cluster), so Python
     workers can leave task rows in files the driver reads."""
@@ -198,14 +220,21 @@ def _parsed_batches(spark: SparkSession | SparkContext, batches: list[list[LogGr
     if not batches:
         return
     began = time.perf_counter()
+    context = spark_context_of(spark)
+    run = uuid.uuid4().hex[:12]
     with ThreadPoolExecutor(max_workers=PARSE_JOBS_IN_FLIGHT, thread_name_prefix="event-log-batch") as pool:
         pending: list[tuple[list[LogGroup], Future]] = []
-        upcoming = iter(batches)
+        upcoming = enumerate(batches, 1)
 
         def submit() -> None:
-            batch = next(upcoming, None)
-            if batch is not None:
-                pending.append((batch, pool.submit(_parse_batch, spark, batch, ingested_at, staging_dir)))
+            number, batch = next(upcoming, (0, None))
+            if batch is None:
+                return
+            job_group = f"spark-optimizer-ingest-{run}-{number}"
+            description = f"spark-optimizer: parse event-log batch {number}/{len(batches)} ({len(batch)} logs)"
+            future = pool.submit(_parse_batch, spark, batch, ingested_at, staging_dir, job_group, description)
+            pending.append((batch, future))
+            _wait_until_scheduled(context, job_group, future)
 
         for _ in range(PARSE_JOBS_IN_FLIGHT):
             submit()
@@ -221,6 +250,16 @@ def _parsed_batches(spark: SparkSession | SparkContext, batches: list[list[LogGr
             for _, future in pending:
                 future.cancel()
     summary.seconds["parsing"] = summary.seconds.get("parsing", 0.0) + time.perf_counter() - began
+
+
+def _wait_until_scheduled(context: SparkContext, job_group: str, future: Future, timeout_s: float = 30.0) -> None:
+    """Return once the batch's Spark job is known to the scheduler (or has ended): the FIFO
+    scheduler runs jobs in submission order, and batches are collected in their order, so a
+    later batch must not overtake an earlier one while the driver waits for the earlier."""
+    tracker = context.statusTracker()
+    deadline = time.monotonic() + timeout_s
+    while not future.done() and not tracker.getJobIdsForGroup(job_group) and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[list[LogGroup]]:
@@ -242,11 +281,13 @@ def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[
 
 
 def _parse_batch(spark: SparkSession | SparkContext, batch: list[LogGroup], ingested_at: datetime,
-                 staging_dir: str | None) -> list[tuple[str, bytes | str]]:
+                 staging_dir: str | None, job_group: str, description: str) -> list[tuple[str, bytes | str]]:
     """One Spark job: one task per group, each returning its rows as compact Arrow chunks (or,
     for staged task rows, the path of their file)."""
+    context = spark_context_of(spark)
+    context.setJobGroup(job_group, description)
     return (
-        spark_context_of(spark).parallelize(batch, len(batch))
+        context.parallelize(batch, len(batch))
         .mapPartitions(lambda groups: parse_partition(groups, ingested_at, staging_dir))
         .collect()
     )
