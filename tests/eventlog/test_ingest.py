@@ -125,3 +125,50 @@ def test_the_cli_summarises_and_exits_non_zero_only_when_a_log_failed(spark, tmp
     assert second.exit_code == 0 and "skipped unchanged 2 (of which 1 failed before)" in second.output
     missing = runner.invoke(cli_app, ["collect", "--event-log-dir", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+
+def test_batch_jobs_reach_the_scheduler_in_the_order_the_driver_collects_them(spark, store, monkeypatch):
+    """Two batches are parsed at a time from two threads; the FIFO scheduler must see them in
+    batch order, or a later batch could take the slots while the driver waits for the earlier."""
+    import uuid
+
+    import spark_optimizer.eventlog.ingest as ingest_module
+
+    run = uuid.UUID("0123456789ab" + "0" * 20)
+    monkeypatch.setattr(ingest_module.uuid, "uuid4", lambda: run)
+    ingest_event_logs(spark, store, str(SAMPLES), PINNED_RUN_TIME, batch_size=1)
+    tracker = spark.sparkContext.statusTracker()
+    job_of_batch = [tracker.getJobIdsForGroup(f"spark-optimizer-ingest-0123456789ab-{n}") for n in range(1, 7)]
+    assert all(len(jobs) == 1 for jobs in job_of_batch), job_of_batch
+    assert [jobs[0] for jobs in job_of_batch] == sorted(jobs[0] for jobs in job_of_batch)
+
+
+def test_ingestion_needs_no_spark_sql_session_and_a_dataframe_read_builds_one(tmp_path):
+    """A command that only ingests starts the SparkContext alone (Spark SQL's session is ~0.4 s
+    of the JVM's start-up); reading a table as a DataFrame afterwards builds the session."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import os
+from pyspark.sql import SparkSession
+from spark_optimizer.config import load_settings
+from spark_optimizer.context import AppContext
+from spark_optimizer.eventlog.ingest import ingest_event_logs
+from spark_optimizer.tables import APPLICATIONS
+from tests.conftest import PINNED_RUN_TIME
+ctx = AppContext(load_settings(warehouse={str(tmp_path / "wh")!r}, spark_master="local[1]", environ={{}}))
+summary = ingest_event_logs(ctx.spark_context, ctx.store, {str(SAMPLES)!r}, PINNED_RUN_TIME)
+print("ingested", summary.count("ingested"), "session", SparkSession._instantiatedSession is not None)
+print("dataframe rows", ctx.store.read(APPLICATIONS).count(), "session", SparkSession._instantiatedSession is not None)
+os._exit(0)
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("ingested", "dataframe"))]
+    assert lines == ["ingested 6 session False", "dataframe rows 6 session True"]
