@@ -82,7 +82,12 @@ class AcknowledgingInput:
 
     def __init__(self, stream):
         self._stream = stream
-        self._socket: socket.socket | None = socket.socket(fileno=os.dup(stream.fileno()))
+        descriptor = os.dup(stream.fileno())
+        try:
+            self._socket: socket.socket | None = socket.socket(fileno=descriptor)
+        except OSError:  # not a socket
+            os.close(descriptor)
+            raise
 
     def _acknowledge(self) -> None:
         if self._socket is not None:

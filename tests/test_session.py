@@ -107,3 +107,17 @@ def test_the_acknowledging_input_reads_a_non_tcp_stream_without_acknowledging():
         reader = AcknowledgingInput(os.fdopen(os.dup(right.fileno()), "rb"))
         assert reader.read(4) == b"\x00\x00\x00\x07"
         assert reader._socket is None
+
+
+def test_a_worker_whose_input_is_not_a_socket_reads_it_directly():
+    import os
+
+    from spark_optimizer.pyspark_daemon import acknowledging
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"task")
+    os.close(write_end)
+    seen = []
+    with os.fdopen(read_end, "rb") as stream:
+        acknowledging(lambda infile, outfile: seen.append((infile, infile.read())))(stream, None)
+    assert seen == [(stream, b"task")]
