@@ -121,40 +121,50 @@ def _read_stream(
         try:
             with opener() as raw:
                 stream = open_decompressed(raw, codec)
-                # Lines keep their newline: JSON allows the whitespace, and copying every line
-                # to strip it costs more than the decode of a short event.
-                for line in stream:
-                    line_no += 1
-                    outcome.lines += 1
-                    outcome.uncompressed_bytes += len(line) + (not line.endswith(b"\n"))
-                    if line.startswith(_SKIPPED_PREFIXES):
-                        outcome.events += 1
-                        accumulator.event_count += 1
-                        continue
-                    if line.isspace():
-                        continue
-                    event = None
-                    if line.startswith(_TASK_END_PREFIX):
-                        task_end = decode_successful_task_end(line)
-                        if task_end is not None:
-                            outcome.events += 1
-                            accept_task_end(task_end)
+                # Per-line counts are kept in locals and added to the outcome once per part (also
+                # when the stream fails): attribute updates on every line cost more than the
+                # decode of a skipped event.
+                events = skipped = size = 0
+                line = b""
+                try:
+                    # Lines keep their newline: JSON allows the whitespace, and copying every line
+                    # to strip it costs more than the decode of a short event.
+                    for line in stream:
+                        line_no += 1
+                        size += len(line)
+                        if line.startswith(_SKIPPED_PREFIXES):
+                            skipped += 1
                             continue
-                        event = _fast_task_end(line)
-                    if event is None:
-                        try:
-                            event = loads(line)
-                        except orjson.JSONDecodeError as exc:
+                        if line.isspace():
+                            continue
+                        event = None
+                        if line.startswith(_TASK_END_PREFIX):
+                            task_end = decode_successful_task_end(line)
+                            if task_end is not None:
+                                events += 1
+                                accept_task_end(task_end)
+                                continue
+                            event = _fast_task_end(line)
+                        if event is None:
+                            try:
+                                event = loads(line)
+                            except orjson.JSONDecodeError as exc:
+                                outcome.bad_lines += 1
+                                last_bad = line_no
+                                outcome.problem(f"{label} line {line_no}: malformed JSON ({exc}); line skipped")
+                                continue
+                        if not isinstance(event, dict) or "Event" not in event:
                             outcome.bad_lines += 1
-                            last_bad = line_no
-                            outcome.problem(f"{label} line {line_no}: malformed JSON ({exc}); line skipped")
+                            outcome.problem(f"{label} line {line_no}: JSON without an 'Event' field; line skipped")
                             continue
-                    if not isinstance(event, dict) or "Event" not in event:
-                        outcome.bad_lines += 1
-                        outcome.problem(f"{label} line {line_no}: JSON without an 'Event' field; line skipped")
-                        continue
-                    outcome.events += 1
-                    accept(event)
+                        events += 1
+                        accept(event)
+                finally:
+                    outcome.lines += line_no
+                    # A last line without its newline counts as if it had one.
+                    outcome.uncompressed_bytes += size + (bool(line) and not line.endswith(b"\n"))
+                    outcome.events += events + skipped
+                    accumulator.event_count += skipped
         except TruncatedStreamError as exc:
             outcome.problem(f"{label}: {codec} stream ends mid-block after line {line_no} ({exc}); "
                             f"events before it were kept")

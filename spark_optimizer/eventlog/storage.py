@@ -23,7 +23,7 @@ def open_binary(uri: str) -> BinaryIO:
     """Open a file for streaming reads, on the driver or inside an executor's Python worker."""
     path = local_path(uri)
     if path is not None:
-        return open(path, "rb")
+        return open(path, "rb", buffering=1 << 20)  # event-log lines run to kilobytes
     try:
         import fsspec  # optional: s3fs / gcsfs / adlfs give executors remote storage
     except ImportError:

@@ -75,7 +75,12 @@ def arrow_to_dataframe(spark: SparkSession, table: pa.Table, spec: TableSpec) ->
 def dataframe_to_arrow(df: DataFrame) -> pa.Table:
     if hasattr(df, "toArrow"):  # pyspark >= 4.0
         return df.toArrow()
-    return pa.Table.from_batches(df._collect_as_arrow(), schema=None)  # pyspark 3.5
+    batches = df._collect_as_arrow()  # pyspark 3.5
+    if not batches:  # an empty DataFrame has no batch to take the schema from
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return to_arrow_schema(df.schema).empty_table()
+    return pa.Table.from_batches(batches)
 
 
 def read_delta_arrow(path: str, schema: pa.Schema) -> pa.Table:
