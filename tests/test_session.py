@@ -44,15 +44,27 @@ def _worker_state(_partition):
     import gc
     import sys
 
-    yield list(sys.path), gc.get_freeze_count(), "pyarrow" in sys.modules
+    yield list(sys.path), gc.get_freeze_count(), "spark_optimizer.eventlog.task_output" in sys.modules
 
 
-def test_local_python_workers_have_no_spark_archive_on_their_path_and_start_with_frozen_preloaded_modules(spark):
+def test_local_python_workers_have_no_spark_archive_on_their_path_and_start_with_the_parser_preloaded_and_frozen(spark):
     """Every task calls importlib.invalidate_caches(), which rereads each zip on the path
     (spark-core's jar: 5,000 entries), and the daemon runs gc.collect() after every task."""
-    [(path, frozen, has_pyarrow)] = spark.sparkContext.parallelize([0], 1).mapPartitions(_worker_state).collect()
+    [(path, frozen, has_parser)] = spark.sparkContext.parallelize([0], 1).mapPartitions(_worker_state).collect()
     assert not [p for p in path if p.endswith((".jar", "pyspark.zip")) or "py4j-" in p]
-    assert frozen > 0 and has_pyarrow
+    assert frozen > 0 and has_parser
+
+
+def test_the_parser_a_worker_preloads_needs_neither_pyarrow_nor_pandas():
+    """pyarrow imports pandas on its first array: ~0.3 s before a worker daemon's first fork."""
+    import subprocess
+    import sys
+
+    script = ("import sys, spark_optimizer.eventlog.task_output; "
+              "print(sorted(m for m in ('pyarrow', 'pandas', 'pyspark.sql') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_daemon_drops_exactly_sparks_own_archives():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -148,7 +147,6 @@ def ingest_event_logs(
         summary.as_dict()  # {'ingested': 12, 'failed': 1, 'skipped_unchanged': 40, ...}
     """
     began = time.perf_counter()
-    _start_python_workers(spark_context_of(spark))
     groups = group_log_files(list_log_files(spark, source))
     if not groups:
         raise EventLogNotFoundError(f"no files under {source}; pass the folder that holds the Spark event logs")
@@ -179,25 +177,6 @@ def ingest_event_logs(
         if staging_dir is not None:
             shutil.rmtree(staging_dir, ignore_errors=True)
     return summary
-
-
-def _start_python_workers(context: SparkContext) -> None:
-    """A one-task Python job, in the background, while the driver lists the logs and prepares the
-    tables: an executor's Python worker daemon takes ~0.5 s to start (interpreter, pyarrow,
-    pandas, the parser), which the first batch's tasks would otherwise wait for. Its failure
-    does not matter here: the parse job would meet and report the same problem."""
-    def run() -> None:
-        try:
-            context.setJobGroup("spark-optimizer-ingest-warm-up", "spark-optimizer: start the Python workers")
-            context.parallelize([0], 1).foreachPartition(_nothing)
-        except Exception:
-            pass
-
-    threading.Thread(target=run, name="python-worker-warm-up", daemon=True).start()
-
-
-def _nothing(_partition) -> None:
-    return None
 
 
 def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:

@@ -6,26 +6,31 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import types as T
 
-# Logical column types and their Spark and Arrow forms. Times from event logs stay epoch
-# milliseconds (`*_ms`), exactly as Spark writes them; wall-clock stamps of our own runs are
-# UTC timestamps. `_ARROW_TYPES` names the logical types; the Spark forms are built on first
-# use: the event-log parser runs in Python workers that need only the Arrow forms, and importing
-# pyspark.sql there costs each worker ~0.5 s of CPU (workers import PySpark from pyspark.zip,
-# compiling it from source).
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "long": pa.int64(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "array<string>": pa.list_(pa.string()),
-}
+# Logical column types. Times from event logs stay epoch milliseconds (`*_ms`), exactly as Spark
+# writes them; wall-clock stamps of our own runs are UTC timestamps. Their Arrow and Spark forms
+# are built on first use: the event-log parser runs in Python workers that write Arrow through
+# nanoarrow (task_output), and importing pyarrow there (with the pandas it pulls in on its first
+# array) or pyspark.sql would cost every worker start a few tenths of a second of CPU.
+LOGICAL_TYPES = ("string", "long", "int", "double", "boolean", "timestamp", "array<string>")
+
+
+@cache
+def _arrow_types() -> dict[str, pa.DataType]:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "long": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "array<string>": pa.list_(pa.string()),
+    }
 
 
 @cache
@@ -50,8 +55,8 @@ class Column:
     doc: str = ""
 
     def __post_init__(self) -> None:
-        if self.type not in _ARROW_TYPES:
-            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(_ARROW_TYPES)}")
+        if self.type not in LOGICAL_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; use one of {sorted(LOGICAL_TYPES)}")
 
 
 @dataclass(frozen=True)
@@ -85,9 +90,10 @@ class TableSpec:
         return T.StructType([T.StructField(c.name, types[c.type], True) for c in self.columns])
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema(
-            [pa.field(c.name, _ARROW_TYPES[c.type], nullable=True) for c in self.columns]
-        )
+        import pyarrow as pa
+
+        types = _arrow_types()
+        return pa.schema([pa.field(c.name, types[c.type], nullable=True) for c in self.columns])
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -97,7 +103,7 @@ class TableSpec:
 
 
 def arrow_type_of(column: Column) -> pa.DataType:
-    return _ARROW_TYPES[column.type]
+    return _arrow_types()[column.type]
 
 
 def spark_type_of(column: Column) -> T.DataType:

@@ -1,0 +1,119 @@
+"""Rows of a table as Arrow IPC streams, built with nanoarrow: what the ingestion's Python workers
+hand to the driver, which reads them with pyarrow.
+
+Not pyarrow here: a worker that imports pyarrow also imports pandas on its first array (pyarrow
+checks every input for pandas objects), ~0.3 s of CPU before the first task of every worker
+daemon; nanoarrow imports in ~10 ms and builds these columns faster (16k task rows: 28 ms
+against 46). The streams carry the tables' Arrow schemas exactly (`TableSpec.arrow_schema`)."""
+
+from __future__ import annotations
+
+import io
+from array import array
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Sequence
+
+import nanoarrow as na
+from nanoarrow.ipc import StreamWriter
+
+from spark_optimizer.tables.schema import TableSpec
+
+_TYPES = {
+    "string": na.string(),
+    "long": na.int64(),
+    "int": na.int32(),
+    "double": na.float64(),
+    "boolean": na.bool_(),
+    "timestamp": na.timestamp("us", "UTC"),
+    "array<string>": na.list_(na.string()),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=None)
+def _struct_type(spec: TableSpec):
+    return na.struct({c.name: _TYPES[c.type] for c in spec.columns})
+
+
+def record_batch(spec: TableSpec, rows: Sequence[Any]):
+    """`rows` (dicts by column name, or tuples in the spec's column order) as one struct array."""
+    if rows and isinstance(rows[0], tuple):
+        columns = list(zip(*rows))
+    else:
+        columns = [[row.get(c.name) for row in rows] for c in spec.columns]
+    children = [_column(c.type, values) for c, values in zip(spec.columns, columns)]
+    return na.c_array_from_buffers(_struct_type(spec), len(rows), [None], children=children)
+
+
+def ipc_stream(spec: TableSpec, rows: Sequence[Any]) -> bytes:
+    """`rows` as a complete Arrow IPC stream (schema, one batch, end of stream)."""
+    sink = io.BytesIO()
+    with StreamWriter.from_writable(sink) as writer:
+        writer.write_array(record_batch(spec, rows))
+    return sink.getvalue()
+
+
+class IpcFileWriter:
+    """An Arrow IPC stream file written batch by batch; `close` returns its path (None if empty)."""
+
+    def __init__(self, spec: TableSpec, path: str):
+        self.spec, self.path = spec, path
+        self._writer: StreamWriter | None = None
+
+    def write(self, rows: Sequence[Any]) -> None:
+        if self._writer is None:
+            self._writer = StreamWriter.from_path(self.path)
+        self._writer.write_array(record_batch(self.spec, rows))
+
+    def close(self) -> str | None:
+        if self._writer is None:
+            return None
+        self._writer.close()
+        return self.path
+
+
+def _column(kind: str, values: Sequence[Any]):
+    if kind == "timestamp":
+        return _fixed_width(_TYPES["timestamp"], "q", [None if v is None else _micros(v) for v in values])
+    if kind == "array<string>":
+        return _list_of_strings(values)
+    return na.c_array(values, _TYPES[kind])
+
+
+@lru_cache(maxsize=64)
+def _micros(value: datetime | int) -> int:
+    """Microseconds since the epoch; a naive datetime is taken as UTC (as pyarrow takes it)."""
+    if isinstance(value, int):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _fixed_width(arrow_type, typecode: str, values: Sequence[int | None]):
+    data = array(typecode, [0 if v is None else v for v in values])
+    return na.c_array_from_buffers(arrow_type, len(values), [_validity(values), data])
+
+
+def _list_of_strings(values: Sequence[Sequence[str] | None]):
+    offsets = array("i", [0])
+    items: list[str | None] = []
+    for value in values:
+        if value is not None:
+            items.extend(value)
+        offsets.append(len(items))
+    return na.c_array_from_buffers(_TYPES["array<string>"], len(values), [_validity(values), offsets],
+                                   children=[na.c_array(items, na.string())])
+
+
+def _validity(values: Sequence[Any]) -> bytes | None:
+    """Arrow's validity bitmap (bit i set: value i present), or None when nothing is missing."""
+    if all(v is not None for v in values):
+        return None
+    bitmap = bytearray((len(values) + 7) // 8)
+    for i, value in enumerate(values):
+        if value is not None:
+            bitmap[i >> 3] |= 1 << (i & 7)
+    return bytes(bitmap)
