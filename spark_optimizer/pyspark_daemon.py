@@ -42,13 +42,13 @@ def is_spark_archive(entry: str) -> bool:
             or (name.startswith("spark-core_") and name.endswith(".jar")))
 
 
-def installed_first(path: list[str]) -> list[str]:
-    """`path` with Spark's archives moved to the end."""
-    return [p for p in path if not is_spark_archive(p)] + [p for p in path if is_spark_archive(p)]
-
-
 def without_spark_archives(path: list[str]) -> list[str]:
     return [p for p in path if not is_spark_archive(p)]
+
+
+def installed_first(path: list[str]) -> list[str]:
+    """`path` with Spark's archives moved to the end."""
+    return without_spark_archives(path) + [p for p in path if is_spark_archive(p)]
 
 
 def prepare_worker_path() -> None:

@@ -76,7 +76,7 @@ class IpcFileWriter:
 
 def _column(kind: str, values: Sequence[Any]):
     if kind == "timestamp":
-        return _fixed_width(_TYPES["timestamp"], "q", [None if v is None else _micros(v) for v in values])
+        return _timestamps(values)
     if kind == "array<string>":
         return _list_of_strings(values)
     return na.c_array(values, _TYPES[kind])
@@ -92,9 +92,9 @@ def _micros(value: datetime | int) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
-def _fixed_width(arrow_type, typecode: str, values: Sequence[int | None]):
-    data = array(typecode, [0 if v is None else v for v in values])
-    return na.c_array_from_buffers(arrow_type, len(values), [_validity(values), data])
+def _timestamps(values: Sequence[datetime | int | None]):
+    data = array("q", [0 if v is None else _micros(v) for v in values])
+    return na.c_array_from_buffers(_TYPES["timestamp"], len(values), [_validity(values), data])
 
 
 def _list_of_strings(values: Sequence[Sequence[str] | None]):

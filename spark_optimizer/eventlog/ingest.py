@@ -211,7 +211,7 @@ def _parsed_batches(spark: SparkSession | SparkContext, batches: list[list[LogGr
                 return
             job_group = f"spark-optimizer-ingest-{run}-{number}"
             description = f"spark-optimizer: parse event-log batch {number}/{len(batches)} ({len(batch)} logs)"
-            future = pool.submit(_parse_batch, spark, batch, ingested_at, staging_dir, job_group, description)
+            future = pool.submit(_parse_batch, context, batch, ingested_at, staging_dir, job_group, description)
             pending.append((batch, future))
             _wait_until_scheduled(context, job_group, future)
 
@@ -259,11 +259,10 @@ def plan_batches(groups: list[LogGroup], max_logs: int, max_bytes: int) -> list[
     return [sorted(b, key=lambda g: g.size_bytes, reverse=True) for b in batches]
 
 
-def _parse_batch(spark: SparkSession | SparkContext, batch: list[LogGroup], ingested_at: datetime,
+def _parse_batch(context: SparkContext, batch: list[LogGroup], ingested_at: datetime,
                  staging_dir: str | None, job_group: str, description: str) -> list[tuple[str, bytes | str]]:
     """One Spark job: one task per group, each returning its rows as compact Arrow chunks (or,
     for staged task rows, the path of their file)."""
-    context = spark_context_of(spark)
     context.setJobGroup(job_group, description)
     return (
         context.parallelize(batch, len(batch))

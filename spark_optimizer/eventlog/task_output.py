@@ -26,20 +26,6 @@ def _arrow_chunk(table: str, rows: list[dict] | list[tuple]) -> bytes:
     return ipc_stream(_SPECS[table], rows)
 
 
-class _StagedTaskRows:
-    """A group's task rows written as an Arrow IPC stream file in the staging folder, chunk by
-    chunk, instead of travelling through the executor JVM and the driver's socket."""
-
-    def __init__(self, staging_dir: str):
-        self._file = IpcFileWriter(TASKS, os.path.join(staging_dir, f"tasks-{uuid.uuid4().hex}.arrows"))
-
-    def write(self, rows: list[tuple]) -> None:
-        self._file.write(rows)
-
-    def close(self) -> str | None:
-        return self._file.close()
-
-
 def parse_partition(groups: Iterable[LogGroup], ingested_at: datetime,
                     staging_dir: str | None = None) -> Iterator[tuple[str, bytes | str]]:
     """Parse each group on a helper thread that hands out Arrow chunks through a bounded
@@ -52,7 +38,7 @@ def parse_partition(groups: Iterable[LogGroup], ingested_at: datetime,
         chunks: queue.Queue = queue.Queue(maxsize=8)
         outcome: dict = {}
         pending: dict[str, list[dict]] = {}
-        staged = _StagedTaskRows(staging_dir) if staging_dir else None
+        staged = IpcFileWriter(TASKS, os.path.join(staging_dir, f"tasks-{uuid.uuid4().hex}.arrows")) if staging_dir else None
 
         def emit(table: str, row: dict | tuple) -> None:
             rows = pending.setdefault(table, [])
