@@ -23,6 +23,11 @@ from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 
 pytestmark = pytest.mark.slow
 
+# Deadlines for conditions the tests poll for (Spark's UI, Prometheus's readiness, scraped series).
+# On a loaded 2-core host (load 20) the Spark application alone took ~70 s to start; the condition,
+# not the deadline, ends each wait.
+SLOW_HOST_S = 300
+
 APP_SCRIPT = textwrap.dedent("""
     import os, sys, time
     from pyspark.sql import SparkSession
@@ -72,10 +77,10 @@ def spark_app(tmp_path_factory):
     env["SPARK_LOCAL_IP"] = "127.0.0.1"
     started_ms = int(time.time() * 1000)
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(script), str(port), str(stop_file), "90"],
+        proc = subprocess.Popen([sys.executable, str(script), str(port), str(stop_file), "900"],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + SLOW_HOST_S
         app_id = None
         while time.monotonic() < deadline and proc.poll() is None:
             for line in log.read_text(errors="replace").splitlines():
@@ -84,7 +89,7 @@ def spark_app(tmp_path_factory):
             if app_id:
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics/executors/prometheus",
-                                                timeout=2) as response:
+                                                timeout=10) as response:
                         if response.status == 200:
                             break
                 except OSError:
@@ -106,11 +111,11 @@ def prometheus(spark_app):
     target, app_id, _ = spark_app
     jobs = [("spark-executors", target, "/metrics/executors/prometheus"),
             ("spark-driver", target, "/metrics/prometheus/")]
-    with LocalPrometheus(jobs, scrape_interval="1s") as prom:
+    with LocalPrometheus(jobs, scrape_interval="1s", startup_timeout=SLOW_HOST_S) as prom:
         # several scrapes of both endpoints, so the query_range below has a real series to read
         prom.wait_for_series(f'count_over_time(metrics_executor_activeTasks{{application_id="{app_id}"}}[1m]) >= 4',
-                             timeout=30)
-        prom.wait_for_series(f"metrics_{sanitize_app_id(app_id)}_driver_jvm_heap_used_Value", timeout=30)
+                             timeout=SLOW_HOST_S)
+        prom.wait_for_series(f"metrics_{sanitize_app_id(app_id)}_driver_jvm_heap_used_Value", timeout=SLOW_HOST_S)
         yield prom
 
 
@@ -118,11 +123,36 @@ def _store(tmp_path) -> TableStore:
     return TableStore(None, load_settings(warehouse=str(tmp_path / "wh"), environ={}), backend=DeltaRsBackend())
 
 
+def _window_end_showing(prometheus: LocalPrometheus, start_ms: int, queries: list[str]) -> int:
+    """The end of a window from `start_ms` whose 1-second query_range steps (the collector's grid) hold a
+    sample for every query; polls until one does, as a scrape that showed it can fall after the last step."""
+    deadline = time.monotonic() + SLOW_HOST_S
+    last: object = "no answer"
+    while time.monotonic() < deadline:
+        end_ms = int(time.time() * 1000)
+        window = {"start": f"{start_ms / 1000:.3f}", "end": f"{end_ms / 1000:.3f}", "step": "1"}
+        try:
+            missing = [q for q in queries if not prometheus.api("query_range", {"query": q, **window})["result"]]
+        except (OSError, ValueError) as exc:  # a query timing out on a busy host: ask again
+            last = exc
+            continue
+        if not missing:
+            return end_ms
+        last = f"nothing for {missing}"
+        time.sleep(0.25)
+    pytest.fail(f"no scrape within {SLOW_HOST_S}s showed all of {queries} (last: {last}; "
+                f"targets: {prometheus.targets_health()})")
+
+
 def test_collects_driver_and_executor_series(spark_app, prometheus, tmp_path):
     _, app_id, started_ms = spark_app
     store = _store(tmp_path)
-    end_ms = int(time.time() * 1000)
     start_ms = started_ms - 5000
+    # Prometheus may scrape the app before its first job has finished (under load, long before):
+    # the window must hold the scrapes that show completed tasks and the storage memory they used.
+    executor = f'application_id="{app_id}"'
+    end_ms = _window_end_showing(prometheus, start_ms, [f"metrics_executor_totalTasks_total{{{executor}}} > 0",
+                                                        f"metrics_executor_memoryUsed_bytes{{{executor}}} > 0"])
     first = collect_from_metrics(store, prometheus.url, datetime.now(timezone.utc), start_ms=start_ms,
                                  end_ms=end_ms, step_s=1, retries=0)
     assert first.rows > 0, first.as_dict()
@@ -148,7 +178,8 @@ def test_collects_driver_and_executor_series(spark_app, prometheus, tmp_path):
     assert all(r["value"] >= 0 for r in by_metric["active_tasks"])
     assert {r["source_series"] for r in by_metric["active_tasks"]} == {"metrics_executor_activeTasks"}
     assert max(r["value"] for r in by_metric["total_tasks"]) > 0
-    assert all(r["value"] > 0 for r in by_metric["memory_used_bytes"])
+    assert all(r["value"] >= 0 for r in by_metric["memory_used_bytes"])  # 0 until the first job's broadcast
+    assert max(r["value"] for r in by_metric["memory_used_bytes"]) > 0
     assert all(r["value"] >= 0 for r in by_metric["task_gc_time_ms"])
 
     # Collecting the same window again (and from the watermark) adds no duplicate rows.
@@ -188,6 +219,6 @@ def test_unreachable_and_wrong_endpoints(spark_app, tmp_path):
                              retries=1, timeout_s=2)
     target, _, _ = spark_app  # a Spark UI is not a Prometheus API
     with pytest.raises(PrometheusCollectError, match="does not look like a Prometheus server"):
-        collect_from_metrics(store, f"http://{target}", datetime.now(timezone.utc), retries=0, timeout_s=5)
+        collect_from_metrics(store, f"http://{target}", datetime.now(timezone.utc), retries=0, timeout_s=SLOW_HOST_S)
     with pytest.raises(PrometheusCollectError, match="not an http"):
         collect_from_metrics(store, "prometheus:9090", datetime.now(timezone.utc))
