@@ -1,4 +1,7 @@
-"""Settings: built-in defaults < conf file < SPARK_OPTIMIZER_* environment < explicit overrides."""
+"""Settings: built-in defaults < conf file < SPARK_OPTIMIZER_* environment < explicit overrides.
+
+The conf file is --conf, else $SPARK_OPTIMIZER_CONF, else spark_optimizer.toml of the user's conf
+folder, else the packaged one (see spark_optimizer.defaults)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from spark_optimizer import defaults
 from spark_optimizer.errors import ConfigurationError
 
-REPO_CONF_FILE = Path(__file__).resolve().parents[1] / "conf" / "spark_optimizer.toml"
 ENV_PREFIX = "SPARK_OPTIMIZER_"
 TABLE_BACKENDS = ("auto", "spark", "delta-rs")
 _KINDS = {int: int, "int": int, bool: bool, "bool": bool}
@@ -21,6 +24,7 @@ class Settings:
     warehouse: str = "./spark-optimizer-warehouse"
     mlflow_tracking_uri: str = ""
     spark_master: str = "local[2]"
+    spark_speedups: bool = True
     table_backend: str = "auto"
     ingest_batch_size: int = 200
     ingest_batch_mb: int = 512
@@ -49,8 +53,8 @@ def _coerce(name: str, raw: Any, target_type: type) -> Any:
     if target_type is bool:
         if isinstance(raw, bool):
             return raw
-        if str(raw).strip().lower() in ("true", "1", "yes", "false", "0", "no", ""):
-            return str(raw).strip().lower() in ("true", "1", "yes")
+        if str(raw).strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
+            return str(raw).strip().lower() in ("true", "1", "yes", "on")
         raise ConfigurationError(f"setting '{name}' must be true or false, found {raw!r}")
     if target_type is int:
         try:
@@ -74,7 +78,7 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = Path(conf_file or environ.get(ENV_PREFIX + "CONF") or REPO_CONF_FILE)
+    path = Path(conf_file or environ.get(ENV_PREFIX + "CONF") or defaults.conf_path(defaults.SETTINGS, environ))
     if conf_file is not None or ENV_PREFIX + "CONF" in environ or path.exists():
         if not path.exists():
             raise ConfigurationError(f"configuration file {path} does not exist; fix SPARK_OPTIMIZER_CONF or --conf")

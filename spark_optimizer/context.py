@@ -27,13 +27,13 @@ class AppContext:
 
     @cached_property
     def spark(self) -> SparkSession:
-        return self._spark or get_or_create_spark(self.settings.spark_master)
+        return self._spark or get_or_create_spark(self.settings.spark_master, speedups=self.settings.spark_speedups)
 
     @cached_property
     def spark_context(self) -> SparkContext:
         if self._spark is not None:
             return self._spark.sparkContext
-        return get_or_create_spark_context(self.settings.spark_master)
+        return get_or_create_spark_context(self.settings.spark_master, speedups=self.settings.spark_speedups)
 
     @cached_property
     def store(self) -> TableStore:
