@@ -56,6 +56,22 @@ WarehouseOption = Annotated[
 ConfOption = Annotated[Optional[Path], typer.Option("--conf", help="Settings file (env SPARK_OPTIMIZER_CONF).")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from spark_optimizer import __version__
+
+        print(f"spark-optimizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the spark-optimizer version and exit.")] = False,
+) -> None:
+    """Learns from past Spark runs and recommends the resources for the next one."""
+
+
 def _context(warehouse: str | None, conf: Path | None, master: str | None = None):
     from spark_optimizer.context import AppContext
 

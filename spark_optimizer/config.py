@@ -5,11 +5,13 @@ folder, else the packaged one (see spark_optimizer.defaults)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlparse
 
 from spark_optimizer import defaults
 from spark_optimizer.errors import ConfigurationError
@@ -23,6 +25,9 @@ _KINDS = {int: int, "int": int, bool: bool, "bool": bool}
 class Settings:
     warehouse: str = "./spark-optimizer-warehouse"
     mlflow_tracking_uri: str = ""
+    mlflow_experiment_dir: str = "/Shared/spark-optimizer"
+    mlflow_catalog: str = ""
+    mlflow_schema: str = "default"
     spark_master: str = "local[2]"
     spark_speedups: bool = True
     table_backend: str = "auto"
@@ -39,10 +44,45 @@ class Settings:
     def table_path(self, logical_name: str) -> str:
         return join_uri(self.warehouse, self.table_name(logical_name))
 
-    def resolved_mlflow_tracking_uri(self) -> str:
+    def resolved_mlflow_tracking_uri(self, environ: Mapping[str, str] | None = None) -> str:
+        """The setting; else on Databricks the workspace's tracking server; else a SQLite store under a
+        local warehouse, or, for a warehouse on object storage (where SQLite cannot live), in the
+        user's cache folder, one per warehouse URI (the artifacts still go to the warehouse)."""
+        env = os.environ if environ is None else environ
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
-        return "sqlite:///" + str(Path(self.warehouse).resolve() / "mlflow.db")
+        if env.get("DATABRICKS_RUNTIME_VERSION"):
+            return "databricks"
+        if is_remote_uri(self.warehouse):
+            cache = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+            key = hashlib.sha256(self.warehouse.rstrip("/").encode()).hexdigest()[:16]
+            folder = cache / "spark-optimizer" / "mlflow" / key
+            folder.mkdir(parents=True, exist_ok=True)
+            return "sqlite:///" + str(folder / "mlflow.db")
+        return "sqlite:///" + str(local_path(self.warehouse) / "mlflow.db")
+
+    def mlflow_artifact_root(self) -> str | None:
+        """Artifacts under the warehouse for the embedded store; a tracking server decides otherwise."""
+        if self.mlflow_tracking_uri or self.resolved_mlflow_tracking_uri() == "databricks":
+            return None
+        if is_remote_uri(self.warehouse):
+            return join_uri(self.warehouse, "mlflow-artifacts")
+        return (local_path(self.warehouse) / "mlflow-artifacts").as_uri()
+
+
+def is_remote_uri(location: str) -> bool:
+    """True for s3://, s3a://, abfss://, gs://, dbfs:/ ... ; False for local paths and file: URIs."""
+    scheme = urlparse(location).scheme.lower()
+    return len(scheme) > 1 and scheme != "file"  # one letter: a Windows drive
+
+
+def local_path(location: str) -> Path:
+    """An absolute local path for a local warehouse given as a path or a file: URI."""
+    if urlparse(location).scheme.lower() == "file":
+        from urllib.request import url2pathname
+
+        return Path(url2pathname(urlparse(location).path)).resolve()
+    return Path(location).resolve()
 
 
 def join_uri(root: str, name: str) -> str:
