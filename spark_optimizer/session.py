@@ -59,13 +59,17 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Launched by spark-submit (or a notebook kernel with a JVM): its --master and --conf
         # are already in the JVM and must win over our local defaults.
-        return SparkContext.getOrCreate(SparkConf().setAppName(app_name))
+        # Spark logs at INFO unless told otherwise: WARN unless spark-submit set spark.log.level.
+        submitted = SparkConf().setAppName(app_name)
+        if not submitted.contains("spark.log.level"):
+            submitted.set("spark.log.level", "WARN")
+        return SparkContext.getOrCreate(submitted)
     # PySpark starts its workers with $PYSPARK_PYTHON, else whatever `python3` is on PATH: a venv's
     # spark-optimizer run by its path (pipx, cron) would get a Python without our package.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     speedups = speedups_enabled() if speedups is None else speedups
     settings = {**LOCAL_DEFAULTS, **(_compiled_worker_daemon() if speedups else {}), **conf}
-    if speedups:
+    if speedups and not pyspark_version().startswith("3."):  # 3.5's pyspark.testing.utils imports pandas-on-Spark
         _import_while_the_jvm_starts()
 
     def start(java_options: str | None) -> SparkContext:
@@ -162,6 +166,12 @@ def _workers_can_import_us() -> bool:
     through_script_folder_only = (bool(sys.path) and real(sys.path[0]) == home and home != real(os.getcwd())
                                   and home not in {real(p) for p in sys.path[1:]})
     return not through_script_folder_only
+
+
+def pyspark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__
 
 
 def _driver_java_options_given() -> bool:
