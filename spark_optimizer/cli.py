@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from spark_optimizer.config import load_settings
-from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.errors import ConfigurationError, SparkOptimizerError
 
 app = typer.Typer(help="Learns from past Spark runs and recommends the resources for the next one.", no_args_is_help=True)
 # Wide enough that paths and reasons are not folded when output goes to a file or CI log.
@@ -232,6 +232,9 @@ def quickstart(
     try:
         ctx = _context(warehouse, None)
         sources = [event_log_dir] if event_log_dir else [str(SAMPLE_LOGS), str(SAMPLE_RUNS)]
+        if not event_log_dir and not SAMPLE_LOGS.is_dir():
+            raise ConfigurationError(f"the bundled samples ({SAMPLE_LOGS}) are in the source repository, not in an "
+                                     "installed wheel: pass --event-log-dir with a folder of event logs")
         code = max(_run_collect(ctx, source, False, None, "text") for source in sources)
         _run_analysis(ctx)
         from rich.table import Table

@@ -61,9 +61,10 @@ class Settings:
             return "sqlite:///" + str(folder / "mlflow.db")
         return "sqlite:///" + str(local_path(self.warehouse) / "mlflow.db")
 
-    def mlflow_artifact_root(self) -> str | None:
+    def mlflow_artifact_root(self, environ: Mapping[str, str] | None = None) -> str | None:
         """Artifacts under the warehouse for the embedded store; a tracking server decides otherwise."""
-        if self.mlflow_tracking_uri or self.resolved_mlflow_tracking_uri() == "databricks":
+        env = os.environ if environ is None else environ
+        if self.mlflow_tracking_uri or env.get("DATABRICKS_RUNTIME_VERSION"):
             return None
         if is_remote_uri(self.warehouse):
             return join_uri(self.warehouse, "mlflow-artifacts")

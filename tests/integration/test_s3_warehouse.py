@@ -55,23 +55,23 @@ def s3_env(tmp_path_factory):
     server.wait(timeout=30)
 
 
-def _cli(env, *args: str) -> str:
+def _cli(env, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "spark_optimizer.cli", *args], env=env, capture_output=True, text=True,
                           timeout=900, cwd=env["XDG_CACHE_HOME"])
     assert done.returncode == 0, f"{args[0]}: {done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
+    return done
 
 
 def test_collect_analyze_train_and_recommend_on_an_s3_warehouse(s3_env):
     env, s3 = s3_env
     warehouse = f"s3://{BUCKET}/warehouse"
     _cli(env, "collect", "--event-log-dir", str(REPO / "samples" / "runs"), "--warehouse", warehouse)
-    assert "analyzed 9 application attempt(s)" in _cli(env, "analyze", "--warehouse", warehouse)
-    trained = _cli(env, "train", "--warehouse", warehouse)
+    assert "analyzed 9 application attempt(s)" in _cli(env, "analyze", "--warehouse", warehouse).stderr
+    trained = _cli(env, "train", "--warehouse", warehouse).stdout
     assert "runtime model version 1" in trained and "sqlite:///" + env["XDG_CACHE_HOME"] in trained
     _cli(env, "build-recommendations", "--warehouse", warehouse)
     answer = json.loads(_cli(env, "recommend", "--job-type", "etl", "--input-size", "10GB", "--format", "json",
-                             "--warehouse", warehouse))
+                             "--warehouse", warehouse).stdout)
     assert answer["run_count"] > 0 and answer["model_version"] == "1"
 
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET) for o in page.get("Contents", [])]

@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> str:
+def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{command}: {done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-    return done.stdout
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def installed(tmp_path_factory):
 
 def test_the_wheel_installs_what_it_needs_and_runs_the_whole_pipeline_by_its_path(installed):
     executable, env, work = installed
-    version = _run([str(executable), "--version"], work, env)
+    version = _run([str(executable), "--version"], work, env).stdout
     from spark_optimizer import __version__
 
     assert version.strip() == f"spark-optimizer {__version__}"
@@ -66,10 +66,10 @@ def test_the_wheel_installs_what_it_needs_and_runs_the_whole_pipeline_by_its_pat
     for samples in ("runs", "eventlogs"):
         collected = _run([str(executable), "collect", "--event-log-dir", str(REPO / "samples" / samples), "--warehouse", warehouse],
                          work, env)
-        assert "failed 0" in collected
-    assert "analyzed 15 application attempt(s)" in _run([str(executable), "analyze", "--warehouse", warehouse], work, env)
-    assert "runtime model version 1" in _run([str(executable), "train", "--warehouse", warehouse], work, env)
+        assert "failed 0" in collected.stdout + collected.stderr
+    assert "analyzed 15 application attempt(s)" in _run([str(executable), "analyze", "--warehouse", warehouse], work, env).stderr
+    assert "runtime model version 1" in _run([str(executable), "train", "--warehouse", warehouse], work, env).stdout
     _run([str(executable), "build-recommendations", "--warehouse", warehouse], work, env)
     answer = json.loads(_run([str(executable), "recommend", "--job-type", "etl", "--input-size", "10GB", "--format", "json",
-                              "--warehouse", warehouse], work, env))
+                              "--warehouse", warehouse], work, env).stdout)
     assert answer["run_count"] > 0 and answer["model_version"] == "1"
