@@ -239,7 +239,7 @@ def run_ours(folder: Path, warehouse: Path) -> dict:
 
 def run_history_server(folder: Path, app_ids: list[str], memory: str) -> dict:
     sys.path.insert(0, str(REPO))
-    from spark_optimizer.devtools.history_server import LocalHistoryServer
+    from tests.fakes.history_server import LocalHistoryServer
 
     started = time.perf_counter()
     with LocalHistoryServer(folder, expected_apps=len(app_ids), daemon_memory=memory, startup_timeout=300) as hs:

@@ -4,12 +4,11 @@
 """
 
 import argparse
-import sys
 
 from spark_optimizer.collectors.emr import collect_from_emr
 from spark_optimizer.collectors.linking import run_collector_job
 from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
+from spark_optimizer.context import AppContext, run_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,4 +29,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

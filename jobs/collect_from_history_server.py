@@ -15,7 +15,7 @@ from spark_optimizer.collectors.history_server import (
     summary_line,
 )
 from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
+from spark_optimizer.context import AppContext, run_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,4 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

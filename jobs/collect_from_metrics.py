@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from spark_optimizer.collectors.prometheus import PrometheusCollectError, collect_from_metrics, summary_line
 from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
+from spark_optimizer.context import AppContext, run_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,4 +38,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

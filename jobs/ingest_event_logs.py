@@ -4,11 +4,10 @@
 """
 
 import argparse
-import sys
 from datetime import datetime, timezone
 
 from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
+from spark_optimizer.context import AppContext, run_job
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.reporting import record_line, summary_line
 
@@ -33,4 +32,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

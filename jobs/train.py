@@ -5,12 +5,11 @@ resource models and log them to MLflow.
 """
 
 import argparse
-import sys
 from datetime import datetime, timezone
 
 from spark_optimizer.analysis.analyze import analyze_applications
 from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
+from spark_optimizer.context import AppContext, run_job
 from spark_optimizer.ml.train import train_models
 
 
@@ -31,4 +30,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

@@ -3,7 +3,8 @@
 # MAGIC # Analyze runs and train the models
 # MAGIC Analyzes every application ingested since the last run (metrics, findings), refreshes the
 # MAGIC `features` and `runs` tables and trains the runtime and resource models, logged to MLflow
-# MAGIC (on Databricks: the workspace tracking server when `mlflow_tracking_uri` is `databricks`).
+# MAGIC (on Databricks the workspace's tracking server by default; experiments under `mlflow_experiment_dir`,
+# MAGIC models in Unity Catalog as `<mlflow_catalog>.<mlflow_schema>.spark_optimizer_runtime` when a catalog is set).
 
 # COMMAND ----------
 
@@ -15,7 +16,9 @@ from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
 from spark_optimizer.ml.train import train_models
 
-DEFAULTS = {"warehouse": "./spark-optimizer-warehouse", "mlflow_tracking_uri": "", "folds": "3"}
+DEFAULTS = {"warehouse": "./spark-optimizer-warehouse", "mlflow_tracking_uri": "", "mlflow_experiment_dir": "/Shared/spark-optimizer",
+            "mlflow_catalog": "", "mlflow_schema": "default", "folds": "3"}
+MLFLOW_SETTINGS = ("mlflow_tracking_uri", "mlflow_experiment_dir", "mlflow_catalog", "mlflow_schema")
 try:
     for name, value in DEFAULTS.items():
         dbutils.widgets.text(name, value)  # noqa: F821 - provided by Databricks
@@ -25,7 +28,7 @@ except NameError:  # not on Databricks: the defaults, each replaceable by SPARK_
 
 # COMMAND ----------
 
-overrides = {"mlflow_tracking_uri": params["mlflow_tracking_uri"]} if params["mlflow_tracking_uri"] else {}
+overrides = {name: params[name] for name in MLFLOW_SETTINGS if params[name]}
 ctx = AppContext(load_settings(warehouse=params["warehouse"], **overrides), spark=globals().get("spark"))
 now = datetime.now(timezone.utc)
 analyzed = analyze_applications(ctx.spark, ctx.store, now)

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from spark_optimizer.config import load_settings
-from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.errors import ConfigurationError, SparkOptimizerError
 
 app = typer.Typer(help="Learns from past Spark runs and recommends the resources for the next one.", no_args_is_help=True)
 # Wide enough that paths and reasons are not folded when output goes to a file or CI log.
@@ -54,6 +54,22 @@ WarehouseOption = Annotated[
     Optional[str], typer.Option("--warehouse", help="Warehouse root (env SPARK_OPTIMIZER_WAREHOUSE).")
 ]
 ConfOption = Annotated[Optional[Path], typer.Option("--conf", help="Settings file (env SPARK_OPTIMIZER_CONF).")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from spark_optimizer import __version__
+
+        print(f"spark-optimizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the spark-optimizer version and exit.")] = False,
+) -> None:
+    """Learns from past Spark runs and recommends the resources for the next one."""
 
 
 def _context(warehouse: str | None, conf: Path | None, master: str | None = None):
@@ -216,6 +232,9 @@ def quickstart(
     try:
         ctx = _context(warehouse, None)
         sources = [event_log_dir] if event_log_dir else [str(SAMPLE_LOGS), str(SAMPLE_RUNS)]
+        if not event_log_dir and not SAMPLE_LOGS.is_dir():
+            raise ConfigurationError(f"the bundled samples ({SAMPLE_LOGS}) are in the source repository, not in an "
+                                     "installed wheel: pass --event-log-dir with a folder of event logs")
         code = max(_run_collect(ctx, source, False, None, "text") for source in sources)
         _run_analysis(ctx)
         from rich.table import Table

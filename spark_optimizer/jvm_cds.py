@@ -5,8 +5,10 @@ earlier Spark driver loaded starts Spark ~1.6 s sooner on this 2-core host (3.9 
 The first local session records its classes into a temporary archive that its JVM writes at exit
 (`-XX:ArchiveClassesAtExit`, 130-180 MB); the next session promotes it, once its writer has exited,
 and maps it (`-XX:SharedArchiveFile`). Archives live in the user's cache folder, one per PySpark
-version and Java binary. `SPARK_OPTIMIZER_JVM_CDS=0` turns this off; a JVM that cannot start with
-an archive gets it deleted and starts without (`session.get_or_create_spark`)."""
+version and Java binary. Only Java releases in TESTED_JAVA (the JVM's `release` file says which) and
+PySpark releases in pyspark_daemon.TESTED_PYSPARK get these options. `SPARK_OPTIMIZER_JVM_CDS=0`
+turns this off, and so does SPARK_OPTIMIZER_SPARK_SPEEDUPS=off with every other speed-up; a JVM that
+cannot start with an archive gets it deleted and starts without (`session.get_or_create_spark`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ import os
 import shutil
 from pathlib import Path
 
+from spark_optimizer.pyspark_daemon import is_tested_pyspark
+
 CDS_ENV = "SPARK_OPTIMIZER_JVM_CDS"
+# Java feature releases these options were run with (dynamic archives need 13+; 8 and 11 refuse
+# -XX:ArchiveClassesAtExit and would not start).
+TESTED_JAVA = (17,)
 # CDS reports classes it cannot archive (old bytecode, generated accessors) as warnings on stderr.
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 
@@ -37,6 +44,23 @@ def java_binary(environ: dict[str, str] | None = None) -> Path | None:
         return Path(env["JAVA_HOME"]) / "bin" / "java"
     found = shutil.which("java", path=env.get("PATH"))
     return Path(found) if found else None
+
+
+def java_feature_version(java: Path) -> int | None:
+    """17 for JAVA_VERSION="17.0.15", 8 for "1.8.0_392", from the `release` file of the Java home;
+    None when there is none."""
+    try:
+        release = (java.resolve().parents[1] / "release").read_text()
+    except (OSError, IndexError):
+        return None
+    for line in release.splitlines():
+        if line.startswith("JAVA_VERSION="):
+            parts = line.split("=", 1)[1].strip().strip('"').split(".")
+            try:
+                return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
+            except ValueError:
+                return None
+    return None
 
 
 def archive_path(folder: Path, pyspark_version: str, java: Path) -> Path:
@@ -88,7 +112,9 @@ def driver_cds_options(pyspark_version: str, environ: dict[str, str] | None = No
     if not cds_enabled(environ):
         return None, None
     java = java_binary(environ)
-    if java is None or not java.exists():
+    if java is None or not java.exists() or java_feature_version(java) not in TESTED_JAVA:
+        return None, None
+    if not is_tested_pyspark(pyspark_version):
         return None, None
     try:
         folder = cache_folder(environ)

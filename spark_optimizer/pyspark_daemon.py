@@ -16,8 +16,10 @@ workers will need once, before the daemon forks them, and freezes those objects 
 frozen); and it makes each worker acknowledge what it reads at once (`AcknowledgingInput`: a
 40 ms stall per task otherwise). `session.get_or_create_spark_context` points
 `spark.python.daemon.module` here when the installed pyspark and the zips are the same PySpark
-(a pip-installed pyspark, SPARK_HOME unset or its folder); it then runs `pyspark.daemon` as Spark
-would have.
+(a pip-installed pyspark, SPARK_HOME unset or its folder), the PySpark version is one of
+TESTED_PYSPARK and the workers run the driver's interpreter; it then runs `pyspark.daemon` as Spark
+would have. Any failure while preparing falls back to Spark's own daemon unchanged;
+SPARK_OPTIMIZER_SPARK_SPEEDUPS=off (session.SPEEDUPS_ENV) does not use this module at all.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ import sys
 # Arrow writer are what our Python tasks run. Not pyarrow and pandas (~0.3 s, serial, before the
 # first fork): the parser does not need them, and the tasks that do import them on first use.
 WORKER_IMPORTS = ("spark_optimizer.eventlog.task_output",)
+# PySpark releases (major.minor) the local speed-ups (this daemon, jvm_cds) were run with: the suite on 4.0
+# and 4.3, the ingestion tests on 3.5 (docs/deployment.md). Other releases get Spark's own path.
+TESTED_PYSPARK = ("3.5", "4.0", "4.3")
+
+
+def is_tested_pyspark(pyspark_version: str) -> bool:
+    return ".".join(pyspark_version.split(".")[:2]) in TESTED_PYSPARK
 
 
 def is_spark_archive(entry: str) -> bool:
@@ -142,11 +151,22 @@ def acknowledging(worker_main):
     return main
 
 
-if __name__ == "__main__":
-    prepare_worker_path()
-    preload_worker_modules()
-    import pyspark.worker
+def prepare_daemon() -> None:
+    """Everything above, or nothing: on any failure the path is restored and Spark's daemon runs as is."""
+    original = list(sys.path)
+    try:
+        prepare_worker_path()
+        preload_worker_modules()
+        import pyspark.worker
 
-    # pyspark.daemon takes `main` from pyspark.worker when it starts, below.
-    pyspark.worker.main = acknowledging(pyspark.worker.main)
+        # pyspark.daemon takes `main` from pyspark.worker when it starts.
+        pyspark.worker.main = acknowledging(pyspark.worker.main)
+    except Exception as error:  # noqa: BLE001 - any failure means Spark's own path
+        sys.path[:] = original
+        gc.unfreeze()
+        print(f"spark_optimizer.pyspark_daemon: {error!r}; running Spark's own worker daemon", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    prepare_daemon()
     runpy.run_module("pyspark.daemon", run_name="__main__", alter_sys=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import sys
 import threading
 
 from pyspark import SparkConf, SparkContext
@@ -19,20 +21,31 @@ LOCAL_DEFAULTS = {
 }
 JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
 DRIVER_JIT_ENV = "SPARK_OPTIMIZER_DRIVER_JIT"
+# The one switch for every start-up and worker speed-up of local sessions (quick JIT, class-data
+# sharing, the worker daemon, imports during the JVM start): off gives Spark's own path.
+SPEEDUPS_ENV = "SPARK_OPTIMIZER_SPARK_SPEEDUPS"
 
 
-def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimizer", **conf: str) -> SparkSession:
-    """Reuse the active session (Databricks, spark-submit); otherwise build a local one."""
+def speedups_enabled(environ: dict[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(SPEEDUPS_ENV, "true").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimizer", speedups: bool | None = None,
+                        **conf: str) -> SparkSession:
+    """Reuse the active session (Databricks, spark-submit); otherwise build a local one.
+    `speedups=None` reads SPARK_OPTIMIZER_SPARK_SPEEDUPS (default on)."""
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    get_or_create_spark_context(master, app_name, **conf)
+    get_or_create_spark_context(master, app_name, speedups, **conf)
     # The context holds our settings (SQL ones included); options given to the builder would
     # only be applied again to the session's SQL configuration.
     return SparkSession.builder.getOrCreate()
 
 
-def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark-optimizer", **conf: str) -> SparkContext:
+def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark-optimizer", speedups: bool | None = None,
+                                **conf: str) -> SparkContext:
     """The active session's SparkContext, else spark-submit's, else a local one with our defaults.
 
     For RDD work such as the event-log ingestion: Spark SQL's session is not started, which saves
@@ -46,9 +59,18 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Launched by spark-submit (or a notebook kernel with a JVM): its --master and --conf
         # are already in the JVM and must win over our local defaults.
-        return SparkContext.getOrCreate(SparkConf().setAppName(app_name))
-    settings = {**LOCAL_DEFAULTS, **_compiled_worker_daemon(), **conf}
-    _import_while_the_jvm_starts()
+        # Spark logs at INFO unless told otherwise: WARN unless spark-submit set spark.log.level.
+        submitted = SparkConf().setAppName(app_name)
+        if not submitted.contains("spark.log.level"):
+            submitted.set("spark.log.level", "WARN")
+        return SparkContext.getOrCreate(submitted)
+    # PySpark starts its workers with $PYSPARK_PYTHON, else whatever `python3` is on PATH: a venv's
+    # spark-optimizer run by its path (pipx, cron) would get a Python without our package.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    speedups = speedups_enabled() if speedups is None else speedups
+    settings = {**LOCAL_DEFAULTS, **(_compiled_worker_daemon() if speedups else {}), **conf}
+    if speedups and not pyspark_version().startswith("3."):  # 3.5's pyspark.testing.utils imports pandas-on-Spark
+        _import_while_the_jvm_starts()
 
     def start(java_options: str | None) -> SparkContext:
         spark_conf = SparkConf().setMaster(master).setAppName(app_name)
@@ -60,6 +82,8 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
 
     if _driver_java_options_given():
         context = start(None)
+    elif not speedups:
+        context = start(settings.get(JAVA_OPTIONS_KEY))
     else:
         own = " ".join(filter(None, (settings.get(JAVA_OPTIONS_KEY, ""), quick_jit_options())))
         cds_options, archive = _local_cds_options()
@@ -109,8 +133,11 @@ def quick_jit_options(environ: dict[str, str] | None = None) -> str:
 
 def _compiled_worker_daemon() -> dict[str, str]:
     """Python workers from the installed pyspark instead of pyspark.zip (see pyspark_daemon), when
-    the zip Spark would put first is the one inside that installed package."""
+    the zip Spark would put first is the one inside that installed package, the PySpark version is
+    one the daemon was tested with, and the workers run this interpreter (so they can import it)."""
     import pyspark
+
+    from spark_optimizer.pyspark_daemon import is_tested_pyspark
 
     package = os.path.dirname(os.path.abspath(pyspark.__file__))
     spark_home = os.environ.get("SPARK_HOME")
@@ -118,7 +145,33 @@ def _compiled_worker_daemon() -> dict[str, str]:
         return {}
     if not os.path.exists(os.path.join(package, "python", "lib", "pyspark.zip")):
         return {}
+    if not is_tested_pyspark(pyspark.__version__) or not _workers_can_import_us():
+        return {}
     return {"spark.python.daemon.module": "spark_optimizer.pyspark_daemon"}
+
+
+def _workers_can_import_us() -> bool:
+    """The workers run $PYSPARK_PYTHON with the driver's environment and working directory: they
+    import this package when that is the driver's interpreter and the package was not found only
+    through the driver script's own folder (sys.path[0], which workers do not get)."""
+    worker_python = os.environ.get("PYSPARK_PYTHON", "python3")
+    # Compared without resolving links: a venv's python links to the base interpreter.
+    if os.path.abspath(shutil.which(worker_python) or worker_python) != os.path.abspath(sys.executable):
+        return False
+
+    def real(entry: str) -> str:
+        return os.path.realpath(entry or os.getcwd())
+
+    home = real(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    through_script_folder_only = (bool(sys.path) and real(sys.path[0]) == home and home != real(os.getcwd())
+                                  and home not in {real(p) for p in sys.path[1:]})
+    return not through_script_folder_only
+
+
+def pyspark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__
 
 
 def _driver_java_options_given() -> bool:

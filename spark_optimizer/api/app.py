@@ -87,8 +87,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     from spark_optimizer.recommender.feedback import FeedbackError
     from spark_optimizer.recommender.lookup import UnknownRecommendationError
 
-    app = FastAPI(title="Spark Optimizer", version=__version__,
-                  description="Recommendations, job history and analyses from a Spark Optimizer warehouse.")
+    from fastapi_offline import FastAPIOffline
+
+    # /docs (Swagger UI) and /redoc from the assets fastapi-offline ships, not a CDN: they work without internet.
+    app = FastAPIOffline(title="Spark Optimizer", version=__version__,
+                         description="Recommendations, job history and analyses from a Spark Optimizer warehouse.")
     app.state.api = ApiState(settings, clock or (lambda: datetime.now(timezone.utc)))
     app.include_router(router)
 

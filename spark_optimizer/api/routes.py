@@ -133,5 +133,7 @@ def health(api: State) -> Any:
     ok = reachable and tables[APPLICATIONS.name].exists
     if detail is None and not ok:
         detail = "no applications table in the warehouse; run `spark-optimizer collect` (or `quickstart`) first"
-    body = Health(status="ok" if ok else "degraded", warehouse_reachable=reachable, tables=tables, detail=detail)
+    from spark_optimizer import __version__
+
+    body = Health(status="ok" if ok else "degraded", version=__version__, warehouse_reachable=reachable, tables=tables, detail=detail)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -195,6 +195,7 @@ class TableState(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
+    version: str = Field(description="The spark-optimizer release serving this API.")
     warehouse_reachable: bool
     tables: dict[str, TableState]
     detail: str | None = None

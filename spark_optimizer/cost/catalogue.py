@@ -1,5 +1,5 @@
 """The pricing catalogue: instance types, prices, platform fees and DBU rates per cloud, loaded
-from the versioned TOML files in `conf/pricing/` (one per provider, each with its date and
+from the versioned TOML files in `pricing/` of the packaged defaults or the user's conf folder (one per provider, each with its date and
 sources). docs/cost-model.md describes the files; this module only reads and checks them.
 
 Clouds are named `aws` (EMR on EC2), `gcp` (Dataproc), `azure` (plain VMs) and
@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
 
+from spark_optimizer import defaults
 from spark_optimizer.cost.errors import CatalogueLookupError, PricingCatalogueError
 
-DEFAULT_PRICING_DIR = Path(__file__).resolve().parents[2] / "conf" / "pricing"
+DEFAULT_PRICING_DIR = defaults.packaged(defaults.PRICING)
 SCHEMA_VERSION = 1
 DRIVER_PLACEMENTS = ("master", "dedicated")
 PLATFORM_FEE_KINDS = ("none", "per_instance", "per_vcpu")
@@ -159,7 +160,7 @@ class PricingCatalogue:
 
 
 def load_pricing_catalogue(path: str | Path | None = None) -> PricingCatalogue:
-    """Read every `*.toml` of a pricing folder (default: `conf/pricing/` of this repository) or
+    """Read every `*.toml` of a pricing folder (default: `pricing/` of the user's conf folder, else the packaged one) or
     one pricing file, and check it.
 
     Example::
@@ -167,7 +168,7 @@ def load_pricing_catalogue(path: str | Path | None = None) -> PricingCatalogue:
         catalogue = load_pricing_catalogue()
         catalogue.instance("aws", "m5.2xlarge").on_demand_hourly  # 0.384
     """
-    root = Path(path) if path is not None else DEFAULT_PRICING_DIR
+    root = Path(path) if path is not None else defaults.conf_path(defaults.PRICING)
     if root.is_dir():
         files = sorted(root.glob("*.toml"))
         if not files:

@@ -29,7 +29,7 @@ def open_binary(uri: str) -> BinaryIO:
     except ImportError:
         raise EventLogError(
             f"{uri}: reading {urlparse(uri).scheme}:// paths inside Spark tasks needs fsspec and its "
-            f"file-system package on the executors (e.g. pip install s3fs or gcsfs)"
+            f"file-system package on the executors: pip install 'spark-optimizer[remote]' (fsspec, s3fs; add gcsfs or adlfs for gs:// or abfss://)"
         ) from None
     scheme = urlparse(uri).scheme
     normalized = "s3://" + uri.split("://", 1)[1] if scheme in ("s3a", "s3n") else uri

@@ -7,7 +7,6 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from pyspark.sql import SparkSession
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.features import refresh_features
-from spark_optimizer.ml.model_inputs import config_key
+from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
 from spark_optimizer.ml.runtime_model import FOREST_PARAMS, RuntimeModel, train_runtime_model, usable_runs
@@ -81,10 +80,10 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
                      if (fit := fit_resource(group, model.profiles.get(sig, {}))) is not None}
 
     mlflow = tracking.configure_mlflow(settings.resolved_mlflow_tracking_uri())
-    artifact_root = _artifact_root(settings)
+    artifact_root = settings.mlflow_artifact_root()
     selected = _selected_error(model)
     metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
-    with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RUNTIME_EXPERIMENT, artifact_root),
+    with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.experiment_name(settings, tracking.RUNTIME), artifact_root),
                           run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
         mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
@@ -94,19 +93,18 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
                                "terms": list(fit.terms), "coefficients": fit.coefficients,
                                "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
-        info = mlflow.spark.log_model(model.forest, "forest", pip_requirements=tracking.PIP_REQUIREMENTS)
-        runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.RUNTIME_MODEL_NAME)
+        info = tracking.log_runtime_forest(mlflow, model.forest, model_frame(usable, model.profiles), MODEL_FEATURES)
+        runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.registered_model_name(settings, tracking.RUNTIME))
         run_id = run.info.run_id
     resource_version = None
     if resource_fits:
-        with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RESOURCE_EXPERIMENT, artifact_root),
+        with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.experiment_name(settings, tracking.RESOURCE), artifact_root),
                               run_name=f"resource-{trained_at:%Y%m%dT%H%M%S}"):
             mlflow.log_params({"signatures": len(resource_fits), "headroom": 1.25})
             mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
             mlflow.log_metrics({"signatures_with_peaks": len(resource_fits)})
-            info = mlflow.pyfunc.log_model(artifact_path="resource", python_model=tracking.resource_pyfunc(resource_fits),
-                                           pip_requirements=tracking.PIP_REQUIREMENTS)
-            resource_version = tracking.register_champion(mlflow, info.model_uri, tracking.RESOURCE_MODEL_NAME)
+            info = tracking.log_resource_model(mlflow, resource_fits, usable)
+            resource_version = tracking.register_champion(mlflow, info.model_uri, tracking.registered_model_name(settings, tracking.RESOURCE))
 
     rows = []
     for signature, group in usable.groupby("job_signature"):
@@ -142,9 +140,3 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), wins.count("blend"), metrics,
                         runtime_version, resource_version, run_id)
 
-
-def _artifact_root(settings: Settings) -> str | None:
-    """Artifacts beside the SQLite store for the embedded default; the server decides otherwise."""
-    if settings.mlflow_tracking_uri:
-        return None
-    return (Path(settings.warehouse).resolve() / "mlflow-artifacts").as_uri()

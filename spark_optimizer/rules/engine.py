@@ -1,4 +1,4 @@
-"""The rule engine: a registry of small rules, thresholds from conf/rules.toml, and the Spark
+"""The rule engine: a registry of small rules, thresholds from rules.toml (packaged defaults, see spark_optimizer.defaults), and the Spark
 job that evaluates every rule on every application's facts (one application per row)."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import Any, Iterator, Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from spark_optimizer import defaults
 from spark_optimizer.errors import ConfigurationError
 from spark_optimizer.rules import memory, partitioning, resources, sql
 from spark_optimizer.rules.model import AppFacts, Finding, Rule
 from spark_optimizer.tables.findings import FINDINGS
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "conf" / "rules.toml"
 KEY = ["app_id", "attempt_id"]
 
 RULES: dict[str, Rule] = {
@@ -48,7 +48,7 @@ RULES: dict[str, Rule] = {
 
 def load_thresholds(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """Thresholds per rule id; every registered rule must have a section."""
-    path = Path(path or RULES_FILE)
+    path = Path(path) if path else defaults.conf_path(defaults.RULES)
     try:
         thresholds = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:

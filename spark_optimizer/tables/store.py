@@ -145,6 +145,19 @@ def _commit_metadata(spec: TableSpec) -> dict[str, str]:
     return {SCHEMA_VERSION_KEY: str(spec.schema_version)}
 
 
+def _jvm_reads(spark: SparkSession, uri: str) -> bool:
+    """Whether Spark's JVM has a Hadoop file system for `uri`'s scheme."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else "file"
+    if scheme == "file":
+        return True
+    try:
+        jvm = spark._jvm  # type: ignore[attr-defined]
+        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(scheme, spark._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        return True
+    except Exception:  # noqa: BLE001 - UnsupportedFileSystemException through Py4J
+        return False
+
+
 class DeltaRsBackend:
     name = "delta-rs"
 
@@ -193,6 +206,10 @@ class DeltaRsBackend:
         files = self._table(path).file_uris()
         if not files:
             return spark.createDataFrame([], spec.spark_schema())
+        if not _jvm_reads(spark, files[0]):
+            # No Hadoop file system for this URI scheme in the JVM (s3:// without hadoop-aws): the
+            # table comes through delta-rs and the driver instead.
+            return arrow_to_dataframe(spark, conform_arrow(spec, read_delta_arrow(path, spec.arrow_schema())), spec)
         # An explicit schema makes Spark fill columns that older files lack with nulls.
         return spark.read.schema(spec.spark_schema()).parquet(*files)
 

@@ -1,5 +1,5 @@
 """The Databricks collector through the real `databricks.sdk.WorkspaceClient`, against a local server
-serving the documented REST 2.x shapes (`spark_optimizer.devtools.databricks_api`), with pagination,
+serving the documented REST 2.x shapes (`tests.fakes.databricks_api`), with pagination,
 a 429 with Retry-After, a 500 and 403s.
 
 The ids are those of real Databricks event logs in the shared corpus (synccomputingcode databricks.zip:
@@ -21,7 +21,7 @@ from spark_optimizer.cli import app as cli_app
 from spark_optimizer.collectors.cloud_rows import CloudPermissionError
 from spark_optimizer.collectors.databricks import collect_from_databricks
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.databricks_api import LocalDatabricksApi
+from tests.fakes.databricks_api import LocalDatabricksApi
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS, INGEST_LOG
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 

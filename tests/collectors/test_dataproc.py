@@ -1,6 +1,6 @@
 """The Dataproc collector through the real google-cloud-dataproc clients (REST transport, anonymous
 credentials, an http:// api_endpoint) against a local server serving the documented v1 JSON
-(`spark_optimizer.devtools.dataproc_api`), with nextPageToken paging, a 503, a 429 and 403s.
+(`tests.fakes.dataproc_api`), with nextPageToken paging, a 503, a 429 and 403s.
 
 The two main clusters carry the names, uuids and buckets that real Dataproc event logs of the shared
 corpus name (NVIDIA nds_q72_dataproc_2_2.zstd and nds_q66_gpu.zstd), so the linking tests reuse them.
@@ -20,7 +20,7 @@ from spark_optimizer.cli import app as cli_app
 from spark_optimizer.collectors.cloud_rows import CloudPermissionError
 from spark_optimizer.collectors.dataproc import DataprocClients, collect_from_dataproc, machine_shape
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.dataproc_api import LocalDataprocApi
+from tests.fakes.dataproc_api import LocalDataprocApi
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 

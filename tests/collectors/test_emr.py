@@ -26,7 +26,7 @@ from spark_optimizer.collectors.cloud_rows import CloudPermissionError
 from spark_optimizer.collectors.cloud_store import load_state
 from spark_optimizer.collectors.emr import collect_from_emr, emr_client
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.history_server import free_port
+from tests.fakes.history_server import free_port
 from spark_optimizer.tables import CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS, INGEST_LOG
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 

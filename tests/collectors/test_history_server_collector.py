@@ -27,7 +27,7 @@ from spark_optimizer.collectors.history_server import (
     read_watermark,
 )
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.history_server import LocalHistoryServer, free_port
+from tests.fakes.history_server import LocalHistoryServer, free_port
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.store import TableStore

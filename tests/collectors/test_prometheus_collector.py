@@ -16,8 +16,8 @@ import pytest
 
 from spark_optimizer.collectors.prometheus import PrometheusCollectError, collect_from_metrics, sanitize_app_id
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.history_server import _alive, free_port
-from spark_optimizer.devtools.prometheus import PROMETHEUS_BINARY, LocalPrometheus
+from tests.fakes.history_server import _alive, free_port
+from tests.fakes.prometheus import PROMETHEUS_BINARY, LocalPrometheus
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 import pytest
 
 from spark_optimizer.config import load_settings
-from spark_optimizer.devtools.history_server import LocalHistoryServer
+from tests.fakes.history_server import LocalHistoryServer
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, STAGES
 from spark_optimizer.tables.store import TableStore

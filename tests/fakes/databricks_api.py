@@ -26,7 +26,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping
 
-from spark_optimizer.devtools.history_server import free_port
+from tests.fakes.history_server import free_port
 
 
 def undocumented_keys(payload: Any, documented: Any, path: str = "") -> list[str]:

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
 
-from spark_optimizer.devtools.history_server import _alive, free_port
+from tests.fakes.history_server import _alive, free_port
 
 PROMETHEUS_BINARY = os.environ.get("PROMETHEUS_BINARY", "/usr/bin/prometheus")
 

@@ -1,0 +1,79 @@
+"""The wheel is complete: built from the sources, installed with its declared dependencies into a
+fresh venv outside the repository (no access to this environment's packages), and run by the path
+of the venv's `spark-optimizer` without activating the venv (as pipx and cron run it), it collects,
+analyzes, trains, builds recommendations and recommends on the bundled samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{command}: {done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(spark-optimizer executable, clean environment, working folder) of a venv holding only the wheel and its dependencies."""
+    root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "spark_optimizer", source / "spark_optimizer", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "SPARK_HOME")
+           and not k.startswith("SPARK_OPTIMIZER_")}
+    env["XDG_CACHE_HOME"] = str(root / "cache")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)], root, env)
+    [wheel] = (root / "dist").glob("spark_optimizer-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for packaged in ("spark_optimizer/defaults/rules.toml", "spark_optimizer/defaults/spark_optimizer.toml",
+                     "spark_optimizer/defaults/pricing/aws.toml"):
+        assert packaged in names
+    assert not [n for n in names if "devtools" in n or n.startswith("tests/")]
+
+    venv = root / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], root, env)
+    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)], root, env,
+         timeout=1800)
+    work = root / "work"
+    work.mkdir()
+    # The venv's bin folder is not on PATH: only the executable's own path says which Python it is.
+    return venv / "bin" / "spark-optimizer", env, work
+
+
+def test_the_wheel_installs_what_it_needs_and_runs_the_whole_pipeline_by_its_path(installed):
+    executable, env, work = installed
+    version = _run([str(executable), "--version"], work, env).stdout
+    from spark_optimizer import __version__
+
+    assert version.strip() == f"spark-optimizer {__version__}"
+    warehouse = str(work / "warehouse")
+    for samples in ("runs", "eventlogs"):
+        collected = _run([str(executable), "collect", "--event-log-dir", str(REPO / "samples" / samples), "--warehouse", warehouse],
+                         work, env)
+        assert "failed 0" in collected.stdout + collected.stderr
+    assert "analyzed 15 application attempt(s)" in _run([str(executable), "analyze", "--warehouse", warehouse], work, env).stderr
+    trained = _run([str(executable), "train", "--warehouse", warehouse], work, env)
+    assert "runtime model version 1" in trained.stdout
+    # MLflow's notices (deprecated artifact_path, CloudPickle, a UserWarning in ANSI colours, registration steps) are not shown.
+    noise = ("UserWarning", "artifact_path", "CloudPickle", "\x1b[", "Successfully registered", "Created version")
+    assert not [line for line in trained.stderr.splitlines() if any(n in line for n in noise)], trained.stderr[-3000:]
+    _run([str(executable), "build-recommendations", "--warehouse", warehouse], work, env)
+    answer = json.loads(_run([str(executable), "recommend", "--job-type", "etl", "--input-size", "10GB", "--format", "json",
+                              "--warehouse", warehouse], work, env).stdout)
+    assert answer["run_count"] > 0 and answer["model_version"] == "1"
