@@ -214,7 +214,7 @@ def plan_instances(shape: ClusterShape, catalogue: PricingCatalogue, cloud: str,
     Example::
 
         plan = plan_instances(ClusterShape(6, 4, 8192), catalogue, "aws")
-        plan.describe()  # 'aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c5.xlarge master'
+        plan.describe()  # 'aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c4.large master'
     """
     provider = catalogue.provider(cloud)
     tier = provider.resolve_tier(tier)
