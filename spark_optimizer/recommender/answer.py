@@ -10,6 +10,7 @@ import re
 from typing import Mapping, Sequence
 
 from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_duration
+from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec, confidence_label
 from spark_optimizer.recommender.search import SearchResult, search
@@ -20,6 +21,32 @@ SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB
               (">1TB", 1024 * GB, float("inf"), 3 * 1024 * GB))
 """(name, lower bound, upper bound, representative size) of the job-type rows' input-size bands."""
 PLAN_CLOUDS = ("aws", "gcp", "azure", "databricks-aws")
+RECOMMENDED_FOR_SPARK = "3.0"
+"""Recommendations turn on adaptive query execution, so they are for Spark 3.0 or later; they are
+checked against Spark's own rules for that version (spark_optimizer/spark_rules.py)."""
+
+
+class InvalidRecommendationError(SparkOptimizerError):
+    """Thrown when a recommended configuration would be refused by Spark (a bug, never expected)."""
+
+
+def valid_configuration(conf: dict[str, str], kept: list[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """`conf` without the rule properties Spark would refuse, the rule properties left, and what was dropped
+    and why. Raises InvalidRecommendationError when the searched part itself is invalid."""
+    from spark_optimizer.spark_rules import validation_problems
+
+    dropped = []
+    for item in list(kept):
+        key, _, rest = item.partition("=")
+        problems = validation_problems({key: rest.rsplit(" (", 1)[0]}, RECOMMENDED_FOR_SPARK)
+        if problems:
+            conf = {k: v for k, v in conf.items() if k != key}
+            kept = [k for k in kept if k != item]
+            dropped.append(f"{item}: {'; '.join(problems)}")
+    problems = validation_problems(conf, RECOMMENDED_FOR_SPARK)
+    if problems:
+        raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(problems))
+    return conf, kept, dropped
 _LOOKUP_ID = re.compile(r"^(rec-[0-9a-f]{12})(?:~e(\d+)c(\d+)m(\d+)p(\d+)i(\d+))?$")
 
 
@@ -77,6 +104,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
                           driver_memory_mb, dynamic_allocation)
     conf, kept = spark_properties(resources, rules or {})
+    conf, kept, dropped = valid_configuration(conf, kept)
     rec_id = row_id
     plans = _plans(result, catalogue, spot_share)
     databricks_plan = None
@@ -92,6 +120,11 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, True, input_bytes)
     memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
                    else "no peak execution memory logged: memory from the grid")
+    if safe > shape.executor_memory_mb:
+        memory_note += (f", held at {shape.executor_memory_mb} MB (the most per core the {cloud} instance types "
+                        "offer): expect spill")
+    size_note = (f"; size prior {spec.curve.prior.source} (the curve alone does not grow with the input)"
+                 if spec.curve.uses_prior else "")
     curve_note = {"own": f"its own scaling curve ({spec.configurations:g} configurations)",
                   "job_type": "the median curve of its job type (too few configurations of its own; LOW confidence)",
                   "single_run": "a single-run prior (driver-only time fixed, executor time divided among task slots; LOW confidence)",
@@ -100,8 +133,9 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                  f"{resources.shuffle_partitions} partitions: predicted {format_duration(best.runtime_s)} "
                  f"(±{spec.runtime_error:.0%}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
                  f"{objective} over {len(result.candidates)} candidates at {human_size(input_bytes)}; runtime from "
-                 f"{curve_note}, error: {spec.error_source}; {memory_note}"
-                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "") + ".")
+                 f"{curve_note}, error: {spec.error_source}{size_note}; {memory_note}"
+                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "")
+                 + (f"; dropped rule values Spark would refuse: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
         "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
         "objective": objective, "cloud": cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,

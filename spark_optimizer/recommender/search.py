@@ -1,9 +1,19 @@
 """The candidate search: a grid of executors x cores x memory x shuffle partitions (AQE on),
 each evaluated with a runtime curve and priced with the cost model, then chosen by an objective.
 
+The grid scales with the input: executor counts run from 1 to 512, but a shape gets no more task
+slots than the data has ~128 MB partitions to give them (at least 16 slots); shuffle partitions
+come from the bytes shuffled (the input times the job's shuffle/input ratio; the input itself when
+the ratio is unknown) at 128-200 MB each — the band the partition rules of conf/rules.toml
+accept — rounded up to whole waves of the shape's slots. Executor memory starts at the resource
+model's safe memory for the size and partition count (per-task peaks), and at least what lets each
+slot's share of execution memory hold one partition (`partition_floor_mb`), bounded by the largest
+memory per core any instance type of the cloud offers; a shape whose safe memory is above that
+bound is kept at the bound and its rationale says so.
+
 Per shape (executors, cores, memory) the partition count only changes the runtime, not the price,
-so the fastest of the shape's partition candidates is kept before pricing; memory candidates start
-at the resource model's safe memory for the size, so no candidate is below it.
+so the fastest of the shape's partition candidates whose safe memory the shape holds is kept
+before pricing.
 """
 
 from __future__ import annotations
@@ -16,13 +26,22 @@ from spark_optimizer.cost import (
     BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError, PricingCatalogue,
     choose, plan_instances,
 )
+from spark_optimizer.cost.packing import OVERHEAD_FACTOR
+from spark_optimizer.ml.model_inputs import MEMORY_FRACTION, RESERVED_MEMORY_MB
 from spark_optimizer.recommender.curves import Curve
+from spark_optimizer.spark_rules import MIN_EXECUTOR_MEMORY_MB
 
-EXECUTOR_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+EXECUTOR_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 EXECUTOR_CORES = (2, 4, 8)
 MEMORY_PER_CORE_MB = (2048, 4096)
 TARGET_PARTITION_BYTES = 128 * 1024 * 1024
-MAX_PARTITIONS = 20000
+"""Bytes per shuffle partition aimed at; conf/rules.toml: [too_many_shuffle_partitions] target_partition_mb."""
+MAX_PARTITION_BYTES = 200 * 1024 * 1024
+"""Above this per partition the rules call partitions too few; conf/rules.toml: [too_few_shuffle_partitions]."""
+MAX_PARTITIONS = 100_000
+MIN_SLOT_CAP = 16
+MAX_HEAP_MB = 64 * 1024
+"""Executor heaps beyond ~64 GB spend long in GC; no candidate asks for more."""
 SPOT_SHARE = 0.5
 """`--spot` puts half the workers on spot: the on-demand half keeps the job and most shuffle output
 alive through a reclaim (the usual instance-fleet practice); the cost model adds the expected rework."""
@@ -53,14 +72,47 @@ def objective_for(deadline_s: float | None, budget: float | None, objective: str
 
 
 def partition_candidates(total_cores: int, shuffle_bytes: float) -> list[int]:
-    """2 and 4 tasks per core, and enough partitions for ~128 MB each, in whole waves."""
-    by_size = math.ceil(shuffle_bytes / TARGET_PARTITION_BYTES) if shuffle_bytes > 0 else 0
-    waves = {2, 4, math.ceil(by_size / total_cores) if by_size else 2}
-    return sorted({min(total_cores * w, MAX_PARTITIONS) for w in waves})
+    """Partitions of 128-200 MB of the shuffled bytes in whole waves of the slots, and 2 or 4 tasks per
+    slot when that keeps partitions at or below 200 MB."""
+    fewest = math.ceil(shuffle_bytes / MAX_PARTITION_BYTES) if shuffle_bytes > 0 else 0
+    by_size = [math.ceil(shuffle_bytes / size) for size in (MAX_PARTITION_BYTES, TARGET_PARTITION_BYTES)] if shuffle_bytes > 0 else []
+    options = {total_cores * w for w in (2, 4) if total_cores * w >= fewest}
+    options |= {total_cores * math.ceil(n / total_cores) for n in by_size}
+    return sorted({min(p, MAX_PARTITIONS) for p in options})
 
 
-def memory_candidates(cores: int, safe_mb: int) -> list[int]:
-    return sorted({max(safe_mb, cores * m) for m in MEMORY_PER_CORE_MB})
+def slot_cap(input_bytes: float) -> int:
+    """Most task slots worth giving a job of this input: one per ~128 MB partition (one wave), at least 16."""
+    return max(MIN_SLOT_CAP, math.ceil(max(input_bytes, 0.0) / TARGET_PARTITION_BYTES))
+
+
+def partition_floor_mb(cores: int, partition_bytes: float) -> int:
+    """Executor memory whose execution-memory share per slot holds one partition (memory pressure 1):
+    (heap - 300 MB reserved) x spark.memory.fraction 0.6 / cores >= partition bytes; rounded up to 512 MB."""
+    need = partition_bytes * cores / MEMORY_FRACTION / (1024 * 1024) + RESERVED_MEMORY_MB
+    return int(math.ceil(need / 512) * 512)
+
+
+def memory_ceiling_mb(catalogue: PricingCatalogue, cloud: str, cores: int) -> int:
+    """The largest heap an executor of `cores` cores gets on the cloud's most memory-rich shape (usable
+    memory per usable vCPU x cores, less Spark's default overhead), at most 64 GB."""
+    provider = catalogue.provider(cloud)
+    best = 0.0
+    for instance in provider.instances.values():
+        usable_cores = instance.vcpus - provider.reserve.cores
+        if usable_cores < cores:
+            continue
+        usable_mb = instance.memory_mb - provider.reserve.memory_mb(instance.memory_gib)
+        best = max(best, usable_mb * cores / usable_cores)
+    heap = int(best / (1 + OVERHEAD_FACTOR)) // 512 * 512
+    return min(heap, MAX_HEAP_MB)
+
+
+def memory_candidates(cores: int, safe_mb: int, ceiling_mb: int) -> list[int]:
+    """The safe memory and 2 / 4 GB per core, none above the ceiling nor below Spark's minimum."""
+    floor = max(MIN_EXECUTOR_MEMORY_MB, 1024)
+    wanted = {safe_mb} | {max(safe_mb, cores * m) for m in MEMORY_PER_CORE_MB}
+    return sorted({max(floor, min(m, ceiling_mb)) for m in wanted})
 
 
 def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str, *,
@@ -68,14 +120,23 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
                   executor_cores: Sequence[int] = EXECUTOR_CORES, driver_memory_mb: int = 2048) -> tuple[list[Candidate], dict]:
     """Every priced candidate of the grid on `cloud`, and the partitions chosen per shape."""
     candidates, partitions = [], {}
-    shuffle_bytes = input_bytes * curve.shuffle_input_ratio
+    ratio = curve.shuffle_input_ratio
+    shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
+    cap = slot_cap(input_bytes)
     for cores in executor_cores:
+        ceiling = memory_ceiling_mb(catalogue, cloud, cores)
+        if ceiling <= 0:
+            continue
         for executors in executor_counts:
             total = executors * cores
+            if total > cap and executors > 1:
+                continue
             options = partition_candidates(total, shuffle_bytes)
-            safe = curve.safe_memory_mb(executors, cores, options[0], True, input_bytes)
-            for memory in memory_candidates(cores, safe):
-                runtime_ms, best_p = min((curve.predict_ms(executors, cores, memory, p, True, input_bytes), p) for p in options)
+            safe = {p: max(curve.safe_memory_mb(executors, cores, p, True, input_bytes),
+                           partition_floor_mb(cores, shuffle_bytes / p)) for p in options}
+            for memory in memory_candidates(cores, min(safe.values()), ceiling):
+                held = [p for p in options if safe[p] <= memory] or [min(options, key=lambda p: (safe[p], -p))]
+                runtime_ms, best_p = min((curve.predict_ms(executors, cores, memory, p, True, input_bytes), p) for p in held)
                 shape = ClusterShape(executors=executors, executor_cores=cores, executor_memory_mb=int(memory),
                                      driver_memory_mb=driver_memory_mb)
                 try:
