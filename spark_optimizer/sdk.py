@@ -178,12 +178,14 @@ def build_recommendations(*, warehouse: str | None = None, spark: "SparkSession 
 def recommend(*, job_type: str | None = None, signature: str | None = None, app_name: str | None = None,
               input_size: "str | int | None" = None, deadline: "str | float | None" = None, budget: float | None = None,
               objective: str | None = None, cloud: str = "aws", spot: bool = False,
-              warehouse: str | None = None) -> "LookupAnswer":
+              candidates: "list[dict] | pd.DataFrame | None" = None, warehouse: str | None = None) -> "LookupAnswer":
     """The configuration for one job (`signature` or `app_name`) or a `job_type` at an input size,
     from the `recommendations` table (run `train` and `build_recommendations` first).
     `input_size` is bytes or text such as "10GB" (default for a job: its typical input); `deadline`
     is seconds or text such as "30m"; `objective` is balanced, cheapest-within-deadline or
-    fastest-within-budget; `cloud` is aws, gcp, azure, databricks or all. No JVM is started.
+    fastest-within-budget; `cloud` is aws, gcp, azure, databricks or all. `candidates` (dicts or a pandas
+    DataFrame with instance_type and optionally nodes, executors, executor_cores, executor_memory_mb, cloud)
+    ranks those configurations instead of searching: `answer.row["ranking"]`. No JVM is started.
 
     Example::
 
@@ -199,7 +201,8 @@ def recommend(*, job_type: str | None = None, signature: str | None = None, app_
     if budget is not None and budget <= 0:
         raise ValueError(f"budget must be a positive amount, not {budget}")
     return lookup(load_settings(warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
-                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot)
+                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot,
+                  candidates=candidates.to_dict("records") if hasattr(candidates, "to_dict") else candidates)
 
 
 def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None = None, app_id: str | None = None,

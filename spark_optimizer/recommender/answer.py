@@ -13,7 +13,7 @@ from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_durati
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec, confidence_label
-from spark_optimizer.recommender.search import SearchResult, search
+from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
 from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
@@ -95,10 +95,13 @@ def _plans(result: SearchResult, catalogue: PricingCatalogue, spot_share: float)
 def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, *, cloud: str = "aws",
               objective: str = "balanced", deadline_s: float | None = None, budget: float | None = None,
               spot_share: float = 0.0, driver_memory_mb: int = 2048, dynamic_allocation: bool = False,
-              rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "") -> tuple[dict, SearchResult]:
-    """Search `spec`'s curve at `input_bytes` and describe the best candidate as row fields."""
+              rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "",
+              configs: Sequence[CandidateConfig] | None = None) -> tuple[dict, SearchResult]:
+    """Search `spec`'s curve at `input_bytes` (over the grid, or over the asked `configs`) and describe the
+    best candidate as row fields; with `configs` the row also has `ranking`, every asked configuration best first."""
     result = search(spec.curve, input_bytes, spec.runtime_error, catalogue, cloud, objective=objective,
-                    deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb)
+                    deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb,
+                    configs=configs)
     best = result.best
     shape = best.shape
     resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
@@ -138,7 +141,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                  + (f"; dropped rule values Spark would refuse: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
         "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
-        "objective": objective, "cloud": cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
+        "objective": objective, "cloud": best.plan.cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
         "min_executors": resources.min_executors, "max_executors": resources.max_executors,
         "executor_cores": shape.executor_cores, "executor_memory_mb": shape.executor_memory_mb,
         "memory_overhead_mb": _mb(conf["spark.executor.memoryOverhead"]), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
@@ -153,7 +156,24 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "confidence": value, "confidence_label": confidence_label(value), "neighbour_distance": round(distance, 3),
         "methods": methods, "rationale": rationale, "curve_source": spec.source,
     }
+    if configs is not None:
+        row["ranking"] = ranking(result, objective, deadline_s, budget)
     return row, result
+
+
+def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None) -> list[dict]:
+    """Every asked configuration, best first by the objective, then those that could not be evaluated."""
+    out = []
+    for rank, c in enumerate(ranked(result.candidates, objective, deadline_s, budget), start=1):
+        within = (deadline_s is None or c.runtime_s <= deadline_s) and (budget is None or c.cost.total <= budget)
+        out.append({"rank": rank, "candidate": c.label, "instance_type": c.plan.worker_type.name, "nodes": c.plan.workers,
+                    "executors": c.shape.executors, "executor_cores": c.shape.executor_cores,
+                    "executor_memory_mb": c.shape.executor_memory_mb, "shuffle_partitions": result.partitions_of(c),
+                    "predicted_runtime_s": round(c.runtime_s, 1), "cost": round(c.cost.total, 4),
+                    "cost_low": round(c.cost_low, 4), "cost_high": round(c.cost_high, 4), "currency": c.cost.currency,
+                    "within_constraints": within, "error": None})
+    out.extend({"rank": None, "candidate": label, "error": error} for label, error in result.errors.items())
+    return out
 
 
 def human_size(num_bytes: float) -> str:

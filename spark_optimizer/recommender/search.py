@@ -19,12 +19,12 @@ before pricing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from spark_optimizer.cost import (
-    BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError, PricingCatalogue,
-    choose, plan_instances,
+    BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError,
+    NoFeasibleCandidateError, PricingCatalogue, choose, plan_instances,
 )
 from spark_optimizer.cost.packing import OVERHEAD_FACTOR
 from spark_optimizer.ml.model_inputs import MEMORY_FRACTION, RESERVED_MEMORY_MB
@@ -48,12 +48,127 @@ alive through a reclaim (the usual instance-fleet practice); the cost model adds
 
 
 @dataclass(frozen=True)
+class CandidateConfig:
+    """A configuration the user asks to compare: an instance type of the catalogue, optionally the node
+    count and the executor layout (missing parts are derived: `executor_cores` 4 or the node's vCPUs if
+    fewer, as many executors per node as its cores hold, the node's usable memory shared among them)."""
+
+    instance_type: str
+    nodes: int | None = None
+    executors: int | None = None
+    executor_cores: int | None = None
+    executor_memory_mb: int | None = None
+    cloud: str | None = None
+    """Where the instance type is priced; default: the asked cloud, else the cloud whose catalogue has it."""
+
+    @classmethod
+    def from_mapping(cls, item: dict) -> "CandidateConfig":
+        known = {"instance_type", "nodes", "executors", "executor_cores", "executor_memory_mb", "cloud"}
+        unknown = sorted(set(item) - known)
+        if unknown or "instance_type" not in item:
+            raise ValueError(f"a candidate configuration needs instance_type and may have {sorted(known)}; found {dict(item)!r}")
+        values = {}
+        for key in known - {"instance_type", "cloud"}:
+            value = item.get(key)
+            if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+                continue
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"candidate {item!r}: {key} must be a whole number, found {value!r}") from None
+            if number < 1:
+                raise ValueError(f"candidate {item!r}: {key} must be at least 1, found {number}")
+            values[key] = number
+        cloud = str(item["cloud"]).strip() if item.get("cloud") else None
+        return cls(str(item["instance_type"]).strip(), cloud=cloud, **values)
+
+    def label(self) -> str:
+        layout = "".join(f" {k}={v}" for k, v in (("nodes", self.nodes), ("executors", self.executors),
+                                                  ("cores", self.executor_cores), ("memory_mb", self.executor_memory_mb)) if v)
+        return f"{self.instance_type}{layout}"
+
+
+def candidate_plan(config: CandidateConfig, catalogue: PricingCatalogue, cloud: str, driver_memory_mb: int):
+    """The shape and the priced plan of one asked configuration, billed for at least its `nodes`."""
+    from dataclasses import replace
+
+    if config.cloud:
+        cloud = config.cloud
+    elif config.instance_type not in catalogue.provider(cloud).instances:
+        cloud = next((name for name in catalogue.clouds if not name.startswith("databricks")
+                      and config.instance_type in catalogue.provider(name).instances), cloud)
+    provider = catalogue.provider(cloud)
+    instance = provider.instance(config.instance_type)
+    usable_cores = instance.vcpus - provider.reserve.cores
+    usable_mb = instance.memory_mb - provider.reserve.memory_mb(instance.memory_gib)
+    cores = config.executor_cores or min(4, usable_cores)
+    per_node = max(usable_cores // cores, 1)
+    memory = config.executor_memory_mb or int(usable_mb / per_node / (1 + OVERHEAD_FACTOR)) // 512 * 512
+    executors = config.executors or per_node * (config.nodes or 1)
+    shape = ClusterShape(executors=executors, executor_cores=cores, executor_memory_mb=memory, driver_memory_mb=driver_memory_mb)
+    plan = plan_instances(shape, catalogue, cloud, config.instance_type)
+    if config.nodes and config.nodes > plan.workers:
+        extra = config.nodes - plan.workers
+        plan = replace(plan, workers=config.nodes, wasted_vcpus=plan.wasted_vcpus + extra * usable_cores,
+                       wasted_memory_mb=plan.wasted_memory_mb + extra * usable_mb,
+                       hourly_on_demand=plan.hourly_on_demand + extra * provider.node_hourly(instance, plan.tier))
+    elif config.nodes and config.nodes < plan.workers:
+        raise CostModelError(f"{config.label()}: {executors} executors of {cores} cores and {memory} MB need "
+                             f"{plan.workers} x {config.instance_type}, more than the {config.nodes} node(s) given")
+    return shape, plan
+
+
+def evaluate_configs(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str,
+                     configs: Sequence[CandidateConfig], *, spot_share: float = 0.0,
+                     driver_memory_mb: int = 2048) -> tuple[list[Candidate], dict, dict[str, str]]:
+    """The asked configurations priced and predicted (partitions chosen as in the grid), and per label the
+    reason a configuration could not be evaluated (not in the catalogue, does not fit, below Spark's minimum)."""
+    candidates, partitions, errors = [], {}, {}
+    ratio = curve.shuffle_input_ratio
+    shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
+    for config in configs:
+        try:
+            shape, plan = candidate_plan(config, catalogue, cloud, driver_memory_mb)
+        except (CostModelError, ValueError) as error:
+            errors[config.label()] = str(error)
+            continue
+        if shape.executor_memory_mb < MIN_EXECUTOR_MEMORY_MB:
+            errors[config.label()] = (f"executor memory {shape.executor_memory_mb} MB is below Spark's minimum of "
+                                      f"{MIN_EXECUTOR_MEMORY_MB} MiB")
+            continue
+        options = partition_candidates(shape.total_executor_cores, shuffle_bytes)
+        runtime_ms, best_p = min((curve.predict_ms(shape.executors, shape.executor_cores, shape.executor_memory_mb, p, True,
+                                                   input_bytes), p) for p in options)
+        runtime_s = runtime_ms / 1000.0
+        candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s / (1 + runtime_error), runtime_s * (1 + runtime_error),
+                                             spot_share=spot_share, label=config.label()))
+        partitions[(shape.executors, shape.executor_cores, shape.executor_memory_mb)] = best_p
+    return candidates, partitions, errors
+
+
+def ranked(candidates: Sequence[Candidate], objective: str, deadline_s: float | None = None,
+           budget: float | None = None) -> list[Candidate]:
+    """Candidates best first by `objective` (those within the deadline and budget before the others)."""
+    rest, order = list(candidates), []
+    while rest:
+        try:
+            best = choose(rest, objective, deadline_s=deadline_s, budget=budget)
+        except NoFeasibleCandidateError:
+            best = choose(rest, objective)
+        order.append(best)
+        rest = [c for c in rest if c is not best]
+    return order
+
+
+@dataclass(frozen=True)
 class SearchResult:
     best: Candidate
     candidates: tuple[Candidate, ...]
     shuffle_partitions: dict
     """(executors, cores, memory_mb) -> shuffle partitions of that shape's candidate."""
     objective: str
+    errors: dict = field(default_factory=dict)
+    """label -> why an asked candidate configuration could not be evaluated (empty for the grid)."""
 
     def partitions_of(self, candidate: Candidate) -> int:
         s = candidate.shape
@@ -155,8 +270,10 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
 
 def search(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str, *,
            objective: str = BALANCED, deadline_s: float | None = None, budget: float | None = None,
-           spot_share: float = 0.0, driver_memory_mb: int = 2048) -> SearchResult:
-    """The best candidate by `objective` (raises cost.NoFeasibleCandidateError when none meets the constraints).
+           spot_share: float = 0.0, driver_memory_mb: int = 2048,
+           configs: Sequence[CandidateConfig] | None = None) -> SearchResult:
+    """The best candidate by `objective` over the grid, or over `configs` when given (raises
+    cost.NoFeasibleCandidateError when none meets the constraints).
 
     Example::
 
@@ -164,7 +281,15 @@ def search(curve: Curve, input_bytes: float, runtime_error: float, catalogue: Pr
                         objective="cheapest-within-deadline")
         result.best.shape.describe(), result.best.runtime_s, result.best.cost.total
     """
-    candidates, partitions = evaluate_grid(curve, input_bytes, runtime_error, catalogue, cloud, spot_share=spot_share,
-                                           driver_memory_mb=driver_memory_mb)
+    errors: dict[str, str] = {}
+    if configs is None:
+        candidates, partitions = evaluate_grid(curve, input_bytes, runtime_error, catalogue, cloud, spot_share=spot_share,
+                                               driver_memory_mb=driver_memory_mb)
+    else:
+        candidates, partitions, errors = evaluate_configs(curve, input_bytes, runtime_error, catalogue, cloud, configs,
+                                                          spot_share=spot_share, driver_memory_mb=driver_memory_mb)
+        if not candidates:
+            raise CostModelError("none of the candidate configurations can be evaluated: "
+                                 + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     best = choose(candidates, objective, deadline_s=deadline_s, budget=budget)
-    return SearchResult(best, tuple(candidates), partitions, objective)
+    return SearchResult(best, tuple(candidates), partitions, objective, errors)

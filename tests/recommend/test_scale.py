@@ -15,7 +15,7 @@ from spark_optimizer.recommender.curves import (
     ASSUMED_SECONDS_PER_GB_CORE, Curve, CurveSpec, size_blind, size_prior,
 )
 from spark_optimizer.recommender.search import (
-    MAX_PARTITION_BYTES, TARGET_PARTITION_BYTES, memory_ceiling_mb, partition_candidates,
+    MAX_PARTITION_BYTES, TARGET_PARTITION_BYTES, CandidateConfig, memory_ceiling_mb, partition_candidates,
 )
 
 TB = 1024 * GB
@@ -100,3 +100,36 @@ def test_memory_ceiling_is_the_richest_shape_per_core(catalogue):
     # that is just under 64 GiB of node memory, less Spark's 10% overhead.
     assert 40 * 1024 <= memory_ceiling_mb(catalogue, "aws", 8) <= 64 * 1024
     assert memory_ceiling_mb(catalogue, "aws", 2) < memory_ceiling_mb(catalogue, "aws", 8)
+
+
+def test_asked_configurations_are_ranked_by_the_objective(catalogue):
+    spec = sql_type_spec(size_prior([], [[4 * GB, 4, 500_000]]))
+    asked = [CandidateConfig.from_mapping(c) for c in (
+        {"instance_type": "r4.2xlarge", "nodes": 10}, {"instance_type": "c4.2xlarge", "nodes": "40"},
+        {"instance_type": "n2-highcpu-8", "nodes": 40}, {"instance_type": "m5.xlarge", "nodes": 2, "executors": 8, "executor_cores": 4},
+        {"instance_type": "x9.huge"})]
+    row, result = recommend(spec, 100 * GB, catalogue, objective="cheapest-within-deadline", deadline_s=600,
+                            row_id="rec-000000000000", configs=asked)
+    ranking = row["ranking"]
+    ranked_ok = [r for r in ranking if r["error"] is None]
+    assert [r["rank"] for r in ranked_ok] == [1, 2, 3]
+    # Within the deadline first, cheapest first among them; the 10-node r4 cluster misses the deadline.
+    inside = [r for r in ranked_ok if r["within_constraints"]]
+    assert [r["cost"] for r in inside] == sorted(r["cost"] for r in inside)
+    assert ranked_ok[-1]["candidate"] == "r4.2xlarge nodes=10" and not ranked_ok[-1]["within_constraints"]
+    # Billed for the nodes asked: 40 c4.2xlarge (8 vCPUs) hold 80 executors of 4 cores.
+    c4 = next(r for r in ranked_ok if r["instance_type"] == "c4.2xlarge")
+    assert (c4["nodes"], c4["executors"], c4["executor_cores"]) == (40, 80, 4)
+    n2 = next(r for r in ranked_ok if r["instance_type"] == "n2-highcpu-8")
+    assert n2["currency"] == "USD"  # priced on gcp, the catalogue that has the type
+    errors = {r["candidate"]: r["error"] for r in ranking if r["error"]}
+    assert "more than the 2 node(s) given" in errors["m5.xlarge nodes=2 executors=8 cores=4"]
+    assert "no instance type 'x9.huge'" in errors["x9.huge"]
+    assert row["instance_type"] == ranked_ok[0]["instance_type"] and row["cloud"] == result.best.plan.cloud
+
+
+def test_a_candidate_needs_an_instance_type_and_whole_numbers():
+    with pytest.raises(ValueError, match="needs instance_type"):
+        CandidateConfig.from_mapping({"nodes": 3})
+    with pytest.raises(ValueError, match="nodes must be a whole number"):
+        CandidateConfig.from_mapping({"instance_type": "m5.xlarge", "nodes": "three"})
