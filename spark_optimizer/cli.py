@@ -576,7 +576,8 @@ def build_recommendations_command(
     except (SparkOptimizerError, ValueError) as error:
         _fail(error)
     console.print(f"built {summary.signature_rows} signature and {summary.job_type_rows} job-type recommendation(s) at "
-                  f"{summary.built_at:%Y-%m-%d %H:%M:%S} UTC; {summary.feedback_linked} ingested run(s) linked to a recommendation")
+                  f"{summary.built_at:%Y-%m-%d %H:%M:%S} UTC; {summary.feedback_linked} ingested run(s) linked to a recommendation; "
+                  f"{summary.skipped_line()}")
 
 
 @app.command()

@@ -91,6 +91,10 @@ def resolve(build: list[dict], *, job_type: str | None = None, signature: str | 
     if signature:
         found = [r for r in signatures if r["job_signature"] == signature] or \
                 [r for r in signatures if r["job_signature"].startswith(signature)]
+        skipped = [r for r in build if r["level"] == "skipped" and (r["job_signature"] or "").startswith(signature)]
+        if not found and len(skipped) == 1:
+            raise UnknownRecommendationError(f"job signature {skipped[0]['job_signature']} got no recommendation in the "
+                                             f"latest build: {skipped[0]['rationale']}")
         if len(found) != 1:
             what = "matches several" if found else "is unknown"
             raise UnknownRecommendationError(f"job signature {signature!r} {what}; known signatures: "

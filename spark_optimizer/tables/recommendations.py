@@ -9,7 +9,7 @@ RECOMMENDATIONS = TableSpec(
     schema_version=2,
     columns=(
         Column("recommendation_id", "string", "rec-<12 hex>; a lookup at another size or objective appends ~e<E>c<C>m<MB>p<P>i<input MB>"),
-        Column("level", "string", "signature | job_type"),
+        Column("level", "string", "signature | job_type | skipped (no recommendation could be built: the reason is in rationale)"),
         Column("job_signature", "string", "null on job_type rows"),
         Column("job_type", "string"),
         Column("app_name", "string", "latest app name of the signature"),
