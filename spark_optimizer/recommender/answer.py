@@ -124,7 +124,8 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
                    else "no peak execution memory logged: memory from the grid")
     if safe > shape.executor_memory_mb:
-        memory_note += (f", held at {shape.executor_memory_mb} MB (the most per core the {cloud} instance types "
+        memory_note += (f"; the asked configuration has {shape.executor_memory_mb} MB: expect spill" if configs is not None
+                        else f", held at {shape.executor_memory_mb} MB (the most per core the {cloud} instance types "
                         "offer): expect spill")
     size_note = (f"; size prior {spec.curve.prior.source} (the curve alone does not grow with the input)"
                  if spec.curve.uses_prior else "")

@@ -238,6 +238,7 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
     ratio = curve.shuffle_input_ratio
     shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
     cap = slot_cap(input_bytes)
+    driver = None
     for cores in executor_cores:
         ceiling = memory_ceiling_mb(catalogue, cloud, cores)
         if ceiling <= 0:
@@ -254,10 +255,11 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
                 runtime_ms, best_p = min((curve.predict_ms(executors, cores, memory, p, True, input_bytes), p) for p in held)
                 shape = ClusterShape(executors=executors, executor_cores=cores, executor_memory_mb=int(memory),
                                      driver_memory_mb=driver_memory_mb)
-                try:
-                    plan = plan_instances(shape, catalogue, cloud)
+                try:  # the driver node depends only on the driver's size: choose it once
+                    plan = plan_instances(shape, catalogue, cloud, driver_instance_type=driver)
                 except CostModelError:
                     continue  # no instance type of this cloud holds the executor
+                driver = plan.driver_type.name
                 runtime_s = runtime_ms / 1000.0
                 # Multiplicative interval: runtime / (1 + e) .. runtime x (1 + e); ~ runtime x (1 ± e) for small e,
                 # and never below zero for the ±100% of a single run.

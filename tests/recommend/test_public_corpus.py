@@ -49,6 +49,18 @@ def test_build_over_every_public_log_finishes_and_names_what_it_skipped(public_b
         assert int(conf["spark.sql.shuffle.partitions"]) >= 1
 
 
+def test_every_configuration_of_the_public_build_starts_a_real_spark_session(public_build):
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
+    from spark_optimizer.spark_rules import validation_problems
+    from tests.recommend.test_valid_in_spark import start_in_spark
+
+    settings, _ = public_build
+    confs = {r["spark_conf"] for r in latest_build(read_rows(settings)) if r["level"] in ("signature", "job_type")}
+    parsed = [json.loads(c) for c in sorted(confs)]
+    assert all(validation_problems(conf, "3.0") == [] for conf in parsed)
+    assert start_in_spark(parsed) == ["started"] * len(parsed)
+
+
 def test_recommend_answers_for_every_built_job_type(public_build):
     from spark_optimizer.recommender.lookup import latest_build, lookup, read_rows
 
