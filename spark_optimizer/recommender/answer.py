@@ -14,7 +14,8 @@ from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec, confidence_label
 from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
-from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
+from spark_optimizer.cost.packing import default_overhead_mb
+from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, mb_to_spark, spark_properties, spark_submit
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
               ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),
@@ -30,20 +31,39 @@ class InvalidRecommendationError(SparkOptimizerError):
     """Thrown when a recommended configuration would be refused by Spark (a bug, never expected)."""
 
 
-def valid_configuration(conf: dict[str, str], kept: list[str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """`conf` without the rule properties Spark would refuse, the rule properties left, and what was dropped
-    and why. Raises InvalidRecommendationError when the searched part itself is invalid."""
-    from spark_optimizer.spark_rules import validation_problems
+def target_version(spark_version: str | None) -> str:
+    """The Spark version a configuration is checked against: the job's own, else 3.0."""
+    from spark_optimizer.spark_rules import parse_version
 
-    dropped = []
+    return spark_version if parse_version(spark_version) else RECOMMENDED_FOR_SPARK
+
+
+def valid_configuration(conf: dict[str, str], kept: list[str],
+                        spark_version: str | None = None) -> tuple[dict[str, str], list[str], list[str]]:
+    """`conf` for the job's Spark version (a property under the name that version knows, none it lacks) and
+    without the rule properties Spark would refuse; the rule properties left; what was dropped and why.
+    Raises InvalidRecommendationError when the searched part itself is invalid."""
+    from spark_optimizer.spark_rules import property_name_for, validation_problems
+
+    version = target_version(spark_version)
+    dropped, renamed = [], {}
+    for key in list(conf):
+        name = property_name_for(key, version)
+        if name is None:
+            dropped.append(f"{key}: Spark {version} has no such property")
+        elif name != key:
+            renamed[key] = name
+    conf = {renamed.get(k, k): v for k, v in conf.items() if property_name_for(k, version) is not None}
+    kept = [item for item in kept if property_name_for(item.partition("=")[0], version) is not None]
     for item in list(kept):
         key, _, rest = item.partition("=")
-        problems = validation_problems({key: rest.rsplit(" (", 1)[0]}, RECOMMENDED_FOR_SPARK)
+        key = renamed.get(key, key)
+        problems = validation_problems({key: rest.rsplit(" (", 1)[0]}, version)
         if problems:
             conf = {k: v for k, v in conf.items() if k != key}
             kept = [k for k in kept if k != item]
             dropped.append(f"{item}: {'; '.join(problems)}")
-    problems = validation_problems(conf, RECOMMENDED_FOR_SPARK)
+    problems = validation_problems(conf, version)
     if problems:
         raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(problems))
     return conf, kept, dropped
@@ -96,7 +116,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
               objective: str = "balanced", deadline_s: float | None = None, budget: float | None = None,
               spot_share: float = 0.0, driver_memory_mb: int = 2048, dynamic_allocation: bool = False,
               rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "",
-              configs: Sequence[CandidateConfig] | None = None) -> tuple[dict, SearchResult]:
+              configs: Sequence[CandidateConfig] | None = None, spark_version: str | None = None) -> tuple[dict, SearchResult]:
     """Search `spec`'s curve at `input_bytes` (over the grid, or over the asked `configs`) and describe the
     best candidate as row fields; with `configs` the row also has `ranking`, every asked configuration best first."""
     result = search(spec.curve, input_bytes, spec.runtime_error, catalogue, cloud, objective=objective,
@@ -107,7 +127,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
                           driver_memory_mb, dynamic_allocation)
     conf, kept = spark_properties(resources, rules or {})
-    conf, kept, dropped = valid_configuration(conf, kept)
+    conf, kept, dropped = valid_configuration(conf, kept, spark_version)
     rec_id = row_id
     plans = _plans(result, catalogue, spot_share)
     databricks_plan = None
@@ -139,14 +159,16 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                  f"{objective} over {len(result.candidates)} candidates at {human_size(input_bytes)}; runtime from "
                  f"{curve_note}, error: {spec.error_source}{size_note}; {memory_note}"
                  + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "")
-                 + (f"; dropped rule values Spark would refuse: {'; '.join(dropped)}" if dropped else "") + ".")
+                 + (f"; dropped for Spark {target_version(spark_version)}: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
         "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
         "objective": objective, "cloud": best.plan.cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
         "min_executors": resources.min_executors, "max_executors": resources.max_executors,
         "executor_cores": shape.executor_cores, "executor_memory_mb": shape.executor_memory_mb,
-        "memory_overhead_mb": _mb(conf["spark.executor.memoryOverhead"]), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
-        "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": True, "skew_join_enabled": True,
+        "memory_overhead_mb": _mb(conf.get("spark.executor.memoryOverhead") or conf.get("spark.yarn.executor.memoryOverhead")
+                                     or mb_to_spark(default_overhead_mb(shape.executor_memory_mb))), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
+        "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": conf.get("spark.sql.adaptive.enabled") == "true",
+        "skew_join_enabled": conf.get("spark.sql.adaptive.skewJoin.enabled") == "true", "spark_version": target_version(spark_version),
         "spark_conf": json.dumps(conf), "rule_properties": kept, "spark_submit": spark_submit(conf, rec_id),
         "databricks_cluster": databricks_cluster(conf, resources, databricks_plan, rec_id, spot_share),
         "instance_type": best.plan.worker_type.name, "instance_count": best.plan.workers, "instance_plans": json.dumps(plans),

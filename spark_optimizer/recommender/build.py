@@ -25,7 +25,7 @@ from spark_optimizer.recommender.curves import (
     POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
 )
 from spark_optimizer.recommender.sparkconf import rule_properties
-from spark_optimizer.tables import APP_METRICS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
+from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
 from spark_optimizer.tables.store import TableStore
 
 MAX_OBSERVED_POINTS = 200
@@ -84,6 +84,10 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
                            ["app_id", "attempt_id"], "left")
     else:
         extra = extra.withColumn("driver_only_ms", F.lit(None).cast("long"))
+    if store.exists(APPLICATIONS):
+        extra = extra.join(store.read(APPLICATIONS).select("app_id", "attempt_id", "spark_version"), ["app_id", "attempt_id"], "left")
+    else:
+        extra = extra.withColumn("spark_version", F.lit(None).cast("string"))
     joined = runs.join(extra, ["run_id"], "left")
     total_cores = c("executors") * c("executor_cores")
     facts = joined.groupBy("job_signature").agg(
@@ -96,6 +100,7 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
         F.max_by("app_name", "start_time_ms").alias("app_name"),
         F.max_by("app_id", "start_time_ms").alias("latest_app_id"),
         F.max_by("attempt_id", "start_time_ms").alias("latest_attempt_id"),
+        F.max_by("spark_version", "start_time_ms").alias("spark_version"),
         F.max(F.coalesce(c("dynamic_allocation"), F.lit(False))).alias("dynamic_allocation"),
         F.max("driver_memory_mb").alias("driver_memory_mb"),
         F.first("job_type", ignorenulls=True).alias("job_type"),
@@ -183,7 +188,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
             answer, _ = recommend(spec, float(f.get("median_input_bytes") or 0), catalogue, cloud=cloud, objective=objective,
                                   spot_share=spot_share, driver_memory_mb=max(int(f.get("driver_memory_mb") or 2048), 1024),
                                   dynamic_allocation=bool(f.get("dynamic_allocation")), rules=rule_properties(f.get("findings") or []),
-                                  row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ")
+                                  row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ",
+                                  spark_version=f.get("spark_version"))
         except Exception as error:  # noqa: BLE001 - recorded per signature with its class and message
             skipped.append(_skipped_row(row["recommendation_id"], row, error))
             continue

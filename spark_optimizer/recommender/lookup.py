@@ -133,7 +133,8 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
     row, result = recommend(spec, input_bytes, catalogue, cloud=cloud, objective=objective, deadline_s=deadline_s,
                             budget=budget, spot_share=spot_share, driver_memory_mb=int(base["driver_memory_mb"] or 2048),
                             dynamic_allocation=bool(base["dynamic_allocation"]), rules=rules, row_id=base["recommendation_id"],
-                            context=f"{name}: ", configs=configs)
+                            context=f"{name}: ", configs=configs,
+                            spark_version=base.get("spark_version") if base["level"] == "signature" else None)
     s = result.best.shape
     resources = Resources(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"], 0)
     new_id = lookup_id(base["recommendation_id"], resources, input_bytes)

@@ -26,8 +26,10 @@ RECOMMENDATIONS = TableSpec(
         Column("memory_overhead_mb", "long", "spark.executor.memoryOverhead: max(384 MB, 10%) unless a rule raised it"),
         Column("driver_memory_mb", "long"),
         Column("shuffle_partitions", "int"),
-        Column("aqe_enabled", "boolean"),
+        Column("aqe_enabled", "boolean", "false when the job's Spark version has no adaptive query execution (before 3.0)"),
         Column("skew_join_enabled", "boolean"),
+        Column("spark_version", "string", "Spark version the configuration is written and checked for: the signature's latest "
+               "run's (properties it lacks are dropped, renamed ones use its name), else 3.0"),
         Column("spark_conf", "string", "JSON {property: value}: the whole recommended configuration, rule properties included"),
         Column("rule_properties", "array<string>", "key=value properties the analysis rules added (findings.recommended_conf), with their rule ids"),
         Column("spark_submit", "string", "ready-to-paste spark-submit --conf ... string (carries spark.optimizer.recommendationId)"),

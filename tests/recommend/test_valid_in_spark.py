@@ -73,8 +73,24 @@ def test_every_recommended_configuration_starts_a_real_spark_session():
     with_rules = rows[-1]
     assert json.loads(with_rules["spark_conf"])["spark.sql.files.maxPartitionBytes"] == "256m"
     assert "spark.memory.offHeap.size" not in json.loads(with_rules["spark_conf"])
-    assert "dropped rule values Spark would refuse" in with_rules["rationale"]
+    assert "dropped for Spark 3.0: spark.memory.offHeap.size=384x" in with_rules["rationale"]
     control = {"spark.executor.memory": "384m"}
     results = start_in_spark(confs + [control])
     assert results[:-1] == ["started"] * len(confs)
     assert results[-1].startswith("refused") and "471859200" in results[-1]
+
+
+@pytest.mark.parametrize("version, has_aqe, overhead_key", [
+    ("1.6.1", False, "spark.yarn.executor.memoryOverhead"), ("2.4.8", False, "spark.executor.memoryOverhead"),
+    ("3.5.1", True, "spark.executor.memoryOverhead"), (None, True, "spark.executor.memoryOverhead")])
+def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe, overhead_key):
+    catalogue = load_pricing_catalogue()
+    spec = CurveSpec(Curve((ScalingFit(("fixed",), {"fixed": 11.0}, 4.0, {}),), 1.0, (), size_prior([], [])), "own", 0.2, "", 3, ())
+    row, _ = recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", spark_version=version)
+    conf = json.loads(row["spark_conf"])
+    assert row["spark_version"] == (version or "3.0") and row["aqe_enabled"] is has_aqe
+    assert ("spark.sql.adaptive.enabled" in conf) is has_aqe and overhead_key in conf
+    assert validation_problems(conf, row["spark_version"]) == []
+    assert overhead_key in row["spark_submit"]
+    if not has_aqe:
+        assert f"dropped for Spark {version}: spark.sql.adaptive.enabled: Spark {version} has no such property" in row["rationale"]
