@@ -595,7 +595,8 @@ def build_recommendations_command(
     except (SparkOptimizerError, ValueError) as error:
         _fail(error)
     console.print(f"built {summary.signature_rows} signature and {summary.job_type_rows} job-type recommendation(s) at "
-                  f"{summary.built_at:%Y-%m-%d %H:%M:%S} UTC; {summary.feedback_linked} ingested run(s) linked to a recommendation")
+                  f"{summary.built_at:%Y-%m-%d %H:%M:%S} UTC; {summary.feedback_linked} ingested run(s) linked to a recommendation; "
+                  f"{summary.skipped_line()}")
 
 
 @app.command()
@@ -611,6 +612,8 @@ def recommend(
     spot: Annotated[bool, typer.Option("--spot/--no-spot", help="Half the workers on spot/preemptible VMs.")] = False,
     output_format: Annotated[str, typer.Option("--format", help="table, json, spark-submit or databricks.")] = "table",
     pareto: Annotated[bool, typer.Option("--pareto", help="Also print the cost/runtime Pareto frontier.")] = False,
+    candidates: Annotated[Optional[str], typer.Option("--candidates", help="Rank these configurations instead of searching: "
+                          "a JSON list or CSV file with instance_type[, nodes, executors, executor_cores, executor_memory_mb, cloud].")] = None,
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
 ) -> None:
@@ -625,8 +628,12 @@ def recommend(
         deadline_s = parse_duration_ms(deadline) / 1000 if deadline is not None else None
         if budget is not None and budget <= 0:
             raise ValueError(f"--budget must be a positive amount, not {budget}")
+        from spark_optimizer.recommender.lookup import read_candidates
+
+        asked = read_candidates(candidates) if candidates is not None else None
         answer = lookup(load_settings(conf, warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
-                        app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot)
+                        app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot,
+                        candidates=asked)
     except (SparkOptimizerError, ValueError) as error:
         _fail(error)
     if output_format == "json":
@@ -639,6 +646,10 @@ def recommend(
         from spark_optimizer.recommender.render import pareto_table, recommendation_view
 
         stdout.print(recommendation_view(answer))
+        if answer.row.get("ranking"):
+            from spark_optimizer.recommender.render import ranking_table
+
+            stdout.print(ranking_table(answer))
         if pareto:
             stdout.print(pareto_table(answer))
 

@@ -8,6 +8,7 @@ and an optional `spark` session (default: the active one, or a local one); nothi
     analyze(warehouse="/tmp/wh")
     train(warehouse="/tmp/wh")
     similar("application_1700000000000_0042", k=5, warehouse="/tmp/wh")
+    build_recommendations(warehouse="/tmp/wh")
     answer = recommend(job_type="etl", input_size="10GB", deadline="30m", warehouse="/tmp/wh")
     feedback(answer.row["recommendation_id"], "12m", cost=3.5, warehouse="/tmp/wh")
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from spark_optimizer.eventlog.ingest import IngestSummary
     from spark_optimizer.ml.runtime_model import RuntimeModel
     from spark_optimizer.ml.train import TrainSummary
+    from spark_optimizer.recommender.build import BuildSummary
     from spark_optimizer.recommender.feedback import FeedbackRecord
     from spark_optimizer.recommender.lookup import LookupAnswer
 
@@ -157,15 +159,33 @@ def predict_runtime(model: "RuntimeModel", candidates: "DataFrame | pd.DataFrame
     return frame.assign(predicted_runtime_ms=model.predict_ms(spark or get_or_create_spark(), frame))
 
 
+def build_recommendations(*, warehouse: str | None = None, spark: "SparkSession | None" = None,
+                          objective: str = "balanced", cloud: str = "aws") -> "BuildSummary":
+    """Build the `recommendations` table from what `train` fitted (the step between `train` and
+    `recommend`; the CLI's `spark-optimizer build-recommendations`).
+
+    Example::
+
+        train(warehouse="/tmp/wh")
+        build_recommendations(warehouse="/tmp/wh").job_type_rows
+    """
+    from spark_optimizer.recommender.build import build_recommendations as build
+
+    ctx = _context(warehouse, spark)
+    return build(ctx.spark, ctx.store, ctx.settings, _now(), objective=objective, cloud=cloud)
+
+
 def recommend(*, job_type: str | None = None, signature: str | None = None, app_name: str | None = None,
               input_size: "str | int | None" = None, deadline: "str | float | None" = None, budget: float | None = None,
               objective: str | None = None, cloud: str = "aws", spot: bool = False,
-              warehouse: str | None = None) -> "LookupAnswer":
+              candidates: "list[dict] | pd.DataFrame | None" = None, warehouse: str | None = None) -> "LookupAnswer":
     """The configuration for one job (`signature` or `app_name`) or a `job_type` at an input size,
-    from the `recommendations` table (run `train` and `spark-optimizer build-recommendations` first).
+    from the `recommendations` table (run `train` and `build_recommendations` first).
     `input_size` is bytes or text such as "10GB" (default for a job: its typical input); `deadline`
     is seconds or text such as "30m"; `objective` is balanced, cheapest-within-deadline or
-    fastest-within-budget; `cloud` is aws, gcp, azure, databricks or all. No JVM is started.
+    fastest-within-budget; `cloud` is aws, gcp, azure, databricks or all. `candidates` (dicts or a pandas
+    DataFrame with instance_type and optionally nodes, executors, executor_cores, executor_memory_mb, cloud)
+    ranks those configurations instead of searching: `answer.row["ranking"]`. No JVM is started.
 
     Example::
 
@@ -181,7 +201,8 @@ def recommend(*, job_type: str | None = None, signature: str | None = None, app_
     if budget is not None and budget <= 0:
         raise ValueError(f"budget must be a positive amount, not {budget}")
     return lookup(load_settings(warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
-                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot)
+                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot,
+                  candidates=candidates.to_dict("records") if hasattr(candidates, "to_dict") else candidates)
 
 
 def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None = None, app_id: str | None = None,

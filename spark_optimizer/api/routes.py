@@ -52,7 +52,8 @@ def recommend(body: RecommendRequest, api: State) -> Any:
 
     answer = lookup(api.settings, input_bytes=body.input_bytes, job_type=body.job_type, signature=body.signature,
                     app_name=body.app_name, deadline_s=body.deadline_s, budget=body.budget, objective=body.objective,
-                    cloud=body.cloud, spot=body.spot)
+                    cloud=body.cloud, spot=body.spot,
+                    candidates=None if body.candidates is None else [c.model_dump(exclude_none=True) for c in body.candidates])
     return json_safe(json.loads(as_json(answer)))
 
 

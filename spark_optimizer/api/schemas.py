@@ -27,6 +27,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CandidateSpec(Strict):
+    """One configuration to rank: an instance type of the pricing catalogue, and optionally the node
+    count and the executor layout (missing parts are derived from the instance type)."""
+
+    instance_type: str = Field(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["r4.2xlarge"])
+    nodes: int | None = Field(None, ge=1, le=10_000)
+    executors: int | None = Field(None, ge=1, le=100_000)
+    executor_cores: int | None = Field(None, ge=1, le=256)
+    executor_memory_mb: int | None = Field(None, ge=450, le=4_194_304)
+    cloud: Literal["aws", "gcp", "azure", "databricks"] | None = None
+
+
 class RecommendRequest(Strict):
     """The inputs of `spark-optimizer recommend`: which job (exactly one of job_type, signature,
     app_name), at what input size, under which deadline or budget, on which cloud."""
@@ -43,6 +55,9 @@ class RecommendRequest(Strict):
     objective: Objective | None = None
     cloud: Cloud = "aws"
     spot: bool = Field(False, description="Half the workers on spot/preemptible VMs.")
+    candidates: list[CandidateSpec] | None = Field(None, min_length=1, max_length=200,
+                                                   description="Rank these configurations instead of searching; "
+                                                               "the answer's `ranking` lists them best first.")
 
     @field_validator("input_size")
     @classmethod

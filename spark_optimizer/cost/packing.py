@@ -214,18 +214,19 @@ def plan_instances(shape: ClusterShape, catalogue: PricingCatalogue, cloud: str,
     Example::
 
         plan = plan_instances(ClusterShape(6, 4, 8192), catalogue, "aws")
-        plan.describe()  # 'aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c5.xlarge master'
+        plan.describe()  # 'aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c4.large master'
     """
     provider = catalogue.provider(cloud)
     tier = provider.resolve_tier(tier)
     driver = _choose_driver(shape, provider, driver_instance_type, tier)
     if instance_type is not None:
-        fits = [fit_executors(shape, provider.instance(instance_type), provider)]
+        fit = fit_executors(shape, provider.instance(instance_type), provider)
+        options = [(fit, provider.node_hourly(fit.instance, tier))]
     else:
-        fits = [fit_executors(shape, instance, provider) for instance in provider.instances.values()]
-    usable = [fit for fit in fits if fit.executors_per_node > 0]
+        options = _node_options(shape, provider, tier)
+    usable = [(fit, hourly) for fit, hourly in options if fit.executors_per_node > 0]
     if not usable:
-        raise InstanceFitError(_no_fit_message(shape, provider, fits, instance_type))
+        raise InstanceFitError(_no_fit_message(shape, provider, [fit for fit, _ in options], instance_type))
     driver_hourly = provider.node_hourly(driver, tier)
 
     def plan_for(fit: NodeFit) -> InstancePlan:
@@ -240,8 +241,32 @@ def plan_instances(shape: ClusterShape, catalogue: PricingCatalogue, cloud: str,
             tier=tier, hourly_on_demand=workers * provider.node_hourly(fit.instance, tier) + driver_hourly,
         )
 
-    plans = [plan_for(fit) for fit in usable]
-    return min(plans, key=lambda p: (round(p.hourly_on_demand, 9), p.wasted_vcpus, p.workers, p.worker_type.name))
+    def rank(option: tuple[NodeFit, float]) -> tuple:
+        # The order of InstancePlan (hourly, wasted vCPUs, workers, name) without building every plan.
+        fit, node_hourly = option
+        workers = math.ceil(shape.executors / fit.executors_per_node)
+        return (round(workers * node_hourly + driver_hourly, 9), workers * fit.usable_cores - shape.total_executor_cores,
+                workers, fit.instance.name)
+
+    return plan_for(min(usable, key=rank)[0])
+
+
+_NODE_OPTIONS: dict = {}
+
+
+def _node_options(shape: ClusterShape, provider: ProviderPricing, tier: str | None) -> list[tuple[NodeFit, float]]:
+    """Every instance type's fit for the shape's executor (cores and container only) and its hourly price,
+    remembered per provider: a search packs hundreds of shapes with few distinct executors."""
+    key = (id(provider), tier, shape.executor_cores, shape.executor_container_mb)
+    hit = _NODE_OPTIONS.get(key)
+    if hit is not None and hit[0] is provider:
+        return hit[1]
+    options = [(fit_executors(shape, instance, provider), provider.node_hourly(instance, tier))
+               for instance in provider.instances.values()]
+    if len(_NODE_OPTIONS) > 4096:
+        _NODE_OPTIONS.clear()
+    _NODE_OPTIONS[key] = (provider, options)
+    return options
 
 
 def _choose_driver(shape: ClusterShape, provider: ProviderPricing, name: str | None, tier: str | None) -> InstanceType:

@@ -34,10 +34,10 @@ def _tags(spark_conf: DataFrame) -> DataFrame:
 
 
 def _aqe_default(spark_version: SparkColumn) -> SparkColumn:
-    """AQE is on by default from Spark 3.2."""
+    """AQE is on by default from Spark 3.2; off when the log names no version (Spark 1.x logs lack it)."""
     parts = F.split(F.coalesce(spark_version, F.lit("")), r"\.")
-    major, minor = parts.getItem(0).cast("int"), parts.getItem(1).cast("int")
-    return (major > 3) | ((major == 3) & (minor >= 2))
+    major, minor = F.get(parts, 0).try_cast("int"), F.get(parts, 1).try_cast("int")
+    return F.coalesce((major > 3) | ((major == 3) & (minor >= 2)), F.lit(False))
 
 
 def compute_features(

@@ -19,16 +19,36 @@ class RunsSchemaError(SparkOptimizerError):
     pass
 
 
+SIZE_EVIDENCE = ("input_bytes", "shuffle_bytes", "output_bytes")
+"""What a run's size is taken from, first that is above 0: the bytes it read (Input Metrics), else the
+bytes it shuffled (the larger of read and written: generated input such as spark.range, JDBC or
+streaming sources logs no Input Metrics), else the bytes it wrote; `input_size_source` names the one used
+('none' when all are 0 or unknown). Records read carry no byte size and cached (RDD storage) bytes are
+not ingested, so neither is used."""
+
+
+def run_size(features: DataFrame) -> tuple:
+    """(size in bytes, name of the evidence) columns of each features row, as SIZE_EVIDENCE describes."""
+    c = F.col
+    shuffled = F.greatest(F.coalesce(c("shuffle_read_bytes"), F.lit(0)), F.coalesce(c("shuffle_write_bytes"), F.lit(0)))
+    evidence = (("input_bytes", c("input_bytes")), ("shuffle_bytes", shuffled), ("output_bytes", c("output_bytes")))
+    size = F.coalesce(*[F.when(value > 0, value) for _, value in evidence], F.lit(0)).cast("long")
+    source = F.coalesce(*[F.when(value > 0, F.lit(name)) for name, value in evidence], F.lit("none"))
+    return size, source
+
+
 def runs_from_features(features: DataFrame, updated_at: datetime) -> DataFrame:
     """One run per completed application attempt; failed or incomplete runs are kept with succeeded=false."""
     c = F.col
+    size, size_source = run_size(features)
     run_id = F.when(c("attempt_id") == "", c("app_id")).otherwise(F.concat_ws("/", "app_id", "attempt_id"))
     rows = features.select(
         run_id.alias("run_id"),
         F.lit("eventlog").alias("source"),
         "job_signature", "job_type", "app_name", "start_time_ms", "executors", "executor_cores", "executor_memory_mb",
         "memory_overhead_mb", "shuffle_partitions", "aqe_enabled",
-        F.coalesce(c("input_bytes"), F.lit(0)).alias("input_bytes"),
+        size.alias("input_bytes"),
+        size_source.alias("input_size_source"),
         c("wall_ms").alias("runtime_ms"),
         ((c("status") == "completed") & c("wall_ms").isNotNull()).alias("succeeded"),
         "shuffle_input_ratio", "output_input_ratio", "stage_count", "task_count", "cpu_share_of_run", "gc_share",

@@ -10,16 +10,63 @@ import re
 from typing import Mapping, Sequence
 
 from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_duration
+from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec, confidence_label
-from spark_optimizer.recommender.search import SearchResult, search
-from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
+from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
+from spark_optimizer.cost.packing import default_overhead_mb
+from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, mb_to_spark, spark_properties, spark_submit
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
               ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),
               (">1TB", 1024 * GB, float("inf"), 3 * 1024 * GB))
 """(name, lower bound, upper bound, representative size) of the job-type rows' input-size bands."""
 PLAN_CLOUDS = ("aws", "gcp", "azure", "databricks-aws")
+RECOMMENDED_FOR_SPARK = "3.0"
+"""Recommendations turn on adaptive query execution, so they are for Spark 3.0 or later; they are
+checked against Spark's own rules for that version (spark_optimizer/spark_rules.py)."""
+
+
+class InvalidRecommendationError(SparkOptimizerError):
+    """Thrown when a recommended configuration would be refused by Spark (a bug, never expected)."""
+
+
+def target_version(spark_version: str | None) -> str:
+    """The Spark version a configuration is checked against: the job's own, else 3.0."""
+    from spark_optimizer.spark_rules import parse_version
+
+    return spark_version if parse_version(spark_version) else RECOMMENDED_FOR_SPARK
+
+
+def valid_configuration(conf: dict[str, str], kept: list[str],
+                        spark_version: str | None = None) -> tuple[dict[str, str], list[str], list[str]]:
+    """`conf` for the job's Spark version (a property under the name that version knows, none it lacks) and
+    without the rule properties Spark would refuse; the rule properties left; what was dropped and why.
+    Raises InvalidRecommendationError when the searched part itself is invalid."""
+    from spark_optimizer.spark_rules import property_name_for, validation_problems
+
+    version = target_version(spark_version)
+    dropped, renamed = [], {}
+    for key in list(conf):
+        name = property_name_for(key, version)
+        if name is None:
+            dropped.append(f"{key}: Spark {version} has no such property")
+        elif name != key:
+            renamed[key] = name
+    conf = {renamed.get(k, k): v for k, v in conf.items() if property_name_for(k, version) is not None}
+    kept = [item for item in kept if property_name_for(item.partition("=")[0], version) is not None]
+    for item in list(kept):
+        key, _, rest = item.partition("=")
+        key = renamed.get(key, key)
+        problems = validation_problems({key: rest.rsplit(" (", 1)[0]}, version)
+        if problems:
+            conf = {k: v for k, v in conf.items() if k != key}
+            kept = [k for k in kept if k != item]
+            dropped.append(f"{item}: {'; '.join(problems)}")
+    problems = validation_problems(conf, version)
+    if problems:
+        raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(problems))
+    return conf, kept, dropped
 _LOOKUP_ID = re.compile(r"^(rec-[0-9a-f]{12})(?:~e(\d+)c(\d+)m(\d+)p(\d+)i(\d+))?$")
 
 
@@ -68,15 +115,19 @@ def _plans(result: SearchResult, catalogue: PricingCatalogue, spot_share: float)
 def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, *, cloud: str = "aws",
               objective: str = "balanced", deadline_s: float | None = None, budget: float | None = None,
               spot_share: float = 0.0, driver_memory_mb: int = 2048, dynamic_allocation: bool = False,
-              rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "") -> tuple[dict, SearchResult]:
-    """Search `spec`'s curve at `input_bytes` and describe the best candidate as row fields."""
+              rules: Mapping[str, tuple[str, str]] | None = None, row_id: str, context: str = "",
+              configs: Sequence[CandidateConfig] | None = None, spark_version: str | None = None) -> tuple[dict, SearchResult]:
+    """Search `spec`'s curve at `input_bytes` (over the grid, or over the asked `configs`) and describe the
+    best candidate as row fields; with `configs` the row also has `ranking`, every asked configuration best first."""
     result = search(spec.curve, input_bytes, spec.runtime_error, catalogue, cloud, objective=objective,
-                    deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb)
+                    deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb,
+                    configs=configs)
     best = result.best
     shape = best.shape
     resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
                           driver_memory_mb, dynamic_allocation)
     conf, kept = spark_properties(resources, rules or {})
+    conf, kept, dropped = valid_configuration(conf, kept, spark_version)
     rec_id = row_id
     plans = _plans(result, catalogue, spot_share)
     databricks_plan = None
@@ -92,6 +143,12 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
     safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, True, input_bytes)
     memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
                    else "no peak execution memory logged: memory from the grid")
+    if safe > shape.executor_memory_mb:
+        memory_note += (f"; the asked configuration has {shape.executor_memory_mb} MB: expect spill" if configs is not None
+                        else f", held at {shape.executor_memory_mb} MB (the most per core the {cloud} instance types "
+                        "offer): expect spill")
+    size_note = (f"; size prior {spec.curve.prior.source} (the curve alone does not grow with the input)"
+                 if spec.curve.uses_prior else "")
     curve_note = {"own": f"its own scaling curve ({spec.configurations:g} configurations)",
                   "job_type": "the median curve of its job type (too few configurations of its own; LOW confidence)",
                   "single_run": "a single-run prior (driver-only time fixed, executor time divided among task slots; LOW confidence)",
@@ -100,15 +157,18 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                  f"{resources.shuffle_partitions} partitions: predicted {format_duration(best.runtime_s)} "
                  f"(±{spec.runtime_error:.0%}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
                  f"{objective} over {len(result.candidates)} candidates at {human_size(input_bytes)}; runtime from "
-                 f"{curve_note}, error: {spec.error_source}; {memory_note}"
-                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "") + ".")
+                 f"{curve_note}, error: {spec.error_source}{size_note}; {memory_note}"
+                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "")
+                 + (f"; dropped for Spark {target_version(spark_version)}: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
         "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
-        "objective": objective, "cloud": cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
+        "objective": objective, "cloud": best.plan.cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
         "min_executors": resources.min_executors, "max_executors": resources.max_executors,
         "executor_cores": shape.executor_cores, "executor_memory_mb": shape.executor_memory_mb,
-        "memory_overhead_mb": _mb(conf["spark.executor.memoryOverhead"]), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
-        "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": True, "skew_join_enabled": True,
+        "memory_overhead_mb": _mb(conf.get("spark.executor.memoryOverhead") or conf.get("spark.yarn.executor.memoryOverhead")
+                                     or mb_to_spark(default_overhead_mb(shape.executor_memory_mb))), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
+        "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": conf.get("spark.sql.adaptive.enabled") == "true",
+        "skew_join_enabled": conf.get("spark.sql.adaptive.skewJoin.enabled") == "true", "spark_version": target_version(spark_version),
         "spark_conf": json.dumps(conf), "rule_properties": kept, "spark_submit": spark_submit(conf, rec_id),
         "databricks_cluster": databricks_cluster(conf, resources, databricks_plan, rec_id, spot_share),
         "instance_type": best.plan.worker_type.name, "instance_count": best.plan.workers, "instance_plans": json.dumps(plans),
@@ -119,7 +179,24 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "confidence": value, "confidence_label": confidence_label(value), "neighbour_distance": round(distance, 3),
         "methods": methods, "rationale": rationale, "curve_source": spec.source,
     }
+    if configs is not None:
+        row["ranking"] = ranking(result, objective, deadline_s, budget)
     return row, result
+
+
+def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None) -> list[dict]:
+    """Every asked configuration, best first by the objective, then those that could not be evaluated."""
+    out = []
+    for rank, c in enumerate(ranked(result.candidates, objective, deadline_s, budget), start=1):
+        within = (deadline_s is None or c.runtime_s <= deadline_s) and (budget is None or c.cost.total <= budget)
+        out.append({"rank": rank, "candidate": c.label, "instance_type": c.plan.worker_type.name, "nodes": c.plan.workers,
+                    "executors": c.shape.executors, "executor_cores": c.shape.executor_cores,
+                    "executor_memory_mb": c.shape.executor_memory_mb, "shuffle_partitions": result.partitions_of(c),
+                    "predicted_runtime_s": round(c.runtime_s, 1), "cost": round(c.cost.total, 4),
+                    "cost_low": round(c.cost_low, 4), "cost_high": round(c.cost_high, 4), "currency": c.cost.currency,
+                    "within_constraints": within, "error": None})
+    out.extend({"rank": None, "candidate": label, "error": error} for label, error in result.errors.items())
+    return out
 
 
 def human_size(num_bytes: float) -> str:

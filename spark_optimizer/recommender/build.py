@@ -25,7 +25,7 @@ from spark_optimizer.recommender.curves import (
     POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
 )
 from spark_optimizer.recommender.sparkconf import rule_properties
-from spark_optimizer.tables import APP_METRICS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
+from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
 from spark_optimizer.tables.store import TableStore
 
 MAX_OBSERVED_POINTS = 200
@@ -43,6 +43,29 @@ class BuildSummary:
     signature_rows: int
     job_type_rows: int
     feedback_linked: int
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(what, why) of every signature or job-type band the build could not recommend for; stored as
+    `recommendations` rows with level = 'skipped' and the reason in `rationale`."""
+
+    def skipped_line(self) -> str:
+        """One line: how many were skipped, by reason."""
+        if not self.skipped:
+            return "skipped nothing"
+        reasons: dict[str, int] = {}
+        for _, why in self.skipped:
+            reasons[why.split(":")[0]] = reasons.get(why.split(":")[0], 0) + 1
+        listed = "; ".join(f"{n} x {why}" for why, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        return (f"skipped {len(self.skipped)} ({listed}); see recommendations rows with level = 'skipped' "
+                "(reason in rationale)")
+
+
+def _skipped_row(row_id: str, what: dict, error: Exception) -> dict:
+    """A `recommendations` row that records why a signature or job-type band got no recommendation."""
+    first = (str(error).strip().splitlines() or [""])[0][:500]
+    return {"recommendation_id": row_id, "level": "skipped", "job_signature": what.get("job_signature"),
+            "job_type": what.get("job_type"), "app_name": what.get("app_name"), "size_band": what.get("size_band"),
+            "run_count": what.get("run_count"), "config_count": what.get("config_count"),
+            "model_version": what.get("model_version"), "rationale": f"{type(error).__name__}: {first}"}
 
 
 def pricing(settings: Settings) -> PricingCatalogue:
@@ -61,6 +84,10 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
                            ["app_id", "attempt_id"], "left")
     else:
         extra = extra.withColumn("driver_only_ms", F.lit(None).cast("long"))
+    if store.exists(APPLICATIONS):
+        extra = extra.join(store.read(APPLICATIONS).select("app_id", "attempt_id", "spark_version"), ["app_id", "attempt_id"], "left")
+    else:
+        extra = extra.withColumn("spark_version", F.lit(None).cast("string"))
     joined = runs.join(extra, ["run_id"], "left")
     total_cores = c("executors") * c("executor_cores")
     facts = joined.groupBy("job_signature").agg(
@@ -73,6 +100,7 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
         F.max_by("app_name", "start_time_ms").alias("app_name"),
         F.max_by("app_id", "start_time_ms").alias("latest_app_id"),
         F.max_by("attempt_id", "start_time_ms").alias("latest_attempt_id"),
+        F.max_by("spark_version", "start_time_ms").alias("spark_version"),
         F.max(F.coalesce(c("dynamic_allocation"), F.lit(False))).alias("dynamic_allocation"),
         F.max("driver_memory_mb").alias("driver_memory_mb"),
         F.first("job_type", ignorenulls=True).alias("job_type"),
@@ -151,16 +179,24 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
             at_observed = spec.curve.predict_ms(cores, 1, 4096, max(cores * 2, 1), True, float(f.get("median_input_bytes") or 0))
             pooled["curve_scale"] = float(f.get("median_runtime_ms") or at_observed) / at_observed
             row.update(pooled)
-    out = []
+    out, skipped = [], []
     for row in rows:
         f = facts.get(row["job_signature"], {})
         row["recommendation_id"] = base_id("signature", row["job_signature"], row["model_version"], built_at.isoformat())
-        spec = spec_from_row(row, by_signature)
-        answer, _ = recommend(spec, float(f.get("median_input_bytes") or 0), catalogue, cloud=cloud, objective=objective,
-                              spot_share=spot_share, driver_memory_mb=max(int(f.get("driver_memory_mb") or 2048), 1024),
-                              dynamic_allocation=bool(f.get("dynamic_allocation")), rules=rule_properties(f.get("findings") or []),
-                              row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ")
+        try:  # one signature the search cannot serve never blocks the others
+            spec = spec_from_row(row, by_signature)
+            answer, _ = recommend(spec, float(f.get("median_input_bytes") or 0), catalogue, cloud=cloud, objective=objective,
+                                  spot_share=spot_share, driver_memory_mb=max(int(f.get("driver_memory_mb") or 2048), 1024),
+                                  dynamic_allocation=bool(f.get("dynamic_allocation")), rules=rule_properties(f.get("findings") or []),
+                                  row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ",
+                                  spark_version=f.get("spark_version"))
+        except Exception as error:  # noqa: BLE001 - recorded per signature with its class and message
+            skipped.append(_skipped_row(row["recommendation_id"], row, error))
+            continue
         out.append({**row, **answer})
+    # A job type pools only the signatures that got a recommendation (lookups rebuild pooled curves from them).
+    gone = {r["job_signature"] for r in skipped}
+    rows = [r for r in rows if r["job_signature"] not in gone]
     type_rows = []
     for job_type in sorted({r["job_type"] for r in rows}):
         pool = _pool(job_type, rows)
@@ -177,17 +213,22 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
                 **{k: None for k in CURVE_COLUMNS}}
         for band, _, _, size in SIZE_BANDS:
             row = dict(base, recommendation_id=base_id("job_type", job_type, band, base["model_version"], built_at.isoformat()))
-            spec = spec_from_row(row, by_signature)
-            answer, _ = recommend(spec, size, catalogue, cloud=cloud, objective=objective, spot_share=spot_share,
-                                  row_id=row["recommendation_id"], context=f"{job_type} jobs of {band}: ")
+            try:
+                spec = spec_from_row(row, by_signature)
+                answer, _ = recommend(spec, size, catalogue, cloud=cloud, objective=objective, spot_share=spot_share,
+                                      row_id=row["recommendation_id"], context=f"{job_type} jobs of {band}: ")
+            except Exception as error:  # noqa: BLE001 - recorded per band with its class and message
+                skipped.append(_skipped_row(row["recommendation_id"], dict(row, size_band=band), error))
+                continue
             type_rows.append({**row, **answer})
-    for row in out + type_rows:
+    for row in out + type_rows + skipped:
         row.update(table_versions=versions, pricing_as_of=as_of, built_at=built_at)
     import pyarrow as pa
 
-    store.append(RECOMMENDATIONS, pa.Table.from_pylist(out + type_rows, schema=RECOMMENDATIONS.arrow_schema()))
+    store.append(RECOMMENDATIONS, pa.Table.from_pylist(out + type_rows + skipped, schema=RECOMMENDATIONS.arrow_schema()))
     linked = link_ingested_feedback(spark, store, built_at)
-    return BuildSummary(built_at, len(out), len(type_rows), linked)
+    reasons = tuple((r["job_signature"] or f"{r['job_type']} {r['size_band']}", r["rationale"]) for r in skipped)
+    return BuildSummary(built_at, len(out), len(type_rows), linked, reasons)
 
 
 __all__ = ["BuildSummary", "NothingToRecommendError", "build_recommendations", "pricing"]

@@ -13,6 +13,12 @@ times a scale factor:
   run itself: driver-only time fixed, executor-busy time divided among the task slots
   (`amdahl_prior`).
 
+A member curve that does not depend on the input size (a single run on generated or tiny input:
+only a fixed term) would predict the same runtime at 1 GB and at 5 TB. Such a curve gets a size
+prior (`SizePrior`): seconds of work per GB per core, measured on the build's runs that read at
+least `MIN_MEASURED_INPUT_BYTES` (the row's own runs first, then every run of the build), else the
+documented assumption `ASSUMED_SECONDS_PER_GB_CORE`; it adds that work divided among the cores.
+
 Confidence = accuracy x evidence x proximity, each in (0, 1]:
   accuracy  = 1 / (1 + runtime_error)                 (validation MAPE of the curve)
   evidence  = 1 - exp(-configurations / 3)            (distinct configurations behind the curve; pooled ones count half)
@@ -38,6 +44,38 @@ UNKNOWN_ERROR = 1.0
 """Relative runtime error assumed when no validation error exists (a single run): +-100%."""
 POOLED_ERROR_PENALTY = 1.5
 """A curve borrowed from other signatures of the type is trusted less than their own validation says."""
+MIN_MEASURED_INPUT_BYTES = 256 * 1024 * 1024
+"""A run's throughput (seconds per GB per core) is measured only when it read at least this much."""
+ASSUMED_SECONDS_PER_GB_CORE = 20.0
+"""Without any measured run: ~50 MB/s per core for a scan, shuffle and write (docs/recommendations.md)."""
+SIZE_TERMS = ("per_core", "input", "memory_cliff")
+
+
+@dataclass(frozen=True)
+class SizePrior:
+    """Work per input GB per core that a size-blind curve adds, and where the figure came from."""
+
+    seconds_per_gb_core: float
+    source: str
+
+
+def size_prior(own_points: Sequence[Sequence[float]], build_points: Sequence[Sequence[float]]) -> SizePrior:
+    """The median seconds per GB per core of the runs that read >= 256 MB: the row's own runs, else the
+    build's, else the assumption. Points are [input_bytes, total_cores, runtime_ms]."""
+    for points, where in ((own_points, "this row's runs"), (build_points, "all runs of the build")):
+        rates = [float(p[2]) / 1000.0 * max(float(p[1] or 1), 1.0) / (float(p[0]) / GB)
+                 for p in points if float(p[0] or 0) >= MIN_MEASURED_INPUT_BYTES and float(p[2] or 0) > 0]
+        if rates:
+            value = statistics.median(rates)
+            return SizePrior(value, f"{value:.3g} s per GB per core, median of {len(rates)} of {where} with >= 256 MB input")
+    return SizePrior(ASSUMED_SECONDS_PER_GB_CORE, f"{ASSUMED_SECONDS_PER_GB_CORE:g} s per GB per core (assumed: no run "
+                     "of the build read 256 MB or more)")
+
+
+def size_blind(fit: ScalingFit) -> bool:
+    """True when the curve's runtime does not grow with the input size (no size term, also beyond the fitted range)."""
+    fits = [fit] + ([fit.beyond] if fit.beyond is not None else [])
+    return not any(f.coefficients.get(t, 0.0) > 0 for f in fits for t in SIZE_TERMS if t in f.terms)
 
 
 @dataclass(frozen=True)
@@ -45,12 +83,20 @@ class Curve:
     fits: tuple[ScalingFit, ...]
     scale: float = 1.0
     resources: tuple[ResourceFit, ...] = ()
+    prior: SizePrior | None = None
 
     def predict_ms(self, executors: int, executor_cores: int, executor_memory_mb: int, shuffle_partitions: int,
                    aqe_enabled: bool, input_bytes: float) -> float:
+        prior_ms = 0.0
+        if self.prior is not None:
+            prior_ms = 1000.0 * self.prior.seconds_per_gb_core * float(input_bytes) / GB / max(executors * executor_cores, 1)
         values = [f.predict_ms(executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled, input_bytes)
-                  for f in self.fits]
+                  + (prior_ms if size_blind(f) else 0.0) for f in self.fits]
         return max(self.scale * statistics.median(values), 1.0)
+
+    @property
+    def uses_prior(self) -> bool:
+        return self.prior is not None and any(size_blind(f) for f in self.fits)
 
     def safe_memory_mb(self, executors: int, executor_cores: int, shuffle_partitions: int, aqe_enabled: bool,
                        input_bytes: float) -> int:
@@ -149,5 +195,7 @@ def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveS
     pooled = row["curve_source"] != "own"
     configurations = float(row.get("config_count") or 0) * (0.5 if pooled else 1.0)
     observed = tuple(tuple(p) for p in json.loads(row.get("observed_points") or "[]"))
-    return CurveSpec(Curve(fits, float(row.get("curve_scale") or 1.0), resources), row["curve_source"],
+    build_points = [p for r in signature_rows.values() for p in json.loads(r.get("observed_points") or "[]")]
+    prior = size_prior(observed, build_points)
+    return CurveSpec(Curve(fits, float(row.get("curve_scale") or 1.0), resources, prior), row["curve_source"],
                      float(row["runtime_error"]), row.get("error_source") or "", configurations, observed)

@@ -20,7 +20,7 @@ from spark_optimizer.cost import Candidate, PricingCatalogue, load_pricing_catal
 from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
 from spark_optimizer.recommender.answer import PLAN_CLOUDS, lookup_id, recommend
 from spark_optimizer.recommender.curves import spec_from_row
-from spark_optimizer.recommender.search import SPOT_SHARE, SearchResult, objective_for
+from spark_optimizer.recommender.search import SPOT_SHARE, CandidateConfig, SearchResult, objective_for
 from spark_optimizer.recommender.sparkconf import Resources
 
 CLOUD_ALIASES = {"databricks": "databricks-aws"}
@@ -91,6 +91,10 @@ def resolve(build: list[dict], *, job_type: str | None = None, signature: str | 
     if signature:
         found = [r for r in signatures if r["job_signature"] == signature] or \
                 [r for r in signatures if r["job_signature"].startswith(signature)]
+        skipped = [r for r in build if r["level"] == "skipped" and (r["job_signature"] or "").startswith(signature)]
+        if not found and len(skipped) == 1:
+            raise UnknownRecommendationError(f"job signature {skipped[0]['job_signature']} got no recommendation in the "
+                                             f"latest build: {skipped[0]['rationale']}")
         if len(found) != 1:
             what = "matches several" if found else "is unknown"
             raise UnknownRecommendationError(f"job signature {signature!r} {what}; known signatures: "
@@ -116,7 +120,8 @@ def resolve(build: list[dict], *, job_type: str | None = None, signature: str | 
 
 
 def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: PricingCatalogue, cloud: str, objective: str,
-            deadline_s: float | None, budget: float | None, spot_share: float) -> tuple[dict, SearchResult]:
+            deadline_s: float | None, budget: float | None, spot_share: float,
+            configs: list[CandidateConfig] | None = None) -> tuple[dict, SearchResult]:
     signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
     spec = spec_from_row(base, signature_rows)
     rules = {}
@@ -128,7 +133,8 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
     row, result = recommend(spec, input_bytes, catalogue, cloud=cloud, objective=objective, deadline_s=deadline_s,
                             budget=budget, spot_share=spot_share, driver_memory_mb=int(base["driver_memory_mb"] or 2048),
                             dynamic_allocation=bool(base["dynamic_allocation"]), rules=rules, row_id=base["recommendation_id"],
-                            context=f"{name}: ")
+                            context=f"{name}: ", configs=configs,
+                            spark_version=base.get("spark_version") if base["level"] == "signature" else None)
     s = result.best.shape
     resources = Resources(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"], 0)
     new_id = lookup_id(base["recommendation_id"], resources, input_bytes)
@@ -142,8 +148,21 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
 
 def lookup(settings: Settings, *, input_bytes: float | None = None, job_type: str | None = None, signature: str | None = None,
            app_name: str | None = None, deadline_s: float | None = None, budget: float | None = None,
-           objective: str | None = None, cloud: str = "aws", spot: bool = False) -> LookupAnswer:
-    """The recommendation for one job or job type at `input_bytes` (default: the signature's typical input)."""
+           objective: str | None = None, cloud: str = "aws", spot: bool = False,
+           candidates: list[dict] | None = None) -> LookupAnswer:
+    """The recommendation for one job or job type at `input_bytes` (default: the signature's typical input).
+
+    With `candidates` (dicts with instance_type and optionally nodes, executors, executor_cores,
+    executor_memory_mb) the answer is the best of those configurations, and `row["ranking"]` ranks them all.
+    """
+    configs = None
+    if candidates is not None:
+        try:
+            configs = [CandidateConfig.from_mapping(dict(item)) for item in candidates]
+        except ValueError as error:
+            raise UnknownRecommendationError(str(error)) from None
+        if not configs:
+            raise UnknownRecommendationError("the list of candidate configurations is empty")
     if cloud not in CLOUD_CHOICES:
         raise UnknownRecommendationError(f"--cloud must be one of {', '.join(CLOUD_CHOICES)}, not {cloud!r}")
     build = latest_build(read_rows(settings))
@@ -168,7 +187,8 @@ def lookup(settings: Settings, *, input_bytes: float | None = None, job_type: st
         try:
             if catalogue is None:  # parsed once for all clouds; a broken catalogue is still each cloud's error
                 catalogue = load_pricing_catalogue(settings.pricing_dir or None)
-            by_cloud[name] = _answer(base, build, input_bytes, catalogue, name, chosen_objective, deadline_s, budget, share)
+            by_cloud[name] = _answer(base, build, input_bytes, catalogue, name, chosen_objective, deadline_s, budget, share,
+                                     configs)
         except SparkOptimizerError as error:
             if len(clouds) == 1:
                 raise
@@ -202,6 +222,32 @@ def predict_for_config(base: dict, build: list[dict], config: dict, settings: Se
     except CostModelError:
         cost = None
     return runtime_ms, cost
+
+
+def read_candidates(path: str) -> list[dict]:
+    """Candidate configurations from a JSON file (a list of objects) or a CSV file with a header row."""
+    import csv
+    from pathlib import Path
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UnknownRecommendationError(f"cannot read the candidates file {path}: {error}") from None
+    if file.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UnknownRecommendationError(f"{path} is not valid JSON ({error}); expected a list of objects such as "
+                                             '[{"instance_type": "r4.2xlarge", "nodes": 4}]') from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise UnknownRecommendationError(f"{path} must hold a JSON list of objects, e.g. [{{\"instance_type\": \"r4.2xlarge\"}}]")
+        return items
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows or "instance_type" not in rows[0]:
+        raise UnknownRecommendationError(f"{path}: a CSV of candidates needs a header with instance_type "
+                                         "(and optionally nodes, executors, executor_cores, executor_memory_mb, cloud)")
+    return [{k: v for k, v in r.items() if v not in (None, "")} for r in rows]
 
 
 def as_json(answer: LookupAnswer) -> str:

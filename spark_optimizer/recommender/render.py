@@ -72,3 +72,18 @@ def clouds_table(answer) -> Table:
 
 def databricks_fragment(answer) -> str:
     return json.dumps(json.loads(answer.row["databricks_cluster"]), indent=2)
+
+
+def ranking_table(answer) -> Table:
+    """The asked candidate configurations, best first by the objective."""
+    table = Table("rank", "candidate", "instances", "executors x cores", "memory MB", "runtime", "cost", "note",
+                  title=f"candidates ranked ({answer.row['objective']})")
+    for r in answer.row["ranking"]:
+        if r.get("error"):
+            table.add_row("-", r["candidate"], "", "", "", "", "", r["error"][:120])
+            continue
+        table.add_row(str(r["rank"]), r["candidate"], f"{r['nodes']} x {r['instance_type']}",
+                      f"{r['executors']} x {r['executor_cores']}", str(r["executor_memory_mb"]),
+                      format_duration(r["predicted_runtime_s"]), f"{r['currency']} {r['cost']:.2f}",
+                      "" if r["within_constraints"] else "outside the deadline/budget")
+    return table

@@ -9,7 +9,7 @@ RECOMMENDATIONS = TableSpec(
     schema_version=2,
     columns=(
         Column("recommendation_id", "string", "rec-<12 hex>; a lookup at another size or objective appends ~e<E>c<C>m<MB>p<P>i<input MB>"),
-        Column("level", "string", "signature | job_type"),
+        Column("level", "string", "signature | job_type | skipped (no recommendation could be built: the reason is in rationale)"),
         Column("job_signature", "string", "null on job_type rows"),
         Column("job_type", "string"),
         Column("app_name", "string", "latest app name of the signature"),
@@ -26,8 +26,10 @@ RECOMMENDATIONS = TableSpec(
         Column("memory_overhead_mb", "long", "spark.executor.memoryOverhead: max(384 MB, 10%) unless a rule raised it"),
         Column("driver_memory_mb", "long"),
         Column("shuffle_partitions", "int"),
-        Column("aqe_enabled", "boolean"),
+        Column("aqe_enabled", "boolean", "false when the job's Spark version has no adaptive query execution (before 3.0)"),
         Column("skew_join_enabled", "boolean"),
+        Column("spark_version", "string", "Spark version the configuration is written and checked for: the signature's latest "
+               "run's (properties it lacks are dropped, renamed ones use its name), else 3.0"),
         Column("spark_conf", "string", "JSON {property: value}: the whole recommended configuration, rule properties included"),
         Column("rule_properties", "array<string>", "key=value properties the analysis rules added (findings.recommended_conf), with their rule ids"),
         Column("spark_submit", "string", "ready-to-paste spark-submit --conf ... string (carries spark.optimizer.recommendationId)"),

@@ -20,6 +20,8 @@ RUNS = TableSpec(
         Column("shuffle_partitions", "int"),
         Column("aqe_enabled", "boolean"),
         Column("input_bytes", "long", "input size of the run (the size the models scale with)"),
+        Column("input_size_source", "string", "evidence input_bytes came from: input_bytes (Input Metrics) | shuffle_bytes | "
+               "output_bytes (generated input logs no Input Metrics) | none; null for external runs (their own figure)"),
         Column("runtime_ms", "long", "wall time of the run (the label)"),
         Column("succeeded", "boolean", "false for failed runs (kept out of runtime fits)"),
         Column("shuffle_input_ratio", "double", "optional profile features, null when the source lacks them"),

@@ -183,3 +183,26 @@ def test_shipped_files_are_plain_toml_with_the_declared_schema():
         doc = tomllib.loads(file.read_text())
         assert doc["schema_version"] == 1, file
         assert doc["as_of"] == date(2026, 11, 24), file
+
+
+def test_the_c3o_worker_types_resolve_to_their_shapes(catalogue):
+    # The C3O runs (../shared/datasets/c3o) used c4/m4/r4 large..2xlarge workers on EMR.
+    shapes = {"c4.large": (2, 3.75), "c4.xlarge": (4, 7.5), "c4.2xlarge": (8, 15), "m4.large": (2, 8), "m4.xlarge": (4, 16),
+              "m4.2xlarge": (8, 32), "r4.large": (2, 15.25), "r4.xlarge": (4, 30.5), "r4.2xlarge": (8, 61)}
+    for name, (vcpus, memory_gib) in shapes.items():
+        instance = catalogue.instance("aws", name)
+        assert (instance.vcpus, instance.memory_gib) == (vcpus, memory_gib)
+    assert catalogue.instance("aws", "r4.2xlarge").on_demand_hourly == 0.532
+    assert catalogue.instance("aws", "c4.2xlarge").platform_fee_hourly == 0.105
+    assert "platform_fee_hourly" in catalogue.instance("aws", "r4.2xlarge").estimated
+
+
+def test_gcp_machine_prices_are_the_per_vcpu_and_per_gb_rates(catalogue):
+    rates = {"n2": (0.031611, 0.004237), "e2": (0.021811, 0.002923), "c2": (0.03398, 0.00455)}
+    for instance in catalogue.instance_types("gcp"):
+        per_vcpu, per_gb = rates[instance.name[:2]]
+        assert instance.on_demand_hourly == pytest.approx(instance.vcpus * per_vcpu + instance.memory_gib * per_gb, abs=1e-6)
+    families = {i.family for i in catalogue.instance_types("gcp")}
+    assert {"n2-highcpu", "e2-highcpu", "c2-standard"} <= families
+    assert max(i.vcpus for i in catalogue.instance_types("gcp")) >= 32
+    assert max(i.vcpus for i in catalogue.instance_types("aws")) >= 32

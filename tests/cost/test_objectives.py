@@ -148,9 +148,9 @@ def test_compare_clouds_side_by_side(catalogue):
     assert [q.cloud for q in quotes] == ["aws", "gcp", "azure", "databricks"]
     assert all(q.candidate is not None and q.error is None for q in quotes)
     aws = quotes[0].candidate
-    # Cheapest EMR layout: 3 x m5.2xlarge (0.384 + 0.096) + c5.xlarge master (0.17 + 0.043), for 0.5 h.
-    assert aws.plan.worker_type.name == "m5.2xlarge" and aws.plan.driver_type.name == "c5.xlarge"
-    assert aws.total_cost == pytest.approx(0.5 * (3 * (0.384 + 0.096) + 0.17 + 0.043))
+    # Cheapest EMR layout: 3 x m5.2xlarge (0.384 + 0.096) + c4.large master (0.10 + 0.025), for 0.5 h.
+    assert aws.plan.worker_type.name == "m5.2xlarge" and aws.plan.driver_type.name == "c4.large"
+    assert aws.total_cost == pytest.approx(0.5 * (3 * (0.384 + 0.096) + 0.10 + 0.025))
     assert aws.cost_high == pytest.approx(aws.total_cost * 2400 / 1800)
     assert quotes[3].candidate.plan.cloud == "databricks-aws" and quotes[3].candidate.cost.tier == "jobs"
     for quote in quotes:
@@ -159,10 +159,11 @@ def test_compare_clouds_side_by_side(catalogue):
 
 
 def test_compare_clouds_reports_clouds_that_cannot_fit(catalogue):
-    # A 120 GiB executor (+12 GiB overhead) only fits EMR's r5.8xlarge (248 GiB usable).
-    shape = ClusterShape(executors=2, executor_cores=4, executor_memory_mb=120 * 1024)
+    # A 200 GiB executor (+20 GiB overhead) fits no GCP or Azure type (at most 204.8 GiB usable);
+    # on EMR the cheapest holder is one r5.16xlarge (504 GiB usable: both executors) at 4.032 + 0.27.
+    shape = ClusterShape(executors=2, executor_cores=4, executor_memory_mb=200 * 1024)
     quotes = {q.cloud: q for q in compare_clouds(shape, 600, catalogue, spot_share=0.5, tier="all_purpose")}
-    assert quotes["aws"].candidate.plan.worker_type.name == "r5.8xlarge"
+    assert quotes["aws"].candidate.plan.worker_type.name == "r5.16xlarge"
     assert quotes["aws"].candidate.cost.spot_nodes == 1
     for cloud in ("gcp", "azure", "databricks-aws", "databricks-azure", "databricks-gcp"):
         assert quotes[cloud].candidate is None and "fits one executor" in quotes[cloud].error

@@ -50,7 +50,7 @@ def test_real_emr_packing_of_four_core_eight_gib_executors(catalogue):
     plan = plan_instances(ClusterShape(executors=6, executor_cores=4, executor_memory_mb=8192), catalogue, "aws", "m5.2xlarge")
     assert (plan.workers, plan.executors_per_node, plan.limited_by) == (3, 2, "cores")
     assert plan.wasted_memory_mb == 3 * 24576 - 6 * 9011
-    assert plan.describe() == "aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c5.xlarge master"
+    assert plan.describe() == "aws: 3 x m5.2xlarge (2 executors each, cores-bound) + 1 x c4.large master"
     # The same executors on r5.2xlarge (64 GiB) are core-bound too; on c5.2xlarge (16 GiB) memory-bound.
     assert plan_instances(plan.shape, catalogue, "aws", "c5.2xlarge").limited_by == "memory"
 
@@ -61,7 +61,7 @@ def test_executor_that_fits_no_instance_type(catalogue):
         plan_instances(shape, catalogue, "gcp")
     message = str(info.value)
     assert "no gcp instance type fits one executor of 4 cores and 337920 MiB" in message
-    assert "the largest, n2-highmem-16" in message and "use smaller executors" in message
+    assert "the largest, n2-standard-64" in message and "use smaller executors" in message
 
 
 def test_executor_too_big_for_the_requested_type(catalogue):
@@ -113,16 +113,19 @@ def test_cheapest_emr_choice_for_memory_heavy_executors(catalogue):
     # min(25%, 8 GiB) reserve and executors per node (memory-bound everywhere):
     #   r5.2xlarge  56 GiB -> 1 -> 4 nodes x (0.504 + 0.126)  = 2.52 /h
     #   r5.4xlarge 120 GiB -> 3 -> 2 nodes x (1.008 + 0.252)  = 2.52 /h
-    #   r5.8xlarge 248 GiB -> 8 -> 1 node  x (2.016 + 0.27)   = 2.286 /h  <- cheapest
-    #   i3.4xlarge 114 GiB -> 3 -> 2 nodes x (1.248 + 0.312)  = 3.12 /h
-    #   m5.8xlarge 120 GiB -> 3 -> 2 nodes x (1.536 + 0.27)   = 3.612 /h
+    #   r5.8xlarge  248 GiB -> 8 -> 1 node  x (2.016 + 0.27)   = 2.286 /h
+    #   m4.10xlarge 152 GiB -> 4 -> 1 node  x (2.00 + 0.27)    = 2.27 /h  <- cheapest
+    #   r4.8xlarge  236 GiB -> 7 -> 1 node  x (2.128 + 0.27)   = 2.398 /h
+    #   i3.4xlarge  114 GiB -> 3 -> 2 nodes x (1.248 + 0.312)  = 3.12 /h
+    #   m5.8xlarge  120 GiB -> 3 -> 2 nodes x (1.536 + 0.27)   = 3.612 /h
     plan = plan_instances(ClusterShape(executors=4, executor_cores=2, executor_memory_mb=28672), catalogue, "aws")
     per_hour = {"r5.2xlarge": 4 * (0.504 + 0.126), "r5.4xlarge": 2 * (1.008 + 0.252), "r5.8xlarge": 1 * (2.016 + 0.27),
+                "m4.10xlarge": 1 * (2.00 + 0.27), "r4.8xlarge": 1 * (2.128 + 0.27),
                 "i3.4xlarge": 2 * (1.248 + 0.312), "m5.8xlarge": 2 * (1.536 + 0.27)}
-    assert (plan.worker_type.name, plan.workers, plan.executors_per_node) == ("r5.8xlarge", 1, 8)
+    assert (plan.worker_type.name, plan.workers, plan.executors_per_node) == ("m4.10xlarge", 1, 4)
     assert plan.worker_type.name == min(per_hour, key=per_hour.get)
     assert plan_instances(plan.shape, catalogue, "aws", "r5.2xlarge").limited_by == "memory"
-    assert plan.hourly_on_demand == pytest.approx(per_hour["r5.8xlarge"] + plan.driver_type.on_demand_hourly
+    assert plan.hourly_on_demand == pytest.approx(per_hour["m4.10xlarge"] + plan.driver_type.on_demand_hourly
                                                   + plan.driver_type.platform_fee_hourly)
 
 

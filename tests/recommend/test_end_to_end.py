@@ -128,6 +128,39 @@ def test_cli_recommend_formats(built):
         assert out.exit_code == 2 and message in out.output, out.output
 
 
+def test_asked_candidates_are_ranked_by_cli_sdk_and_api(built, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from spark_optimizer import recommend
+    from spark_optimizer.api.app import create_app
+    from spark_optimizer.cli import app
+
+    settings, _, _ = built
+    asked = tmp_path / "candidates.csv"
+    asked.write_text("instance_type,nodes,executor_cores\nr4.2xlarge,4,\nc4.2xlarge,8,4\nn2-highcpu-8,8,\nnot-a-type,2,\n")
+    out = CliRunner().invoke(app, ["recommend", "--warehouse", settings.warehouse, "--job-type", "etl", "--input-size", "50GB",
+                                   "--candidates", str(asked), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    ranking = json.loads(out.stdout)["ranking"]
+    assert [r["rank"] for r in ranking] == [1, 2, 3, None]
+    assert {r["instance_type"] for r in ranking[:3]} == {"r4.2xlarge", "c4.2xlarge", "n2-highcpu-8"}
+    assert "not-a-type" in ranking[3]["candidate"] and "no instance type 'not-a-type'" in ranking[3]["error"]
+    table = CliRunner().invoke(app, ["recommend", "--warehouse", settings.warehouse, "--job-type", "etl", "--input-size", "50GB",
+                                     "--candidates", str(asked)])
+    assert table.exit_code == 0 and "candidates ranked (balanced)" in table.stdout
+    sdk = recommend(job_type="etl", input_size="50GB", warehouse=settings.warehouse,
+                    candidates=[{"instance_type": "r4.2xlarge", "nodes": 4}, {"instance_type": "c4.2xlarge", "nodes": 8, "executor_cores": 4}])
+    assert [r["rank"] for r in sdk.row["ranking"]] == [1, 2]
+    assert {r["instance_type"] for r in sdk.row["ranking"]} == {"r4.2xlarge", "c4.2xlarge"}
+    api = TestClient(create_app(settings)).post("/recommend", json={"job_type": "etl", "input_size": "50GB",
+                                                                    "candidates": [{"instance_type": "r4.2xlarge", "nodes": 4}]})
+    assert api.status_code == 200, api.text
+    assert api.json()["ranking"][0]["instance_type"] == "r4.2xlarge" and api.json()["instance_count"] == 4
+    bad = TestClient(create_app(settings)).post("/recommend", json={"job_type": "etl", "input_size": "50GB",
+                                                                    "candidates": [{"nodes": 4}]})
+    assert bad.status_code == 422
+
+
 @pytest.mark.parametrize("output_format, expected", [("spark-submit", "spark-submit --conf"), ("table", "recommendation")])
 def test_recommend_runs_without_importing_pyspark(built, output_format, expected):
     # pyarrow (and the numpy it pulls in) was most of the cold start: the lookup reads arro3 batches instead.

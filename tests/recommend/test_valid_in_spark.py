@@ -1,0 +1,96 @@
+"""Every recommended configuration passes Spark's own validation: each one starts a real local
+SparkSession (in a separate Python process, so each gets its own SparkContext and memory manager)
+and runs a job; a value Spark refuses (384m executor memory) is the control that must fail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from spark_optimizer.cost import load_pricing_catalogue
+from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.ml.scaling import ScalingFit
+from spark_optimizer.recommender.answer import recommend
+from spark_optimizer.recommender.curves import Curve, CurveSpec, size_prior
+from spark_optimizer.spark_rules import validation_problems
+from tests.conftest import REPO_ROOT
+
+START_EACH = r"""
+import json, sys
+from pyspark.sql import SparkSession
+results = []
+for conf in json.loads(sys.stdin.read()):
+    builder = SparkSession.builder.master("local[1]").appName("valid-recommendation").config("spark.ui.enabled", "false")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+        ok = spark.range(0, 100, 1, 1).selectExpr("sum(id) AS s").collect()[0]["s"] == 4950
+        spark.stop()
+        results.append("started" if ok else "wrong result")
+    except Exception as error:  # the refusal is the answer
+        results.append(f"refused: {str(error).splitlines()[0][:300]}")
+        try:
+            SparkSession.getActiveSession() and SparkSession.getActiveSession().stop()
+        except Exception:
+            pass
+print(json.dumps(results))
+"""
+
+
+def start_in_spark(confs: list[dict]) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", START_EACH], input=json.dumps(confs), capture_output=True, text=True,
+                          timeout=600, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def answers() -> list[dict]:
+    catalogue = load_pricing_catalogue()
+    fits = tuple(ScalingFit(("fixed",), {"fixed": f}, 4.0, {}) for f in (11.3, 18.1))
+    spec = CurveSpec(Curve(fits, 1.0, (), size_prior([], [[4 * GB, 4, 500_000]])), "job_type", 1.0, "", 1.0, ())
+    rows = []
+    for size in (0.01 * GB, 1 * GB, 100 * GB, 5 * 1024 * GB):
+        for cloud in ("aws", "gcp"):
+            rows.append(recommend(spec, size, catalogue, cloud=cloud, row_id="rec-000000000000")[0])
+    # Rules asked for an executor memory Spark refuses and a valid property: the first is dropped, the second kept.
+    rules = {"spark.executor.memory": ("384m", "executor_memory_overprovisioned"),
+             "spark.memory.offHeap.size": ("384x", "bad_rule"),
+             "spark.sql.files.maxPartitionBytes": ("256m", "small_files")}
+    rows.append(recommend(spec, 10 * GB, catalogue, rules=rules, dynamic_allocation=True, row_id="rec-000000000000")[0])
+    return rows
+
+
+def test_every_recommended_configuration_starts_a_real_spark_session():
+    rows = answers()
+    confs = [json.loads(r["spark_conf"]) for r in rows]
+    for conf in confs:
+        assert validation_problems(conf, "3.0") == []
+        assert int(conf["spark.executor.memory"].rstrip("mg")) * (1024 if conf["spark.executor.memory"].endswith("g") else 1) >= 450
+    with_rules = rows[-1]
+    assert json.loads(with_rules["spark_conf"])["spark.sql.files.maxPartitionBytes"] == "256m"
+    assert "spark.memory.offHeap.size" not in json.loads(with_rules["spark_conf"])
+    assert "dropped for Spark 3.0: spark.memory.offHeap.size=384x" in with_rules["rationale"]
+    control = {"spark.executor.memory": "384m"}
+    results = start_in_spark(confs + [control])
+    assert results[:-1] == ["started"] * len(confs)
+    assert results[-1].startswith("refused") and "471859200" in results[-1]
+
+
+@pytest.mark.parametrize("version, has_aqe, overhead_key", [
+    ("1.6.1", False, "spark.yarn.executor.memoryOverhead"), ("2.4.8", False, "spark.executor.memoryOverhead"),
+    ("3.5.1", True, "spark.executor.memoryOverhead"), (None, True, "spark.executor.memoryOverhead")])
+def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe, overhead_key):
+    catalogue = load_pricing_catalogue()
+    spec = CurveSpec(Curve((ScalingFit(("fixed",), {"fixed": 11.0}, 4.0, {}),), 1.0, (), size_prior([], [])), "own", 0.2, "", 3, ())
+    row, _ = recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", spark_version=version)
+    conf = json.loads(row["spark_conf"])
+    assert row["spark_version"] == (version or "3.0") and row["aqe_enabled"] is has_aqe
+    assert ("spark.sql.adaptive.enabled" in conf) is has_aqe and overhead_key in conf
+    assert validation_problems(conf, row["spark_version"]) == []
+    assert overhead_key in row["spark_submit"]
+    if not has_aqe:
+        assert f"dropped for Spark {version}: spark.sql.adaptive.enabled: Spark {version} has no such property" in row["rationale"]
