@@ -150,7 +150,7 @@ def previously_failed(store: TableStore, base_url: str) -> list[str]:
         return []
     prefix = f"{normalize_base_url(base_url)}/api/v1/applications/"
     rows = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status", "reason", "app_ids"]).to_pylist()
-    ids = {app.split("#", 1)[0] for r in rows
+    ids = {app.rsplit("#", 1)[0] for r in rows
            if r["source_kind"] == SOURCE_KIND and r["status"] == "failed" and (r["source_path"] or "").startswith(prefix)
            and "HTTP 404" not in (r["reason"] or "")  # gone from the server: retrying cannot help
            for app in r["app_ids"] or []}
