@@ -21,11 +21,10 @@ from hypothesis import strategies as st
 
 from spark_optimizer.eventlog.arrow_rows import ipc_stream
 from spark_optimizer.eventlog.codecs import open_decompressed
-from spark_optimizer.eventlog.discovery import LogFile, group_log_files
 from spark_optimizer.eventlog.ingest import ingest_event_logs
-from spark_optimizer.eventlog.parse import parse_group
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
 from tests.conftest import PINNED_RUN_TIME, SHARED_EVENTLOGS
+from tests.eventlog.test_hostile_logs import parsed, write_log
 
 SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES}
 # Real logs of four Spark generations (1.2, 2.x on YARN, 3.x standalone, 4.0 local).
@@ -117,10 +116,6 @@ def damaged_bytes(data, raw: bytes) -> bytes:
     return bytes(damaged)
 
 
-def _write_events(path: Path, events: list[dict]) -> None:
-    path.write_bytes(b"".join(json.dumps(e).encode() + b"\n" for e in events))
-
-
 def impossible(table: str, row: dict) -> list[str]:
     """Figures no Spark application can have: out of the column's type, negative where a count,
     a size or a time is meant, a time after today, an end before its start."""
@@ -146,13 +141,6 @@ def impossible(table: str, row: dict) -> list[str]:
     return found
 
 
-def parse_file(path: Path) -> tuple[dict, dict[str, list]]:
-    [group] = group_log_files([LogFile(str(path), path.stat().st_size, 0)])
-    rows: dict[str, list] = {}
-    record = parse_group(group, PINNED_RUN_TIME, lambda table, row: rows.setdefault(table, []).append(row))
-    return record, rows
-
-
 @settings(max_examples=PARSER_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
@@ -165,8 +153,8 @@ def test_the_parser_turns_any_mutation_of_a_real_log_into_a_record_and_possible_
         relative = data.draw(st.sampled_from(JSON_BASES))
         events, _ = mutated_events(data, bases[relative])
         path = tmp_path / Path(relative).name
-        _write_events(path, events)
-    record, rows = parse_file(path)
+        write_log(path, events)
+    record, rows = parsed(path)
     assert record["status"] in ("ingested", "partial", "failed")
     assert record["status"] == "ingested" or record["reason"], "a partial or failed log says why"
     if record["status"] == "failed":
@@ -212,7 +200,7 @@ def test_a_batch_of_mutated_logs_finishes_records_every_file_and_leaves_the_good
                 damaged_bytes(data, (SHARED_EVENTLOGS / relative).read_bytes()))
         else:
             events, _ = mutated_events(data, bases[data.draw(st.sampled_from(JSON_BASES))])
-            _write_events(logs / f"{number}-mutated", events)
+            write_log(logs / f"{number}-mutated", events)
     store = TableStore(spark, load_settings(warehouse=str(tmp_path_factory.mktemp("warehouse")), environ={}))
     summary = ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME, batch_size=3)
 
