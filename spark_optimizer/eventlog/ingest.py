@@ -24,10 +24,15 @@ from spark_optimizer.eventlog.discovery import LogGroup, group_log_files
 from spark_optimizer.eventlog.listing import list_log_files
 from spark_optimizer.eventlog.parse import PARSER_VERSION, failed_record
 from spark_optimizer.eventlog.task_output import parse_partition
-from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
+from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
 
 FAILURE_STATUSES = ("failed",)
+APP_KEY = ("app_id", "attempt_id")
+# An application's row is committed after all its other rows, and its ingest_log record after
+# that: a reader that starts from `applications` never finds an application whose tasks,
+# stages or executors are still missing (during a run, or after a run that was killed).
+COMMIT_ORDER = tuple(spec for spec in EVENT_LOG_TABLES if spec is not APPLICATIONS) + (APPLICATIONS,)
 
 
 @dataclass
@@ -144,7 +149,10 @@ def ingest_event_logs(
         summary.records.extend(unreadable)
     summary.timed("listing", began)
     done = 0
-    staging_dir = tempfile.mkdtemp(prefix="spark-optimizer-ingest-") if workers_share_driver_disk(spark) else None
+    staging_dir = None
+    if workers_share_driver_disk(spark):
+        remove_stale_staging_dirs()
+        staging_dir = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     try:
         for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at,
                                              summary, staging_dir):
@@ -157,6 +165,47 @@ def ingest_event_logs(
         if staging_dir is not None:
             shutil.rmtree(staging_dir, ignore_errors=True)
     return summary
+
+
+STAGING_PREFIX = "spark-optimizer-ingest-"
+# Folders of older versions carry no process id: removed once nothing has touched them for this long.
+UNOWNED_STAGING_AGE_S = 3600
+
+
+def remove_stale_staging_dirs(temp_root: str | None = None) -> list[str]:
+    """Remove the staging folders that runs killed before their clean-up left behind: those whose
+    process (the id in the name) is gone. Returns the removed paths."""
+    temp_root = temp_root or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = list(os.scandir(temp_root))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        owner = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if owner.isdigit():
+            stale = not _process_alive(int(owner))
+        else:
+            try:
+                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > UNOWNED_STAGING_AGE_S
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
 
 
 def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:
@@ -341,11 +390,27 @@ def _write_records(store: TableStore, data: dict[str, pa.Table], records: list[d
     kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
     # The attempt id never holds '#' (validate rejects it); an App ID may.
     kept_apps = sorted({tuple(app.rsplit("#", 1)) for r in kept for app in r["app_ids"] or []})
+    scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
     if kept_apps:
         kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
-        scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
-        for spec in EVENT_LOG_TABLES:
+        for spec in COMMIT_ORDER:
             rows = data[spec.name]
             rows = rows.filter(pa.compute.is_in(rows.column("source_path"), value_set=kept_sources))
-            store.replace_rows(spec, rows, ("app_id", "attempt_id"), scope)
+            store.replace_rows(spec, rows, APP_KEY, scope)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    _forget_analyses(store, scope)
+
+
+def _forget_analyses(store: TableStore, scope: list[dict]) -> None:
+    """Drop the analysis rows of re-ingested applications, so the next `analyze` redoes them
+    (an analysis that ran while they were being replaced saw a mix of old and new rows)."""
+    if not scope or not store.exists(APP_METRICS):
+        return
+    wanted = {(s["app_id"], s["attempt_id"]) for s in scope}
+    analyzed = store.read_arrow(APP_METRICS).select(list(APP_KEY)).to_pylist()
+    stale = [s for s in ({"app_id": r["app_id"], "attempt_id": r["attempt_id"]} for r in analyzed)
+             if (s["app_id"], s["attempt_id"]) in wanted]
+    if stale:
+        for spec in ANALYSIS_TABLES:
+            if store.exists(spec):
+                store.replace_rows(spec, spec.arrow_schema().empty_table(), APP_KEY, stale)
