@@ -26,9 +26,26 @@ class HttpUnavailable(Exception):
         self.last, self.attempts = last, attempts
 
 
+def url_credentials(raw: str) -> tuple[str, str] | None:
+    """(user, password) written into a URL as `scheme://user:password@host`, else None."""
+    parts = urllib.parse.urlsplit(raw.strip())
+    if parts.username is None:
+        return None
+    return urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+
+
+def without_credentials(raw: str) -> str:
+    """The URL without its `user:password@`: what may be printed, logged or stored."""
+    parts = urllib.parse.urlsplit(raw.strip())
+    if parts.username is None and "@" not in parts.netloc:
+        return raw.strip()
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def base_url_of(raw: str, api_suffixes: tuple[str, ...]) -> str | None:
-    """`raw` without a trailing API path; None when it is not an http(s) URL."""
-    url = raw.strip().rstrip("/")
+    """`raw` without a trailing API path and without credentials (see `url_credentials`);
+    None when it is not an http(s) URL."""
+    url = without_credentials(raw).rstrip("/")
     for suffix in api_suffixes:
         if url.endswith(suffix):
             url = url[: -len(suffix)]

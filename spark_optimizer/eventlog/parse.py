@@ -19,6 +19,7 @@ import orjson
 from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
+from spark_optimizer.eventlog.redact import redact_row, redaction_rule
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
@@ -320,9 +321,11 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
             reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
                            f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")
         nulled: list[str] = []
+        secrets = redaction_rule(accumulator.spark_properties.get("spark.redaction.regex"))
         for table, row in accumulator.table_rows():
             if table == APPLICATIONS.name:
                 row["bad_line_count"] = outcome.bad_lines
+            redact_row(table, row, secrets)
             nulled.extend(f"{table}.{figure}" for figure in impossible_figures(_SPECS[table], row))
             emit(table, row)
             rows_written += 1
