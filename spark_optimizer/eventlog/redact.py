@@ -15,7 +15,9 @@ from functools import lru_cache
 
 SPARK_DEFAULT_REDACTION_REGEX = r"(?i)secret|password|token|access[.]key"
 REDACTED = "*********(redacted)"
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]+)@")
+# Anchored right after "://" so that long tokens without a URL cost one pass, not a backtrack each.
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]+)@")
+_WHITESPACE = re.compile(r"(\s+)")
 
 
 @lru_cache(maxsize=32)
@@ -33,19 +35,31 @@ def without_url_credentials(text: str) -> str:
     """`scheme://user:password@host` -> `scheme://user:*********(redacted)@host`."""
     if "@" not in text:
         return text
-    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['user']}:{REDACTED}@", text)
 
 
-def _masked_arguments(value: str, rule: re.Pattern) -> str:
-    """Mask `name=value` and `--name value` arguments whose name matches `rule`."""
-    def pair(match: re.Match) -> str:
-        return f"{match['name']}={REDACTED}" if rule.search(match["name"]) else match[0]
-
-    def flag(match: re.Match) -> str:
-        return f"{match['flag']} {REDACTED}" if rule.search(match["flag"]) else match[0]
-
-    value = re.sub(r"(?P<name>[^\s=,;\"']+)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;]*)", pair, value)
-    return re.sub(r"(?P<flag>--?[A-Za-z][\w.\-]*)\s+(?P<value>[^\s-]\S*)", flag, value)
+def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
+    """`value` with the `name=value` and `--name value` arguments whose name matches `rule` masked,
+    and the text that stays unmasked (what would still show a secret)."""
+    masked, kept = [], []
+    mask_next = False
+    for token in _WHITESPACE.split(value):
+        if not token or token.isspace():
+            masked.append(token)
+            continue
+        if mask_next:
+            masked.append(REDACTED)
+            mask_next = False
+            continue
+        name, equals, _ = token.partition("=")
+        if equals and rule.search(name):
+            masked.append(f"{name}={REDACTED}")
+            continue
+        mask_next = token.startswith("-") and not equals and bool(rule.search(token))
+        masked.append(token)
+        if not mask_next:
+            kept.append(token)
+    return "".join(masked), " ".join(kept)
 
 
 def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
@@ -55,13 +69,8 @@ def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
         return REDACTED
     if not rule.search(value):
         return value
-    masked = _masked_arguments(value, rule)
-    return masked if masked != value and not rule.search(_masked_arguments_removed(masked)) else REDACTED
-
-
-def _masked_arguments_removed(value: str) -> str:
-    """The value without the masked arguments' names: what would still show a secret."""
-    return re.sub(rf"\S*=\*+\(redacted\)|--?\S+ \*+\(redacted\)", "", value)
+    masked, kept = _masked_arguments(value, rule)
+    return masked if masked != value and not rule.search(kept) else REDACTED
 
 
 def redact_row(table: str, row: dict, rule: re.Pattern) -> None:
