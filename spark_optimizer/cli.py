@@ -541,7 +541,8 @@ def collect_from_databricks_command(
     runs: Annotated[bool, typer.Option("--runs/--no-runs", help="Collect job runs.")] = True,
     events: Annotated[bool, typer.Option("--events/--no-events", help="Collect cluster events.")] = True,
     retries: RetriesOption = 3,
-    timeout: Annotated[int, typer.Option(help="Seconds the SDK keeps retrying a throttled call.")] = 300,
+    timeout: Annotated[int, typer.Option(help="Seconds the SDK keeps retrying a throttled call.")] = 60,
+    deadline: Annotated[float, typer.Option(help="Seconds after which no call is retried (the whole collection's bound).")] = 300,
     link: LinkOption = True,
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
@@ -551,7 +552,7 @@ def collect_from_databricks_command(
 
     _run_cloud_collector(lambda store, now: collect_from_databricks(
         store, now, workspace_url=workspace_url, profile=profile, since_ms=since_ms, runs=runs, events=events,
-        retries=retries, retry_timeout_s=timeout), warehouse, conf, link)
+        retries=retries, retry_timeout_s=timeout, deadline_s=deadline), warehouse, conf, link)
 
 
 @app.command("collect-from-dataproc")

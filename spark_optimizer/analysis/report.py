@@ -148,7 +148,7 @@ def list_applications(
             continue
         if (status and r["status"] != status) or (platform and r["platform"] != platform):
             continue
-        if (since_ms and start < since_ms) or (until_ms and start >= until_ms):
+        if (since_ms is not None and start < since_ms) or (until_ms is not None and start >= until_ms):
             continue
         if min_duration_ms and (r["duration_ms"] or 0) < min_duration_ms:
             continue

@@ -3,7 +3,6 @@ the API-key guard, and one error mapping from the library's exceptions to HTTP a
 
 from __future__ import annotations
 
-import hmac
 import threading
 from datetime import datetime, timezone
 from typing import Annotated, Callable
@@ -14,10 +13,10 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from spark_optimizer import __version__
+from spark_optimizer.api.limits import API_KEY_HEADER, MAX_BODY_BYTES, MAX_REPORTED_ERRORS, RequestGuard, key_problem, without_paths
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
 
-API_KEY_HEADER = "X-API-Key"
 _key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                            description="Needed for POST /feedback when the server has an api_key; for every endpoint when api_key_all is true.")
 
@@ -42,10 +41,9 @@ def state(request: Request) -> ApiState:
 
 
 def _check_key(given: str | None, settings: Settings) -> None:
-    if not given:
-        raise HTTPException(401, f"this endpoint needs the {API_KEY_HEADER} header", headers={"WWW-Authenticate": API_KEY_HEADER})
-    if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
-        raise HTTPException(403, f"the {API_KEY_HEADER} header does not match the server's api_key")
+    problem = key_problem(given, settings.api_key)
+    if problem is not None:
+        raise HTTPException(problem[0], problem[1], headers={"WWW-Authenticate": API_KEY_HEADER} if problem[0] == 401 else None)
 
 
 def read_access(request: Request, key: Annotated[str | None, Depends(_key_header)]) -> None:
@@ -62,19 +60,24 @@ def write_access(request: Request, key: Annotated[str | None, Depends(_key_heade
         _check_key(key, settings)
 
 
-def _problem(status: int, error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(error), "error": type(error).__name__}, status_code=status)
+def _problem(request: Request, status: int, error: Exception) -> JSONResponse:
+    detail = without_paths(str(error), str(state(request).settings.warehouse or ""))
+    return JSONResponse({"detail": detail, "error": type(error).__name__}, status_code=status)
 
 
 def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-    """422 in the same shape as every other error: one readable line, then the fields."""
-    errors = [{"loc": [str(part) for part in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in error.errors()]
-    detail = "invalid request: " + "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
+    """422 in the same shape as every other error: one readable line, then the fields (the first
+    few: a body of a thousand unknown keys gets a short answer, not a thousand lines)."""
+    found = error.errors()
+    errors = [{"loc": [str(part)[:100] for part in e.get("loc", ())], "msg": str(e.get("msg", ""))[:300],
+               "type": e.get("type", "")} for e in found[:MAX_REPORTED_ERRORS]]
+    more = f" (and {len(found) - MAX_REPORTED_ERRORS} more problems)" if len(found) > MAX_REPORTED_ERRORS else ""
+    detail = "invalid request: " + "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) + more
     return JSONResponse({"detail": detail, "error": "RequestValidationError", "errors": errors}, status_code=422)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The REST API over the warehouse of `settings` (read with delta-rs; no JVM is started).
 
     Example::
@@ -94,17 +97,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                          description="Recommendations, job history and analyses from a Spark Optimizer warehouse.")
     app.state.api = ApiState(settings, clock or (lambda: datetime.now(timezone.utc)))
     app.include_router(router)
+    app.add_middleware(RequestGuard, settings=settings, max_body_bytes=max_body_bytes)
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # Starlette picks the handler of the exception's nearest class.
-    app.add_exception_handler(ApplicationNotFoundError, lambda _, e: _problem(404, e))
-    app.add_exception_handler(UnknownRecommendationError, lambda _, e: _problem(404, e))
-    app.add_exception_handler(NotAnalyzedError, lambda _, e: _problem(409, e))
-    app.add_exception_handler(TableNotFoundError, lambda _, e: _problem(409, e))
-    app.add_exception_handler(FeedbackError, lambda _, e: _problem(422, e))
+    app.add_exception_handler(ApplicationNotFoundError, lambda r, e: _problem(r, 404, e))
+    app.add_exception_handler(UnknownRecommendationError, lambda r, e: _problem(r, 404, e))
+    app.add_exception_handler(NotAnalyzedError, lambda r, e: _problem(r, 409, e))
+    app.add_exception_handler(TableNotFoundError, lambda r, e: _problem(r, 409, e))
+    app.add_exception_handler(FeedbackError, lambda r, e: _problem(r, 422, e))
     # The library's other refusals (an infeasible deadline, a configuration no instance fits) are
     # answers about the request, not server faults.
-    app.add_exception_handler(SparkOptimizerError, lambda _, e: _problem(422, e))
+    app.add_exception_handler(SparkOptimizerError, lambda r, e: _problem(r, 422, e))
     app.add_exception_handler(HTTPException, lambda _, e: JSONResponse({"detail": e.detail, "error": "HTTPException"},
                                                                         status_code=e.status_code, headers=e.headers))
     return app

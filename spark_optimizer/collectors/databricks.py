@@ -78,11 +78,24 @@ def workspace_client(workspace_url: str | None = None, *, profile: str | None = 
                                 f"DATABRICKS_TOKEN, or use a profile of ~/.databrickscfg (--profile)") from None
 
 
-class _Caller:
-    """Runs SDK calls: permission errors become CloudPermissionError, transient ones are retried."""
+DEADLINE_S = 300.0
 
-    def __init__(self, retries: int, backoff_s: float):
-        self.retries, self.backoff_s = retries, backoff_s
+
+class _Caller:
+    """Runs SDK calls: permission errors become CloudPermissionError, transient ones are retried,
+    and no retry starts after the collection's total deadline (an unreachable workspace is given
+    up on within minutes, with what was waited for)."""
+
+    def __init__(self, retries: int, backoff_s: float, deadline_s: float = DEADLINE_S, host: str = "the workspace"):
+        self.retries, self.backoff_s, self.deadline_s, self.host = retries, backoff_s, deadline_s, host
+        self.started = time.monotonic()
+
+    def _check_deadline(self, action: str, last: Exception | None) -> None:
+        waited = time.monotonic() - self.started
+        if waited >= self.deadline_s:
+            cause = f"; last error {type(last).__name__}: {_message(last)}" if last is not None else ""
+            raise CloudCollectError(f"Databricks {action}: gave up after {waited:.0f} s waiting for {self.host} "
+                                    f"(the collection's deadline is {self.deadline_s:.0f} s; --deadline raises it){cause}")
 
     def __call__(self, action: str, fn: Callable[[], Any]) -> Any:
         from databricks.sdk import errors
@@ -91,8 +104,11 @@ class _Caller:
                      errors.DeadlineExceeded, errors.ResourceExhausted, TimeoutError, ConnectionError)
         last: Exception | None = None
         for attempt in range(self.retries + 1):
+            self._check_deadline(action, last)
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                remaining = self.deadline_s - (time.monotonic() - self.started)
+                time.sleep(max(0.0, min(self.backoff_s * 2 ** (attempt - 1), remaining)))
+                self._check_deadline(action, last)
             try:
                 return fn()
             except errors.PermissionDenied as exc:
@@ -285,15 +301,18 @@ def scope_of(host: str) -> str:
 def collect_from_databricks(store: TableStore, collected_at: datetime, *, client: Any = None,
                             workspace_url: str | None = None, profile: str | None = None, since_ms: int | None = None,
                             retries: int = 3, backoff_s: float = 1.0, runs: bool = True, events: bool = True,
-                            retry_timeout_s: int = 300) -> CloudCollectSummary:
+                            retry_timeout_s: int = 60, deadline_s: float = DEADLINE_S) -> CloudCollectSummary:
     """Collect the workspace's clusters (with events and node types) and the job runs started since the
     watermark (or `since_ms`). Raises CloudCollectError when clusters cannot be listed; a failure for one
     cluster, or for the run listing, is recorded and the rest is still collected."""
     if collected_at.tzinfo is None:
         collected_at = collected_at.replace(tzinfo=timezone.utc)
-    client = client or workspace_client(workspace_url, profile=profile, retry_timeout_s=retry_timeout_s)
+    # One SDK call waits at most retry_timeout_s (the SDK's own retries), and none starts after the
+    # deadline: the whole collection ends within deadline_s + retry_timeout_s.
+    client = client or workspace_client(workspace_url, profile=profile,
+                                        retry_timeout_s=int(min(retry_timeout_s, deadline_s)))
     scope = scope_of(client.config.host)
-    call = _Caller(retries, backoff_s)
+    call = _Caller(retries, backoff_s, deadline_s, host=scope)
     state = load_state(store, PROVIDER, scope)
     summary, batch = CloudCollectSummary(PROVIDER, scope), CloudBatch()
     try:

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pyarrow as pa
 
 from spark_optimizer.collectors import history_server_rows as rows_of
-from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, with_query
+from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.store import TableStore
@@ -52,7 +52,7 @@ def normalize_base_url(base_url: str) -> str:
     url = base_url_of(base_url, ("/api/v1/applications", "/api/v1"))
     if url is None:
         raise HistoryServerCollectError(
-            f"{base_url!r} is not an http(s) URL; pass the History Server's base URL, e.g. http://host:18080")
+            f"{without_credentials(base_url)!r} is not an http(s) URL; pass the History Server's base URL, e.g. http://host:18080")
     return url
 
 
@@ -62,8 +62,9 @@ class HistoryServerClient:
     def __init__(self, base_url: str, *, session: Any = None, timeout_s: float = 30, retries: int = 3,
                  auth: tuple[str, str] | str | None = None, headers: Mapping[str, str] | None = None,
                  backoff_s: float = 0.5):
-        self.base_url = normalize_base_url(base_url)
-        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, auth=auth,
+        self.base_url = normalize_base_url(base_url)  # credentials taken out: never printed or stored
+        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s,
+                                   auth=auth if auth is not None else url_credentials(base_url),
                                    headers=headers, session=session)
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -150,7 +151,7 @@ def previously_failed(store: TableStore, base_url: str) -> list[str]:
         return []
     prefix = f"{normalize_base_url(base_url)}/api/v1/applications/"
     rows = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status", "reason", "app_ids"]).to_pylist()
-    ids = {app.split("#", 1)[0] for r in rows
+    ids = {app.rsplit("#", 1)[0] for r in rows
            if r["source_kind"] == SOURCE_KIND and r["status"] == "failed" and (r["source_path"] or "").startswith(prefix)
            and "HTTP 404" not in (r["reason"] or "")  # gone from the server: retrying cannot help
            for app in r["app_ids"] or []}

@@ -41,7 +41,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, with_query
+from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
 from spark_optimizer.tables.store import TableStore
@@ -146,7 +146,7 @@ def normalize_endpoint(endpoint: str) -> str:
     url = base_url_of(endpoint, ("/api/v1/query_range", "/api/v1/query", "/api/v1", "/graph"))
     if url is None:
         raise PrometheusCollectError(
-            f"{endpoint!r} is not an http(s) URL; pass the Prometheus server's base URL, e.g. http://host:9090")
+            f"{without_credentials(endpoint)!r} is not an http(s) URL; pass the Prometheus server's base URL, e.g. http://host:9090")
     return url
 
 
@@ -155,8 +155,9 @@ class PrometheusClient:
 
     def __init__(self, endpoint: str, *, timeout_s: float = 30, retries: int = 3, backoff_s: float = 0.5,
                  headers: Mapping[str, str] | None = None):
-        self.base_url = normalize_endpoint(endpoint)
-        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, headers=headers)
+        self.base_url = normalize_endpoint(endpoint)  # credentials taken out: never printed or stored
+        self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s, headers=headers,
+                                   auth=url_credentials(endpoint))
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         return with_query(f"{self.base_url}/api/v1/{path.lstrip('/')}", params)

@@ -95,9 +95,12 @@ def _group_directory(directory: str, members: list[LogFile]) -> list[LogGroup]:
         current = [m for m in databricks if m.name == "eventlog"]
         groups.append(LogGroup(directory, "databricks_rolled", tuple(dated + current)))
         members = [m for m in members if m not in databricks]
+    names = {m.name for m in members}
     for member in members:
         if member.name.startswith("appstatus_"):
             continue
+        if member.name.endswith(INPROGRESS) and member.name[: -len(INPROGRESS)] in names:
+            continue  # a stale copy beside the finished log (the finished one always wins)
         if _NOT_A_LOG.search(member.name):
             groups.append(LogGroup(member.path, "not_a_log", (member,)))
             continue

@@ -19,13 +19,20 @@ from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from spark_optimizer.errors import EventLogNotFoundError
-from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
+from spark_optimizer.eventlog.arrow_rows import ipc_stream
+from spark_optimizer.eventlog.discovery import LogGroup, group_log_files
+from spark_optimizer.eventlog.listing import list_log_files
+from spark_optimizer.eventlog.parse import PARSER_VERSION, failed_record
 from spark_optimizer.eventlog.task_output import parse_partition
-from spark_optimizer.eventlog.storage import local_path
-from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
+from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
 
 FAILURE_STATUSES = ("failed",)
+APP_KEY = ("app_id", "attempt_id")
+# An application's row is committed after all its other rows, and its ingest_log record after
+# that: a reader that starts from `applications` never finds an application whose tasks,
+# stages or executors are still missing (during a run, or after a run that was killed).
+COMMIT_ORDER = tuple(spec for spec in EVENT_LOG_TABLES if spec is not APPLICATIONS) + (APPLICATIONS,)
 
 
 @dataclass
@@ -69,35 +76,8 @@ class IngestSummary:
         }
 
 
-def _normalize(uri: str) -> str:
-    path = local_path(uri)
-    return path if path is not None else uri
-
-
 def spark_context_of(spark: SparkSession | SparkContext) -> SparkContext:
     return spark if isinstance(spark, SparkContext) else spark.sparkContext
-
-
-def list_log_files(spark: SparkSession | SparkContext, root: str) -> list[LogFile]:
-    """Every file under `root` (recursively) through Hadoop's FileSystem, so s3a://, gs://,
-    abfss:// and dbfs:/ work wherever the cluster has their connectors."""
-    context = spark_context_of(spark)
-    hadoop_path = context._jvm.org.apache.hadoop.fs.Path(root)  # type: ignore[union-attr]
-    fs = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())  # type: ignore[union-attr]
-    if not fs.exists(hadoop_path):
-        raise EventLogNotFoundError(f"event-log path {root} does not exist; pass the folder (or file) that holds the logs")
-    status = fs.getFileStatus(hadoop_path)
-    if status.isFile():
-        statuses = [status]
-    else:
-        statuses = []
-        iterator = fs.listFiles(hadoop_path, True)
-        while iterator.hasNext():
-            statuses.append(iterator.next())
-    return [
-        LogFile(_normalize(s.getPath().toString()), int(s.getLen()), int(s.getModificationTime()))
-        for s in statuses
-    ]
 
 
 def _choose_duplicates(records: list[dict]) -> dict[str, str]:
@@ -147,8 +127,9 @@ def ingest_event_logs(
         summary.as_dict()  # {'ingested': 12, 'failed': 1, 'skipped_unchanged': 40, ...}
     """
     began = time.perf_counter()
-    groups = group_log_files(list_log_files(spark, source))
-    if not groups:
+    listing = list_log_files(spark, source)
+    groups = group_log_files(listing.files)
+    if not groups and not listing.unreadable:
         raise EventLogNotFoundError(f"no files under {source}; pass the folder that holds the Spark event logs")
     previous = {} if force else previous_fingerprints(store)
     summary = IngestSummary()
@@ -162,13 +143,20 @@ def ingest_event_logs(
             todo.append(group)
     for spec in EVENT_LOG_TABLES + (INGEST_LOG,):
         store.ensure(spec)
+    if listing.unreadable:
+        unreadable = [_unreadable_record(path, why, ingested_at) for path, why in listing.unreadable]
+        store.upsert(INGEST_LOG, pa.Table.from_pylist(unreadable, schema=INGEST_LOG.arrow_schema()))
+        summary.records.extend(unreadable)
     summary.timed("listing", began)
     done = 0
-    staging_dir = tempfile.mkdtemp(prefix="spark-optimizer-ingest-") if workers_share_driver_disk(spark) else None
+    staging_dir = None
+    if workers_share_driver_disk(spark):
+        remove_stale_staging_dirs()
+        staging_dir = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     try:
         for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at,
                                              summary, staging_dir):
-            records = _write_batch(store, chunks, summary)
+            records = _write_batch(store, batch, chunks, summary)
             summary.records.extend(records)
             done += len(batch)
             if on_batch is not None:
@@ -177,6 +165,47 @@ def ingest_event_logs(
         if staging_dir is not None:
             shutil.rmtree(staging_dir, ignore_errors=True)
     return summary
+
+
+STAGING_PREFIX = "spark-optimizer-ingest-"
+# Folders of older versions carry no process id: removed once nothing has touched them for this long.
+UNOWNED_STAGING_AGE_S = 3600
+
+
+def remove_stale_staging_dirs(temp_root: str | None = None) -> list[str]:
+    """Remove the staging folders that runs killed before their clean-up left behind: those whose
+    process (the id in the name) is gone. Returns the removed paths."""
+    temp_root = temp_root or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = list(os.scandir(temp_root))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        owner = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if owner.isdigit():
+            stale = not _process_alive(int(owner))
+        else:
+            try:
+                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > UNOWNED_STAGING_AGE_S
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
 
 
 def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:
@@ -221,7 +250,10 @@ def _parsed_batches(spark: SparkSession | SparkContext, batches: list[list[LogGr
             while pending:
                 batch, future = pending.pop(0)
                 waited = time.perf_counter()
-                chunks = future.result()
+                try:
+                    chunks = future.result()
+                except Exception:  # noqa: BLE001  (a worker died or a task raised: find the log)
+                    chunks = _parse_one_by_one(context, batch, ingested_at, staging_dir, run)
                 summary.timed("waiting_for_parse", waited)
                 submit()
                 yield batch, chunks
@@ -271,10 +303,49 @@ def _parse_batch(context: SparkContext, batch: list[LogGroup], ingested_at: date
     )
 
 
-def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: IngestSummary) -> list[dict]:
+def _parse_one_by_one(context: SparkContext, batch: list[LogGroup], ingested_at: datetime, staging_dir: str | None,
+                      run: str) -> list[tuple[str, bytes | str]]:
+    """A batch whose Spark job failed, parsed again one log per job: the log that fails on its
+    own gets a failed record with Spark's reason; the others are ingested as usual."""
+    chunks: list[tuple[str, bytes | str]] = []
+    for number, group in enumerate(batch, 1):
+        try:
+            chunks.extend(_parse_batch(context, [group], ingested_at, staging_dir,
+                                       f"spark-optimizer-ingest-{run}-retry-{number}",
+                                       f"spark-optimizer: parse {group.source_path} on its own"))
+        except Exception as exc:  # noqa: BLE001
+            record = failed_record(group, ingested_at, f"the Spark task parsing it failed: {_task_failure(exc)}")
+            chunks.append((INGEST_LOG.name, ipc_stream(INGEST_LOG, [record])))
+    return chunks
+
+
+def _task_failure(exc: Exception) -> str:
+    """The useful line of a failed Spark job: the Python exception inside, else Spark's message."""
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    python_errors = [line for line in lines if "Error: " in line or "Exception: " in line]
+    chosen = python_errors[-1] if python_errors else (lines[0] if lines else type(exc).__name__)
+    return chosen[:500]
+
+
+def _unreadable_record(path: str, why: str, ingested_at: datetime) -> dict:
+    return {
+        "source_path": path, "source_kind": "unreadable", "codec": "none", "file_count": 0, "size_bytes": None,
+        "modification_time_ms": None, "fingerprint": f"unreadable:{why}", "status": "failed",
+        "reason": f"{path}: {why}; the logs in it were not ingested (check its permissions)", "app_ids": [],
+        "complete": False, "line_count": 0, "bad_line_count": 0, "uncompressed_bytes": 0, "rows_written": 0,
+        "parse_duration_ms": 0, "parsed_by": "driver", "parser_version": PARSER_VERSION, "ingested_at": ingested_at,
+    }
+
+
+def _write_batch(store: TableStore, batch: list[LogGroup], chunks: list[tuple[str, bytes | str]],
+                 summary: IngestSummary) -> list[dict]:
     """Assemble a parsed batch into one Arrow table per Delta table and replace the batch's
     applications in one commit per table (a batch is bounded by `plan_batches`; its rows are
-    summaries, the largest, `tasks`, ~200 bytes per task). Returns the batch's ingest-log records."""
+    summaries, the largest, `tasks`, ~200 bytes per task). Returns the batch's ingest-log records.
+
+    When the batch's commits fail, its logs are written one by one, so the log whose rows cannot
+    be written is recorded as failed and the others are stored."""
     began = time.perf_counter()
     tables: dict[str, list[pa.Table]] = {}
     staged = [payload for _, payload in chunks if isinstance(payload, str)]
@@ -291,23 +362,55 @@ def _write_batch(store: TableStore, chunks: list[tuple[str, bytes]], summary: In
                 f"which was kept (complete, or more events)"
             )
             record["rows_written"] = 0
-    kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
-    kept_apps = sorted({tuple(app.split("#", 1)) for r in kept for app in r["app_ids"] or []})
-    data_by_table = {}
-    if kept_apps:
-        kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
-        for spec in EVENT_LOG_TABLES:
-            data = pa.concat_tables(tables.get(spec.name) or [spec.arrow_schema().empty_table()])
-            data_by_table[spec.name] = data.filter(pa.compute.is_in(data.column("source_path"), value_set=kept_sources))
+    data = {spec.name: pa.concat_tables(tables.pop(spec.name, None) or [spec.arrow_schema().empty_table()])
+            for spec in EVENT_LOG_TABLES}
     began = summary.timed("assembling", began)
-    if kept_apps:
-        scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
-        for spec in EVENT_LOG_TABLES:
-            store.replace_rows(spec, data_by_table[spec.name], ("app_id", "attempt_id"), scope)
-    store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    try:
+        _write_records(store, data, records)
+    except Exception as batch_error:  # noqa: BLE001  (isolate the log that cannot be written)
+        for record in records:
+            try:
+                _write_records(store, data, [record])
+            except Exception as exc:  # noqa: BLE001
+                record.update(status="failed", rows_written=0, app_ids=[], complete=False,
+                              reason=f"{record['source_path']}: its rows could not be written "
+                                     f"({type(exc).__name__}: {str(exc)[:300]}); nothing from this log was stored")
+                store.upsert(INGEST_LOG, pa.Table.from_pylist([record], schema=INGEST_LOG.arrow_schema()))
+        del batch_error
     summary.timed("writing", began)
-    tables.clear()  # release the memory maps before their files go
-    data_by_table.clear()
+    data.clear()  # release the memory maps before their files go
     for path in staged:
         os.unlink(path)
     return records
+
+
+def _write_records(store: TableStore, data: dict[str, pa.Table], records: list[dict]) -> None:
+    """Replace the applications of `records` that were kept (not failed, not a duplicate) with
+    their rows in `data`, then commit the records themselves."""
+    kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
+    # The attempt id never holds '#' (validate rejects it); an App ID may.
+    kept_apps = sorted({tuple(app.rsplit("#", 1)) for r in kept for app in r["app_ids"] or []})
+    scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
+    if kept_apps:
+        kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
+        for spec in COMMIT_ORDER:
+            rows = data[spec.name]
+            rows = rows.filter(pa.compute.is_in(rows.column("source_path"), value_set=kept_sources))
+            store.replace_rows(spec, rows, APP_KEY, scope)
+    store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    _forget_analyses(store, scope)
+
+
+def _forget_analyses(store: TableStore, scope: list[dict]) -> None:
+    """Drop the analysis rows of re-ingested applications, so the next `analyze` redoes them
+    (an analysis that ran while they were being replaced saw a mix of old and new rows)."""
+    if not scope or not store.exists(APP_METRICS):
+        return
+    wanted = {(s["app_id"], s["attempt_id"]) for s in scope}
+    analyzed = store.read_arrow(APP_METRICS).select(list(APP_KEY)).to_pylist()
+    stale = [s for s in ({"app_id": r["app_id"], "attempt_id": r["attempt_id"]} for r in analyzed)
+             if (s["app_id"], s["attempt_id"]) in wanted]
+    if stale:
+        for spec in ANALYSIS_TABLES:
+            if store.exists(spec):
+                store.replace_rows(spec, spec.arrow_schema().empty_table(), APP_KEY, stale)

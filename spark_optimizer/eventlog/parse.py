@@ -19,9 +19,11 @@ import orjson
 from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
+from spark_optimizer.eventlog.redact import redact_row, redaction_rule
 from spark_optimizer.eventlog.storage import open_binary
-from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end
-from spark_optimizer.tables import APPLICATIONS, TASKS
+from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
+from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
+from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, TASKS
 
 PARSER_VERSION = "1"
 # High-volume events that carry nothing the tables use: counted, not decoded.
@@ -29,6 +31,7 @@ _SKIPPED_PREFIXES = (b'{"Event":"SparkListenerTaskStart"', b'{"Event":"SparkList
 _TASK_END_PREFIX = b'{"Event":"SparkListenerTaskEnd"'
 _ACCUMULABLES = b',"Accumulables":['
 MAX_REASONS = 5
+_SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES}
 Emit = Callable[[str, Row | tuple], None]  # task rows are tuples in TASKS column order
 
 
@@ -39,11 +42,17 @@ class _StreamOutcome:
     label: str
     lines: int = 0
     bad_lines: int = 0
+    rejected_events: int = 0
     events: int = 0
     uncompressed_bytes: int = 0
     problems: list[str] = field(default_factory=list)
     fatal: str | None = None
     accumulator: AppAccumulator | None = None
+
+    def reject(self, text: str) -> None:
+        """An event that was read but not folded: an impossible value, a missing id."""
+        self.rejected_events += 1
+        self.problem(text)
 
     def problem(self, text: str) -> None:
         if len(self.problems) < MAX_REASONS:
@@ -115,6 +124,7 @@ def _read_stream(
     loads = orjson.loads
     accept = accumulator.accept
     accept_task_end = accumulator.accept_successful_task_end
+    latest_time = latest_plausible_time_ms()
     for label, opener, codec in parts:
         last_bad: int | None = None
         line_no = 0
@@ -140,9 +150,13 @@ def _read_stream(
                         event = None
                         if line.startswith(_TASK_END_PREFIX):
                             task_end = decode_successful_task_end(line)
-                            if task_end is not None:
+                            if task_end is not None and plausible_times(task_end, latest_time):
                                 events += 1
-                                accept_task_end(task_end)
+                                try:
+                                    accept_task_end(task_end)
+                                except Exception as exc:  # noqa: BLE001  (one event, never the log)
+                                    outcome.reject(f"{label} line {line_no}: SparkListenerTaskEnd could not be "
+                                                   f"folded ({type(exc).__name__}: {exc}); event skipped")
                                 continue
                             event = _fast_task_end(line)
                         if event is None:
@@ -158,7 +172,20 @@ def _read_stream(
                             outcome.problem(f"{label} line {line_no}: JSON without an 'Event' field; line skipped")
                             continue
                         events += 1
-                        accept(event)
+                        name = event["Event"]
+                        short = name.rsplit(".", 1)[-1] if name.__class__ is str else ""
+                        problem = event_problem(event, short, latest_time)
+                        if problem is None and short == "SparkListenerApplicationStart" and accumulator.has_app_start:
+                            problem = (f"a second SparkListenerApplicationStart (App ID {event.get('App ID')!r}) in "
+                                       f"one application's log; the first one is kept")
+                        if problem is not None:
+                            outcome.reject(f"{label} line {line_no}: {short or 'event'} rejected: {problem}")
+                            continue
+                        try:
+                            accept(event)
+                        except Exception as exc:  # noqa: BLE001  (one event, never the log)
+                            outcome.reject(f"{label} line {line_no}: {short or 'event'} could not be folded "
+                                           f"({type(exc).__name__}: {exc}); event skipped")
                 finally:
                     outcome.lines += line_no
                     # A last line without its newline counts as if it had one.
@@ -174,8 +201,13 @@ def _read_stream(
                 outcome.fatal = f"{label}: not readable as {codec}: {exc}"
                 return
         except OSError as exc:
-            outcome.fatal = f"{label}: cannot be read: {exc}"
+            outcome.fatal = f"{label}: cannot be read after line {line_no}: {exc}"
             return
+        except Exception as exc:  # noqa: BLE001  (a decoder's own error type: this part ends here)
+            outcome.problem(f"{label}: reading stopped after line {line_no} ({type(exc).__name__}: {exc})")
+            if outcome.events == 0:
+                outcome.fatal = f"{label}: not readable as {codec}: {type(exc).__name__}: {exc}"
+                return
         if last_bad is not None and last_bad == line_no and outcome.events and outcome.problems:
             # The usual shape of a log still being written or cut: the last line is partial.
             outcome.problems[-1 if len(outcome.problems) <= MAX_REASONS else MAX_REASONS - 1] = (
@@ -271,7 +303,11 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
     rows_written = 0
     reasons: list[str] = []
     failed = False
+    impossible = 0
     for outcome in outcomes:
+        if outcome.rejected_events:
+            reasons.append(f"{outcome.label}: {outcome.rejected_events} event(s) rejected and not stored "
+                           f"(impossible values or missing ids, listed below)")
         reasons.extend(outcome.problems)
         if outcome.fatal:
             failed = True
@@ -284,22 +320,38 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
         if not accumulator.has_app_end:
             reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
                            f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")
+        nulled: list[str] = []
+        secrets = redaction_rule(accumulator.spark_properties.get("spark.redaction.regex"))
         for table, row in accumulator.table_rows():
             if table == APPLICATIONS.name:
                 row["bad_line_count"] = outcome.bad_lines
+            redact_row(table, row, secrets)
+            nulled.extend(f"{table}.{figure}" for figure in impossible_figures(_SPECS[table], row))
             emit(table, row)
             rows_written += 1
+        if nulled:
+            shown = ", ".join(nulled[:MAX_REASONS]) + (f" and {len(nulled) - MAX_REASONS} more" if len(nulled) > MAX_REASONS else "")
+            reasons.append(f"{outcome.label}: impossible figures stored as null: {shown}")
+            impossible += 1
         rows_written += accumulator.totals.task_count
     bad_lines = sum(o.bad_lines for o in outcomes)
     if failed and not apps:
         status = "failed"
-    elif failed or bad_lines or any("stream ends mid-block" in r or "cannot decompress" in r for r in reasons):
+    elif failed or bad_lines or impossible or any(o.rejected_events for o in outcomes) or any(
+            "reading stopped" in r or "stream ends mid-block" in r or "cannot decompress" in r for r in reasons):
         status = "partial"
     else:
         status = "ingested"
     complete = bool(apps) and all(o.accumulator.has_app_end for o in outcomes if o.accumulator and not o.fatal)
     return _record(group, ingested_at, started, status, "; ".join(reasons) or None, apps, complete, outcomes,
                    rows_written if apps else 0)
+
+
+def failed_record(group: LogGroup, ingested_at, what: str) -> Row:
+    """The ingest-log record of a group whose parsing or conversion broke off: nothing of it is stored."""
+    return _record(group, ingested_at, time.monotonic(), "failed",
+                   f"{group.source_path}: {what}; nothing from this log was stored", apps=[], complete=False,
+                   outcomes=[], rows_written=0)
 
 
 def _record(group: LogGroup, ingested_at, started: float, status: str, reason: str | None, apps: list[str],

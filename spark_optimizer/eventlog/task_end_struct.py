@@ -15,12 +15,16 @@ shape costs time, never data.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import msgspec
 
 from spark_optimizer.eventlog.fields import NS_PER_MS, TaskMetrics
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
+
+# Ids, times and metrics outside 0..2^63-1 fail the typed decode: the line then takes the dict
+# path, where `validate.event_problem` rejects the event with its reason.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class _EndReason(msgspec.Struct):
@@ -33,16 +37,16 @@ class _TaskInfo(msgspec.Struct, rename={
     "getting_result_time": "Getting Result Time", "finish_time": "Finish Time", "failed": "Failed",
     "killed": "Killed",
 }):
-    task_id: Optional[int] = None
-    index: Optional[int] = None
-    attempt: Optional[int] = None
-    launch_time: Optional[int] = None
+    task_id: Optional[Count] = None
+    index: Optional[Count] = None
+    attempt: Optional[Count] = None
+    launch_time: Optional[Count] = None
     executor_id: Optional[str] = None
     host: Optional[str] = None
     locality: Optional[str] = None
     speculative: bool = False
-    getting_result_time: Optional[int] = None
-    finish_time: Optional[int] = None
+    getting_result_time: Optional[Count] = None
+    finish_time: Optional[Count] = None
     failed: bool = False
     killed: bool = False
 
@@ -50,18 +54,18 @@ class _TaskInfo(msgspec.Struct, rename={
 class ExecutorPeaks(msgspec.Struct):
     """Task Executor Metrics, in `PEAK_METRIC_COLUMNS` order (checked below); absent means None."""
 
-    JVMHeapMemory: Optional[int] = None
-    JVMOffHeapMemory: Optional[int] = None
-    OnHeapExecutionMemory: Optional[int] = None
-    OffHeapExecutionMemory: Optional[int] = None
-    OnHeapStorageMemory: Optional[int] = None
-    OffHeapStorageMemory: Optional[int] = None
-    DirectPoolMemory: Optional[int] = None
-    MappedPoolMemory: Optional[int] = None
-    ProcessTreeJVMRSSMemory: Optional[int] = None
-    ProcessTreePythonRSSMemory: Optional[int] = None
-    ProcessTreeOtherRSSMemory: Optional[int] = None
-    TotalGCTime: Optional[int] = None
+    JVMHeapMemory: Optional[Count] = None
+    JVMOffHeapMemory: Optional[Count] = None
+    OnHeapExecutionMemory: Optional[Count] = None
+    OffHeapExecutionMemory: Optional[Count] = None
+    OnHeapStorageMemory: Optional[Count] = None
+    OffHeapStorageMemory: Optional[Count] = None
+    DirectPoolMemory: Optional[Count] = None
+    MappedPoolMemory: Optional[Count] = None
+    ProcessTreeJVMRSSMemory: Optional[Count] = None
+    ProcessTreePythonRSSMemory: Optional[Count] = None
+    ProcessTreeOtherRSSMemory: Optional[Count] = None
+    TotalGCTime: Optional[Count] = None
 
 
 assert ExecutorPeaks.__struct_fields__ == tuple(PEAK_METRIC_COLUMNS), "ExecutorPeaks out of step with the executors table"
@@ -72,28 +76,28 @@ class _ShuffleRead(msgspec.Struct, rename={
     "remote_bytes": "Remote Bytes Read", "local_bytes": "Local Bytes Read", "records": "Total Records Read",
     "fetch_wait_time_ms": "Fetch Wait Time",
 }):
-    remote_bytes: int = 0
-    local_bytes: int = 0
-    records: int = 0
-    fetch_wait_time_ms: int = 0
+    remote_bytes: Count = 0
+    local_bytes: Count = 0
+    records: Count = 0
+    fetch_wait_time_ms: Count = 0
 
 
 class _ShuffleWrite(msgspec.Struct, rename={
     "bytes": "Shuffle Bytes Written", "records": "Shuffle Records Written", "time_ns": "Shuffle Write Time",
 }):
-    bytes: int = 0
-    records: int = 0
-    time_ns: int = 0
+    bytes: Count = 0
+    records: Count = 0
+    time_ns: Count = 0
 
 
 class _Input(msgspec.Struct, rename={"bytes": "Bytes Read", "records": "Records Read"}):
-    bytes: int = 0
-    records: int = 0
+    bytes: Count = 0
+    records: Count = 0
 
 
 class _Output(msgspec.Struct, rename={"bytes": "Bytes Written", "records": "Records Written"}):
-    bytes: int = 0
-    records: int = 0
+    bytes: Count = 0
+    records: Count = 0
 
 
 class _Metrics(msgspec.Struct, rename={
@@ -103,14 +107,14 @@ class _Metrics(msgspec.Struct, rename={
     "peak_execution_memory": "Peak Execution Memory", "shuffle_read": "Shuffle Read Metrics",
     "shuffle_write": "Shuffle Write Metrics", "input": "Input Metrics", "output": "Output Metrics",
 }):
-    run_time_ms: int = 0
-    cpu_time_ns: int = 0
-    gc_time_ms: int = 0
-    deserialize_time_ms: int = 0
-    serialize_time_ms: int = 0
-    memory_spilled: int = 0
-    disk_spilled: int = 0
-    peak_execution_memory: int = 0
+    run_time_ms: Count = 0
+    cpu_time_ns: Count = 0
+    gc_time_ms: Count = 0
+    deserialize_time_ms: Count = 0
+    serialize_time_ms: Count = 0
+    memory_spilled: Count = 0
+    disk_spilled: Count = 0
+    peak_execution_memory: Count = 0
     shuffle_read: Optional[_ShuffleRead] = None
     shuffle_write: Optional[_ShuffleWrite] = None
     input: Optional[_Input] = None
@@ -121,8 +125,8 @@ class TaskEndStruct(msgspec.Struct, rename={
     "stage_id": "Stage ID", "stage_attempt_id": "Stage Attempt ID", "reason": "Task End Reason",
     "info": "Task Info", "executor_peaks": "Task Executor Metrics", "metrics": "Task Metrics",
 }):
-    stage_id: Optional[int] = None
-    stage_attempt_id: Optional[int] = None
+    stage_id: Optional[Count] = None
+    stage_attempt_id: Optional[Count] = None
     reason: Optional[_EndReason] = None
     info: Optional[_TaskInfo] = None
     executor_peaks: Optional[ExecutorPeaks] = None
@@ -146,6 +150,13 @@ def decode_successful_task_end(line: bytes) -> TaskEndStruct | None:
     if event.reason is not None and event.reason.Reason != "Success":
         return None
     return event
+
+
+def plausible_times(event: TaskEndStruct, latest_time_ms: int) -> bool:
+    """False when a Task Info time lies after `latest_time_ms` (the dict path rejects the event)."""
+    info = event.info
+    return ((info.finish_time or 0) <= latest_time_ms and (info.launch_time or 0) <= latest_time_ms
+            and (info.getting_result_time or 0) <= latest_time_ms)
 
 
 def struct_task_metrics(metrics: _Metrics | None) -> TaskMetrics:

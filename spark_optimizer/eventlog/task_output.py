@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 from spark_optimizer.eventlog.arrow_rows import IpcFileWriter, ipc_stream
 from spark_optimizer.eventlog.discovery import LogGroup
-from spark_optimizer.eventlog.parse import parse_group
+from spark_optimizer.eventlog.parse import failed_record, parse_group
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG, TASKS
 
 _END = object()
@@ -38,6 +38,7 @@ def parse_partition(groups: Iterable[LogGroup], ingested_at: datetime,
         chunks: queue.Queue = queue.Queue(maxsize=8)
         outcome: dict = {}
         pending: dict[str, list[dict]] = {}
+        unconvertible: list[str] = []
         staged = IpcFileWriter(TASKS, os.path.join(staging_dir, f"tasks-{uuid.uuid4().hex}.arrows")) if staging_dir else None
 
         def emit(table: str, row: dict | tuple) -> None:
@@ -48,17 +49,27 @@ def parse_partition(groups: Iterable[LogGroup], ingested_at: datetime,
                 pending[table] = []
 
         def flush(table: str, rows: list) -> None:
-            if staged is not None and table == TASKS.name:
-                staged.write(rows)
-            else:
-                chunks.put((table, _arrow_chunk(table, rows)))
+            # A conversion error fails this log (its record says so), never the Spark task: the
+            # driver drops whatever rows of a failed log it already received.
+            try:
+                if staged is not None and table == TASKS.name:
+                    staged.write(rows)
+                else:
+                    chunks.put((table, _arrow_chunk(table, rows)))
+            except Exception as exc:  # noqa: BLE001
+                unconvertible.append(f"{table} rows could not be converted ({type(exc).__name__}: {exc})")
 
         def work(group: LogGroup = group) -> None:
             try:
-                record = parse_group(group, ingested_at, emit)
-                for table, rows in pending.items():
-                    if rows:
-                        flush(table, rows)
+                try:
+                    record = parse_group(group, ingested_at, emit)
+                    for table, rows in pending.items():
+                        if rows:
+                            flush(table, rows)
+                except Exception as exc:  # noqa: BLE001  (one log's failure, recorded)
+                    record = failed_record(group, ingested_at, f"parsing broke off ({type(exc).__name__}: {exc})")
+                if unconvertible:
+                    record = failed_record(group, ingested_at, unconvertible[0])
                 if staged is not None and (path := staged.close()) is not None:
                     chunks.put((TASKS.name, path))
                 chunks.put((INGEST_LOG.name, _arrow_chunk(INGEST_LOG.name, [record])))

@@ -12,7 +12,9 @@ columns that a newer table spec declares (Delta schema evolution) before writing
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+import random
+import time
+from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +27,38 @@ from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_o
 
 SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
 TableData = DataFrame | pa.Table
+Result = TypeVar("Result")
+# What a writer that lost a race to another writer's commit raises (delta-rs, Delta on Spark),
+# and what two writers creating the same table at once raise.
+_CONFLICTS = (
+    "CommitFailedError", "ConcurrentAppendException", "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException", "ConcurrentTransactionException", "MetadataChangedException",
+    "ProtocolChangedException", "ConcurrentWriteException", "already exists", "Version mismatch",
+)
+COMMIT_ATTEMPTS = 8
+COMMIT_BACKOFF_S = 0.2
+
+
+def is_commit_conflict(error: BaseException) -> bool:
+    text = f"{type(error).__name__}: {error}"
+    return any(marker in text for marker in _CONFLICTS)
+
+
+def with_commit_retry(commit: Callable[[], Result], what: str, attempts: int = COMMIT_ATTEMPTS,
+                      backoff_s: float = COMMIT_BACKOFF_S) -> Result:
+    """Run `commit`, again after a growing random pause each time another writer's commit to the
+    same table won the race (each try re-reads the table, so it applies to the newest version)."""
+    attempt = 1
+    while True:
+        try:
+            return commit()
+        except Exception as error:  # noqa: BLE001  (only conflicts are retried)
+            if attempt >= attempts or not is_commit_conflict(error):
+                if attempt > 1:
+                    error.add_note(f"{what}: gave up after {attempt} commit attempts")
+                raise
+        time.sleep(random.uniform(0.5, 1.0) * backoff_s * 2 ** (attempt - 1))
+        attempt += 1
 
 
 def conform_dataframe(spec: TableSpec, df: DataFrame) -> DataFrame:
@@ -378,6 +412,9 @@ class TableStore:
 
     def ensure(self, spec: TableSpec) -> None:
         """Create the table if missing; add columns a newer spec declares (rows are kept)."""
+        with_commit_retry(lambda: self._ensure(spec), f"create {spec.name}")
+
+    def _ensure(self, spec: TableSpec) -> None:
         path = self.path(spec)
         if not self.backend.exists(path):
             self.backend.create(spec, path)
@@ -408,11 +445,11 @@ class TableStore:
 
     def append(self, spec: TableSpec, data: TableData) -> None:
         self.ensure(spec)
-        self.backend.write(spec, self.path(spec), data, "append", None)
+        with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "append", None), spec.name)
 
     def overwrite(self, spec: TableSpec, data: TableData) -> None:
         self.ensure(spec)
-        self.backend.write(spec, self.path(spec), data, "overwrite", None)
+        with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", None), spec.name)
 
     def replace_rows(self, spec: TableSpec, data: TableData, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> None:
         """Atomically replace every row whose `scope_keys` match one of `scope` by `data`.
@@ -424,12 +461,12 @@ class TableStore:
         predicate = key_predicate(scope_keys, scope, self.backend.quote)
         if not predicate:
             return
-        self.backend.write(spec, self.path(spec), data, "overwrite", predicate)
+        with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", predicate), spec.name)
 
     def upsert(self, spec: TableSpec, data: TableData) -> None:
         """Merge on the table's natural key: update matches, insert the rest."""
         self.ensure(spec)
-        self.backend.upsert(spec, self.path(spec), data)
+        with_commit_retry(lambda: self.backend.upsert(spec, self.path(spec), data), spec.name)
 
     def schema_version(self, spec: TableSpec) -> int | None:
         """Schema version recorded by the newest commit that carries one."""

@@ -81,6 +81,8 @@ def _start(warehouse: str, log: Path, env: dict[str, str]):
         try:
             with urllib.request.urlopen(url + "/openapi.json", timeout=2):
                 break
+        except urllib.error.HTTPError:
+            break  # answering (401 when every endpoint needs the key)
         except (urllib.error.URLError, ConnectionError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()

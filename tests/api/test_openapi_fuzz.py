@@ -13,7 +13,8 @@ from tests.api.conftest import API_KEY
 
 @pytest.fixture(scope="module")
 def api_schema(locked_server):
-    return schemathesis.openapi.from_url(locked_server.url + "/openapi.json")
+    # With the key needed everywhere, the schema itself needs it too.
+    return schemathesis.openapi.from_url(locked_server.url + "/openapi.json", headers={"X-API-Key": API_KEY})
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

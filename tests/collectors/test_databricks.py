@@ -318,3 +318,21 @@ def test_the_spark_submit_job_collects_through_the_session_store(api, spark, tmp
     assert "listed 3 cluster(s), collected 4" in capsys.readouterr().out
     store = TableStore(None, load_settings(warehouse=str(tmp_path / "wh"), environ={}), backend=DeltaRsBackend())
     assert len(_rows(store, CLUSTER_RUNS)) == 10
+
+
+def test_an_unreachable_workspace_is_given_up_on_at_the_deadline_saying_what_was_waited_for():
+    from spark_optimizer.collectors.databricks import _Caller
+    from spark_optimizer.collectors.cloud_rows import CloudCollectError
+
+    attempts = []
+
+    def unreachable():
+        attempts.append(1)
+        raise ConnectionError("Connection refused")
+
+    call = _Caller(retries=1_000, backoff_s=0.01, deadline_s=0.2, host="adb-1.azuredatabricks.net")
+    with pytest.raises(CloudCollectError) as failure:
+        call("clusters/list", unreachable)
+    message = str(failure.value)
+    assert "clusters/list: gave up after" in message and "waiting for adb-1.azuredatabricks.net" in message
+    assert "ConnectionError: Connection refused" in message and 1 < len(attempts) < 1_000

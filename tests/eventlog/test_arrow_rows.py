@@ -9,7 +9,6 @@ import pytest
 
 from spark_optimizer.eventlog.arrow_rows import IpcFileWriter, ipc_stream
 from spark_optimizer.eventlog.discovery import group_log_files
-from spark_optimizer.eventlog.ingest import _normalize
 from spark_optimizer.eventlog.parse import parse_group
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG, TASKS
 from tests.conftest import PINNED_RUN_TIME, REPO_ROOT
@@ -21,7 +20,7 @@ def _rows_of_bundled_samples() -> dict[str, list]:
     from spark_optimizer.eventlog.discovery import LogFile
 
     files = [p for p in (REPO_ROOT / "samples" / "eventlogs").rglob("*") if p.is_file()]
-    groups = group_log_files([LogFile(_normalize(str(p)), p.stat().st_size, int(p.stat().st_mtime * 1000)) for p in files])
+    groups = group_log_files([LogFile(str(p), p.stat().st_size, int(p.stat().st_mtime * 1000)) for p in files])
     rows: dict[str, list] = {}
     for group in groups:
         record = parse_group(group, PINNED_RUN_TIME, lambda table, row: rows.setdefault(table, []).append(row))

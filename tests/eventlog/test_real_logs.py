@@ -25,6 +25,8 @@ EXPECTED_PROBLEMS = {
     "public/groupon__sparklint/invalid_log_file": ("failed", "not a Spark event log"),
     "public/ucesys__sparkscope/app-20231025121456-0004-eventLog-error-no-app-start": ("failed", "no SparkListenerApplicationStart"),
     "public/ucesys__sparkscope/app-20231025121456-0004-eventLog-running-incomplete": ("partial", "line 15: last line is cut mid-object"),
+    "public/ucesys__sparkscope/app-20231122115433-0000-eventLog-corrupted-events": (
+        "partial", "line 5: SparkListenerExecutorAdded rejected: 'Executor ID' is null or missing"),
     "public/MANIFEST.tsv": ("skipped", "not an event log"),
     "public/README.md": ("skipped", "not an event log"),
     "generated/README.md": ("skipped", "not an event log"),

@@ -1,0 +1,84 @@
+"""Secrets out of event-log rows before they reach a table (or a Delta column statistic).
+
+Spark's own rule decides: a property whose name or value matches `spark.redaction.regex` (the
+application's own setting when it logged one, else Spark's default) has its value replaced by
+Spark's marker. Where a value is a command line or a list of settings (`sun.java.command`,
+`spark.driver.extraJavaOptions`) only the matching `key=value` / `--key value` arguments are
+masked, so the rest stays readable. Credentials inside URLs (`scheme://user:password@host`) are
+masked in every text column.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+SPARK_DEFAULT_REDACTION_REGEX = r"(?i)secret|password|token|access[.]key"
+REDACTED = "*********(redacted)"
+# Anchored right after "://" so that long tokens without a URL cost one pass, not a backtrack each.
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]+)@")
+_WHITESPACE = re.compile(r"(\s+)")
+
+
+@lru_cache(maxsize=32)
+def redaction_rule(pattern: str | None) -> re.Pattern:
+    """The application's `spark.redaction.regex`, or Spark's default when absent or not a valid regex."""
+    if pattern:
+        try:
+            return re.compile(pattern)
+        except re.error:
+            pass
+    return re.compile(SPARK_DEFAULT_REDACTION_REGEX)
+
+
+def without_url_credentials(text: str) -> str:
+    """`scheme://user:password@host` -> `scheme://user:*********(redacted)@host`."""
+    if "@" not in text:
+        return text
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['user']}:{REDACTED}@", text)
+
+
+def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
+    """`value` with the `name=value` and `--name value` arguments whose name matches `rule` masked,
+    and the text that stays unmasked (what would still show a secret)."""
+    masked, kept = [], []
+    mask_next = False
+    for token in _WHITESPACE.split(value):
+        if not token or token.isspace():
+            masked.append(token)
+            continue
+        if mask_next:
+            masked.append(REDACTED)
+            mask_next = False
+            continue
+        name, equals, _ = token.partition("=")
+        if equals and rule.search(name):
+            masked.append(f"{name}={REDACTED}")
+            continue
+        mask_next = token.startswith("-") and not equals and bool(rule.search(token))
+        masked.append(token)
+        if not mask_next:
+            kept.append(token)
+    return "".join(masked), " ".join(kept)
+
+
+def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
+    """Spark's redaction of one property, masking only the secret arguments of command lines."""
+    value = without_url_credentials(value)
+    if rule.search(key):
+        return REDACTED
+    if not rule.search(value):
+        return value
+    masked, kept = _masked_arguments(value, rule)
+    return masked if masked != value and not rule.search(kept) else REDACTED
+
+
+def redact_row(table: str, row: dict, rule: re.Pattern) -> None:
+    """Redact `row` (of `table`) in place: properties by Spark's rule, URL credentials everywhere."""
+    if table == "spark_conf":
+        if isinstance(row.get("value"), str) and isinstance(row.get("key"), str):
+            row["value"] = redacted_property(row["key"], row["value"], rule)
+        return
+    for name, value in row.items():
+        if isinstance(value, str) and "@" in value:
+            row[name] = without_url_credentials(value)
