@@ -24,7 +24,7 @@ SHORT_TASK_MS = 100.0
 UNDER_PARALLEL_TASKS_PER_CORE = 1.0
 SPILL_TASK_SHARE = 0.10  # spilling stages must hold this share of task time to make an app memory-bound
 
-# Which stages matter (conf/rules.toml [significance] overrides these defaults).
+# Which stages matter (defaults/rules.toml [significance] overrides these defaults).
 SIGNIFICANCE = {"min_stage_wall_share": 0.10, "min_stage_task_share": 0.10, "min_stage_tasks": 10, "min_max_task_ms": 1000}
 
 

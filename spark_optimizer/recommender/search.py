@@ -4,7 +4,7 @@ each evaluated with a runtime curve and priced with the cost model, then chosen 
 The grid scales with the input: executor counts run from 1 to 512, but a shape gets no more task
 slots than the data has ~128 MB partitions to give them (at least 16 slots); shuffle partitions
 come from the bytes shuffled (the input times the job's shuffle/input ratio; the input itself when
-the ratio is unknown) at 128-200 MB each — the band the partition rules of conf/rules.toml
+the ratio is unknown) at 128-200 MB each — the band the partition rules of defaults/rules.toml
 accept — rounded up to whole waves of the shape's slots. Executor memory starts at the resource
 model's safe memory for the size and partition count (per-task peaks), and at least what lets each
 slot's share of execution memory hold one partition (`partition_floor_mb`), bounded by the largest
@@ -35,9 +35,9 @@ EXECUTOR_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 
 EXECUTOR_CORES = (2, 4, 8)
 MEMORY_PER_CORE_MB = (2048, 4096)
 TARGET_PARTITION_BYTES = 128 * 1024 * 1024
-"""Bytes per shuffle partition aimed at; conf/rules.toml: [too_many_shuffle_partitions] target_partition_mb."""
+"""Bytes per shuffle partition aimed at; defaults/rules.toml: [too_many_shuffle_partitions] target_partition_mb."""
 MAX_PARTITION_BYTES = 200 * 1024 * 1024
-"""Above this per partition the rules call partitions too few; conf/rules.toml: [too_few_shuffle_partitions]."""
+"""Above this per partition the rules call partitions too few; defaults/rules.toml: [too_few_shuffle_partitions]."""
 MAX_PARTITIONS = 100_000
 MIN_SLOT_CAP = 16
 MAX_HEAP_MB = 64 * 1024

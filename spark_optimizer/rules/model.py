@@ -36,7 +36,7 @@ class AppFacts:
         return self.metrics.get("accelerator")
 
     def significant(self, stage: Mapping[str, Any], p: Mapping[str, Any]) -> bool:
-        """Whether a stage holds a meaningful share of the application ([significance] in conf/rules.toml):
+        """Whether a stage holds a meaningful share of the application ([significance] in defaults/rules.toml):
         of its wall time and of its task time, with enough tasks to compare."""
         app_task = sum(s.get("task_time_ms") or 0 for s in self.stages)
         wall = self.metrics.get("wall_ms") or self.app.get("duration_ms") or 0

@@ -42,7 +42,7 @@ APP_METRICS = TableSpec(
         Column("memory_peaks_source", "string", "event_log, prometheus (executor_metrics, when the log has no peaks) or null"),
         Column("heap_headroom_share", "double", "1 - peak_jvm_heap_bytes / executor memory"),
         Column("median_task_ms", "double", "the stages' median task durations, averaged weighted by their task time"),
-        Column("max_stage_skew_ratio", "double", "largest max/median task duration of a significant stage (conf/rules.toml [significance]: share of wall and task time, tasks)"),
+        Column("max_stage_skew_ratio", "double", "largest max/median task duration of a significant stage (defaults/rules.toml [significance]: share of wall and task time, tasks)"),
         Column("max_skew_stage_id", "long"),
         Column("tasks_per_core", "double", "tasks per stage averaged weighted by task time / max concurrent cores"),
         Column("wasted_core_hours", "double", "(allocated_core_ms - task_run_ms) in core-hours"),
