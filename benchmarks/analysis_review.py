@@ -398,6 +398,8 @@ SHORT_TASK_MS = 200.0
 LONG_TAIL_RATIO = 3.0  # p95 / median task duration
 CPU_BOUND, IO_BOUND = 0.7, 0.5  # executor CPU time / executor run time
 HEAP_LOW, HEAP_HIGH = 0.5, 0.9  # peak JVM heap / executor memory
+SMALL_OUTPUT_BYTES = 8 * 2**20  # average bytes written per task
+LARGE_PARTITION_BYTES = 128 * 2**20  # the largest task's input or shuffle read
 DRIVER_REMOVAL = re.compile(r"by driver|requested|decommission|idle", re.I)
 
 
@@ -476,6 +478,7 @@ class HsFacts:
     heap_use_share: float | None  # max peak JVM heap over executors / spark.executor.memory
     lost_executors: int  # executors removed for a failure (not by the driver or a decommission)
     skew: dict[tuple[int, int], tuple[float, float, float]]  # stage -> (median, p95, max) task duration ms
+    summaries: dict[tuple[int, int], dict]  # the HS task summaries (quantiles 0.5, 0.95, 1.0) by stage
     pressing: list[str]  # problems the HS shows plainly, worded for the report
 
 
@@ -554,7 +557,8 @@ def hs_facts(app: HsApp) -> HsFacts:
         ended_tasks=ended, gc_share=app_share("jvmGcTime") if run_ms >= MIN_RUN_MS else None,
         fetch_wait_share=app_share("shuffleFetchWaitTime"), cpu_share_of_run=cpu if cpu else None,
         stage_free_share=stage_free, max_cores=max_cores or None,
-        utilization=run_ms / core_ms if core_ms else None, heap_use_share=heap_share, skew=skew, pressing=[],
+        utilization=run_ms / core_ms if core_ms else None, heap_use_share=heap_share, skew=skew,
+        summaries=app.task_summaries, pressing=[],
         lost_executors=sum(1 for e in app.executors if e.get("removeReason") and not DRIVER_REMOVAL.search(e["removeReason"])),
     )
     facts.pressing = pressing_problems(facts)
@@ -596,7 +600,7 @@ CLAIM_KINDS: tuple[tuple[str, str], ...] = (
     ("executor_loss", "executor_loss"), ("overprovisioned", "memory_low_use"), ("underprovisioned", "memory_high_use"),
     ("fail", "failure"), ("oom", "failure"), ("skew", "skew"), ("spill", "spill"), ("gc", "gc"),
     ("under_parallel", "under_parallelized"), ("too_short", "short_tasks"), ("too_many_shuffle", "short_tasks"),
-    ("speculation", "long_tail"), ("long_tail", "long_tail"), ("idle", "idle"), ("cost", "idle"), ("waste", "idle"),
+    ("small_files", "small_output"), ("too_few", "large_partitions"), ("speculation", "long_tail"), ("long_tail", "long_tail"), ("idle", "idle"), ("cost", "idle"), ("waste", "idle"),
     ("driver", "driver"), ("fetch_wait", "fetch_wait"),
 )
 BOTTLENECK_KINDS = {"skew": "skew", "memory_gc": "memory_gc", "shuffle": "fetch_wait", "scheduling_overhead": "short_tasks",
@@ -610,6 +614,7 @@ class Verdict:
     subject: str  # "bottleneck skew", "#1 data_skew (critical)"
     agrees: bool
     why: str
+    confirmed: bool = True  # False: agrees only because the HS shows nothing against it (configuration advice, no finding)
 
 
 def claim_kind(finding: Mapping[str, Any]) -> str:
@@ -678,6 +683,17 @@ def _check_kind(kind: str, facts: HsFacts, stages: Sequence[tuple[int, int]], te
         tails = [k for k in stages if ratio(k)[1] >= LONG_TAIL_RATIO]
         return bool(tails), "HS p95/median task duration " + (", ".join(
             f"{_stage_label(facts, k)} {ratio(k)[1]:.1f}x" for k in stages if k in facts.skew) or "n/a")
+    if kind == "small_output":
+        small = [k for k in stages if facts.stages[k]["outputBytes"] > 0
+                 and facts.stages[k]["outputBytes"] / max(1, facts.stages[k]["numCompleteTasks"]) <= SMALL_OUTPUT_BYTES]
+        return bool(small), "HS output per task " + (", ".join(
+            f"{_stage_label(facts, k)} {facts.stages[k]['outputBytes'] / max(1, facts.stages[k]['numCompleteTasks']) / 2**20:.1f} MiB"
+            for k in stages) or "n/a")
+    if kind == "large_partitions":
+        largest = {k: largest_task_bytes(facts, k) for k in stages}
+        big = [k for k, size in largest.items() if size >= LARGE_PARTITION_BYTES]
+        return bool(big), "HS largest task input/shuffle read " + (", ".join(
+            f"{_stage_label(facts, k)} {size / 2**20:.0f} MiB" for k, size in largest.items()) or "n/a")
     if kind == "idle":
         return (facts.utilization is not None and facts.utilization <= IDLE_UTILIZATION,
                 "HS executor run time / (cores x alive time) " + (f"{facts.utilization:.0%}" if facts.utilization is not None else "n/a"))
@@ -707,6 +723,15 @@ def _check_kind(kind: str, facts: HsFacts, stages: Sequence[tuple[int, int]], te
         problems = [p for p in facts.pressing if not p.startswith("failure")]
         return not problems, "HS shows " + ("; ".join(problems) if problems else "nothing pressing")
     return False, f"no History Server check for {kind!r}"
+
+
+def largest_task_bytes(facts: HsFacts, key: tuple[int, int]) -> float:
+    """The largest task's input or shuffle read of a stage (task summary max), else the stage's average per task."""
+    summary = facts.summaries.get(key) or {}
+    tops = [(summary.get(group) or {}).get(metric, [0])[-1] for group, metric in
+            (("inputMetrics", "bytesRead"), ("shuffleReadMetrics", "readBytes"))]
+    stage = facts.stages[key]
+    return max([float(t or 0) for t in tops] + [(stage["inputBytes"] + stage["shuffleReadBytes"]) / max(1, stage["numTasks"])])
 
 
 def _named_stages(finding: Mapping[str, Any], facts: HsFacts) -> list[tuple[int, int]]:
@@ -747,20 +772,44 @@ def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int) -> Verd
     if kind == "configuration":
         if facts.pressing:
             return Verdict(subject, False, "configuration advice while the HS shows " + "; ".join(facts.pressing))
-        return Verdict(subject, True, "configuration advice; the HS shows nothing more pressing")
+        return Verdict(subject, True, "configuration advice; the HS shows nothing more pressing", confirmed=False)
     stage_scope = facts.heavy if kind in ("skew", "spill", "under_parallelized", "short_tasks", "long_tail") else []
     ok, why = _check_kind(kind, facts, stage_scope, text)
     return Verdict(subject, ok, why)
 
 
 def judge_bottleneck(bottleneck: str | None, facts: HsFacts) -> Verdict:
-    """The bottleneck agrees when the HS's own figures show it (on the heavy stages where it is about stages)."""
+    """The bottleneck agrees when the HS's own figures show it, weighted by run time where it is about stages:
+    `skew` needs a heavy stage (>= 10 tasks) whose max task is >= 2x the median and >= 10% of the wall time
+    longer; `under_parallelized` needs stages with fewer tasks than cores to hold half the run time;
+    `scheduling_overhead` needs heavy stages with a median task < 200 ms to hold half the heavy run time."""
     kind = BOTTLENECK_KINDS.get(bottleneck or "")
+    subject = f"bottleneck {bottleneck}"
     if kind is None:
-        return Verdict(f"bottleneck {bottleneck}", False, "no bottleneck" if not bottleneck else f"unknown class {bottleneck!r}")
-    scope = facts.heavy[:1] if kind in ("under_parallelized", "short_tasks") else facts.heavy
-    ok, why = _check_kind(kind, facts, scope)
-    return Verdict(f"bottleneck {bottleneck}", ok, why)
+        return Verdict(subject, False, "no bottleneck" if not bottleneck else f"unknown class {bottleneck!r}")
+    if kind == "skew":
+        costly = []
+        for key in facts.heavy:
+            median, _, top = facts.skew.get(key, (0.0, 0.0, 0.0))
+            if (facts.stages[key]["numTasks"] >= MIN_SKEW_TASKS and median and top / median >= SKEW_RATIO
+                    and top - median >= STRAGGLER_WALL_SHARE * facts.wall_ms):
+                costly.append(f"{_stage_label(facts, key)} max {top / 1000:.1f} s vs median {median / 1000:.1f} s")
+        ok, why = _check_kind("skew", facts, facts.heavy)
+        return Verdict(subject, bool(costly), "; ".join(costly) if costly else
+                       f"{why}; no straggler >= {STRAGGLER_WALL_SHARE:.0%} of the {facts.wall_ms / 1000:.0f} s wall time")
+    if kind == "under_parallelized":
+        if not facts.max_cores:
+            return Verdict(subject, False, "HS: no core count")
+        few = sum(share for key, share in facts.stage_share.items() if facts.stages[key]["numTasks"] < facts.max_cores)
+        return Verdict(subject, few >= HEAVY_SHARE, f"HS: stages with fewer tasks than the {facts.max_cores} cores hold "
+                                                    f"{few:.0%} of the run time")
+    if kind == "short_tasks":
+        heavy_ms = sum(facts.stage_share[k] for k in facts.heavy)
+        short = sum(facts.stage_share[k] for k in facts.heavy if k in facts.skew and facts.skew[k][0] < SHORT_TASK_MS)
+        return Verdict(subject, heavy_ms > 0 and short >= HEAVY_SHARE * heavy_ms,
+                       f"HS: heavy stages with median task < {SHORT_TASK_MS:.0f} ms hold {short:.0%} of the run time")
+    ok, why = _check_kind(kind, facts, facts.heavy)
+    return Verdict(subject, ok, why)
 
 
 def judge_figures(ours: "OurApp", facts: HsFacts) -> Verdict:
@@ -806,7 +855,8 @@ def judge_app(selected: Selected, hs: HsApp, facts: HsFacts, ours: OurApp | None
     findings = [judge_finding(f, facts, rank) for rank, f in enumerate(ours.findings[:2], 1)]
     if not findings:
         ok = not facts.pressing
-        findings = [Verdict("#1 (no finding)", ok, "the HS shows " + ("; ".join(facts.pressing) or "nothing pressing"))]
+        findings = [Verdict("#1 (no finding)", ok, "the HS shows " + ("; ".join(facts.pressing) or "nothing pressing"),
+                            confirmed=False)]
     return Review(selected, hs, facts, ours, judge_bottleneck(ours.metrics.get("bottleneck"), facts), findings,
                   judge_figures(ours, facts))
 
@@ -854,13 +904,15 @@ def _finding_cell(review: Review, index: int) -> str:
     finding = review.ours.findings[index]
     stages = finding.get("stage_ids") or []
     where = f" on stage {', '.join(stages[:3])}{'…' if len(stages) > 3 else ''}" if stages else ""
-    mark = "✔" if review.findings[index].agrees else "✘"
+    verdict = review.findings[index]
+    mark = ("✔" if verdict.confirmed else "✔ (config)") if verdict.agrees else "✘"
     return f"{mark} `{finding['rule_id']}` {finding['severity']}{where}"
 
 
 def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, str]], meta: Mapping[str, str]) -> str:
     n = len(reviews)
     top = sum(r.top_agrees for r in reviews)
+    confirmed = sum(r.top_agrees and r.findings[0].confirmed for r in reviews)
     bottleneck = sum(r.bottleneck.agrees for r in reviews)
     figures = sum(r.figures.agrees for r in reviews)
     both = sum(r.all_agree for r in reviews)
@@ -883,7 +935,8 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "",
         "## Result",
         "",
-        f"- **Our top finding agrees with the History Server for {top} of {n} applications.**",
+        f"- **Our top finding agrees with the History Server for {top} of {n} applications** ({confirmed} confirmed by",
+        f"  the HS's figures; {top - confirmed} configuration advice or no finding where the HS shows nothing pressing).",
         f"- Our bottleneck agrees for {bottleneck} of {n}; status and wall time for {figures} of {n}.",
         f"- Bottleneck, top two findings and figures all agree for {both} of {n}.",
         "",
@@ -991,7 +1044,7 @@ def run_review(public: Path, work: Path, *, per_property: int = 2, min_total: in
     log_dir.mkdir(parents=True)
     stage_logs(public, selection, log_dir)
     expected_ids = {item.app_key[0] for item in selection}
-    with LocalHistoryServer(log_dir, startup_timeout=600, daemon_memory="2g") as hs:
+    with LocalHistoryServer(log_dir, startup_timeout=600, daemon_memory="2g", conf=HS_RETAIN_ALL) as hs:
         ours = analyze_with_project(log_dir, work / "warehouse", spark)  # while the HS replays the logs
         hs.wait_for("/api/v1/applications", lambda apps: expected_ids <= {a["id"] for a in apps}, timeout=600)
         reviews = []
@@ -1007,6 +1060,13 @@ def run_review(public: Path, work: Path, *, per_property: int = 2, min_total: in
                 facts = hs_facts(hs_app)
             reviews.append(judge_app(item, hs_app, facts, mine))
     return reviews, skipped
+
+
+# The History Server keeps only the last 1000 jobs and stages of an app by default (spark.ui.retained*),
+# which would hide the first hour of a 2700-stage EMR run: keep everything.
+HS_RETAIN_ALL = {"spark.ui.retainedJobs": "1000000", "spark.ui.retainedStages": "1000000",
+                 "spark.ui.retainedTasks": "10000000", "spark.ui.retainedDeadExecutors": "100000",
+                 "spark.sql.ui.retainedExecutions": "1000000"}
 
 
 def _git_commit() -> str:
@@ -1039,6 +1099,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "pyspark": pyspark.__version__, "per_property": str(args.per_property)}
     args.out.write_text(render_report(reviews, skipped, meta), encoding="utf-8")
     top = sum(r.top_agrees for r in reviews)
+    confirmed = sum(r.top_agrees and r.findings[0].confirmed for r in reviews)
     print(f"{args.out}: top finding agrees for {top} of {len(reviews)} applications "
           f"({time.perf_counter() - began:.0f} s)")
     return 0
