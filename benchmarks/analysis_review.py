@@ -309,6 +309,7 @@ class HsApp:
     executors: list[dict] = field(default_factory=list)
     spark_properties: dict[str, str] = field(default_factory=dict)  # /environment sparkProperties
     running_task_launches: list[int] = field(default_factory=list)  # launch times (ms) of tasks of ACTIVE stages
+    base: str = ""  # the attempt's REST path, /api/v1/applications/<id>[/<attempt>]
 
 
 def read_history_server(hs, app_id: str, attempt_id: str, *, max_summaries: int = 40) -> HsApp:
@@ -319,8 +320,7 @@ def read_history_server(hs, app_id: str, attempt_id: str, *, max_summaries: int 
     base = f"/api/v1/applications/{app_id}" + (f"/{attempt_id}" if attempt_id else "")
     app = HsApp(app_id, attempt_id, attempt, hs.get_json(base + "/jobs"), hs.get_json(base + "/stages"),
                 executors=hs.get_json(base + "/allexecutors"),
-                spark_properties=dict(hs.get_json(base + "/environment").get("sparkProperties") or []))
-    app.base = base  # type: ignore[attr-defined]
+                spark_properties=dict(hs.get_json(base + "/environment").get("sparkProperties") or []), base=base)
     for stage_id, stage_attempt in heavy_stages(app.stages)[:max_summaries]:
         add_task_summary(hs, app, stage_id, stage_attempt)
     for stage in app.stages:
@@ -339,7 +339,7 @@ def add_task_summary(hs, app: HsApp, stage_id: int, attempt_id: int) -> None:
     if key in app.task_summaries:
         return
     try:
-        app.task_summaries[key] = hs.get_json(f"{app.base}/stages/{key[0]}/{key[1]}/taskSummary?quantiles=0.5,0.95,1.0")  # type: ignore[attr-defined]
+        app.task_summaries[key] = hs.get_json(f"{app.base}/stages/{key[0]}/{key[1]}/taskSummary?quantiles=0.5,0.95,1.0")
     except OSError:  # 404 "No tasks reported metrics": no successful task to summarize
         app.task_summaries[key] = {}
 
@@ -370,7 +370,7 @@ def analyze_with_project(log_dir: Path, warehouse: Path, spark=None) -> dict[tup
     now = datetime.now(timezone.utc)
     summary = ingest_event_logs(ctx.spark_context, ctx.store, str(log_dir), now)
     for record in summary.failed:
-        print(f"ingestion failed for {record.get('source_path')}: {record.get('error')}", file=sys.stderr)
+        print(f"ingestion failed for {record.get('source_path')}: {record.get('reason')}", file=sys.stderr)
     analyze_applications(ctx.spark, ctx.store, now)
     ours: dict[tuple[str, str], OurApp] = {}
     for row in ctx.store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id"]).to_pylist():
@@ -384,7 +384,8 @@ def analyze_with_project(log_dir: Path, warehouse: Path, spark=None) -> dict[tup
 # 4. The History Server's figures the review judges by
 # ---------------------------------------------------------------------------------------------
 
-HEAVY_SHARE = 0.5  # heavy stages: the fewest stages that, largest first, hold half the executor run time
+HEAVY_SHARE = 0.5  # heavy stages: the fewest stages that, largest first, hold half the executor run time,
+HEAVY_STAGE_SHARE = 0.2  # and any other stage holding a fifth of it
 MIN_SKEW_TASKS = 10  # a max/median task-duration ratio means little on fewer tasks
 SKEW_RATIO = 2.0  # HS max/median task duration that confirms a skew claim
 STRAGGLER_RATIO, STRAGGLER_WALL_SHARE = 4.0, 0.10  # pressing: max >= 4x median and max - median >= 10% of wall
@@ -399,16 +400,18 @@ LONG_TAIL_RATIO = 3.0  # p95 / median task duration
 CPU_BOUND, IO_BOUND = 0.7, 0.5  # executor CPU time / executor run time
 HEAP_LOW, HEAP_HIGH = 0.5, 0.9  # peak JVM heap / executor memory
 SMALL_OUTPUT_BYTES = 8 * 2**20  # average bytes written per task
+SMALL_SHUFFLE_READ_BYTES = 2**20  # median shuffle read per task of a stage with too many partitions
 LARGE_PARTITION_BYTES = 128 * 2**20  # the largest task's input or shuffle read
 DRIVER_REMOVAL = re.compile(r"by driver|requested|decommission|idle", re.I)
 
 
 def heavy_stages(stages: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
-    """The fewest stage attempts that, largest executor run time first, hold HEAVY_SHARE of it."""
+    """The fewest stage attempts that, largest executor run time first, hold HEAVY_SHARE of it, and any other
+    stage attempt holding at least HEAVY_STAGE_SHARE of it."""
     run_ms = sum(s["executorRunTime"] for s in stages)
     heavy, held = [], 0
     for s in sorted(stages, key=lambda s: (-s["executorRunTime"], s["stageId"], s["attemptId"])):
-        if held >= HEAVY_SHARE * run_ms or s["executorRunTime"] == 0:
+        if s["executorRunTime"] == 0 or (held >= HEAVY_SHARE * run_ms and s["executorRunTime"] < HEAVY_STAGE_SHARE * run_ms):
             break
         heavy.append((s["stageId"], s["attemptId"]))
         held += s["executorRunTime"]
@@ -599,7 +602,7 @@ def pressing_problems(facts: HsFacts) -> list[str]:
 CLAIM_KINDS: tuple[tuple[str, str], ...] = (
     ("executor_loss", "executor_loss"), ("overprovisioned", "memory_low_use"), ("underprovisioned", "memory_high_use"),
     ("fail", "failure"), ("oom", "failure"), ("skew", "skew"), ("spill", "spill"), ("gc", "gc"),
-    ("under_parallel", "under_parallelized"), ("too_short", "short_tasks"), ("too_many_shuffle", "short_tasks"),
+    ("under_parallel", "under_parallelized"), ("too_short", "short_tasks"), ("too_many_shuffle", "many_partitions"),
     ("small_files", "small_output"), ("too_few", "large_partitions"), ("speculation", "long_tail"), ("long_tail", "long_tail"), ("idle", "idle"), ("cost", "idle"), ("waste", "idle"),
     ("driver", "driver"), ("fetch_wait", "fetch_wait"),
 )
@@ -679,6 +682,24 @@ def _check_kind(kind: str, facts: HsFacts, stages: Sequence[tuple[int, int]], te
         short = [k for k in stages if k in facts.skew and ratio(k)[2] < SHORT_TASK_MS]
         return bool(short), "HS median task " + (", ".join(
             f"{_stage_label(facts, k)} {ratio(k)[2]:.0f} ms" for k in stages if k in facts.skew) or "n/a") + f" (short: < {SHORT_TASK_MS:.0f} ms)"
+    if kind == "many_partitions":
+        def detail(k):
+            stage = facts.stages[k]
+            read = ((facts.summaries.get(k) or {}).get("shuffleReadMetrics") or {}).get("readBytes") or [None]
+            return stage, read[0], ratio(k)[2] if k in facts.skew else None
+        small = []
+        parts = []
+        for k in stages:
+            stage, median_read, median_ms = detail(k)
+            shuffle_stage = stage["shuffleReadBytes"] > 0 and stage["shuffleReadBytes"] >= stage["inputBytes"]
+            parts.append(f"{_stage_label(facts, k)} " + (f"median shuffle read {median_read / 1024:.0f} KiB, " if median_read is not None else "")
+                         + f"shuffle read {stage['shuffleReadBytes'] / 2**20:.1f} MiB vs input {stage['inputBytes'] / 2**20:.0f} MiB"
+                         + (f", median task {median_ms:.0f} ms" if median_ms is not None else ""))
+            if (shuffle_stage and median_read is not None and median_read <= SMALL_SHUFFLE_READ_BYTES
+                    and median_ms is not None and median_ms < SHORT_TASK_MS):
+                small.append(k)
+        return bool(small), "HS " + "; ".join(parts) + (
+            f" (claim holds on a shuffle-reading stage whose median task reads <= 1 MiB and runs < {SHORT_TASK_MS:.0f} ms)")
     if kind == "long_tail":
         tails = [k for k in stages if ratio(k)[1] >= LONG_TAIL_RATIO]
         return bool(tails), "HS p95/median task duration " + (", ".join(
@@ -739,13 +760,14 @@ def _named_stages(finding: Mapping[str, Any], facts: HsFacts) -> list[tuple[int,
     return [key for key in facts.stages if key[0] in ids]
 
 
-def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int) -> Verdict:
+def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int, covered: Sequence[str] = ()) -> Verdict:
     """Our finding against the History Server. #1 is held to more: with failed jobs it must be a failure
     finding of at least `severe` naming the failed jobs' cause (the exception class or task-end reason the HS
     shows). Otherwise a finding agrees when what it claims shows in the HS's figures on the stages it names,
     and at least one named stage is a heavy stage (among those holding half the executor run time). A
     finding about configuration alone, which the HS cannot confirm, agrees only when the HS shows nothing
-    pressing (failures, a straggler, spill or GC on heavy stages, long stage-free time)."""
+    pressing (failures, a straggler, spill or GC on heavy stages, long stage-free time) that a finding ranked
+    above it does not already address with a confirmed claim of the same kind (`covered`)."""
     subject = f"#{rank} {finding['rule_id']} ({finding['severity']})"
     kind = claim_kind(finding)
     text = finding_text(finding)
@@ -770,10 +792,12 @@ def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int) -> Verd
         ok, why = _check_kind(kind, facts, heavy, text)
         return Verdict(subject, ok, f"on heavy {_share_text(facts, heavy[:3])}: {why}")
     if kind == "configuration":
-        if facts.pressing:
-            return Verdict(subject, False, "configuration advice while the HS shows " + "; ".join(facts.pressing))
+        open_problems = [p for p in facts.pressing if p.split(":")[0] not in covered]
+        if open_problems:
+            return Verdict(subject, False, "configuration advice while the HS shows " + "; ".join(open_problems))
         return Verdict(subject, True, "configuration advice; the HS shows nothing more pressing", confirmed=False)
-    stage_scope = facts.heavy if kind in ("skew", "spill", "under_parallelized", "short_tasks", "long_tail") else []
+    stage_scope = facts.heavy if kind in ("skew", "spill", "under_parallelized", "short_tasks", "long_tail",
+                                          "many_partitions", "small_output", "large_partitions") else []
     ok, why = _check_kind(kind, facts, stage_scope, text)
     return Verdict(subject, ok, why)
 
@@ -852,7 +876,13 @@ def judge_app(selected: Selected, hs: HsApp, facts: HsFacts, ours: OurApp | None
     if ours is None:
         missing = Verdict("ingestion", False, "the project has no analysis of this attempt")
         return Review(selected, hs, facts, None, missing, [missing], missing)
-    findings = [judge_finding(f, facts, rank) for rank, f in enumerate(ours.findings[:2], 1)]
+    findings: list[Verdict] = []
+    covered: list[str] = []  # kinds of pressing problems a confirmed finding above already names
+    for rank, finding in enumerate(ours.findings[:2], 1):
+        verdict = judge_finding(finding, facts, rank, covered)
+        findings.append(verdict)
+        if verdict.agrees and verdict.confirmed:
+            covered.append(claim_kind(finding))
     if not findings:
         ok = not facts.pressing
         findings = [Verdict("#1 (no finding)", ok, "the HS shows " + ("; ".join(facts.pressing) or "nothing pressing"),
@@ -868,7 +898,65 @@ def judge_app(selected: Selected, hs: HsApp, facts: HsFacts, ours: OurApp | None
 # Written diagnoses of disagreements, keyed by (app id, verdict subject without the severity). The
 # script prints each beside the disagreement it explains; a disagreement without one is listed as
 # "not diagnosed", and a diagnosis whose disagreement went away is reported as resolved.
-DIAGNOSES: dict[tuple[str, str], str] = {}
+DIAGNOSES: dict[tuple[str, str], str] = {
+    ("application_1603128018386_7846", "#1 too_many_shuffle_partitions"):
+        "ours: `failed_tasks` grades severity by the share of failed attempts (53 of 8630 = 0.6% -> low) and ignores "
+        "that a job failed (FetchFailedException after executor 2 was lost), so it ranks 9th; a configuration-size "
+        "finding about a 280-task stage holding 1% of the run time ranks first. Fix: failed jobs make a failure "
+        "finding at least severe (issue 16 item 4).",
+    ("application_1603128018386_7846", "#2 tasks_too_short"):
+        "ours: the rule counts tasks (8630 with a 7 ms median), not their time: all tasks together ran 28 s of a 97 s "
+        "app that had no stage running 87% of the time; the stage it names (238) holds 1% of the run time. Fix: weigh "
+        "by the share of run time in short-task stages.",
+    ("application_1701368813061_0008", "bottleneck skew"):
+        "ours: `max_stage_skew_ratio` comes from stage 13 (`load`, a 2004-task file-listing stage: 62 ms median, "
+        "2.7 s max, 10.0% of task time but 2.7 s of a 110 s app), which passes the 10%-of-task-time guard by a hair; "
+        "the straggler costs 2.6 s of wall time. Fix: weigh skew by the wall time the straggler adds (max - median vs "
+        "the app's wall time) or require the stage to read input or shuffle data.",
+    ("application_1701368813061_0008", "#1 data_skew"):
+        "ours: the same stage 13 (see the bottleneck): 43x max/median on a stage with no input or shuffle read, "
+        "where the data-byte check cannot run and the duration ratio alone (>= 4) decides; the HS's heavy stages 36 "
+        "and 37 (60% of run time) have max/median 1.5x and 2.3x.",
+    ("application_1701368813061_0008", "#2 too_many_shuffle_partitions"):
+        "ours: the rule picks the stage with most shuffle tasks (38: 400 tasks reading 2.26 MB in all, 3% of the run "
+        "time) without a share guard, and sizes partitions on the conf rather than the bytes shuffled. Fix: only "
+        "stages holding a meaningful share of the run time (issue 16 item 3).",
+    ("app-20250305192829-0000", "#1 cores_per_executor"):
+        "ours: 5 jobs failed with GpuSplitAndRetryOOM (112 failed attempts), but `failed_tasks` grades by the failed "
+        "share of 12416 attempts (0.9% -> low) and suggests `spark.task.maxFailures=8`; the GPU run is not recognized. "
+        "Fix: failed jobs first, at least severe, with GPU-memory advice for RAPIDS apps (issue 16 item 4).",
+    ("spark-195580588c0f4597ade9c93018b4e67f", "bottleneck skew"):
+        "borderline, the HS view is not the whole story: stage 0 (46% of run time) does have 7.0x max/median (5.2 s vs "
+        "0.7 s, and p95 4.9 s: a long tail rather than one straggler), but the longest task exceeds the median by 4.4 s "
+        "= 9.4% of the 47 s app, just under the review's 10% line for 'skew is what holds the app's time'. Ours uses "
+        "max/median > 5 on a stage with >= 10% of task time, without the wall-time cost.",
+    ("application_1640227485896_0002", "bottleneck under_parallelized"):
+        "ours: `tasks_per_core` is the unweighted mean of tasks per stage (0.18 x 32 cores: ~2700 one-task RandomForest "
+        "stages outnumber the rest) while stages with 1205 tasks hold most of the run time; stages with fewer tasks "
+        "than cores hold 1% of it. Fix: weigh stages by task time (issue 16 item 3).",
+    ("local-1622043423017", "#1 cost_waste"):
+        "ours: the cost comes from the 80-million-second wall time (see figures): executors held 'until the app "
+        "ended' for 2.5 years. The HS cannot compute a utilization either: the log's two executors are added after "
+        "its last task.",
+    ("local-1622043423017", "figures"):
+        "ours: an incomplete app ends at its last event of any kind; this log (edited upstream for cluster-shape "
+        "tests, per the manifest) adds its executors on 2023-12-12, 2.5 years after its tasks ran in 2021-05, so "
+        "the wall time becomes 80,374,296 s. The HS's jobs, stages and tasks end 5.3 s after the start. Fix: end an "
+        "incomplete app at its last job/stage/task event and record the inconsistent timestamps (issue 16 item 2).",
+    ("app-20240919162642-0000", "#1 too_many_shuffle_partitions"):
+        "ours: the named stages are Photon scan stages (431-433 tasks reading 2-25 GB of input, ~40 MB and 1-1.8 s per "
+        "task) that also read a 31 KB broadcast-sized shuffle; the rule takes any stage with shuffle read for a shuffle "
+        "stage and sees '0.0 KB per task'. Their partition count comes from file splits, not "
+        "`spark.sql.shuffle.partitions`. Fix: only stages whose shuffle read is their main input.",
+    ("application_1751493828576_0001", "#2 speculation_for_long_tail"):
+        "ours: the evidence is stage 45 (p95/median 3.2x, 9.6% of run time); the rule has no run-time share guard "
+        "and lists every stage it looked at, the heavy stages 50 and 55 having p95/median 1.1x. Fix: a share guard "
+        "as for skew.",
+    ("local-1776286786993", "#2 broadcast_join_opportunity"):
+        "ours: the rule reads the plan shape (a sort-merge join with a 1 KB side, with broadcasting disabled by "
+        "`autoBroadcastJoinThreshold=-1`), not time: the join's shuffle stages 10 and 11 hold 0.4% and 2.7% of the "
+        "run time. The advice is right but not worth second place; weigh by the join stages' share.",
+}
 
 
 def _subject_key(subject: str) -> str:
@@ -930,8 +1018,10 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "python benchmarks/analysis_review.py --out docs/analysis-review.md",
         "```",
         "",
-        "It needs `../shared/eventlogs/public` (or `--public DIR`) and Java; it takes about two minutes on 2 cores",
-        "(History Server start ~30 s, ingest + analyze ~50 s). Everything runs in a temporary folder.",
+        "It needs `../shared/eventlogs/public` (or `--public DIR`) and Java; it took "
+        f"{meta.get('seconds', '?')} s here (2 shared cores; the History",
+        "Server replays the logs while the project ingests and analyzes them). Everything runs in a temporary folder;",
+        "`--keep DIR` keeps the staged logs and the warehouse.",
         "",
         "## Result",
         "",
@@ -945,7 +1035,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "All figures on the History Server side come from its REST API (`/applications`, `/jobs`, `/stages`,",
         "`/stages/{id}/{attempt}/taskSummary`, failed tasks of `taskList`, `allexecutors`, `environment`).",
         f"A stage's share is its `executorRunTime` over the app's; the **heavy stages** are the fewest stages that,",
-        f"largest first, hold {HEAVY_SHARE:.0%} of it.",
+        f"largest first, hold {HEAVY_SHARE:.0%} of it, and any other stage holding {HEAVY_STAGE_SHARE:.0%} of it.",
         "",
         "- **Findings.** " + " ".join((judge_finding.__doc__ or "").split()),
         "  If we have no finding, that agrees only when the HS shows nothing pressing.",
@@ -954,7 +1044,10 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         f"  skew — max/median task duration >= {SKEW_RATIO:g} on a heavy named stage with >= {MIN_SKEW_TASKS} tasks;",
         f"  spill — disk spill on a heavy named stage; GC — GC >= {GC_SHARE:.0%} of run time (>= {MIN_RUN_MS // 1000} s of it);",
         "  under-parallelized — a heavy stage with fewer tasks than the most cores alive at once;",
-        f"  short tasks / too many partitions — median task < {SHORT_TASK_MS:.0f} ms on a heavy stage; long tail — p95/median",
+        f"  short tasks — median task < {SHORT_TASK_MS:.0f} ms on a heavy stage; too many shuffle partitions — a heavy",
+        f"  shuffle-reading stage (shuffle read >= input) whose median task reads <= 1 MiB and runs < {SHORT_TASK_MS:.0f} ms;",
+        f"  too few partitions — a heavy stage's largest task reads >= {LARGE_PARTITION_BYTES // 2**20} MiB; small files —",
+        f"  <= {SMALL_OUTPUT_BYTES // 2**20} MiB written per task on a heavy stage; long tail — p95/median",
         f"  >= {LONG_TAIL_RATIO:g}; idle / cost — executor run time <= {IDLE_UTILIZATION:.0%} of cores x alive time; driver — no",
         f"  stage running for >= {STAGE_FREE_SHARE:.0%} of the wall time; fetch wait >= {FETCH_WAIT_SHARE:.0%} of run time;",
         f"  memory over/under-provisioned — peak JVM heap <= {HEAP_LOW:.0%} / >= {HEAP_HIGH:.0%} of executor memory (or OOM errors).",
@@ -968,7 +1061,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "",
         "## Per application",
         "",
-        "| app | platform / Spark | HS: failed jobs | HS: heaviest stages (share of run time, wall, tasks) | ours: bottleneck | ours: #1 | ours: #2 | top agrees |",
+        "| app | platform (manifest, ours) / Spark | HS: failed jobs | HS: heaviest stages (share of run time, wall, tasks) | ours: bottleneck | ours: #1 | ours: #2 | top agrees |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for review in reviews:
@@ -982,7 +1075,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         mark = "✔" if review.bottleneck.agrees else "✘"
         bottleneck_cell = f"{mark} {ours.metrics.get('bottleneck') if ours else '—'}"
         lines.append("| " + " | ".join(_cell(c) for c in (
-            f"`{app}`", f"{platform} / {version}{status}", failed, _heavy_cell(review), bottleneck_cell,
+            f"`{app}`", f"{review.selected.candidate.platform_hint} (ours: {platform}) / {version}{status}", failed, _heavy_cell(review), bottleneck_cell,
             _finding_cell(review, 0), _finding_cell(review, 1), "**yes**" if review.top_agrees else "no")) + " |")
     lines += ["", "## Each verdict", ""]
     for review in reviews:
@@ -1096,7 +1189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": _git_commit(),
-            "pyspark": pyspark.__version__, "per_property": str(args.per_property)}
+            "pyspark": pyspark.__version__, "per_property": str(args.per_property),
+            "seconds": f"{time.perf_counter() - began:.0f}"}
     args.out.write_text(render_report(reviews, skipped, meta), encoding="utf-8")
     top = sum(r.top_agrees for r in reviews)
     confirmed = sum(r.top_agrees and r.findings[0].confirmed for r in reviews)

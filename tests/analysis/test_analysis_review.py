@@ -77,7 +77,8 @@ def test_failure_name_is_the_exception_class_or_task_end_reason(message, name):
 
 def test_heavy_stages_are_the_fewest_holding_half_the_run_time():
     stages = [_stage(0, 10), _stage(1, 400), _stage(2, 300), _stage(3, 290)]
-    assert review.heavy_stages(stages) == [(1, 0), (2, 0)]
+    assert review.heavy_stages(stages) == [(1, 0), (2, 0), (3, 0)]  # stage 3 holds 29%
+    assert review.heavy_stages([_stage(0, 100), _stage(1, 600), _stage(2, 150), _stage(3, 150)]) == [(1, 0)]
 
 
 def test_facts_name_the_failed_jobs_cause_from_the_failed_stage_not_the_cancelled_ones():
