@@ -972,16 +972,29 @@ def _short_name(name: str, limit: int = 48) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
+def _stage_wall_ms(stage: Mapping[str, Any]) -> int | None:
+    began, ended = _epoch_ms(stage.get("submissionTime")), _epoch_ms(stage.get("completionTime"))
+    return ended - began if began and ended else None
+
+
 def _heavy_cell(review: Review, count: int = 2) -> str:
+    """The stages holding most run time, and the longest one by wall time when it is another: name (call site),
+    SQL/job description, share of run time, wall time, tasks."""
     facts = review.facts
     if not facts.run_ms:
         return "no executor run time"
+    keys = sorted(facts.stage_share, key=lambda k: -facts.stage_share[k])[:count]
+    longest = max(facts.stages, key=lambda k: _stage_wall_ms(facts.stages[k]) or 0)
+    if longest not in keys and _stage_wall_ms(facts.stages[longest]):
+        keys.append(longest)
     parts = []
-    for key in sorted(facts.stage_share, key=lambda k: -facts.stage_share[k])[:count]:
+    for key in keys:
         stage = facts.stages[key]
-        began, ended = _epoch_ms(stage.get("submissionTime")), _epoch_ms(stage.get("completionTime"))
-        wall = f", {(ended - began) / 1000:.1f} s" if began and ended else ""
-        parts.append(f"{_stage_label(facts, key)} `{_short_name(stage['name'])}` {facts.stage_share[key]:.0%}{wall}, "
+        wall_ms = _stage_wall_ms(stage)
+        wall = f", {wall_ms / 1000:.1f} s" if wall_ms is not None else ""
+        description = f" ({_short_name(stage['description'], 24)})" if stage.get("description") else ""
+        parts.append(("longest: " if key == longest and len(parts) == count else "")
+                     + f"{_stage_label(facts, key)} `{_short_name(stage['name'])}`{description} {facts.stage_share[key]:.0%}{wall}, "
                      f"{stage['numTasks']} tasks" + (f", {stage['status']}" if stage["status"] != "COMPLETE" else ""))
     return "<br>".join(parts)
 
@@ -1061,7 +1074,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "",
         "## Per application",
         "",
-        "| app | platform (manifest, ours) / Spark | HS: failed jobs | HS: heaviest stages (share of run time, wall, tasks) | ours: bottleneck | ours: #1 | ours: #2 | top agrees |",
+        "| app | platform (manifest, ours) / Spark | HS: failed jobs | HS: heaviest stages (share of run time, wall, tasks); the longest if another | ours: bottleneck | ours: #1 | ours: #2 | top agrees |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for review in reviews:
