@@ -265,23 +265,31 @@ def _rolling_index(name: str) -> int:
 
 
 def stage_logs(public: Path, selection: Sequence[Selected], folder: Path) -> dict[tuple[str, str], str]:
-    """Copy the selected logs into `folder` so the History Server reads each of them; returns app key -> staged name."""
+    """Copy the selected logs into `folder` (one level, as the History Server lists it) in a form it reads: zip
+    members extracted, suffixes that are not Spark codecs dropped, a clashing name prefixed `<n>_`.
+    Returns app key -> staged name."""
     staged: dict[tuple[str, str], str] = {}
-    for item in selection:
+    for index, item in enumerate(selection):
         source = public / item.candidate.path
         if source.is_dir():
-            target = folder / source.name
-            shutil.copytree(source, target)
+            name = source.name  # eventlog_v2_<app id>: unique per application
         elif source.suffix == ".zip":
             with zipfile.ZipFile(source) as archive:
                 [member] = [m for m in archive.namelist() if not m.endswith("/")]
-                target = folder / _servable_name(Path(member).name)
-                with archive.open(member) as data, open(target, "wb") as out:
-                    shutil.copyfileobj(data, out)
+            name = _servable_name(Path(member).name)
         else:
-            target = folder / _servable_name(source.name)
+            name = _servable_name(source.name)
+        if (folder / name).exists():
+            name = f"{index}_{name}"
+        target = folder / name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        elif source.suffix == ".zip":
+            with zipfile.ZipFile(source) as archive, archive.open(member) as data, open(target, "wb") as out:
+                shutil.copyfileobj(data, out)
+        else:
             shutil.copyfile(source, target)
-        staged[item.app_key] = target.name
+        staged[item.app_key] = name
     return staged
 
 
@@ -374,7 +382,11 @@ def analyze_with_project(log_dir: Path, warehouse: Path, spark=None) -> dict[tup
     analyze_applications(ctx.spark, ctx.store, now)
     ours: dict[tuple[str, str], OurApp] = {}
     for row in ctx.store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id"]).to_pylist():
-        report = build_app_report(ctx.store, row["app_id"], row["attempt_id"], executor_counts=[1])
+        try:
+            report = build_app_report(ctx.store, row["app_id"], row["attempt_id"], executor_counts=[1])
+        except Exception as exc:  # noqa: BLE001 - one app the analysis cannot report on is a verdict, not a crash
+            print(f"no analysis report for {row['app_id']}#{row['attempt_id']}: {exc}", file=sys.stderr)
+            continue
         ours[(row["app_id"], row["attempt_id"])] = OurApp(row["app_id"], row["attempt_id"], report["application"],
                                                          report["metrics"], report["findings"])
     return ours
@@ -608,7 +620,7 @@ CLAIM_KINDS: tuple[tuple[str, str], ...] = (
 )
 BOTTLENECK_KINDS = {"skew": "skew", "memory_gc": "memory_gc", "shuffle": "fetch_wait", "scheduling_overhead": "short_tasks",
                     "under_parallelized": "under_parallelized", "io": "io", "cpu": "cpu", "driver": "driver",
-                    "balanced": "balanced"}
+                    "balanced": "balanced", "failure": "failure", "failures": "failure"}
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 
 

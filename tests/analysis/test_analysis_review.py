@@ -239,3 +239,17 @@ def test_a_real_history_server_run_judges_every_app(spark, shared_eventlogs, tmp
     assert all(r.figures.agrees for r in reviews if r.facts.completed), [r.figures for r in reviews]
     text = review.render_report(reviews, [], {"date": "today", "commit": "abc", "pyspark": "4", "per_property": "2"})
     assert "| `local-1776286786993` |" in text and "## Disagreements and their diagnosis" in text
+
+
+def test_staged_logs_keep_spark_codec_suffixes_drop_others_and_never_clash(tmp_path):
+    public = tmp_path / "public"
+    for relative in ("a/eventlog", "b/eventlog", "c/app.txt", "d/app-1.zstd"):
+        (public / relative).parent.mkdir(parents=True, exist_ok=True)
+        (public / relative).write_bytes(b"{}\n")
+    selection = [review.Selected(_candidate(path), (f"app-{i}", ""), "test", ())
+                 for i, path in enumerate(("a/eventlog", "b/eventlog", "c/app.txt", "d/app-1.zstd"))]
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    staged = review.stage_logs(public, selection, folder)
+    assert list(staged.values()) == ["eventlog", "1_eventlog", "app", "app-1.zstd"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(staged.values())
