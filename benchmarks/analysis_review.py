@@ -6,7 +6,7 @@
    (platform, Spark version, GPU, failed jobs, no ApplicationEnd): `select_logs`, rules in SELECTION_SLOTS.
 2. Copies them into a temporary folder in a form the History Server reads (zip members extracted, names
    without a codec suffix Spark does not know), starts the real History Server of the installed pyspark
-   over it (spark_optimizer/devtools/history_server.py) and reads /api/v1 (applications, jobs, stages with
+   over it (the project's LocalHistoryServer) and reads /api/v1 (applications, jobs, stages with
    task-duration quantiles, failed tasks, executors).
 3. Ingests and analyzes the very same folder with the project (into a temporary warehouse) and reads our
    bottleneck and findings, ordered as `spark-optimizer analyze` shows them.
@@ -1153,8 +1153,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
 def run_review(public: Path, work: Path, *, per_property: int = 2, min_total: int = 18, spark=None,
                selection: Sequence[Selected] | None = None) -> tuple[list[Review], list[tuple[Candidate, str]]]:
     """Select (unless `selection` is given), stage, replay in the History Server, ingest and analyze, judge."""
-    from spark_optimizer.devtools.history_server import LocalHistoryServer
-
+    LocalHistoryServer = _local_history_server_class()
     skipped: list[tuple[Candidate, str]] = []
     if selection is None:
         selection, skipped = select_logs(read_manifest(public), lambda c: peek_app_key(public, c), per_property, min_total)
@@ -1185,6 +1184,15 @@ def run_review(public: Path, work: Path, *, per_property: int = 2, min_total: in
 HS_RETAIN_ALL = {"spark.ui.retainedJobs": "1000000", "spark.ui.retainedStages": "1000000",
                  "spark.ui.retainedTasks": "10000000", "spark.ui.retainedDeadExecutors": "100000",
                  "spark.sql.ui.retainedExecutions": "1000000"}
+
+
+def _local_history_server_class():
+    """The project's History Server runner (tests/fakes once it moved out of the package, devtools before)."""
+    try:
+        from tests.fakes.history_server import LocalHistoryServer
+    except ImportError:
+        from spark_optimizer.devtools.history_server import LocalHistoryServer
+    return LocalHistoryServer
 
 
 def _git_commit() -> str:
