@@ -1139,7 +1139,8 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
     reasons: dict[str, int] = {}
     for _, reason in skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
-    lines += ["", "Logs the review could not use (by reason):", ""]
+    lines += ["", f"Of the other logs of the manifest (a rolling folder counts once), {len(skipped)} could not be used"
+              " (below, by reason); the rest were not needed.", ""]
     lines += [f"- {count} × {reason}" for reason, count in sorted(reasons.items(), key=lambda x: (-x[1], x[0]))]
     if undiagnosed:
         print(f"{undiagnosed} disagreement(s) have no diagnosis yet", file=sys.stderr)
@@ -1156,7 +1157,10 @@ def run_review(public: Path, work: Path, *, per_property: int = 2, min_total: in
     LocalHistoryServer = _local_history_server_class()
     skipped: list[tuple[Candidate, str]] = []
     if selection is None:
-        selection, skipped = select_logs(read_manifest(public), lambda c: peek_app_key(public, c), per_property, min_total)
+        candidates = read_manifest(public)
+        selection, skipped = select_logs(candidates, lambda c: peek_app_key(public, c), per_property, min_total)
+        print(f"{len(candidates)} logs in the manifest: {len(selection)} selected, {len(skipped)} not usable, "
+              f"{len(candidates) - len(selection) - len(skipped)} not needed", file=sys.stderr)
     log_dir = work / "logs"
     log_dir.mkdir(parents=True)
     stage_logs(public, selection, log_dir)
