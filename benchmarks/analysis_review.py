@@ -640,6 +640,18 @@ def claim_kind(finding: Mapping[str, Any]) -> str:
     return "failure" if finding.get("category") == "reliability" else "configuration"
 
 
+def names_in_text(names: Iterable[str], text: str) -> list[str]:
+    """The failure names `text` mentions: the class name, or its stem without an Exception/Error/Failure suffix
+    when that stem is specific (>= 8 letters: 'FetchFailed' for FetchFailedException, not 'Python')."""
+    lowered = text.lower()
+    found = []
+    for name in sorted(set(names)):
+        stem = re.sub(r"(Exception|Error|Failure)$", "", name)
+        if name.lower() in lowered or (len(stem) >= 8 and stem.lower() in lowered):
+            found.append(name)
+    return found
+
+
 def finding_text(finding: Mapping[str, Any]) -> str:
     return " ".join([finding.get("title") or "", json.dumps(finding.get("evidence") or {}), finding.get("rationale") or "",
                      " ".join(finding.get("recommended_conf") or [])])
@@ -659,7 +671,7 @@ def _check_kind(kind: str, facts: HsFacts, stages: Sequence[tuple[int, int]], te
         names = facts.job_failure_names | set(facts.task_failure_names)
         if not (facts.failed_tasks or facts.failed_jobs):
             return False, "the HS shows no failed task or job"
-        named = sorted(n for n in names if n.lower() in text.lower())
+        named = names_in_text(names, text)
         if names and not named:
             return False, f"does not name the HS failure ({', '.join(sorted(names))})"
         return True, f"HS: {facts.failed_tasks} failed task attempts, {len(facts.failed_jobs)} failed jobs" + (
@@ -787,7 +799,7 @@ def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int, covered
         if kind != "failure":
             return Verdict(subject, False, f"the HS shows {len(facts.failed_jobs)} failed job(s) "
                                            f"({', '.join(sorted(facts.job_failure_names)) or 'no exception named'}); #1 is not about them")
-        named = [n for n in facts.job_failure_names if n.lower() in text.lower()]
+        named = names_in_text(facts.job_failure_names, text)
         if facts.job_failure_names and not named:
             return Verdict(subject, False, f"does not name the failed jobs' cause {', '.join(sorted(facts.job_failure_names))}")
         if SEVERITIES.index(finding["severity"]) < SEVERITIES.index("severe"):
@@ -1065,7 +1077,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         "- **Findings.** " + " ".join((judge_finding.__doc__ or "").split()),
         "  If we have no finding, that agrees only when the HS shows nothing pressing.",
         "- **What each claim must show in the HS** (kind from words of the rule id): failure — failed tasks or jobs whose",
-        "  exception class / task-end reason the finding names; executor loss — executors removed for a failure;",
+        "  exception class / task-end reason the finding names (or its stem without Exception/Error/Failure when >= 8 letters); executor loss — executors removed for a failure;",
         f"  skew — max/median task duration >= {SKEW_RATIO:g} on a heavy named stage with >= {MIN_SKEW_TASKS} tasks;",
         f"  spill — disk spill on a heavy named stage; GC — GC >= {GC_SHARE:.0%} of run time (>= {MIN_RUN_MS // 1000} s of it);",
         "  under-parallelized — a heavy stage with fewer tasks than the most cores alive at once;",

@@ -253,3 +253,13 @@ def test_staged_logs_keep_spark_codec_suffixes_drop_others_and_never_clash(tmp_p
     staged = review.stage_logs(public, selection, folder)
     assert list(staged.values()) == ["eventlog", "1_eventlog", "app", "app-1.zstd"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(staged.values())
+
+
+@pytest.mark.parametrize("names, text, found", [
+    ({"FetchFailedException"}, '{"top_reasons": {"FetchFailed: shuffle 54 map 8339": 1}}', ["FetchFailedException"]),
+    ({"ExecutorLostFailure"}, "ExecutorLostFailure: executor 2", ["ExecutorLostFailure"]),
+    ({"PythonException"}, "PythonRDD stages", []),  # a short stem would match anything
+    ({"GpuSplitAndRetryOOM", "OutOfMemoryError"}, "tasks ran OutOfMemory on the GPU", ["OutOfMemoryError"]),
+])
+def test_a_finding_names_a_failure_by_its_class_or_specific_stem(names, text, found):
+    assert review.names_in_text(names, text) == found
