@@ -266,6 +266,8 @@ def _run_analysis(ctx, only=None) -> int:
 
     summary = analyze_applications(ctx.spark, ctx.store, datetime.now(timezone.utc), only=only)
     console.print(f"analyzed {len(summary.analyzed)} application attempt(s); {summary.findings} finding(s)")
+    if summary.skipped:
+        console.print(summary.skipped_line())
     return len(summary.analyzed)
 
 

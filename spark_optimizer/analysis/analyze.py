@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from spark_optimizer.analysis.app_metrics import compute_app_metrics, metric_peaks
+from spark_optimizer.analysis.app_metrics import accelerators, compute_app_metrics, metric_peaks
 from spark_optimizer.analysis.stage_metrics import compute_stage_metrics
 from spark_optimizer.rules.engine import build_app_facts, load_thresholds, run_rules
 from spark_optimizer.tables import (
@@ -25,6 +25,27 @@ KEY = ["app_id", "attempt_id"]
 class AnalyzeSummary:
     analyzed: tuple[tuple[str, str], ...]
     findings: int
+    # (app_id, attempt_id, reason) of applications whose metrics could not be computed; their
+    # app_metrics row carries the reason in `skipped_reason` and they get no findings.
+    skipped: tuple[tuple[str, str, str], ...] = ()
+
+    def skipped_line(self) -> str:
+        """One line for the user: how many were skipped, and why (most common reasons first)."""
+        if not self.skipped:
+            return ""
+        reasons: dict[str, int] = {}
+        for _, _, reason in self.skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        listed = "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+        return f"skipped {len(self.skipped)} application attempt(s) (app_metrics.skipped_reason): {listed}"
+
+
+def unusable_reason() -> F.Column:
+    """Why an application's metrics cannot be computed (null: they can)."""
+    return (
+        F.when(F.col("start_time_ms").isNull(), F.lit("no application start event (a log fragment): no time span to measure"))
+        .when(F.col("duration_ms").isNull() | (F.col("duration_ms") <= 0), F.lit("no event after the application start: no duration"))
+    )
 
 
 def apps_to_analyze(store: TableStore, only: Sequence[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
@@ -69,17 +90,30 @@ def analyze_applications(
     def read(spec):
         return store.read(spec).join(wanted, KEY, "left_semi")
 
-    applications, stages, tasks, executors = read(APPLICATIONS), read(STAGES), read(TASKS), read(EXECUTORS)
+    all_applications = read(APPLICATIONS).withColumn("skipped_reason", unusable_reason())
+    skipped = [(r["app_id"], r["attempt_id"], r["skipped_reason"])
+               for r in all_applications.where(F.col("skipped_reason").isNotNull()).select(*KEY, "skipped_reason").collect()]
+    applications = all_applications.where(F.col("skipped_reason").isNull()).drop("skipped_reason")
+    stages, tasks, executors = read(STAGES), read(TASKS), read(EXECUTORS)
+    spark_conf, sql_executions = read(SPARK_CONF), read(SQL_EXECUTIONS)
     scraped = metric_peaks(read(EXECUTOR_METRICS)) if store.exists(EXECUTOR_METRICS) else None
-    metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at, scraped).cache()
+    labels = accelerators(spark_conf, sql_executions).cache()
+    metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at, scraped, labels,
+                                  thresholds.get("significance")).cache()
+    skipped_rows = all_applications.where(F.col("skipped_reason").isNotNull()).select(
+        *KEY, (F.col("status") == "incomplete").alias("incomplete"), "skipped_reason",
+        F.lit(analyzed_at).cast("timestamp").alias("analyzed_at"))
+    metric_rows = metrics.unionByName(skipped_rows, allowMissingColumns=True)
     scope = [{"app_id": a, "attempt_id": b} for a, b in keys]
-    facts = build_app_facts(applications, metrics, stages, executors, read(SPARK_CONF), read(SQL_EXECUTIONS), read(JOBS), tasks)
+    facts = build_app_facts(applications, metrics, stages, executors, spark_conf, sql_executions, read(JOBS), tasks)
     findings = run_rules(spark, facts, thresholds, analyzed_at).cache()
     try:
-        store.replace_rows(APP_METRICS, metrics, KEY, scope)
-        store.replace_rows(STAGE_METRICS, compute_stage_metrics(spark, stages, applications, analyzed_at), KEY, scope)
+        store.replace_rows(APP_METRICS, metric_rows.select(APP_METRICS.column_names), KEY, scope)
+        store.replace_rows(STAGE_METRICS, compute_stage_metrics(spark, stages, applications, analyzed_at, labels), KEY, scope)
         store.replace_rows(FINDINGS, findings, KEY, scope)
-        return AnalyzeSummary(tuple(keys), findings.count())
+        analyzed = tuple(k for k in keys if k not in {(a, b) for a, b, _ in skipped})
+        return AnalyzeSummary(analyzed, findings.count(), tuple(sorted(skipped)))
     finally:
         metrics.unpersist()
         findings.unpersist()
+        labels.unpersist()

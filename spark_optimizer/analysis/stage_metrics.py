@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_optimizer.analysis.app_metrics import (
-    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio,
+    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio, reasons_json, share_columns,
 )
 from spark_optimizer.tables.stage_metrics import STAGE_METRICS
 
@@ -50,23 +50,31 @@ def critical_path(stages: Iterable[Mapping]) -> dict[int, tuple[bool, int]]:
     return result
 
 
-def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: DataFrame, analyzed_at: datetime) -> DataFrame:
-    """One `stage_metrics` row per stage attempt.
+def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: DataFrame, analyzed_at: datetime,
+                          labels: DataFrame | None = None) -> DataFrame:
+    """One `stage_metrics` row per stage attempt (`labels`: app key -> accelerator, see `accelerators`).
 
     Example::
 
         compute_stage_metrics(spark, store.read(STAGES), store.read(APPLICATIONS), run_time)
     """
     per_app = Window.partitionBy(*KEY)
-    cores = applications.select(*KEY, "max_concurrent_cores")
+    cores = applications.select(*KEY, "max_concurrent_cores", F.col("duration_ms").alias("app_wall_ms"))
+    if labels is None:
+        labels = applications.select(*KEY).withColumn("accelerator", F.lit(None).cast("string"))
+    # An app-wide CPU-time gap (Spark < 2.1) leaves every stage's CPU share unknown, not only the idle ones.
+    app_cpu = stages.groupBy(*KEY).agg(F.sum("executor_cpu_time_ms").alias("app_cpu_ms"), F.sum("executor_run_time_ms").alias("app_run_ms"))
     base = (
-        stages.join(cores, KEY, "left")
+        stages.join(cores, KEY, "left").join(labels, KEY, "left").join(app_cpu, KEY, "left")
         .withColumn("task_time_share", _ratio(F.col("task_time_ms"), F.sum("task_time_ms").over(per_app)))
-        .withColumn("gc_share", _ratio(F.col("jvm_gc_time_ms"), F.col("executor_run_time_ms")))
-        .withColumn("cpu_share_of_run", _ratio(F.col("executor_cpu_time_ms"), F.col("executor_run_time_ms")))
-        .withColumn("shuffle_fetch_wait_share", _ratio(F.col("shuffle_fetch_wait_time_ms"), F.col("executor_run_time_ms")))
+        .withColumn("wall_time_share", F.when(F.col("duration_ms") <= F.col("app_wall_ms"), _ratio(F.col("duration_ms"), F.col("app_wall_ms"))))
+        .withColumn("cpu_for_share", F.when((F.coalesce("app_cpu_ms", F.lit(0)) == 0) & (F.col("app_run_ms") > 0), F.lit(0.0))
+                    .otherwise(F.col("executor_cpu_time_ms")))
         .withColumn("tasks_per_core", _ratio(F.col("task_count"), F.col("max_concurrent_cores")))
     )
+    base = share_columns(base, "executor_run_time_ms", "cpu_for_share", "jvm_gc_time_ms", "shuffle_fetch_wait_time_ms",
+                         F.col("accelerator"))
+    base = base.withColumn("unknown_metrics", reasons_json(F.col("unknown_metrics")))
     classified = base.withColumn(
         "bottleneck",
         F.when((F.col("task_count") >= 10) & (F.col("task_duration_skew_ratio") > SKEW_RATIO)
@@ -77,6 +85,7 @@ def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: 
         .when((F.col("tasks_per_core") < 1) & (F.col("duration_ms") > 10_000), "under_parallelized")
         .when(F.col("cpu_share_of_run") < LOW_CPU_SHARE_OF_RUN, "io")
         .when(F.col("cpu_share_of_run") >= 0.8, "cpu")
+        .when(F.col("cpu_share_of_run").isNull(), "unknown")
         .otherwise("balanced"),
     )
     path_schema = "app_id string, attempt_id string, stage_id long, on_critical_path boolean, critical_path_ms long"

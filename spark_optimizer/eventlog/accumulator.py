@@ -39,7 +39,8 @@ class AppAccumulator:
         self.attempt_id = ""
         self.app_name = self.user = None
         self.start_time_ms = self.end_time_ms = self.exit_code = None
-        self.last_time_ms: int | None = None
+        self.last_time_ms: int | None = None  # latest task, stage, job, SQL or application event
+        self.last_resource_time_ms: int | None = None  # latest executor / block-manager event
         self.has_app_start = self.has_app_end = self.databricks_header = False
         self.spark_properties: dict[str, str] = {}
         self.system_properties: dict[str, str] = {}
@@ -104,6 +105,19 @@ class AppAccumulator:
     def _seen_time(self, time_ms: Any) -> None:
         if isinstance(time_ms, int) and time_ms > 0 and (self.last_time_ms is None or time_ms > self.last_time_ms):
             self.last_time_ms = time_ms
+
+    def _seen_resource_time(self, time_ms: Any) -> None:
+        if isinstance(time_ms, int) and time_ms > 0 and (self.last_resource_time_ms is None or time_ms > self.last_resource_time_ms):
+            self.last_resource_time_ms = time_ms
+
+    @property
+    def last_event_time_ms(self) -> int | None:
+        """Where an application without ApplicationEnd ends: its last work event (task, stage, job,
+        SQL). Executor and block-manager times only count when there is no work at all: hand-edited
+        logs carry executor times years after the tasks ran, and time after the last task is not
+        observed work."""
+        return self.last_time_ms if self.last_time_ms is not None and self.last_time_ms != self.start_time_ms \
+            else (self.last_resource_time_ms or self.last_time_ms)
 
     @property
     def identified(self) -> bool:
@@ -174,13 +188,13 @@ class AppAccumulator:
         executor.total_cores = info.get("Total Cores", executor.total_cores)
         executor.resource_profile_id = info.get("Resource Profile Id", executor.resource_profile_id)
         executor.add_time_ms = e.get("Timestamp")
-        self._seen_time(executor.add_time_ms)
+        self._seen_resource_time(executor.add_time_ms)
 
     def _executor_removed(self, e: dict) -> None:
         executor = self._executor(e.get("Executor ID"))
         executor.remove_time_ms = e.get("Timestamp")
         executor.remove_reason = e.get("Removed Reason")
-        self._seen_time(executor.remove_time_ms)
+        self._seen_resource_time(executor.remove_time_ms)
 
     def _block_manager_added(self, e: dict) -> None:
         bm = e.get("Block Manager ID") or {}
@@ -189,7 +203,7 @@ class AppAccumulator:
         executor.max_memory_bytes = e.get("Maximum Memory", executor.max_memory_bytes)
         if executor.add_time_ms is None:  # logs before SparkListenerExecutorAdded existed
             executor.add_time_ms = e.get("Timestamp")
-        self._seen_time(e.get("Timestamp"))
+        self._seen_resource_time(e.get("Timestamp"))
 
     def _stage_executor_metrics(self, e: dict) -> None:
         executor = self._executor(e.get("Executor ID"))
@@ -458,7 +472,7 @@ class AppAccumulator:
     def application_row(self) -> Row:
         props = self.spark_properties
         workers = self._worker_executors()
-        end = self.end_time_ms if self.has_app_end else self.last_time_ms
+        end = self.end_time_ms if self.has_app_end else self.last_event_time_ms
         profile = self.resource_profiles.get(0, {})
         row = {
             "app_name": self.app_name,

@@ -22,7 +22,9 @@ STAGE_METRICS = TableSpec(
         Column("tasks_per_core", "double", "task_count / the app's max concurrent cores"),
         Column("on_critical_path", "boolean", "on the longest chain of dependent stages of its job (Sparklens)"),
         Column("critical_path_ms", "long", "length of its job's critical path (sum of stage durations on it)"),
-        Column("bottleneck", "string", "cpu|memory_gc|io|shuffle|skew|scheduling_overhead|under_parallelized|balanced"),
+        Column("bottleneck", "string", "cpu|memory_gc|io|shuffle|skew|scheduling_overhead|under_parallelized|balanced|unknown"),
+        Column("wall_time_share", "double", "stage duration / application duration"),
+        Column("unknown_metrics", "string", "JSON list of 'metric: reason' for every share left null although its inputs were logged; null when none"),
         Column("analyzed_at", "timestamp"),
     ),
 )
