@@ -263,3 +263,11 @@ def test_staged_logs_keep_spark_codec_suffixes_drop_others_and_never_clash(tmp_p
 ])
 def test_a_finding_names_a_failure_by_its_class_or_specific_stem(names, text, found):
     assert review.names_in_text(names, text) == found
+
+
+def test_an_unknown_bottleneck_agrees_unconfirmed_only_when_the_history_server_shows_nothing_pressing():
+    quiet = review.hs_facts(_hs_app([_stage(1, 900, begin=0.5, end=99.5)]))
+    verdict = review.judge_bottleneck("unknown", quiet)
+    assert verdict.agrees and not verdict.confirmed
+    idle_driver = review.hs_facts(_hs_app([_stage(1, 900, begin=0.5, end=20)]))
+    assert not review.judge_bottleneck("unknown", idle_driver).agrees
