@@ -324,6 +324,13 @@ def validation_problems(conf: Mapping[str, str], spark_version: str | None) -> l
     if executor_cores is not None and executor_cores < task_cpus:
         problems.append(f"spark.executor.cores={executor_cores} is below spark.task.cpus={task_cpus}")
     if is_true(conf.get("spark.dynamicAllocation.enabled")):
+        version = parse_version(spark_version)
+        tracking = is_true(conf.get("spark.dynamicAllocation.shuffleTracking.enabled")) and version is not None and version >= (3, 0)
+        if not is_true(conf.get("spark.shuffle.service.enabled")) and not tracking:
+            # ExecutorAllocationManager.validateSettings (cluster masters; local mode ignores dynamic allocation)
+            problems.append("spark.dynamicAllocation.enabled=true requires spark.shuffle.service.enabled=true"
+                            + (" or spark.dynamicAllocation.shuffleTracking.enabled=true" if version is None or version >= (3, 0)
+                               else f" (shuffle tracking needs Spark 3.0; the application runs {spark_version})"))
         low = _int(conf, "spark.dynamicAllocation.minExecutors")
         high = _int(conf, "spark.dynamicAllocation.maxExecutors")
         if low is not None and high is not None and low > high:

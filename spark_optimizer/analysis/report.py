@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.tables import APP_METRICS, APPLICATIONS, STAGE_METRICS
+from spark_optimizer.rules.suggestions import merge_findings
+from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
 
@@ -74,11 +75,15 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
         }
     except WhatIfError as exc:
         whatif = {"error": str(exc)}
+    current = {r["key"]: r["value"] for r in _rows_for(store.read_arrow(SPARK_CONF), app_id, attempt_id) if r["source"] == "spark"} \
+        if store.exists(SPARK_CONF) else {}
+    merged = merge_findings(findings, current, app.get("spark_version"), app.get("platform"))
     return {
         "application": {k: app.get(k) for k in (
             "app_id", "attempt_id", "app_name", "user", "spark_version", "platform", "master", "status",
             "duration_ms", "executors_added", "max_concurrent_executors", "executor_cores", "executor_memory_mb",
-            "task_count", "failed_task_count", "job_count", "stage_count", "input_bytes", "shuffle_read_bytes",
+            "task_count", "failed_task_count", "failed_job_count", "failed_stage_count", "job_count", "stage_count",
+            "input_bytes", "shuffle_read_bytes",
             "shuffle_write_bytes", "disk_bytes_spilled", "source_path")},
         "metrics": {k: v for k, v in (metrics[0] if metrics else {}).items() if k not in ("app_id", "attempt_id", "analyzed_at")},
         "findings": [
@@ -89,21 +94,21 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
         ],
         "heaviest_stages": [
             {k: s[k] for k in ("stage_id", "stage_attempt_id", "job_id", "duration_ms", "task_count", "task_time_share",
-                               "gc_share", "cpu_share_of_run", "task_duration_skew_ratio", "on_critical_path", "bottleneck")}
+                               "gc_share", "cpu_share_of_run", "task_duration_skew_ratio", "on_critical_path", "bottleneck",
+                               "unknown_metrics") if k in s}
             for s in stages[:8]
         ],
         "whatif": whatif,
+        "configuration": {"conf": merged.conf, "chosen_by": merged.chosen_by, "resolved": merged.resolved},
     }
 
 
 def merged_conf(report: dict[str, Any]) -> dict[str, str]:
-    """All findings' properties as one spark-submit configuration (the most severe finding wins a conflict)."""
-    merged: dict[str, str] = {}
-    for finding in report["findings"]:
-        for item in finding["recommended_conf"]:
-            key, _, value = item.partition("=")
-            merged.setdefault(key, value)
-    return merged
+    """All findings' properties as one spark-submit configuration without contradictions (see
+    rules.suggestions.merge_findings; how conflicts were settled is in report["configuration"]["resolved"])."""
+    if "configuration" in report:
+        return dict(report["configuration"]["conf"])
+    return merge_findings(report["findings"], {}, report["application"].get("spark_version")).conf
 
 
 def list_applications(

@@ -8,12 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_optimizer.errors import ConfigurationError
-from spark_optimizer.rules import memory, partitioning, resources, sql
+from spark_optimizer.rules import failures, memory, partitioning, resources, sql
 from spark_optimizer.rules.model import AppFacts, Finding, Rule
+from spark_optimizer.rules.suggestions import fit_to_application
 from spark_optimizer.tables.findings import FINDINGS
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "conf" / "rules.toml"
@@ -31,7 +32,7 @@ RULES: dict[str, Rule] = {
     "idle_executors": resources.idle_executors,
     "cores_per_executor": resources.cores_per_executor,
     "driver_bound": resources.driver_bound,
-    "failed_tasks": resources.failed_tasks,
+    "failed_tasks": failures.failed_tasks,
     "executor_loss": memory.executor_loss,
     "aqe_disabled": sql.aqe_disabled,
     "broadcast_join_opportunity": sql.broadcast_join_opportunity,
@@ -43,6 +44,27 @@ RULES: dict[str, Rule] = {
     "dynamic_allocation_without_shuffle_tracking": resources.dynamic_allocation_without_shuffle_tracking,
     "shuffle_fetch_wait": resources.shuffle_fetch_wait,
     "scheduler_delay": resources.scheduler_delay,
+}
+
+
+def _accelerated(facts: AppFacts) -> bool:
+    return facts.accelerator is not None
+
+
+def _databricks(facts: AppFacts) -> bool:
+    return facts.app.get("platform") == "databricks"
+
+
+# Rules that say nothing true about some kinds of application, and stay quiet on them:
+# GPU (RAPIDS) and native-engine (Photon, Gluten) runs keep their working memory and serialization
+# outside the JVM heap, and size executors by accelerator; Databricks sizes executors by node type
+# and scales with its own autoscaler, not Spark's dynamic allocation.
+NOT_APPLICABLE = {
+    "executor_memory_overprovisioned": _accelerated,
+    "kryo_not_used": _accelerated,
+    "cores_per_executor": lambda facts: _accelerated(facts) or _databricks(facts),
+    "idle_executors": _databricks,
+    "dynamic_allocation_without_shuffle_tracking": _databricks,
 }
 
 
@@ -62,9 +84,14 @@ def load_thresholds(path: str | Path | None = None) -> dict[str, dict[str, Any]]
 def evaluate(facts: AppFacts, thresholds: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
     """Every rule on one application; a rule that breaks on odd data reports itself, the others still run."""
     findings = []
+    significance = thresholds.get("significance", {})
     for rule_id, rule in RULES.items():
+        if rule_id in NOT_APPLICABLE and NOT_APPLICABLE[rule_id](facts):
+            continue
         try:
-            finding = rule(facts, thresholds.get(rule_id, {}))
+            finding = rule(facts, {**significance, **thresholds.get(rule_id, {})})
+            if finding is not None:
+                finding = fit_to_application(finding, facts.conf, facts.spark_version, facts.app.get("platform"))
         except Exception as exc:  # noqa: BLE001 - one rule must not hide the others' findings
             finding = Finding(rule_id, "internal", "info", f"rule {rule_id} could not be evaluated: {exc!r}", {}, {},
                               "This is a bug in the rule; please report it with the application's event log.")
@@ -92,12 +119,18 @@ def build_app_facts(
     plan_names = sql_executions.select(*KEY, F.explode("plan_node_names").alias("node")).groupBy(*KEY).agg(
         F.collect_set("node").alias("plan_node_names")
     )
+    # Failure texts as logged (their first 600 characters hold the exception class and message),
+    # the 50 most frequent per application: rules read the cause from them.
+    by_count = Window.partitionBy(*KEY).orderBy(F.desc("count"))
     reasons = (
         tasks.where(F.col("failure_reason").isNotNull())
-        .withColumn("reason", F.substring_index(F.substring("failure_reason", 1, 200), ": ", 2))
+        .withColumn("reason", F.substring("failure_reason", 1, 600))
         .groupBy(*KEY, "reason").count()
+        .withColumn("rank", F.row_number().over(by_count)).where(F.col("rank") <= 50)
         .groupBy(*KEY).agg(F.map_from_entries(F.collect_list(F.struct("reason", "count"))).alias("failure_reasons"))
     )
+    job_lists = jobs.groupBy(*KEY).agg(
+        F.collect_list(F.struct("job_id", "result", F.substring("failure_reason", 1, 600).alias("failure_reason"))).alias("jobs"))
     app_struct = F.struct(*[c for c in applications.columns if c not in KEY]).alias("app")
     metrics_struct = F.struct(*[c for c in app_metrics.columns if c not in KEY]).alias("metrics")
     return (
@@ -108,6 +141,7 @@ def build_app_facts(
         .join(conf_maps, KEY, "left")
         .join(plan_names, KEY, "left")
         .join(reasons, KEY, "left")
+        .join(job_lists, KEY, "left")
     )
 
 
@@ -117,6 +151,7 @@ def _facts_from_row(row) -> AppFacts:
         app=d["app"] or {}, metrics=d.get("metrics") or {}, stages=d.get("stages") or [],
         executors=d.get("executors") or [], conf=d.get("conf") or {},
         plan_node_names=tuple(d.get("plan_node_names") or ()), failure_reasons=d.get("failure_reasons") or {},
+        jobs=d.get("jobs") or [],
     )
 
 

@@ -8,31 +8,49 @@ from typing import Any, Mapping
 
 from spark_optimizer.eventlog.fields import memory_mb
 from spark_optimizer.rules.model import MB, AppFacts, Finding, memory_mb_text, severity_for
+from spark_optimizer.spark_rules import default_memory_overhead_mb, executor_memory_text
 
 
 def _executor_memory_mb(facts: AppFacts) -> float | None:
     return facts.app.get("executor_memory_mb") or memory_mb(facts.conf_value("spark.executor.memory"))
 
 
+def heap_use_share(facts: AppFacts) -> float | None:
+    """Peak JVM heap / executor memory; None when unknown or above 1 (then the setting is not the heap
+    that ran: local mode runs tasks in the driver's heap)."""
+    peak, memory = facts.metrics.get("peak_jvm_heap_bytes"), _executor_memory_mb(facts)
+    if not peak or not memory:
+        return None
+    share = peak / (memory * MB)
+    return share if share <= 1 else None
+
+
 def spill_to_disk(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    spilled = [s for s in facts.stages if (s.get("disk_bytes_spilled") or 0) > 0]
+    """Disk spill in stages that matter (a meaningful share of wall and task time); severity by the
+    share of task time that spilled; more partitions only when the shuffled bytes call for them."""
+    share_only = {**p, "min_stage_tasks": 0}  # a stage of few tasks spills as much as one of many
+    spilled = [s for s in facts.stages if (s.get("disk_bytes_spilled") or 0) > 0 and facts.significant(s, share_only)]
     if not spilled:
         return None
-    share = len(spilled) / max(1, len(facts.stages))
+    app_task = sum(s.get("task_time_ms") or 0 for s in facts.stages) or 1
+    share = sum(s.get("task_time_ms") or 0 for s in spilled) / app_task
     severity = severity_for(share, p["severity"]) or "low"
     worst = max(spilled, key=lambda s: s.get("disk_bytes_spilled") or 0)
-    stage_bytes = max(worst.get("shuffle_read_bytes") or 0, worst.get("input_bytes") or 0, worst.get("memory_bytes_spilled") or 0)
-    current = int(facts.conf_value("spark.sql.shuffle.partitions", "200") or 200)
-    target = max(current * 2, math.ceil(stage_bytes / (p["target_partition_mb"] * MB)))
-    change = {"spark.sql.shuffle.partitions": str(target)}
+    stage_bytes = worst.get("shuffle_read_bytes") or 0
+    current = facts.conf_int("spark.sql.shuffle.partitions", 200)
+    change = {}
+    by_bytes = math.ceil(stage_bytes / (p["target_partition_mb"] * MB))
+    if stage_bytes and by_bytes > (worst.get("task_count") or current):
+        change["spark.sql.shuffle.partitions"] = str(by_bytes)
     memory = _executor_memory_mb(facts)
     if memory:
-        change["spark.executor.memory"] = memory_mb_text(memory * 1.5)
+        change["spark.executor.memory"] = executor_memory_text(memory * 1.5)
     spill_disk = sum(s.get("disk_bytes_spilled") or 0 for s in spilled)
     return Finding(
         "spill_to_disk", "memory", severity,
         f"{len(spilled)} of {len(facts.stages)} stages spilled {spill_disk / MB:.0f} MB to disk",
         {"spilled_stages": len(spilled), "stages": len(facts.stages), "disk_bytes_spilled": spill_disk,
+         "spilled_task_time_share": round(share, 3),
          "memory_bytes_spilled": sum(s.get("memory_bytes_spilled") or 0 for s in spilled),
          "worst_stage_id": worst["stage_id"], "worst_stage_bytes": stage_bytes, "executor_memory_mb": memory},
         change,
@@ -49,54 +67,66 @@ def excessive_gc(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     severity = severity_for(share, p["severity"])
     if severity is None:
         return None
-    memory = _executor_memory_mb(facts) or 1024
-    # Grow the heap in proportion to the time lost, up to doubling it.
-    grown = memory * min(2.0, 1 + 2 * share)
+    memory = _executor_memory_mb(facts)
+    heap_share = heap_use_share(facts)
+    change = {}
+    # A heap that never filled up is not too small: more of it would not cut collections.
+    if memory and (heap_share is None or heap_share >= p["grow_heap_above_use_share"]):
+        change["spark.executor.memory"] = executor_memory_text(memory * min(2.0, 1 + 2 * share))  # up to doubling it
+    java_options = facts.conf_value("spark.executor.extraJavaOptions") or ""
+    if "GC" not in java_options:  # the user's own collector choice stays
+        change["spark.executor.extraJavaOptions"] = (java_options + " -XX:+UseG1GC").strip()
     return Finding(
         "excessive_gc", "memory", severity, f"Executors spent {share:.0%} of task time in JVM garbage collection",
         {"gc_share": round(share, 3), "jvm_gc_time_ms": facts.app.get("jvm_gc_time_ms"),
-         "executor_run_time_ms": facts.metrics.get("task_run_ms"), "executor_memory_mb": memory},
-        {"spark.executor.memory": memory_mb_text(grown), "spark.executor.extraJavaOptions": "-XX:+UseG1GC"},
-        "GC time is CPU not spent on tasks; a larger heap (or fewer concurrent tasks per executor) lowers collection pressure.",
+         "executor_run_time_ms": facts.metrics.get("task_run_ms"), "executor_memory_mb": memory,
+         "heap_use_share": round(heap_share, 3) if heap_share is not None else None},
+        change,
+        "GC time is CPU not spent on tasks; a larger heap (when the heap did fill up) or fewer concurrent tasks per "
+        "executor lowers collection pressure.",
     )
 
 
 def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     peak = facts.metrics.get("peak_jvm_heap_bytes")
     memory = _executor_memory_mb(facts)
-    if not peak or not memory or memory < p["min_executor_memory_mb"] or (facts.app.get("disk_bytes_spilled") or 0) > 0:
+    share = heap_use_share(facts)
+    if share is None or memory < p["min_executor_memory_mb"] or (facts.app.get("disk_bytes_spilled") or 0) > 0:
         return None
-    share = peak / (memory * MB)
     if share >= p["max_heap_use_share"]:
         return None
-    recommended = peak / MB * p["headroom"]
+    recommended = executor_memory_text(peak / MB * p["headroom"])  # never below Spark's 450 MiB minimum
+    change = {"spark.executor.memory": recommended}
+    if facts.conf_value("spark.executor.memoryOverhead"):  # an explicit overhead sized for the old heap
+        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(memory_mb(recommended) or 0))
     return Finding(
         "executor_memory_overprovisioned", "cost", "moderate" if share < 0.25 else "low",
         f"Peak executor heap was {share:.0%} of the {memory} MB requested",
         {"peak_jvm_heap_bytes": peak, "executor_memory_mb": memory, "heap_use_share": round(share, 3)},
-        {"spark.executor.memory": memory_mb_text(recommended),
-         "spark.executor.memoryOverhead": memory_mb_text(max(384, 0.1 * recommended))},
+        change,
         f"Unused heap is paid for; peak x {p['headroom']} keeps headroom for the next run's variation "
-        "(overhead: Spark's default 10%, at least 384 MB).",
+        "(Spark refuses less than 450 MiB; overhead: Spark's default max(384 MiB, 10%)).",
     )
 
 
 def executor_memory_underprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     peak = facts.metrics.get("peak_jvm_heap_bytes")
     memory = _executor_memory_mb(facts)
-    oom = sum(n for reason, n in facts.failure_reasons.items() if "OutOfMemory" in reason or "exceeding memory limits" in reason)
-    share = (peak / (memory * MB)) if peak and memory else None
+    # JVM heap exhaustion only: GPU memory (RAPIDS) is failed_tasks' concern
+    oom = sum(n for reason, n in facts.failure_reasons.items()
+              if re.search(r"java\.lang\.OutOfMemoryError|exceeding (physical )?memory limits", reason))
+    share = heap_use_share(facts)
     if not oom and (share is None or share < p["heap_use_share"]):
         return None
     memory = memory or 1024
     grown = memory * (p["increase"] if not oom else 1.5)
-    overhead = max(384, 0.1 * grown) * (1.5 if oom else 1.0)
+    overhead = default_memory_overhead_mb(grown) * (1.5 if oom else 1.0)
     return Finding(
         "executor_memory_underprovisioned", "memory", "severe" if oom else "moderate",
         f"Executors ran out of memory ({oom} OOM task failures)" if oom else f"Peak heap reached {share:.0%} of executor memory",
         {"oom_task_failures": oom, "peak_jvm_heap_bytes": peak, "executor_memory_mb": memory,
          "heap_use_share": round(share, 3) if share else None},
-        {"spark.executor.memory": memory_mb_text(grown), "spark.executor.memoryOverhead": memory_mb_text(overhead)},
+        {"spark.executor.memory": executor_memory_text(grown), "spark.executor.memoryOverhead": memory_mb_text(overhead)},
         "Tasks that hit the heap limit fail or thrash; more heap and overhead (off-heap, Python, netty) avoids retries.",
     )
 
@@ -119,8 +149,8 @@ def executor_loss(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     if any(_PREEMPTION.search(r) for r in reasons):
         change.update({"spark.decommission.enabled": "true", "spark.storage.decommission.enabled": "true",
                        "spark.storage.decommission.shuffleBlocks.enabled": "true"})
-    if not change:
-        change = {"spark.task.maxFailures": "8", "spark.excludeOnFailure.enabled": "true"}
+    if not change:  # no cause in the reasons: keep work off the nodes that keep losing executors (not more retries)
+        change = {"spark.excludeOnFailure.enabled": "true"}
     return Finding(
         "executor_loss", "reliability", severity, f"{len(lost)} executors were lost during the run",
         {"executors_lost": len(lost), "reasons": sorted({r[:160] for r in reasons})[:5]},

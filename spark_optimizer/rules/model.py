@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from spark_optimizer.eventlog.fields import is_local_master
+from spark_optimizer.spark_rules import MEMORY_OVERHEAD_MIN_MB, memory_text
 
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 MB = 1024 * 1024
@@ -24,9 +24,35 @@ class AppFacts:
     conf: Mapping[str, str]
     plan_node_names: Sequence[str] = ()
     failure_reasons: Mapping[str, int] = field(default_factory=dict)
+    jobs: Sequence[Mapping[str, Any]] = ()
+
+    @property
+    def spark_version(self) -> str | None:
+        return self.app.get("spark_version")
+
+    @property
+    def accelerator(self) -> str | None:
+        """rapids, photon or gluten when the SQL work ran on a GPU / native engine (app_metrics.accelerator)."""
+        return self.metrics.get("accelerator")
+
+    def significant(self, stage: Mapping[str, Any], p: Mapping[str, Any]) -> bool:
+        """Whether a stage holds a meaningful share of the application ([significance] in conf/rules.toml):
+        of its wall time and of its task time, with enough tasks to compare."""
+        app_task = sum(s.get("task_time_ms") or 0 for s in self.stages)
+        wall = self.metrics.get("wall_ms") or self.app.get("duration_ms") or 0
+        return ((stage.get("task_count") or 0) >= p["min_stage_tasks"]
+                and (stage.get("task_time_ms") or 0) >= p["min_stage_task_share"] * app_task
+                and (stage.get("duration_ms") or 0) >= p["min_stage_wall_share"] * wall)
 
     def conf_value(self, key: str, default: str | None = None) -> str | None:
         return self.conf.get(key, default)
+
+    def conf_int(self, key: str, default: int) -> int:
+        """An integer property, or `default` when unset or not a number (Databricks allows 'auto' partitions)."""
+        try:
+            return int(str(self.conf.get(key, default)).strip())
+        except ValueError:
+            return default
 
     def conf_bool(self, key: str, default: bool) -> bool:
         value = self.conf.get(key)
@@ -90,10 +116,6 @@ Rule = Callable[[AppFacts, Mapping[str, Any]], "Finding | None"]
 
 
 def memory_mb_text(mb: float) -> str:
-    """Spark memory setting for `mb` MiB, rounded up to a whole 256 MiB (or GiB when large)."""
-    mb = int(math.ceil(mb))
-    if mb <= 384:  # Spark's minimum memoryOverhead
-        return "384m"
-    if mb >= 8192:
-        return f"{-(-mb // 1024)}g"
-    return f"{-(-mb // 256) * 256}m"
+    """Spark memory setting for `mb` MiB (at least Spark's 384 MiB overhead minimum), rounded up to
+    256 MiB, or GiB from 8 GiB; for spark.executor.memory use spark_rules.executor_memory_text."""
+    return f"{MEMORY_OVERHEAD_MIN_MB}m" if mb <= MEMORY_OVERHEAD_MIN_MB else memory_text(mb)

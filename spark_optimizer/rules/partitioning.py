@@ -26,7 +26,7 @@ def data_skew(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
         if not has_bytes and (ratio or 0) < p["severity"][1]:
             continue
         if (ratio and ratio >= p["severity"][0] and (s.get("task_count") or 0) >= p["min_tasks"]
-                and (s.get("task_time_ms") or 0) >= p["min_task_time_share"] * total
+                and (s.get("task_time_ms") or 0) >= p["min_task_time_share"] * total and facts.significant(s, p)
                 and (s.get("task_duration_ms_max") or 0) >= p["min_max_task_ms"]):
             skewed.append(s)
     if not skewed:
@@ -58,7 +58,7 @@ def data_skew(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
 
 
 def too_many_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    stages = [s for s in facts.shuffle_stages() if (s.get("task_count") or 0) >= p["min_tasks"]]
+    stages = [s for s in facts.shuffle_stages() if (s.get("task_count") or 0) >= p["min_tasks"] and facts.significant(s, p)]
     if not stages:
         return None
     heaviest = max(stages, key=lambda s: s.get("task_count") or 0)
@@ -66,24 +66,29 @@ def too_many_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Findin
     severity = severity_for(median_mb, p["severity"], higher_is_worse=False)
     if severity is None:
         return None
-    total_read = max(s.get("shuffle_read_bytes") or 0 for s in stages)
-    target = max(facts.total_cores * 2, math.ceil(total_read / (p["target_partition_mb"] * MB)))
+    # From the bytes this stage actually shuffled: ~target MB per partition.
+    total_read = heaviest.get("shuffle_read_bytes") or 0
+    target = max(1, math.ceil(total_read / (p["target_partition_mb"] * MB)))
+    if target >= (heaviest.get("task_count") or 0):
+        return None
     return Finding(
         "too_many_shuffle_partitions", "parallelism", severity,
         f"Stage {heaviest['stage_id']}: {heaviest['task_count']} shuffle tasks read "
         + (f"{median_mb * 1024:.1f} KB" if median_mb < 0.1 else f"{median_mb:.2f} MB") + " each (median)",
         {"stage_id": heaviest["stage_id"], "tasks": heaviest["task_count"], "median_shuffle_read_mb": round(median_mb, 3),
-         "stage_shuffle_read_bytes": total_read, "shuffle_partitions_conf": facts.conf_value("spark.sql.shuffle.partitions")},
+         "stage_shuffle_read_bytes": total_read, "shuffle_partitions_conf": facts.conf_value("spark.sql.shuffle.partitions"),
+         "stage_wall_share": round((heaviest.get("duration_ms") or 0) / (facts.metrics.get("wall_ms") or 1), 3)},
         {"spark.sql.shuffle.partitions": str(target), "spark.sql.adaptive.coalescePartitions.enabled": "true",
          "spark.sql.adaptive.advisoryPartitionSizeInBytes": f"{p['target_partition_mb']}m"},
         f"Each task costs scheduling and shuffle-file overhead; ~{p['target_partition_mb']} MB per partition "
         f"needs {target} partitions for this shuffle volume.",
-        [s["stage_id"] for s in stages],
+        [heaviest["stage_id"]],
     )
 
 
 def too_few_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    stages = facts.shuffle_stages()
+    share_only = {**p, "min_stage_tasks": 0}  # few tasks is this rule's very problem
+    stages = [s for s in facts.shuffle_stages() if facts.significant(s, share_only)]
     if not stages:
         return None
     worst = max(stages, key=lambda s: s.get("shuffle_read_bytes_max") or 0)
@@ -92,7 +97,8 @@ def too_few_shuffle_partitions(facts: AppFacts, p: Mapping[str, Any]) -> Finding
     if severity is None:
         return None
     target = math.ceil((worst.get("shuffle_read_bytes") or 0) / (p["target_partition_mb"] * MB))
-    target = max(target, (worst.get("task_count") or 1) * 2)
+    if target <= (worst.get("task_count") or 0):  # the bytes do not call for more partitions: one task got more than its share (skew)
+        return None
     return Finding(
         "too_few_shuffle_partitions", "parallelism", severity,
         f"Stage {worst['stage_id']}: a shuffle task reads {max_mb:.0f} MB",
@@ -130,24 +136,30 @@ def tasks_too_short(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
 
 
 def under_parallelized(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    stages = [s for s in facts.stages if (s.get("duration_ms") or 0) >= p["min_stage_ms"]]
-    if not stages or facts.total_cores <= 1:
+    """Fewer tasks than cores where the task time is: tasks per core averaged over stages weighted by
+    their task time (a 1-task listing stage does not speak for the 1205-task stages doing the work)."""
+    cores = facts.total_cores
+    weighted = facts.metrics.get("tasks_per_core")
+    if cores <= 1 or weighted is None:
         return None
-    heaviest = max(stages, key=lambda s: s.get("task_time_ms") or 0)
-    per_core = (heaviest.get("task_count") or 0) / facts.total_cores
-    severity = severity_for(per_core, p["severity"], higher_is_worse=False)
+    severity = severity_for(weighted, p["severity"], higher_is_worse=False)
     if severity is None:
         return None
-    target = facts.total_cores * p["partitions_per_core"]
+    narrow = [s for s in facts.stages if (s.get("task_count") or 0) < cores and (s.get("duration_ms") or 0) >= p["min_stage_ms"]]
+    if not narrow:
+        return None
+    heaviest = max(narrow, key=lambda s: s.get("task_time_ms") or 0)
+    target = cores * p["partitions_per_core"]
     return Finding(
         "under_parallelized", "parallelism", severity,
-        f"Stage {heaviest['stage_id']} ran {heaviest.get('task_count')} tasks on {facts.total_cores} cores",
-        {"stage_id": heaviest["stage_id"], "tasks": heaviest.get("task_count"), "cores": facts.total_cores,
-         "stage_duration_ms": heaviest.get("duration_ms")},
+        f"Weighted by task time, stages ran {weighted:.2f} tasks per core (stage {heaviest['stage_id']}: "
+        f"{heaviest.get('task_count')} tasks on {cores} cores)",
+        {"tasks_per_core_weighted": round(weighted, 3), "stage_id": heaviest["stage_id"], "tasks": heaviest.get("task_count"),
+         "cores": cores, "stage_duration_ms": heaviest.get("duration_ms")},
         {"spark.sql.shuffle.partitions": str(target), "spark.default.parallelism": str(target)},
-        f"Fewer tasks than cores leaves cores idle in the heaviest stage; ~{p['partitions_per_core']} tasks per core "
+        f"Fewer tasks than cores leaves cores idle where the work is; ~{p['partitions_per_core']} tasks per core "
         f"also evens out stragglers.",
-        [heaviest["stage_id"]],
+        [s["stage_id"] for s in narrow],
     )
 
 

@@ -1,5 +1,5 @@
 """Rules about the resources an application held: idle executors, cores, driver time, cost,
-dynamic allocation, scheduling and shuffle-fetch overheads, failed tasks."""
+dynamic allocation, scheduling and shuffle-fetch overheads."""
 
 from __future__ import annotations
 
@@ -84,10 +84,14 @@ def cost_waste(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
         return None
     executors = facts.app.get("max_concurrent_executors") or 1
     target = max(1, math.ceil(executors * utilization / 0.7))
+    # Under dynamic allocation the executor count is its bounds', not spark.executor.instances.
+    change = ({"spark.dynamicAllocation.maxExecutors": str(target)} if facts.conf_bool("spark.dynamicAllocation.enabled", False)
+              else {"spark.executor.instances": str(target)})
     return Finding(
         "cost_waste", "cost", severity, f"{wasted:.1f} allocated core-hours did no task work ({utilization:.0%} used)",
-        {"wasted_core_hours": round(wasted, 2), "core_utilization": round(utilization, 3), "executors": executors},
-        {"spark.executor.instances": str(target), "spark.dynamicAllocation.maxExecutors": str(target)},
+        {"wasted_core_hours": round(wasted, 2), "core_utilization": round(utilization, 3), "executors": executors,
+         "incomplete": bool(facts.metrics.get("incomplete"))},
+        change,
         "Allocated but unused cores are billed like used ones; size the executor count to the work actually done.",
     )
 
@@ -140,30 +144,4 @@ def shuffle_fetch_wait(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
         {"spark.reducer.maxSizeInFlight": "96m", "spark.shuffle.io.numConnectionsPerPeer": "2",
          "spark.shuffle.file.buffer": "1m"},
         "Reducers idle while remote blocks arrive; more bytes in flight and connections per peer overlap the fetches.",
-    )
-
-
-def failed_tasks(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    failed = facts.app.get("failed_task_count") or 0
-    total = facts.app.get("task_count") or 0
-    if not failed or not total:
-        return None
-    share = failed / total
-    severity = severity_for(share, p["severity"]) or "low"
-    reasons = dict(sorted(facts.failure_reasons.items(), key=lambda kv: -kv[1])[:5])
-    change: dict[str, str] = {}
-    if any("FetchFailed" in r for r in reasons):
-        change.update({"spark.shuffle.io.maxRetries": "10", "spark.shuffle.io.retryWait": "15s"})
-    if any("OutOfMemory" in r for r in reasons):
-        change["spark.sql.shuffle.partitions"] = str(max(400, int(facts.conf_value("spark.sql.shuffle.partitions", "200") or 200) * 2))
-    if facts.app.get("failed_job_count"):
-        change.setdefault("spark.task.maxFailures", "8")
-    if not change:
-        change["spark.excludeOnFailure.enabled"] = "true"
-    return Finding(
-        "failed_tasks", "reliability", severity, f"{failed} of {total} task attempts failed ({share:.1%})",
-        {"failed_tasks": failed, "tasks": total, "failed_jobs": facts.app.get("failed_job_count"),
-         "failed_stages": facts.app.get("failed_stage_count"), "top_reasons": reasons},
-        change,
-        "Every failed attempt is work thrown away and retried; the top reasons say which setting addresses them.",
     )

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from spark_optimizer.rules.model import MB, AppFacts, Finding
+from spark_optimizer.spark_rules import is_true, parse_bytes, parse_version, property_available
 
-
-def _spark_major(facts: AppFacts) -> int | None:
-    match = re.match(r"(\d+)\.", facts.app.get("spark_version") or "")
-    return int(match.group(1)) if match else None
+AQE_DEFAULT_ON = (3, 2)  # SPARK-33679: spark.sql.adaptive.enabled defaults to true from Spark 3.2
 
 
 def aqe_disabled(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
-    major = _spark_major(facts)
-    if major is None or major < p["min_spark_major"] or not facts.plan_node_names:
+    version = parse_version(facts.spark_version)
+    if version is None or not property_available("spark.sql.adaptive.enabled", facts.spark_version) or not facts.plan_node_names:
+        return None
+    if version[0] < p["min_spark_major"]:
         return None
     explicit = facts.conf_value("spark.sql.adaptive.enabled")
-    # AQE is on by default from Spark 3.2.
-    enabled = explicit.strip().lower() == "true" if explicit is not None else (facts.app.get("spark_version") or "") >= "3.2"
+    enabled = is_true(explicit) if explicit is not None else version >= AQE_DEFAULT_ON
     if enabled:
         return None
     return Finding(
@@ -68,8 +66,10 @@ def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding
     threshold_conf = facts.conf_value("spark.sql.autoBroadcastJoinThreshold")
     threshold_mb = p["default_threshold_mb"]
     if threshold_conf is not None:
-        value = threshold_conf.strip().lower()
-        threshold_mb = -1 if value.startswith("-") else (int(re.sub(r"\D", "", value) or 0) / (MB if value.isdigit() else 1))
+        try:
+            threshold_mb = parse_bytes(threshold_conf) / MB  # a bare number is bytes for this property
+        except ValueError:
+            threshold_mb = p["default_threshold_mb"]
     if small_mb > p["small_side_max_mb"] or (threshold_mb >= 0 and small_mb <= threshold_mb):
         return None
     recommended = max(16, 2 ** int(small_mb * 2).bit_length())

@@ -94,16 +94,23 @@ def test_gc_pressure_grows_the_heap_in_proportion():
 
 def test_memory_over_and_under_provisioning():
     over = fired(with_metrics(peak_jvm_heap_bytes=1000 * MB))["executor_memory_overprovisioned"]
-    assert over.recommended_conf == {"spark.executor.memory": "1536m", "spark.executor.memoryOverhead": "384m"}
+    assert over.recommended_conf == {"spark.executor.memory": "1536m"}  # Spark's default overhead follows on its own
+    tiny_peak = fired(with_metrics(peak_jvm_heap_bytes=100 * MB))["executor_memory_overprovisioned"]
+    assert tiny_peak.recommended_conf["spark.executor.memory"] == "512m"  # never below Spark's 450 MiB minimum
     under = fired(healthy(failure_reasons={"ExceptionFailure: java.lang.OutOfMemoryError": 3}))
     assert under["executor_memory_underprovisioned"].recommended_conf["spark.executor.memory"] == "12g"
 
 
 def test_partition_count_rules_compute_a_target_from_shuffle_bytes():
     tiny = stage(1, tasks=1000, shuffle_read_bytes=500 * MB, shuffle_read_bytes_median=int(0.5 * MB), shuffle_read_bytes_max=MB)
-    assert fired(healthy(stages=[stage(0), tiny]))["too_many_shuffle_partitions"].recommended_conf["spark.sql.shuffle.partitions"] == "32"
+    # 500 MB shuffled at ~128 MB per partition: 4, whatever the core count
+    assert fired(healthy(stages=[stage(0), tiny]))["too_many_shuffle_partitions"].recommended_conf["spark.sql.shuffle.partitions"] == "4"
     huge = stage(1, tasks=8, shuffle_read_bytes=8000 * MB, shuffle_read_bytes_median=1000 * MB, shuffle_read_bytes_max=1100 * MB)
-    assert fired(healthy(stages=[stage(0), huge]))["too_few_shuffle_partitions"].recommended_conf["spark.sql.shuffle.partitions"] == "40"
+    eight = {**healthy().conf, "spark.sql.shuffle.partitions": "8"}
+    assert fired(healthy(stages=[stage(0), huge], conf=eight))["too_few_shuffle_partitions"].recommended_conf == {
+        "spark.sql.shuffle.partitions": "40"}  # AQE is already on: not suggested again
+    # the same advice as the application's own setting is no finding
+    assert "too_few_shuffle_partitions" not in fired(healthy(stages=[stage(0), huge]))
 
 
 def test_tiny_tasks_and_under_parallelism():
@@ -111,7 +118,11 @@ def test_tiny_tasks_and_under_parallelism():
     facts = healthy(stages=[stage(0), many], app={**healthy().app, "task_count": 2040}, metrics={**healthy().metrics, "median_task_ms": 20})
     assert fired(facts)["tasks_too_short"].severity == "severe"  # 20 ms median: the 20 ms step
     few = stage(1, tasks=4, task_ms=30_000)
-    assert fired(healthy(stages=[stage(0), few]))["under_parallelized"].recommended_conf["spark.sql.shuffle.partitions"] == "48"
+    narrow = healthy(stages=[stage(0), few], metrics={**healthy().metrics, "tasks_per_core": 0.3})
+    assert fired(narrow)["under_parallelized"].recommended_conf["spark.sql.shuffle.partitions"] == "48"
+    # weighted by task time the work ran wide: one narrow stage does not make the app under-parallelized
+    wide = healthy(stages=[stage(0), few], metrics={**healthy().metrics, "tasks_per_core": 37.0})
+    assert "under_parallelized" not in fired(wide)
 
 
 def test_idle_executors_and_cost_waste_size_the_executor_count_to_the_work():
@@ -136,7 +147,8 @@ def test_failures_and_lost_executors_get_reason_specific_fixes():
     facts = replace(with_app(failed_task_count=10, failed_job_count=0), failure_reasons={"FetchFailed": 10},
                     executors=[{"executor_id": "1", "lost": True, "remove_reason": "Container killed by YARN for exceeding physical memory limits"}])
     findings = fired(facts)
-    assert findings["failed_tasks"].recommended_conf["spark.shuffle.io.maxRetries"] == "10"
+    # the cause (lost shuffle output, container memory) is addressed, not retried
+    assert findings["failed_tasks"].recommended_conf == {"spark.executor.memoryOverhead": "1280m", "spark.sql.shuffle.partitions": "80"}
     assert findings["executor_loss"].recommended_conf["spark.executor.memoryOverhead"] == "1280m"
 
 
@@ -179,3 +191,76 @@ def test_memory_settings_are_rounded_up_to_whole_units(value, expected):
     from spark_optimizer.rules.model import memory_mb_text
 
     assert memory_mb_text(value) == expected
+
+
+def test_skew_spill_and_partition_findings_need_a_stage_that_matters():
+    # 43x skew in a 2.7 s stage of a 110 s application (application_1701368813061_0008's listing stage)
+    skewed = stage(1, tasks=2000, task_ms=10, duration_ms=2_700, task_duration_skew_ratio=43.0, task_duration_ms_max=4_000,
+                   shuffle_read_bytes=0, shuffle_read_bytes_median=0, shuffle_read_bytes_max=0)
+    app = healthy(stages=[stage(0, duration_ms=100_000), skewed], metrics={**healthy().metrics, "wall_ms": 110_000})
+    assert "data_skew" not in fired(app)
+    spilled = stage(1, tasks=20, duration_ms=2_000, disk_bytes_spilled=100 * MB)
+    assert "spill_to_disk" not in fired(healthy(stages=[stage(0, duration_ms=100_000), spilled]))
+    assert "spill_to_disk" in fired(healthy(stages=[stage(0), stage(1, disk_bytes_spilled=100 * MB)]))
+
+
+def test_failures_name_their_cause_and_failed_jobs_are_at_least_severe():
+    gpu = ("ExceptionFailure: com.nvidia.spark.rapids.jni.GpuSplitAndRetryOOM: GPU OutOfMemory: could not split inputs "
+           "and retry.\n\tat com.nvidia...")
+    jobs = [{"job_id": 0, "result": "succeeded"}, {"job_id": 1, "result": "failed", "failure_reason": "Job aborted"},
+            {"job_id": 2, "result": "succeeded"}]
+    facts = replace(with_app(failed_task_count=112, task_count=12416), failure_reasons={gpu: 112}, jobs=jobs,
+                    metrics={**healthy().metrics, "accelerator": "rapids"},
+                    conf={**healthy().conf, "spark.rapids.sql.concurrentGpuTasks": "4"})
+    finding = fired(facts)["failed_tasks"]
+    assert finding.severity == "severe"
+    assert "GpuSplitAndRetryOOM: GPU OutOfMemory: could not split inputs and retry." in finding.title
+    assert finding.recommended_conf["spark.rapids.sql.concurrentGpuTasks"] == "2"
+    assert finding.recommended_conf["spark.rapids.sql.batchSizeBytes"] == "512m"
+    assert "spark.task.maxFailures" not in finding.recommended_conf
+    last_failed = replace(facts, jobs=jobs[:1] + [{"job_id": 3, "result": "failed", "failure_reason": "x"}])
+    assert fired(last_failed)["failed_tasks"].severity == "critical"
+
+
+def test_application_errors_are_named_and_not_retried():
+    python = ("ExceptionFailure: org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+              '  File "/app/job.py", line 60, in fail\nValueError: bad row 17\n')
+    finding = fired(replace(with_app(failed_task_count=4, task_count=80), failure_reasons={python: 4}))["failed_tasks"]
+    assert "PythonException (ValueError: bad row 17)" in finding.title
+    assert finding.recommended_conf == {} and "application's own code" in finding.rationale
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("ExecutorLostFailure: executor 2: Container killed by YARN for exceeding physical memory limits. 5.5 GB of 5.5 GB",
+     "ExecutorLostFailure: Container killed by YARN for exceeding physical memory limits. 5.5 GB of 5.5 GB"),
+    ("FetchFailed: shuffle 54 map 8347: org.apache.spark.shuffle.FetchFailedException: /hadoop/disk0/shuffle_54.index",
+     "FetchFailedException: /hadoop/disk0/shuffle_54.index"),
+    ("Job aborted due to stage failure: Task 51 in stage 34.0 failed 4 times, most recent failure: Lost task 51.3 in stage "
+     "34.0 (TID 12417) (host executor 0): java.lang.OutOfMemoryError: Java heap space", "OutOfMemoryError: Java heap space"),
+])
+def test_failure_causes_are_the_exception_class_and_first_message_line(text, cause):
+    from spark_optimizer.rules.failures import failure_cause
+
+    assert failure_cause(text) == cause
+
+
+def test_suggestions_fit_the_applications_spark_version_and_current_values():
+    old = healthy(app={**healthy().app, "spark_version": "1.6.3"}, conf={"spark.sql.adaptive.enabled": "false"})
+    assert "aqe_disabled" not in fired(old)  # no AQE before Spark 3.0
+    # a value the application already has is no suggestion; a finding left with none goes
+    wide = with_app(executor_cores=16, max_concurrent_executors=2)
+    assert "cores_per_executor" in fired(wide)
+    asked = replace(wide, conf={**wide.conf, "spark.executor.cores": "4", "spark.executor.instances": "8"})
+    assert "cores_per_executor" not in fired(asked)
+    half = replace(wide, conf={**wide.conf, "spark.executor.cores": "4"})
+    kept = fired(half)["cores_per_executor"]
+    assert kept.recommended_conf == {"spark.executor.instances": "8"}
+    assert kept.evidence["not_suggested"] == ["spark.executor.cores=4: already the application's value"]
+
+
+def test_rules_that_do_not_apply_to_gpu_and_databricks_runs_stay_quiet():
+    gpu = with_metrics(peak_jvm_heap_bytes=1000 * MB, accelerator="rapids")
+    assert "executor_memory_overprovisioned" not in fired(gpu)
+    assert "cores_per_executor" not in fired(replace(gpu, app={**gpu.app, "executor_cores": 16}))
+    databricks = with_app(platform="databricks", executor_cores=16)
+    assert "cores_per_executor" not in fired(databricks)

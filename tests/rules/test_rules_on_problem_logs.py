@@ -48,6 +48,10 @@ def findings_by_log(spark, tmp_path_factory):
 def test_the_rule_fires_on_the_run_that_has_its_problem(findings_by_log, log, rule):
     findings = findings_by_log[log]
     assert rule in findings, f"{rule} did not fire on {log}; fired: {sorted(findings)}"
+    if rule == "failed_tasks" and not findings[rule]["recommended_conf"]:
+        # the fixture's tasks raise from application code: no setting fixes that, and the finding says so
+        assert "application's own code" in findings[rule]["rationale"]
+        return
     assert findings[rule]["recommended_conf"], "a finding must carry concrete properties"
 
 
