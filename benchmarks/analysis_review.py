@@ -931,6 +931,12 @@ DIAGNOSES: dict[tuple[str, str], str] = {
         "that a job failed (FetchFailedException after executor 2 was lost), so it ranks 9th; a configuration-size "
         "finding about a 280-task stage holding 1% of the run time ranks first. Fix: failed jobs make a failure "
         "finding at least severe (issue 16 item 4).",
+    ("application_1603128018386_7846", "#1 idle_executors"):
+        "ours: three findings are critical (idle_executors, driver_bound, failed_tasks naming the FetchFailedException "
+        "after executor 2 was lost) and `build_app_report` orders findings by severity only, so among equal "
+        "severities the table's row order decides and the failure comes third. The idle cores are real (the HS shows "
+        "no stage running for 87% of the 97 s), but the issue asks for failures first. Fix: break severity ties with "
+        "failures first (e.g. sort by (severity_rank, category == 'reliability')).",
     ("application_1603128018386_7846", "#2 tasks_too_short"):
         "ours: the rule counts tasks (8630 with a 7 ms median), not their time: all tasks together ran 28 s of a 97 s "
         "app that had no stage running 87% of the time; the stage it names (238) holds 1% of the run time. Fix: weigh "
@@ -976,10 +982,11 @@ DIAGNOSES: dict[tuple[str, str], str] = {
         "the wall time becomes 80,374,296 s. The HS's jobs, stages and tasks end 5.3 s after the start. Fix: end an "
         "incomplete app at its last job/stage/task event and record the inconsistent timestamps (issue 16 item 2).",
     ("app-20240919162642-0000", "#1 too_many_shuffle_partitions"):
-        "ours: the named stages are Photon scan stages (431-433 tasks reading 2-25 GB of input, ~40 MB and 1-1.8 s per "
-        "task) that also read a 31 KB broadcast-sized shuffle; the rule takes any stage with shuffle read for a shuffle "
-        "stage and sees '0.0 KB per task'. Their partition count comes from file splits, not "
-        "`spark.sql.shuffle.partitions`. Fix: only stages whose shuffle read is their main input.",
+        "ours: the named stages are Photon scan stages (stage 44: 433 tasks reading 5 GB of input, ~12 MB and 1 s per "
+        "task; 52 and 56 read 16-25 GB) that also read a 31 KB broadcast-sized shuffle; the rule takes any stage with "
+        "shuffle read for a shuffle stage and sees '0.0 KB per task'. Their partition count comes from file splits, "
+        "not `spark.sql.shuffle.partitions`, and 1 s tasks carry no scheduling overhead to save. Fix: only stages "
+        "whose shuffle read is their main input.",
     ("application_1751493828576_0001", "#2 speculation_for_long_tail"):
         "ours: the evidence is stage 45 (p95/median 3.2x, 9.6% of run time); the rule has no run-time share guard "
         "and lists every stage it looked at, the heavy stages 50 and 55 having p95/median 1.1x. Fix: a share guard "
