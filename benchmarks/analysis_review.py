@@ -454,7 +454,9 @@ _LEADING_NAME = re.compile(r"\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*(?::
 
 def failure_name(message: str | None) -> str | None:
     """The exception class or task-end reason a failure message starts with (its simple name), e.g.
-    'GpuSplitAndRetryOOM', 'ExecutorLostFailure', 'FetchFailed'; None for a cancellation or free text."""
+    'GpuSplitAndRetryOOM', 'ExecutorLostFailure', 'FetchFailed'; None for a cancellation or free text.
+    Written apart from the analysis' own parser (rules/failures.py) on purpose: the judge does not reuse
+    the code it judges."""
     if not message:
         return None
     cause = _CAUSE.search(message)
@@ -789,10 +791,10 @@ def judge_finding(finding: Mapping[str, Any], facts: HsFacts, rank: int, covered
     """Our finding against the History Server. #1 is held to more: with failed jobs it must be a failure
     finding of at least `severe` naming the failed jobs' cause (the exception class or task-end reason the HS
     shows). Otherwise a finding agrees when what it claims shows in the HS's figures on the stages it names,
-    and at least one named stage is a heavy stage (among those holding half the executor run time). A
+    and at least one named stage is a heavy stage. A
     finding about configuration alone, which the HS cannot confirm, agrees only when the HS shows nothing
     pressing (failures, a straggler, spill or GC on heavy stages, long stage-free time) that a finding ranked
-    above it does not already address with a confirmed claim of the same kind (`covered`)."""
+    above it does not already address with a confirmed claim of the same kind (the kinds in `covered`)."""
     subject = f"#{rank} {finding['rule_id']} ({finding['severity']})"
     kind = claim_kind(finding)
     text = finding_text(finding)
@@ -1107,7 +1109,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         f"{FAILED_TASK_SHARE:.0%}; a heavy stage whose max task is >= {STRAGGLER_RATIO:g}x the median and",
         f"  >= {STRAGGLER_WALL_SHARE:.0%} of the wall time longer; disk spill on a heavy stage; GC >= {GC_SHARE:.0%}; no stage running for",
         f"  >= {STAGE_FREE_SHARE:.0%} of a >= {MIN_DRIVER_WALL_MS // 1000} s app.",
-        "- **Bottleneck**: " + (judge_bottleneck.__doc__ or "").strip() + " `balanced` (and `unknown`: no class fits, CPU share unknown) agrees when nothing but failures is pressing;",
+        "- **Bottleneck**: " + " ".join((judge_bottleneck.__doc__ or "").split()) + " `balanced` (and `unknown`: no class fits, CPU share unknown) agrees when nothing but failures is pressing;",
         f"  `cpu` / `io` need the HS CPU time to be >= {CPU_BOUND:.0%} / < {IO_BOUND:.0%} of run time (unknown CPU time: disagree).",
         "- **Figures**: " + " ".join((judge_figures.__doc__ or "").split()),
         "",
@@ -1120,6 +1122,8 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
         facts, ours = review.facts, review.ours
         app = review.selected.app_key[0] + (f" #{review.selected.app_key[1]}" if review.selected.app_key[1] else "")
         platform = (ours.application.get("platform") if ours else "?") or "?"
+        accelerator = ours.metrics.get("accelerator") if ours else None
+        platform += f", {accelerator}" if accelerator else ""
         version = review.hs.attempt.get("appSparkVersion") or (ours.application.get("spark_version") if ours else "") or "?"
         status = "" if facts.completed else ", incomplete"
         failed = (f"{len(facts.failed_jobs)} ({', '.join(sorted(facts.job_failure_names)) or 'cancelled'})"
