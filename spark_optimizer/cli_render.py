@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from rich.console import Group
@@ -17,7 +19,8 @@ def _seconds(ms: Any) -> str:
 
 
 def _pct(x: Any) -> str:
-    return "-" if x is None else f"{x:.0%}"
+    """A share as a percentage; a null share is "unknown" (not logged, or the log's figures disagree)."""
+    return "unknown" if x is None else f"{x:.0%}"
 
 
 def _mb(b: Any) -> str:
@@ -39,6 +42,11 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
                      f"({_pct(m['driver_only_share'])}); core utilization {_pct(m['core_utilization'])}, "
                      f"CPU/run {_pct(m['cpu_share_of_run'])}, GC {_pct(m['gc_share'])}")
         head.add_row("bottleneck", Text(m["bottleneck"] or "-", style="bold"))
+        if m.get("accelerator"):
+            head.add_row("engine", {"rapids": "GPU (NVIDIA RAPIDS)", "photon": "Databricks Photon", "gluten": "Gluten / Velox"}
+                         .get(m["accelerator"], m["accelerator"]))
+        for reason in json.loads(m.get("unknown_metrics") or "[]"):
+            head.add_row("unknown", reason)
     parts: list[Any] = [Panel(head, title="summary", expand=False)]
     if report.get("heaviest_stages"):
         heavy = Table(title="heaviest stages")
@@ -73,6 +81,9 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
         parts.append(table)
     if conf:
         parts.append(Panel(" ".join(f"--conf {k}={v}" for k, v in conf.items()), title="spark-submit", expand=False))
+    resolved = report.get("configuration", {}).get("resolved") or []
+    if resolved:
+        parts.append(Text("conflicts settled:\n" + "\n".join(f"  {r}" for r in resolved), style="dim"))
     return Group(*parts)
 
 

@@ -49,6 +49,21 @@ def shared_eventlogs() -> Path:
     return SHARED_EVENTLOGS
 
 
+@pytest.fixture(scope="session")
+def analyzed_shared_corpus(spark, shared_eventlogs, tmp_path_factory):
+    """Every log of ../shared/eventlogs (public and generated) ingested and analyzed once per test session:
+    (TableStore, AnalyzeSummary)."""
+    from spark_optimizer.analysis.analyze import analyze_applications
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.eventlog.ingest import ingest_event_logs
+    from spark_optimizer.tables.store import TableStore
+
+    store = TableStore(spark, load_settings(warehouse=str(tmp_path_factory.mktemp("shared_corpus") / "wh"), environ={}))
+    for part in ("public", "generated"):
+        ingest_event_logs(spark, store, str(shared_eventlogs / part), PINNED_RUN_TIME)
+    return store, analyze_applications(spark, store, PINNED_RUN_TIME)
+
+
 _EXIT_STATUS = {"code": 0}
 
 

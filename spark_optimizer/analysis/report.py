@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.rules.suggestions import merge_findings
+from spark_optimizer.rules.suggestions import MergedConfiguration, merge_findings
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
@@ -75,9 +75,7 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
         }
     except WhatIfError as exc:
         whatif = {"error": str(exc)}
-    current = {r["key"]: r["value"] for r in _rows_for(store.read_arrow(SPARK_CONF), app_id, attempt_id) if r["source"] == "spark"} \
-        if store.exists(SPARK_CONF) else {}
-    merged = merge_findings(findings, current, app.get("spark_version"), app.get("platform"))
+    merged = merged_configuration(store, app, findings)
     return {
         "application": {k: app.get(k) for k in (
             "app_id", "attempt_id", "app_name", "user", "spark_version", "platform", "master", "status",
@@ -101,6 +99,17 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
         "whatif": whatif,
         "configuration": {"conf": merged.conf, "chosen_by": merged.chosen_by, "resolved": merged.resolved},
     }
+
+
+def merged_configuration(store: TableStore, app: dict[str, Any], findings: Sequence[dict] | None = None) -> MergedConfiguration:
+    """The one configuration the findings of an application attempt (its `applications` row) add up to,
+    fitted to its current Spark properties, version and platform."""
+    key = (app["app_id"], app["attempt_id"])
+    if findings is None:
+        findings = _rows_for(store.read_arrow(FINDINGS), *key) if store.exists(FINDINGS) else []
+    current = {r["key"]: r["value"] for r in _rows_for(store.read_arrow(SPARK_CONF), *key) if r["source"] == "spark"} \
+        if store.exists(SPARK_CONF) else {}
+    return merge_findings(findings, current, app.get("spark_version"), app.get("platform"))
 
 
 def merged_conf(report: dict[str, Any]) -> dict[str, str]:

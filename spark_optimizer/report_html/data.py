@@ -362,15 +362,16 @@ def memory_gc(app: Mapping, executor_rows: Sequence[Mapping], stage_metric_rows:
         run_ms = int(e.get("executor_run_time_ms") or 0)
         heap = e.get("peak_jvm_heap_bytes") or scraped_heap.get(executor_id)
         execution = e.get("peak_onheap_execution_bytes") or scraped_execution.get(executor_id)
+        gc_ms = e.get("jvm_gc_time_ms") or 0
+        # GC above the run time it is part of is the log's inconsistency (JVM-wide GC counted by concurrent tasks): unknown
         rows.append(ExecutorMemory(executor_id, heap, execution, e.get("peak_onheap_storage_bytes"), e.get("max_memory_bytes"),
-                                   (e.get("jvm_gc_time_ms") or 0) / run_ms if run_ms else None, run_ms))
+                                   gc_ms / run_ms if run_ms and gc_ms <= run_ms else None, run_ms))
     rows.sort(key=lambda r: (-(r.peak_heap_bytes or 0), -r.run_time_ms, _natural(r.executor_id)))
     shown = sorted(rows[:limit], key=lambda r: _natural(r.executor_id))
     source = "event_log" if logged else ("prometheus" if any(r.peak_heap_bytes for r in rows) else None)
     memory_mb = app.get("executor_memory_mb")
-    heavy = sorted((m for m in stage_metric_rows if m.get("gc_share") is not None),
-                   key=lambda m: -(m.get("task_time_share") or 0))[:12]
-    stage_gc = tuple((f"{m['stage_id']}.{m['stage_attempt_id']}", float(m["gc_share"]))
+    heavy = sorted(stage_metric_rows, key=lambda m: -(m.get("task_time_share") or 0))[:12]
+    stage_gc = tuple((f"{m['stage_id']}.{m['stage_attempt_id']}", m.get("gc_share"))
                      for m in sorted(heavy, key=lambda m: (m["stage_id"], m["stage_attempt_id"])))
     return MemoryGc(tuple(shown), len(rows), memory_mb * 1024 * 1024 if memory_mb else None, source, stage_gc,
                     (metrics or {}).get("gc_share"))

@@ -35,7 +35,8 @@ def size(num_bytes: Any) -> str:
 
 
 def pct(x: Any) -> str:
-    return "-" if x is None else f"{x:.1%}"
+    """A share as a percentage; a null share is "unknown" (not logged, or the log's figures disagree)."""
+    return "unknown" if x is None else f"{x:.1%}"
 
 
 def number(x: Any, digits: int = 2) -> str:

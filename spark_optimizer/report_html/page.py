@@ -116,7 +116,8 @@ def app_page(page: AppReportData, generated_at: datetime) -> str:
         f'<p class="sub">Spark run report · <code>{esc(ref)}</code> · Spark {esc(app["spark_version"])} on {esc(app["platform"])}</p>{nav}</header>',
         _summary(report),
         _findings(report["findings"]),
-        _configuration(page.configuration, page.configuration_source),
+        _configuration(page.configuration, page.configuration_source,
+                       page.report.get("configuration", {}).get("resolved", []) if page.configuration_source == "rules" else []),
         _timeline(page),
         _critical_path(page),
         _skew(page),
@@ -155,8 +156,22 @@ def _summary(report: Mapping[str, Any]) -> str:
             ("efficiency", f"core utilization {pct(m.get('core_utilization'))}, CPU / run time {pct(m.get('cpu_share_of_run'))}, "
                            f"GC {pct(m.get('gc_share'))}, wasted {number(m.get('wasted_core_hours'), 3)} core-hours"),
         ]
+        rows += _labels(m)
     html_cards = "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in cards)
     return f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>{key_values(rows)}</section>'
+
+
+def _labels(m: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What kind of run it was and which figures are unknown, and why."""
+    rows = []
+    if m.get("accelerator"):
+        rows.append(("engine", {"rapids": "GPU (NVIDIA RAPIDS plugin)", "photon": "Databricks Photon",
+                                "gluten": "Gluten / Velox native engine"}.get(m["accelerator"], m["accelerator"])))
+    if m.get("incomplete"):
+        rows.append(("incomplete", "no ApplicationEnd: the run is measured up to its last task, stage, job or SQL event"))
+    for reason in json.loads(m.get("unknown_metrics") or "[]"):
+        rows.append(("unknown", reason))
+    return rows
 
 
 def _evidence_value(value: Any) -> str:
@@ -188,15 +203,17 @@ def _findings(findings: Sequence[Mapping[str, Any]]) -> str:
     return f'<section id="findings"><h2>Findings ({len(findings)})</h2>{"".join(items)}</section>'
 
 
-def _configuration(conf: Mapping[str, str], source: str) -> str:
+def _configuration(conf: Mapping[str, str], source: str, resolved: Sequence[str] = ()) -> str:
+    settled = ("<details><summary>conflicts settled</summary><ul>" + "".join(f"<li>{esc(r)}</li>" for r in resolved)
+               + "</ul></details>") if resolved else ""
     if not conf:
         return ('<section id="configuration"><h2>Recommended configuration</h2>'
-                '<p class="ok">No property to change.</p></section>')
-    note = ("The Spark properties the rules computed from this run's evidence, merged (the most severe finding wins a conflict)."
-            if source == "rules" else f"From the {source}.")
+                f'<p class="ok">No property to change.</p>{settled}</section>')
+    note = ("The Spark properties the rules computed from this run's evidence, merged into one configuration Spark accepts "
+            "(the most severe finding wins a conflict; each settled conflict is listed)." if source == "rules" else f"From the {source}.")
     submit = " \\\n  ".join(f"--conf {k}={v}" for k, v in conf.items())
     return (f'<section id="configuration"><h2>Recommended configuration</h2><p>{esc(note)}</p>'
-            f'{table(("property", "value"), conf.items())}<pre>spark-submit \\\n  {esc(submit)}</pre></section>')
+            f'{table(("property", "value"), conf.items())}<pre>spark-submit \\\n  {esc(submit)}</pre>{settled}</section>')
 
 
 def _timeline(page: AppReportData) -> str:

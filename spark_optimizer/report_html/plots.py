@@ -265,10 +265,16 @@ def memory_gc(memory: MemoryGc, plot_id: str = "plot-memory-gc") -> str:
 
 
 def _share_bars(ax, names: list[str], shares: list[float | None], color: str, title: str) -> None:
-    ax.bar(range(len(names)), [(s or 0) * 100 for s in shares], color=color)
+    """Shares as % bars on an axis that never passes 100%; an unknown share is marked "unknown", not 0."""
+    heights = [min(max(s, 0.0), 1.0) * 100 if s is not None else 0.0 for s in shares]
+    ax.bar(range(len(names)), heights, color=color)
+    top = min(100.0, max(heights + [1]) * 1.3)
+    for i, share in enumerate(shares):
+        if share is None:
+            ax.text(i, top * 0.02, "unknown", rotation=90, ha="center", va="bottom", fontsize=7, color="#666666")
     ax.set_xticks(range(len(names)), names, rotation=90 if len(names) > 8 else 0)
     ax.set_ylabel("% of run time")
-    ax.set_ylim(0, max([(s or 0) * 100 for s in shares] + [1]) * 1.3)
+    ax.set_ylim(0, top)
     ax.set_title(title, loc="left")
 
 

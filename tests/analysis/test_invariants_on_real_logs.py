@@ -14,14 +14,9 @@ import re
 
 import pytest
 
-from spark_optimizer.analysis.analyze import analyze_applications
-from spark_optimizer.config import load_settings
-from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.spark_rules import parse_version
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, JOBS, STAGE_METRICS, STAGES
 from spark_optimizer.tables.findings import FINDINGS
-from spark_optimizer.tables.store import TableStore
-from tests.conftest import PINNED_RUN_TIME
 
 APP_SHARES = ("driver_only_share", "core_utilization", "cpu_utilization", "cpu_share_of_run", "gc_share",
               "shuffle_fetch_wait_share", "spilled_stage_share", "spilled_task_time_share", "heap_headroom_share")
@@ -30,12 +25,9 @@ PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 
 
 @pytest.fixture(scope="module")
-def corpus(spark, shared_eventlogs, tmp_path_factory):
-    """Every shared log ingested and analyzed once: {table name: rows}."""
-    store = TableStore(spark, load_settings(warehouse=str(tmp_path_factory.mktemp("invariants") / "wh"), environ={}))
-    for part in ("public", "generated"):
-        ingest_event_logs(spark, store, str(shared_eventlogs / part), PINNED_RUN_TIME)
-    summary = analyze_applications(spark, store, PINNED_RUN_TIME)
+def corpus(analyzed_shared_corpus):
+    """Every shared log ingested and analyzed (once per session): {table name: rows}."""
+    store, summary = analyzed_shared_corpus
     tables = {spec.name: store.read_arrow(spec).to_pylist() for spec in (APPLICATIONS, APP_METRICS, STAGE_METRICS, STAGES, JOBS, FINDINGS)}
     tables["summary"] = summary
     return tables
