@@ -136,9 +136,9 @@ def read_manifest(public: Path) -> list[Candidate]:
                 continue  # the appstatus marker
             previous = candidates.get(folder)
             size = int(row["size_bytes"] or 0) + (previous.size_bytes if previous else 0)
-            first = previous if previous and name > "events_1" else None
-            base = first or Candidate(folder, row["source_repo"], row["spark_version"], row["platform_hint"],
-                                      row["compression"], row["notes"], 0)
+            # The first part holds the header, so its version, platform and notes describe the log.
+            base = previous if previous and not name.startswith("events_1_") else Candidate(
+                folder, row["source_repo"], row["spark_version"], row["platform_hint"], row["compression"], row["notes"], 0)
             candidates[folder] = Candidate(base.path, base.source_repo, base.spark_version, base.platform_hint,
                                            base.compression, base.notes, size)
             continue

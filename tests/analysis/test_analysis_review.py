@@ -271,3 +271,16 @@ def test_an_unknown_bottleneck_agrees_unconfirmed_only_when_the_history_server_s
     assert verdict.agrees and not verdict.confirmed
     idle_driver = review.hs_facts(_hs_app([_stage(1, 900, begin=0.5, end=20)]))
     assert not review.judge_bottleneck("unknown", idle_driver).agrees
+
+
+def test_a_rolling_log_is_one_candidate_described_by_its_first_part(tmp_path):
+    header = "path\tsource_repo\tsource_path\tcommit\tspark_version\tplatform_hint\tcompression\tnotes\tsize_bytes\n"
+    rows = [
+        "r/eventlog_v2_local-1/events_2_local-1.zstd\tr/r\tx\tc\t3.1.1 (header only in events_1)\tlocal\tzstd\tpart 2\t50\n",
+        "r/eventlog_v2_local-1/appstatus_local-1\tr/r\tx\tc\tn/a\tlocal\tnone\tmarker\t0\n",
+        "r/eventlog_v2_local-1/events_1_local-1.zstd\tr/r\tx\tc\t3.1.1\tlocal\tzstd\tpart 1\t100\n",
+    ]
+    (tmp_path / "MANIFEST.tsv").write_text(header + "".join(rows))
+    [candidate] = review.read_manifest(tmp_path)
+    assert (candidate.path, candidate.spark_version, candidate.notes, candidate.size_bytes) == (
+        "r/eventlog_v2_local-1", "3.1.1", "part 1", 150)
