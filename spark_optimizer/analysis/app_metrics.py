@@ -52,7 +52,8 @@ def cpu_time_logged(cpu: str = "executor_cpu_time_ms", run: str = "executor_run_
     return ~((F.coalesce(F.col(cpu), F.lit(0)) == 0) & (F.col(run) > 0))
 
 
-CPU_NOT_LOGGED = "cpu_share_of_run: the log records no executor CPU time (Spark before 2.1 does not log it): unknown, not 0"
+CPU_NOT_LOGGED = ("cpu_share_of_run: no executor CPU time is logged for these tasks (Spark before 2.1 never logs it): "
+                  "unknown, not 0")
 
 
 def reasons_json(reasons: SparkColumn) -> SparkColumn:

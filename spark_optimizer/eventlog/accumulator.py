@@ -116,8 +116,10 @@ class AppAccumulator:
         SQL). Executor and block-manager times only count when there is no work at all: hand-edited
         logs carry executor times years after the tasks ran, and time after the last task is not
         observed work."""
-        return self.last_time_ms if self.last_time_ms is not None and self.last_time_ms != self.start_time_ms \
-            else (self.last_resource_time_ms or self.last_time_ms)
+        if self.last_time_ms is not None and self.last_time_ms != self.start_time_ms:
+            return self.last_time_ms
+        seen = [t for t in (self.last_time_ms, self.last_resource_time_ms) if t is not None]
+        return max(seen) if seen else None
 
     @property
     def identified(self) -> bool:

@@ -152,3 +152,28 @@ def test_costs_count_no_time_outside_the_application(corpus):
             continue
         a, m = apps[(f["app_id"], f["attempt_id"])], metrics[(f["app_id"], f["attempt_id"])]
         assert wasted * 3.6e6 <= (m["wall_ms"] or 0) * (a["max_concurrent_cores"] or 1) + 1, (f["app_id"], wasted)
+
+
+def test_an_incomplete_application_is_listed_with_its_real_duration(analyzed_shared_corpus):
+    from spark_optimizer.analysis.report import list_applications
+
+    store, _ = analyzed_shared_corpus
+    long_runs = {r["app_id"] for r in list_applications(store, min_duration_ms=10 * 60_000)}
+    assert "local-1622043423015" not in long_runs  # 6 s of work, not the 80 million seconds its edited executor times span
+    assert all(r["duration_ms"] >= 10 * 60_000 for r in list_applications(store, min_duration_ms=10 * 60_000))
+
+
+def test_named_examples_come_out_right(corpus):
+    """The runs issue 16 names, as a new user would meet them."""
+    metrics = {m["app_id"]: m for m in corpus["app_metrics"]}
+    findings: dict[str, dict] = {}
+    for f in corpus["findings"]:
+        findings.setdefault(f["app_id"], {})[f["rule_id"]] = f
+    gpu_oom = findings["app-20250305192829-0000"]  # NVIDIA gpu_oom_eventlog.zstd
+    assert metrics["app-20250305192829-0000"]["accelerator"] == "rapids"
+    assert gpu_oom["failed_tasks"]["severity"] in ("severe", "critical") and "GpuSplitAndRetryOOM" in gpu_oom["failed_tasks"]["title"]
+    assert not any(c.startswith("spark.task.maxFailures") for c in gpu_oom["failed_tasks"]["recommended_conf"])
+    nds = findings.get("application_1701368813061_0008", {})  # 2.7 s listing stage, 2.26 MB shuffle
+    assert "data_skew" not in nds and "too_many_shuffle_partitions" not in nds
+    assert metrics["application_1701368813061_0008"]["bottleneck"] != "skew"
+    assert metrics["application_1640227485896_0002"]["bottleneck"] != "under_parallelized"  # 91% of task time in 1205-task stages

@@ -168,3 +168,21 @@ def test_whatif_plot_marks_the_cost_unit():
                              1, 2, 4, "USD", 0.0)
     svg = plots.whatif(curve)
     assert 'id="plot-whatif"' in svg and "cost (USD)" in svg and "ideal: 2 executors" in svg
+
+
+def test_gc_beyond_the_run_time_is_unknown_and_no_plot_passes_100_percent():
+    """NVIDIA's gpu_oom run logs 946x more GC than run time in one stage: that is 'unknown', not 94638%."""
+    from spark_optimizer.report_html.fmt import pct
+
+    executors = [executor("1", 0, jvm_gc_time_ms=9_000, executor_run_time_ms=1_000),
+                 executor("2", 0, jvm_gc_time_ms=200, executor_run_time_ms=1_000)]
+    stage_metrics = [{"stage_id": 29, "stage_attempt_id": 0, "gc_share": None, "task_time_share": 0.03},
+                     {"stage_id": 35, "stage_attempt_id": 0, "gc_share": 0.0016, "task_time_share": 0.5}]
+    memory = data.memory_gc(APP, executors, stage_metrics, {"gc_share": 0.08})
+    assert {e.executor_id: e.gc_share for e in memory.executors} == {"1": None, "2": 0.2}
+    assert dict(memory.stage_gc) == {"29.0": None, "35.0": 0.0016}
+    svg = plots.memory_gc(memory, plot_id="plot-gc")
+    assert "unknown" in svg
+    ticks = [float(t) for t in re.findall(r">(\d+(?:\.\d+)?)</text>", svg)]
+    assert ticks and max(ticks) <= 100
+    assert pct(None) == "unknown"
