@@ -42,6 +42,8 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
                      f"({_pct(m['driver_only_share'])}); core utilization {_pct(m['core_utilization'])}, "
                      f"CPU/run {_pct(m['cpu_share_of_run'])}, GC {_pct(m['gc_share'])}")
         head.add_row("bottleneck", Text(m["bottleneck"] or "-", style="bold"))
+        if m.get("skipped_reason"):
+            head.add_row("not analyzed", m["skipped_reason"])
         if m.get("accelerator"):
             head.add_row("engine", {"rapids": "GPU (NVIDIA RAPIDS)", "photon": "Databricks Photon", "gluten": "Gluten / Velox"}
                          .get(m["accelerator"], m["accelerator"]))

@@ -163,7 +163,7 @@ def _summary(report: Mapping[str, Any]) -> str:
 
 def _labels(m: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What kind of run it was and which figures are unknown, and why."""
-    rows = []
+    rows = [("not analyzed", m["skipped_reason"])] if m.get("skipped_reason") else []
     if m.get("accelerator"):
         rows.append(("engine", {"rapids": "GPU (NVIDIA RAPIDS plugin)", "photon": "Databricks Photon",
                                 "gluten": "Gluten / Velox native engine"}.get(m["accelerator"], m["accelerator"])))

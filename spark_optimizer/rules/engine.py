@@ -119,18 +119,18 @@ def build_app_facts(
     plan_names = sql_executions.select(*KEY, F.explode("plan_node_names").alias("node")).groupBy(*KEY).agg(
         F.collect_set("node").alias("plan_node_names")
     )
-    # Failure texts as logged (their first 600 characters hold the exception class and message),
-    # the 50 most frequent per application: rules read the cause from them.
+    # Failure texts as logged (their first 4000 characters hold the exception class and message, and a
+    # Python worker's traceback up to the error it raised), the 50 most frequent per application.
     by_count = Window.partitionBy(*KEY).orderBy(F.desc("count"))
     reasons = (
         tasks.where(F.col("failure_reason").isNotNull())
-        .withColumn("reason", F.substring("failure_reason", 1, 600))
+        .withColumn("reason", F.substring("failure_reason", 1, 4000))
         .groupBy(*KEY, "reason").count()
         .withColumn("rank", F.row_number().over(by_count)).where(F.col("rank") <= 50)
         .groupBy(*KEY).agg(F.map_from_entries(F.collect_list(F.struct("reason", "count"))).alias("failure_reasons"))
     )
     job_lists = jobs.groupBy(*KEY).agg(
-        F.collect_list(F.struct("job_id", "result", F.substring("failure_reason", 1, 600).alias("failure_reason"))).alias("jobs"))
+        F.collect_list(F.struct("job_id", "result", F.substring("failure_reason", 1, 4000).alias("failure_reason"))).alias("jobs"))
     app_struct = F.struct(*[c for c in applications.columns if c not in KEY]).alias("app")
     metrics_struct = F.struct(*[c for c in app_metrics.columns if c not in KEY]).alias("metrics")
     return (

@@ -11,7 +11,8 @@ from spark_optimizer.rules.model import AppFacts, Finding, severity_for
 from spark_optimizer.spark_rules import MIB, default_memory_overhead_mb, executor_memory_text, memory_text, parse_bytes, parse_memory_mb
 
 _JAVA_CLASS = re.compile(r"\b(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*)(?::[ \t]*([^\n]*))?")
-_PYTHON_ERROR = re.compile(r"^(\w+(?:Error|Exception|Exit|Interrupt)): ?([^\n]*)$", re.M)
+_PYTHON_ERROR = re.compile(r"^([\w.]*(?:Error|Exception|Exit|Interrupt)): ?([^\n]*)$", re.M)
+_PYTHON_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)', re.M)
 _ENVELOPE = re.compile(r"^(\w+): ")  # Spark's TaskEndReason name, as the accumulator prefixes it
 
 CAUSES = {  # category -> pattern over the whole failure text (first match in this order wins)
@@ -26,17 +27,33 @@ CAUSES = {  # category -> pattern over the whole failure text (first match in th
 }
 
 
+def _steady(message: str) -> str:
+    """A message without the parts that differ between attempts (addresses, ids), so equal causes group."""
+    message = re.sub(r"0x[0-9a-fA-F]+", "0x…", message)
+    return re.sub(r"[\w.-]*\d{4,}[\w.-]*", "…", message).strip()[:160]  # ids, containers, hosts, timestamps
+
+
 def failure_cause(text: str) -> str:
     """'GpuSplitAndRetryOOM: GPU OutOfMemory: could not split inputs and retry.' from a task, stage or job
     failure text: the exception class (short name) and the first line of its message."""
-    text = text or ""
-    python = _PYTHON_ERROR.findall(text)
-    if "PythonException" in text and python:
-        name, message = python[-1]  # the error the Python worker raised is the traceback's last line
-        return f"PythonException ({name}: {message.strip()[:160]})"
+    return _steady(_cause(text or ""))
+
+
+def _cause(text: str) -> str:
+    if "PythonException" in text:
+        raised = [m for m in _PYTHON_ERROR.findall(text) if not m[0].endswith("PythonException")]
+        if raised:
+            name, message = raised[-1]  # the error the Python worker raised is the traceback's last line
+            return f"PythonException ({name}: {message.strip()})"
+        frames = _PYTHON_FRAME.findall(text)
+        if frames:  # the log kept only the start of the traceback: name where it was raised
+            path, line, function = frames[-1]
+            return f"PythonException (raised in {function} at {path.rsplit('/', 1)[-1]}:{line}; the message is cut off in the log)"
     match = _JAVA_CLASS.search(text)
     if match and re.search(r"Exception|Error|OOM|Throwable|Failure", match.group(1)):
-        return f"{match.group(1)}: {(match.group(2) or '').strip()[:160]}".rstrip(": ")
+        message = (match.group(2) or "").strip()
+        sentence = message.find(". ", 20)  # the first sentence says it; what follows is attempt detail
+        return f"{match.group(1)}: {message[: sentence + 1] if sentence > 0 else message}".rstrip(": ")
     envelope = _ENVELOPE.match(text)
     first_line = text.splitlines()[0] if text else ""
     if envelope:
@@ -106,7 +123,9 @@ def failed_tasks(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     failed = facts.app.get("failed_task_count") or 0
     total = facts.app.get("task_count") or 0
     failed_jobs = [j for j in facts.jobs if j.get("result") == "failed"]
-    failed_stages = [s for s in facts.stages if s.get("failure_reason")]
+    ended = [s for s in facts.stages if s.get("failure_reason")]
+    failed_stages = [s for s in ended if cause_category(s["failure_reason"]) != "cancelled"]
+    cancelled_stages = len(ended) - len(failed_stages)  # stopped because something else failed
     if not failed and not failed_jobs and not failed_stages:
         return None
     texts: dict[str, int] = dict(facts.failure_reasons)  # task failure text -> attempts
@@ -146,7 +165,8 @@ def failed_tasks(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
         why.append("executors were lost without a memory or shuffle cause in the log: see executor_loss for their removal reasons")
     return Finding(
         "failed_tasks", "reliability", severity, title[:300],
-        {"failed_jobs": len(failed_jobs), "failed_stages": len(failed_stages), "failed_tasks": failed, "tasks": total,
+        {"failed_jobs": len(failed_jobs), "failed_stages": len(failed_stages), "cancelled_stages": cancelled_stages,
+         "failed_tasks": failed, "tasks": total,
          "failed_task_share": round(share, 4),
          "failed_task_time_ms": sum(s.get("task_time_ms") or 0 for s in failed_stages),
          "causes": {cause: entry["count"] for cause, entry in top.items()},

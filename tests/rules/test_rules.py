@@ -237,6 +237,15 @@ def test_application_errors_are_named_and_not_retried():
      "FetchFailedException: /hadoop/disk0/shuffle_54.index"),
     ("Job aborted due to stage failure: Task 51 in stage 34.0 failed 4 times, most recent failure: Lost task 51.3 in stage "
      "34.0 (TID 12417) (host executor 0): java.lang.OutOfMemoryError: Java heap space", "OutOfMemoryError: Java heap space"),
+    ("ExceptionFailure: com.nvidia.spark.rapids.jni.GpuSplitAndRetryOOM: GPU OutOfMemory: could not split inputs and retry. "
+     "The current attempt: {HostMemoryBuffer{address=0x7fac24b85210, length=729491223, id=974}}",
+     "GpuSplitAndRetryOOM: GPU OutOfMemory: could not split inputs and retry."),
+    ('ExceptionFailure: org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n'
+     '  File "/app/generate_events.py", line 37, in flaky_partition\n    raise Exception("x")\nException: transient fail',
+     "PythonException (Exception: transient fail)"),
+    ('ExceptionFailure: org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n'
+     '  File "/app/generate_events.py", line 37, in flaky_partition\n    raise Exc',
+     "PythonException (raised in flaky_partition at generate_events.py:37; the message is cut off in the log)"),
 ])
 def test_failure_causes_are_the_exception_class_and_first_message_line(text, cause):
     from spark_optimizer.rules.failures import failure_cause
