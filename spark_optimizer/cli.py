@@ -239,11 +239,12 @@ def quickstart(
         _run_analysis(ctx)
         from rich.table import Table
 
+        from spark_optimizer.rules.model import finding_order
         from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FINDINGS
 
         metrics = {(r["app_id"], r["attempt_id"]): r for r in ctx.store.read_arrow(APP_METRICS).to_pylist()}
         findings: dict = {}
-        for f in sorted(ctx.store.read_arrow(FINDINGS).to_pylist(), key=lambda f: -f["severity_rank"]):
+        for f in sorted(ctx.store.read_arrow(FINDINGS).to_pylist(), key=finding_order):
             findings.setdefault((f["app_id"], f["attempt_id"]), []).append(f)
         table = Table("app_id", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
                       "bottleneck", "findings", "most severe finding", title=f"applications in {ctx.settings.warehouse}")

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.rules.suggestions import MergedConfiguration, merge_findings
+from spark_optimizer.rules.model import finding_order
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
 from spark_optimizer.tables.findings import FINDINGS
 from spark_optimizer.tables.store import TableStore
@@ -53,7 +54,7 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
     """Everything the analyze report shows, as plain data (also the `--format json` output)."""
     [app] = _rows_for(store.read_arrow(APPLICATIONS), app_id, attempt_id)
     metrics = _rows_for(store.read_arrow(APP_METRICS), app_id, attempt_id)
-    findings = sorted(_rows_for(store.read_arrow(FINDINGS), app_id, attempt_id), key=lambda f: -f["severity_rank"])
+    findings = sorted(_rows_for(store.read_arrow(FINDINGS), app_id, attempt_id), key=finding_order)
     stages = sorted(_rows_for(store.read_arrow(STAGE_METRICS), app_id, attempt_id) if store.exists(STAGE_METRICS) else [],
                     key=lambda s: -(s["task_time_share"] or 0))
     observed = app.get("max_concurrent_executors") or 1

@@ -67,8 +67,11 @@ class AppFacts:
         return int(self.app.get("max_concurrent_cores") or self.app.get("executor_cores") or 1)
 
     def shuffle_stages(self) -> list[Mapping[str, Any]]:
-        """Stage attempts that read shuffle data (the ones spark.sql.shuffle.partitions shapes)."""
-        return [s for s in self.stages if (s.get("shuffle_read_bytes") or 0) > 0]
+        """Stage attempts whose tasks are shaped by spark.sql.shuffle.partitions: they read shuffle data,
+        and at least as much of it as input (a scan stage that also reads a small shuffle side has as
+        many tasks as file splits, not as shuffle partitions)."""
+        return [s for s in self.stages
+                if (s.get("shuffle_read_bytes") or 0) > 0 and (s.get("shuffle_read_bytes") or 0) >= (s.get("input_bytes") or 0)]
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,11 @@ def memory_mb_text(mb: float) -> str:
     """Spark memory setting for `mb` MiB (at least Spark's 384 MiB overhead minimum), rounded up to
     256 MiB, or GiB from 8 GiB; for spark.executor.memory use spark_rules.executor_memory_text."""
     return f"{MEMORY_OVERHEAD_MIN_MB}m" if mb <= MEMORY_OVERHEAD_MIN_MB else memory_text(mb)
+
+
+FAILURE_RULES = frozenset({"failed_tasks", "executor_loss"})
+
+
+def finding_order(finding: Mapping[str, Any]) -> tuple[int, int]:
+    """Sort key: most severe first; among equally severe findings, what failed before advice."""
+    return (-(finding.get("severity_rank") or 0), 0 if finding.get("rule_id") in FAILURE_RULES else 1)

@@ -171,7 +171,7 @@ def speculation_for_long_tail(facts: AppFacts, p: Mapping[str, Any]) -> Finding 
         p95 = s.get("task_duration_p95_ratio")
         data = s.get("shuffle_read_skew_ratio") or s.get("input_skew_ratio") or 1.0
         if (p95 and (s.get("task_count") or 0) >= p["min_tasks"] and data <= p["max_data_skew"]
-                and (s.get("task_duration_ms_median") or 0) >= p["min_median_task_ms"]):
+                and (s.get("task_duration_ms_median") or 0) >= p["min_median_task_ms"] and facts.significant(s, p)):
             candidates.append(s)
     if not candidates:
         return None

@@ -273,3 +273,27 @@ def test_rules_that_do_not_apply_to_gpu_and_databricks_runs_stay_quiet():
     assert "cores_per_executor" not in fired(replace(gpu, app={**gpu.app, "executor_cores": 16}))
     databricks = with_app(platform="databricks", executor_cores=16)
     assert "cores_per_executor" not in fired(databricks)
+
+
+def test_a_scan_stage_that_also_reads_a_small_shuffle_is_not_shaped_by_shuffle_partitions():
+    # app-20240919162642-0000 (Photon): 5 GB scanned in ~1 s tasks beside a 31 KB shuffle read
+    scan = stage(1, tasks=1000, input_bytes=5000 * MB, shuffle_read_bytes=31 * 1024,
+                 shuffle_read_bytes_median=31, shuffle_read_bytes_max=64)
+    assert "too_many_shuffle_partitions" not in fired(healthy(stages=[stage(0), scan]))
+    shuffled = stage(1, tasks=1000, shuffle_read_bytes=500 * MB, shuffle_read_bytes_median=int(0.5 * MB), shuffle_read_bytes_max=MB)
+    assert "too_many_shuffle_partitions" in fired(healthy(stages=[stage(0), shuffled]))
+
+
+def test_a_long_tail_in_a_stage_that_holds_little_of_the_run_asks_for_no_speculation():
+    # application_1751493828576_0001: the tail was in a stage holding under 10% of the run time
+    minor_tail = stage(1, tasks=100, task_ms=20, duration_ms=5_000, task_duration_p95_ratio=6.0, task_duration_ms_median=600)
+    app = healthy(stages=[stage(0, duration_ms=100_000), minor_tail])
+    assert "speculation_for_long_tail" not in fired(app)
+
+
+def test_equally_severe_findings_put_what_failed_before_advice():
+    from spark_optimizer.rules.model import finding_order
+
+    rows = [{"rule_id": "idle_executors", "severity_rank": 4}, {"rule_id": "aqe_disabled", "severity_rank": 2},
+            {"rule_id": "failed_tasks", "severity_rank": 4}]
+    assert [r["rule_id"] for r in sorted(rows, key=finding_order)] == ["failed_tasks", "idle_executors", "aqe_disabled"]
