@@ -4,7 +4,9 @@ Every function takes an optional `warehouse` (default: settings from conf/, the 
 and an optional `spark` session (default: the active one, or a local one); nothing else to set up.
 
     from spark_optimizer import ingest, analyze, train, similar, recommend, feedback
+    from spark_optimizer.sdk import add_runs
     ingest("/data/spark-events", warehouse="/tmp/wh")
+    add_runs("runs.tsv", mapping="c3o", warehouse="/tmp/wh")       # optional: run histories from elsewhere
     analyze(warehouse="/tmp/wh")
     train(warehouse="/tmp/wh")
     similar("application_1700000000000_0042", k=5, warehouse="/tmp/wh")
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from spark_optimizer.analysis.analyze import AnalyzeSummary
     from spark_optimizer.eventlog.ingest import IngestSummary
+    from spark_optimizer.ml.external_runs import AddRunsSummary
     from spark_optimizer.ml.runtime_model import RuntimeModel
     from spark_optimizer.ml.train import TrainSummary
     from spark_optimizer.recommender.feedback import FeedbackRecord
@@ -84,8 +87,9 @@ def analyze(app_id: str | None = None, *, warehouse: str | None = None, spark: "
 
 def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, external_runs: "DataFrame | None" = None,
           external_source: str = "external", folds: int = 3) -> "TrainSummary":
-    """Analyze what is new, refresh features and runs (plus `external_runs`, any DataFrame with the
-    runs table's required columns), train the runtime and resource models and log them to MLflow.
+    """Analyze what is new, refresh features and runs (plus `external_runs`, a Spark or pandas DataFrame
+    with the runs table's required columns; files with other columns go through `add_runs`), train the
+    runtime and resource models and log them to MLflow. `summary.skipped_line()` says which runs were left out and why.
 
     Example::
 
@@ -96,12 +100,49 @@ def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, 
     from spark_optimizer.ml.runs import add_external_runs
     from spark_optimizer.ml.train import train_models
 
+    from spark_optimizer.tables import APPLICATIONS
+
     ctx = _context(warehouse, spark)
     now = _now()
-    analyze_applications(ctx.spark, ctx.store, now)
+    if ctx.store.exists(APPLICATIONS):  # a warehouse may hold external runs only
+        analyze_applications(ctx.spark, ctx.store, now)
     if external_runs is not None:
         add_external_runs(ctx.store, external_runs, external_source, now)
     return train_models(ctx.spark, ctx.store, ctx.settings, now, folds=folds)
+
+
+def add_runs(runs: "str | DataFrame | pd.DataFrame", *, mapping: "str | dict | None" = None, job: str | None = None,
+             warehouse: str | None = None) -> "AddRunsSummary":
+    """Add run histories from outside the event logs to the runs table (the next `train` learns from them).
+    `runs` is a CSV/TSV/Parquet file or Delta table directory read with `mapping` (a built-in name such as
+    "c3o", a TOML/JSON mapping file, or a dict of mapping keys; see docs/models.md), or a Spark or pandas
+    DataFrame that already has the runs table's columns. Rows that cannot be used are skipped with a reason.
+    A file or pandas frame needs no JVM.
+
+    Example::
+
+        summary = add_runs("../shared/datasets/c3o/grep.tsv", mapping="c3o", warehouse="/tmp/wh")
+        summary.added, summary.skipped
+    """
+    import pandas as pd
+
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.ml.external_runs import AddRunsSummary, add_runs_file
+    from spark_optimizer.ml.runs import add_external_runs
+    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+
+    settings = load_settings(warehouse=warehouse)
+    if isinstance(runs, str) or hasattr(runs, "__fspath__"):
+        if mapping is None:
+            raise ValueError(f"add_runs({str(runs)!r}) needs a mapping: a built-in name such as 'c3o', a TOML/JSON file or a dict")
+        return add_runs_file(TableStore(None, settings, backend=DeltaRsBackend()), runs, mapping, _now(), job=job)
+    if hasattr(runs, "toPandas"):
+        ctx = _context(warehouse, runs.sparkSession)
+        added = add_external_runs(ctx.store, runs, "external", _now())
+        return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), ())
+    added = add_external_runs(TableStore(None, settings, backend=DeltaRsBackend()), runs, "external", _now())
+    jobs = tuple(sorted(runs["job_signature"].astype(str).unique()))
+    return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), jobs)
 
 
 def similar(app_id: str, k: int = 5, *, warehouse: str | None = None, spark: "SparkSession | None" = None) -> list[dict[str, Any]]:

@@ -35,9 +35,15 @@ def _tags(spark_conf: DataFrame) -> DataFrame:
 
 def _aqe_default(spark_version: SparkColumn) -> SparkColumn:
     """AQE is on by default from Spark 3.2."""
-    parts = F.split(F.coalesce(spark_version, F.lit("")), r"\.")
-    major, minor = parts.getItem(0).cast("int"), parts.getItem(1).cast("int")
-    return (major > 3) | ((major == 3) & (minor >= 2))
+    version = F.coalesce(spark_version, F.lit(""))
+
+    def number(pattern: str) -> SparkColumn:
+        # Logs without a version (Spark 1.x) or with an odd one give "": null, not a failed cast under ANSI mode.
+        part = F.regexp_extract(version, pattern, 1)
+        return F.when(part != "", part.cast("int"))
+
+    major, minor = number(r"^(\d+)"), number(r"^\d+\.(\d+)")
+    return F.coalesce((major > 3) | ((major == 3) & (minor >= 2)), F.lit(False))
 
 
 def compute_features(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from spark_optimizer.ml.features import refresh_features
 from spark_optimizer.ml.model_inputs import config_key
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
-from spark_optimizer.ml.runtime_model import FOREST_PARAMS, RuntimeModel, train_runtime_model, usable_runs
+from spark_optimizer.ml.runtime_model import BOOSTED_PARAMS, FOREST_PARAMS, LOCAL_FIT_MAX_RUNS, RuntimeModel, skip_reasons, train_runtime_model, usable_runs
 from spark_optimizer.ml.scaling import TERM_SETS
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
@@ -41,6 +41,14 @@ class TrainSummary:
     runtime_model_version: str
     resource_model_version: str | None
     mlflow_run_id: str
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skipped_line(self) -> str:
+        """One line: how many runs training left out and why (details: the runs table's skip_reason column)."""
+        if not self.skipped:
+            return "skipped no runs"
+        reasons = "; ".join(f"{reason} ({count})" for reason, count in sorted(self.skipped.items(), key=lambda x: (-x[1], x[0])))
+        return f"skipped {sum(self.skipped.values())} run(s): {reasons} — see the runs table, column skip_reason"
 
 
 def _selected_error(model: RuntimeModel) -> float | None:
@@ -69,11 +77,14 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     refresh_features(spark, store, trained_at)
     refresh_runs(spark, store, trained_at)
     runs = store.read_arrow(RUNS).to_pandas()
+    reasons = skip_reasons(runs)
+    skipped = {str(k): int(v) for k, v in reasons.value_counts().items()}
     usable = usable_runs(runs)
     if len(usable) < 2:
         raise NotEnoughRunsError(
             f"the runs table in {settings.warehouse} has {len(usable)} successful run(s) with a configuration; training needs "
-            "at least 2 — ingest more event logs (`spark-optimizer collect`) and analyze them first"
+            "at least 2 — ingest more event logs (`spark-optimizer collect`) and analyze them, or add runs "
+            f"(`spark-optimizer add-runs FILE --mapping ...`); {'; '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none skipped'}"
         )
     table_versions = {"runs": store.version(RUNS), "features": store.version(FEATURES)}
     model = train_runtime_model(spark, usable, folds=folds)
@@ -86,7 +97,8 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
     with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.RUNTIME_EXPERIMENT, artifact_root),
                           run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
-        mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
+        tree_params = BOOSTED_PARAMS if model.forest.local is not None else FOREST_PARAMS
+        mlflow.log_params({**{f"forest_{k}": v for k, v in tree_params.items()}, "skipped_runs": sum(skipped.values()), "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
@@ -94,7 +106,12 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
                                "terms": list(fit.terms), "coefficients": fit.coefficients,
                                "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
-        info = mlflow.spark.log_model(model.forest, "forest", pip_requirements=tracking.PIP_REQUIREMENTS)
+        if model.forest.local is not None:
+            info = mlflow.sklearn.log_model(model.forest.local, name="forest", pip_requirements=tracking.PIP_REQUIREMENTS + ["scikit-learn"],
+                                            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+        else:
+            info = mlflow.spark.log_model(model.forest.spark_model, "forest", pip_requirements=tracking.PIP_REQUIREMENTS)
+        mlflow.log_dict({"columns": list(model.forest.columns), "local_fit_max_runs": LOCAL_FIT_MAX_RUNS}, "forest_columns.json")
         runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.RUNTIME_MODEL_NAME)
         run_id = run.info.run_id
     resource_version = None
@@ -140,7 +157,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     store.overwrite(SCALING_MODELS, pa.Table.from_pylist(rows, schema=SCALING_MODELS.arrow_schema()))
     wins = list(model.chosen.values())
     return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), wins.count("blend"), metrics,
-                        runtime_version, resource_version, run_id)
+                        runtime_version, resource_version, run_id, skipped)
 
 
 def _artifact_root(settings: Settings) -> str | None:

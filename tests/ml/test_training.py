@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_optimizer.ml.model_inputs import GB, size_band
+from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.ml.runs import RunsSchemaError, normalize_external_runs
 from spark_optimizer.ml.runtime_model import blend, size_folds, train_runtime_model
 from spark_optimizer.ml.train import NotEnoughRunsError, train_models
@@ -55,7 +55,7 @@ def test_each_signature_uses_the_family_that_validated_best_for_the_size_asked_a
         held_sizes = {name: validation[f"{name}_new_size_mape"] for name in ("scaling", "blend", "forest")}
         assert model.chosen[signature] == min(held_configs, key=held_configs.get), (signature, held_configs)
         assert model.chosen_new_size[signature] == min(held_sizes, key=held_sizes.get), (signature, held_sizes)
-    assert model.sizes_seen["nightly#a"] == {size_band(size * GB) for size in (1.0, 4.0, 16.0)}
+    assert model.sizes_seen["nightly#a"] == {int(size * GB) for size in (1.0, 4.0, 16.0)}
 
 
 def amdahl_waves_seconds(executors, cores, partitions, size_gb):
