@@ -112,7 +112,7 @@ def selected_predictor(spark: SparkSession, inner_folds: int = 3) -> Predictor:
 def standard_predictors(spark: SparkSession, inner_folds: int = 3) -> dict[str, Predictor]:
     return {
         "selected (ours)": selected_predictor(spark, inner_folds),
-        "random forest (MLlib)": forest_predictor(spark),
+        "trees alone (global tree model)": forest_predictor(spark),
         "scaling curve (terms selected)": scaling_predictor(None),
         "scaling curve (all 7 terms)": scaling_predictor(FULL_TERMS),
         "ernest (NNLS)": scaling_predictor(ERNEST_TERMS),

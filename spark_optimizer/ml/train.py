@@ -19,7 +19,7 @@ from spark_optimizer.ml.features import refresh_features
 from spark_optimizer.ml.model_inputs import config_key
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
-from spark_optimizer.ml.runtime_model import BOOSTED_PARAMS, FOREST_PARAMS, LOCAL_FIT_MAX_RUNS, RuntimeModel, skip_reasons, train_runtime_model, usable_runs
+from spark_optimizer.ml.runtime_model import BOOSTED_PARAMS, FOREST_PARAMS, INTERVAL_LEVEL, LOCAL_FIT_MAX_RUNS, RuntimeModel, skip_reasons, train_runtime_model, usable_runs
 from spark_optimizer.ml.scaling import TERM_SETS
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
@@ -147,6 +147,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,
+            **_interval_columns(model, signature),
             "model_version": runtime_version,
             "table_versions": json.dumps(table_versions),
             "trained_at": trained_at,
@@ -158,6 +159,14 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     wins = list(model.chosen.values())
     return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), wins.count("blend"), metrics,
                         runtime_version, resource_version, run_id, skipped)
+
+
+def _interval_columns(model: RuntimeModel, signature: str) -> dict:
+    seen, new_size = model.interval_ratios(signature, "seen"), model.interval_ratios(signature, "new_size")
+    return {"interval_level": INTERVAL_LEVEL,
+            "interval_low_ratio": seen[0] if seen else None, "interval_high_ratio": seen[1] if seen else None,
+            "new_size_interval_low_ratio": new_size[0] if new_size else None,
+            "new_size_interval_high_ratio": new_size[1] if new_size else None}
 
 
 def _artifact_root(settings: Settings) -> str | None:
