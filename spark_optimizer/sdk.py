@@ -176,7 +176,7 @@ def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession 
         predict_runtime(model, candidates)["predicted_runtime_ms"]
     """
     from spark_optimizer.ml.runs import REQUIRED_RUN_COLUMNS
-    from spark_optimizer.ml.runtime_model import train_runtime_model
+    from spark_optimizer.ml.runtime_model import LOCAL_FIT_MAX_RUNS, train_runtime_model
     from spark_optimizer.session import get_or_create_spark
 
     frame = runs if not hasattr(runs, "toPandas") else runs.toPandas()
@@ -185,17 +185,26 @@ def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession 
         raise ValueError(f"runs lack required column(s) {', '.join(missing)} (see docs/tables.md, table runs)")
     defaults = {"shuffle_partitions": 200, "aqe_enabled": True, "succeeded": True}
     frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns})
-    return train_runtime_model(spark or get_or_create_spark(), frame, folds=folds)
+    if spark is None and len(frame) > LOCAL_FIT_MAX_RUNS:  # smaller run sets are fitted on the driver, without Spark
+        spark = get_or_create_spark()
+    return train_runtime_model(spark, frame, folds=folds)
 
 
 def predict_runtime(model: "RuntimeModel", candidates: "DataFrame | pd.DataFrame", *, spark: "SparkSession | None" = None) -> "pd.DataFrame":
-    """`candidates` (same columns as runs, runtime_ms not needed) with `predicted_runtime_ms` added."""
-    from spark_optimizer.session import get_or_create_spark
+    """`candidates` (same columns as runs, runtime_ms not needed) with `predicted_runtime_ms` and its calibrated
+    80% interval added (`runtime_low_ms`, `runtime_high_ms`, `interval_level`, `size_seen`, `beyond_seen_sizes`,
+    `confidence_label`; see docs/models.md). Models fitted on the driver need no Spark session."""
+    import pandas as pd
+
+    from spark_optimizer.ml.runtime_model import with_run_defaults
 
     frame = candidates if not hasattr(candidates, "toPandas") else candidates.toPandas()
-    defaults = {"shuffle_partitions": 200, "aqe_enabled": True}
-    frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns}).reset_index(drop=True)
-    return frame.assign(predicted_runtime_ms=model.predict_ms(spark or get_or_create_spark(), frame))
+    frame = with_run_defaults(frame.reset_index(drop=True))
+    if spark is None and model.forest.spark_model is not None:
+        from spark_optimizer.session import get_or_create_spark
+
+        spark = get_or_create_spark()
+    return pd.concat([frame, model.predict_interval(spark, frame)], axis=1)
 
 
 def recommend(*, job_type: str | None = None, signature: str | None = None, app_name: str | None = None,

@@ -132,3 +132,22 @@ def test_train_on_a_warehouse_with_external_runs_only(spark, settings):
     spark_runs = spark.createDataFrame(parametric_runs(7).head(6).assign(run_id=lambda f: "spark-" + f["run_id"]))
     again = sdk.train(warehouse=settings.warehouse, spark=spark, external_runs=spark_runs, folds=2)
     assert again.runs == 66 and again.skipped_line() == "skipped no runs"
+
+
+def test_sdk_add_runs_loads_a_file_without_a_jvm_and_loading_it_again_updates_it(tmp_path):
+    from spark_optimizer import sdk
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.tables import RUNS
+    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+
+    file = write_c3o_like(tmp_path / "grep.tsv", [
+        (2, "c4.2xlarge", 16, 30000, 15150, 100, 150000000, 0.5, 150),
+        (2, "z9.mega", 16, 30000, 15150, 100, 150000000, 0.5, 150),
+    ])
+    warehouse = str(tmp_path / "wh")
+    first = sdk.add_runs(str(file), mapping="c3o", warehouse=warehouse)
+    again = sdk.add_runs(str(file), mapping="c3o", warehouse=warehouse)
+    assert (first.added, len(first.skipped), again.added) == (1, 1, 1)
+    assert "skipped 1 row(s): machine type 'z9.mega'" in first.line("grep.tsv")
+    stored = TableStore(None, load_settings(warehouse=warehouse, environ={}), backend=DeltaRsBackend()).read_arrow(RUNS).to_pandas()
+    assert list(stored["run_id"]) == ["grep.tsv:0"] and stored["machine_type"].iat[0] == "c4.2xlarge"

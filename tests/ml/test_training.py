@@ -120,13 +120,14 @@ def test_training_logs_params_metrics_data_versions_and_a_registered_champion(tr
     assert summary.scaling_wins + summary.forest_wins + summary.blend_wins == summary.signatures
     client = mlflow.MlflowClient(settings.resolved_mlflow_tracking_uri())
     run = client.get_run(summary.mlflow_run_id)
-    assert run.data.params["runs"] == "7" and "forest_numTrees" in run.data.params
+    assert run.data.params["runs"] == "7" and "forest_n_estimators" in run.data.params  # small run sets: boosted trees
     assert run.data.tags["data_version.runs"] == str(store.version(RUNS))
     assert "forest_oof_mape" in run.data.metrics and math.isfinite(run.data.metrics["forest_oof_mape"])
     champion = client.get_model_version_by_alias(tracking.RUNTIME_MODEL_NAME, tracking.CHAMPION_ALIAS)
     assert str(champion.version) == summary.runtime_model_version
-    model = mlflow.spark.load_model(f"models:/{tracking.RUNTIME_MODEL_NAME}@{tracking.CHAMPION_ALIAS}")
-    assert type(model).__name__ == "PipelineModel"
+    model = mlflow.sklearn.load_model(f"models:/{tracking.RUNTIME_MODEL_NAME}@{tracking.CHAMPION_ALIAS}")
+    assert type(model).__name__ == "GradientBoostingRegressor"
+    assert run.data.params["skipped_runs"] == str(sum(summary.skipped.values()))
 
 
 def test_scaling_models_hold_one_row_per_signature_for_jvm_free_lookups(trained):
