@@ -56,7 +56,7 @@ from spark_optimizer.ml.model_inputs import config_key  # noqa: E402
 from spark_optimizer.ml.runs import refresh_runs  # noqa: E402
 from spark_optimizer.ml.external_runs import load_runs_file  # noqa: E402
 from spark_optimizer.ml.model_inputs import error_summary, input_key  # noqa: E402
-from spark_optimizer.ml.runtime_model import LOCAL_FIT_MAX_RUNS, group_folds, train_runtime_model, usable_runs  # noqa: E402
+from spark_optimizer.ml.runtime_model import INTERVAL_LEVEL, LOCAL_FIT_MAX_RUNS, group_folds, train_runtime_model, usable_runs  # noqa: E402
 from spark_optimizer.session import get_or_create_spark  # noqa: E402
 from spark_optimizer.tables import APPLICATIONS, JOBS, RUNS, STAGES, TASKS  # noqa: E402
 from spark_optimizer.tables.store import TableStore  # noqa: E402
@@ -186,7 +186,7 @@ def evaluate_runs_file(args) -> int:
     coverage = coverage_rows("leave-one-configuration-out", loco[scored], actual[scored])
     if not beyond.empty:
         coverage += coverage_rows("largest input held out", beyond, actual[held])
-    print_table(f"Coverage of the {int(loco['interval_level'].iat[0] * 100)}% interval", pd.DataFrame(coverage))
+    print_table(f"Coverage of the {INTERVAL_LEVEL:.0%} interval", pd.DataFrame(coverage))
     extra_s = time.perf_counter() - t0
 
     regret_s = 0.0
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     coverage = coverage_rows("leave-configurations-out", intervals, actual)
     if not beyond.empty:
         coverage += coverage_rows("largest input held out", beyond, actual[held])
-    print_table(f"Coverage of the {int(intervals['interval_level'].iat[0] * 100)}% interval", pd.DataFrame(coverage))
+    print_table(f"Coverage of the {INTERVAL_LEVEL:.0%} interval", pd.DataFrame(coverage))
 
     if not args.no_regret:
         regret = evaluation.recommendation_regret(spark, runs, SPARK_DEFAULTS, inner_folds=args.inner_folds)

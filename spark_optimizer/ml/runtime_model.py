@@ -174,8 +174,12 @@ class RuntimeModel:
     validation: dict[str, dict[str, float | None]] = field(default_factory=dict)
     overall: dict[str, float] = field(default_factory=dict)
     # Held-out log(actual / predicted) of the chosen family, per signature and regime ("seen": a size the
-    # job ran at, "new_size": a size it did not), the intervals' calibration set.
+    # job ran at, "new_size": a size it did not, "beyond": outside the range of sizes it ran at, from the
+    # extrapolation curve with the smallest or the largest size held out), the intervals' calibration set.
     residuals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Outside the range of sizes it ran at: "scaling" (the extrapolation curve) or "scaled_forest" (the trees
+    # times the curve's growth from the nearest seen size), by validation with the extreme sizes held out.
+    chosen_beyond: dict[str, str] = field(default_factory=dict)
 
     def _frame(self, runs: pd.DataFrame) -> pd.DataFrame:
         return model_frame(with_run_defaults(runs.reset_index(drop=True)), self.profiles, self.forest.params)
@@ -188,7 +192,13 @@ class RuntimeModel:
             if not self.size_seen(r.job_signature, r.input_bytes):
                 chosen = self.chosen_new_size.get(r.job_signature, chosen)
             if fit is not None and fit.extrapolates(r.input_bytes):
-                chosen = "scaling"  # beyond the sizes it ran at: trees cannot extrapolate, the curve can
+                # Beyond the sizes it ran at trees cannot extrapolate alone: the curve, or the trees scaled by it.
+                if self.chosen_beyond.get(r.job_signature) == "scaled_forest":
+                    seen = self.sizes_seen.get(r.job_signature) or {r.input_bytes}
+                    nearest = min(seen) if r.input_bytes < min(seen) else max(seen)
+                    predictions[i] = scaled_trees(predictions[i:i + 1], fit.beyond, frame.iloc[i:i + 1], nearest)[0]
+                    continue
+                chosen = "scaling"
             if fit is not None and chosen in ("scaling", "blend"):
                 curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                        bool(r.aqe_enabled), r.input_bytes)
@@ -207,6 +217,9 @@ class RuntimeModel:
             own = np.concatenate(pooled) if pooled else np.array([])
         return conformal_ratios(own, level)
 
+    def _has_regime(self, regime: str) -> bool:
+        return any(regime in r for r in self.residuals.values())
+
     def predict_interval(self, spark: SparkSession, runs: pd.DataFrame, level: float = INTERVAL_LEVEL) -> pd.DataFrame:
         """Per run: predicted_runtime_ms, runtime_low_ms and runtime_high_ms (a `level` interval, null when no
         held-out residual exists), interval_level, size_seen, beyond_seen_sizes and confidence_label."""
@@ -218,7 +231,8 @@ class RuntimeModel:
             fit = self.scaling.get(r.job_signature)
             beyond = bool(fit is not None and fit.seen_bands is not None
                           and not fit.seen_bands[0] <= size_band(r.input_bytes) <= fit.seen_bands[1])
-            ratios = self.interval_ratios(r.job_signature, "seen" if seen else "new_size", level)
+            regime = "seen" if seen else "beyond" if beyond and self._has_regime("beyond") else "new_size"
+            ratios = self.interval_ratios(r.job_signature, regime, level)
             low, high = (None, None) if ratios is None else (value * ratios[0], value * ratios[1])
             rows.append({"predicted_runtime_ms": value, "runtime_low_ms": low, "runtime_high_ms": high, "interval_level": level,
                          "size_seen": seen, "beyond_seen_sizes": beyond,
@@ -236,6 +250,16 @@ def _mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
     """MAPE over the runs that have a prediction; None when none has."""
     valid = ~np.isnan(predicted)
     return float(np.mean(ape(predicted[valid], actual[valid]))) if valid.any() else None
+
+
+def _mdape(predicted: np.ndarray | None, actual: np.ndarray) -> float | None:
+    """Median APE over the runs that have a prediction: what chooses the family. A signature's validation
+    holds out few configurations, and one held-out configuration the curve cannot reach (the only run past
+    a memory cliff) would otherwise decide the choice for all the others."""
+    if predicted is None:
+        return None
+    valid = ~np.isnan(predicted)
+    return float(np.median(ape(predicted[valid], actual[valid]))) if valid.any() else None
 
 
 def size_folds(runs: pd.DataFrame, folds: int = SIZE_FOLDS) -> np.ndarray:
@@ -284,6 +308,50 @@ def extrapolation_curve(runs: pd.DataFrame, profile: Mapping[str, float]) -> Sca
     non-negative fit of physical terms is the regularizer instead, and trees are no alternative
     there: a forest's prediction never leaves the range of the runtimes it was trained on."""
     return fit_scaling(runs, profile, FULL_TERMS)
+
+
+def _curve_ms(curve: ScalingFit, rows: pd.DataFrame, input_bytes=None) -> np.ndarray:
+    """`curve` at each row's configuration, at its own input size or at `input_bytes` (one per row)."""
+    sizes = rows["input_bytes"].to_numpy(dtype=float) if input_bytes is None else np.asarray(input_bytes, dtype=float)
+    return np.array([curve.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                      bool(r.aqe_enabled), size) for r, size in zip(rows.itertuples(index=False), sizes)])
+
+
+def scaled_trees(trees_ms: np.ndarray, curve: ScalingFit, rows: pd.DataFrame, nearest_bytes: float) -> np.ndarray:
+    """Beyond the sizes a job ran at: the trees' prediction (which stays at the nearest seen size) times
+    the curve's growth from that size to the asked one, per configuration."""
+    at_nearest = _curve_ms(curve, rows, np.full(len(rows), nearest_bytes))
+    ratio = np.where(at_nearest > 0, _curve_ms(curve, rows) / np.where(at_nearest > 0, at_nearest, 1.0), 1.0)
+    return trees_ms * np.clip(ratio, 0.0, None)
+
+
+def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, params: Mapping | None) -> dict[str, np.ndarray] | None:
+    """For the signature's smallest and largest size band, each held out in turn (as a prediction beyond
+    the seen sizes is made): the extrapolation curve's and the curve-scaled trees' predictions, with the
+    actual runtimes under "actual"; None below 3 size bands."""
+    mine = (runs["job_signature"] == signature).to_numpy()
+    group = runs[mine]
+    bands = np.array([size_band(b) for b in group["input_bytes"]])
+    if len(set(bands.tolist())) < 3:
+        return None
+    out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": []}
+    for held_band in (bands.min(), bands.max()):
+        held = bands == held_band
+        rest, test = group[~held], group[held]
+        if len({config_key(r) for r in rest.to_dict("records")}) < 2:
+            continue
+        profiles = signature_profiles(rest)
+        curve = extrapolation_curve(rest, profiles.get(signature, {}))
+        train = runs.drop(index=group.index[held])
+        columns = tuple(MODEL_FEATURES) + param_names(train)
+        trees = fit_forest(spark, model_frame(train, signature_profiles(train), columns[len(MODEL_FEATURES):]), params, columns)
+        tree_ms = predict_forest(spark, trees, model_frame(test, signature_profiles(train), columns[len(MODEL_FEATURES):]))
+        sizes = rest["input_bytes"].to_numpy(dtype=float)
+        nearest = sizes.min() if held_band == bands.min() else sizes.max()
+        out["actual"].append(test["runtime_ms"].to_numpy(dtype=float))
+        out["scaling"].append(_curve_ms(curve, test))
+        out["scaled_forest"].append(scaled_trees(tree_ms, curve, test, nearest))
+    return {k: np.concatenate(v) for k, v in out.items()} if out["actual"] else None
 
 
 def _chosen_predictions(chosen: str, forest: np.ndarray, curve: np.ndarray | None) -> np.ndarray:
@@ -340,20 +408,34 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
                 size_errors["blend"] = _mape(blend(curve_by_size, oof_size[mask]), actual)
         else:
             model.scaling[signature] = fit_scaling(group, profile)
-        model.chosen[signature] = _lowest(errors)
-        model.chosen_new_size[signature] = _lowest(size_errors) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
+        held_configs = {"forest": oof[mask], "scaling": curve_by_config,
+                        "blend": None if curve_by_config is None else blend(curve_by_config, oof[mask])}
+        held_sizes = {"forest": oof_size[mask], "scaling": curve_by_size,
+                      "blend": None if curve_by_size is None else blend(curve_by_size, oof_size[mask])}
+        medians = {name: _mdape(p, actual) for name, p in held_configs.items()}
+        size_medians = {name: _mdape(p, actual) for name, p in held_sizes.items()}
+        model.chosen[signature] = _lowest(medians)
+        model.chosen_new_size[signature] = _lowest(size_medians) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
         model.residuals[signature] = {
             "seen": _log_ratio(actual, _chosen_predictions(model.chosen[signature], oof[mask], curve_by_config)),
             "new_size": _log_ratio(actual, _chosen_predictions(model.chosen_new_size[signature], oof_size[mask], curve_by_size)),
         }
+        model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
+                                       "blend_mape": errors.get("blend"), "runs": len(group),
+                                       **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES},
+                                       **{f"{name}_mdape": medians.get(name) for name in MODEL_CHOICES},
+                                       **{f"{name}_new_size_mdape": size_medians.get(name) for name in MODEL_CHOICES}}
         model.sizes_seen[signature] = {int(b) for b in group["input_bytes"]}
         bands = {size_band(b) for b in group["input_bytes"]}
         if len(bands) >= 2 and len(group) >= MIN_RUNS_FOR_SCALING:
             model.scaling[signature] = replace(model.scaling[signature], beyond=extrapolation_curve(group, profile),
                                                seen_bands=(min(bands), max(bands)))
-        model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
-                                       "blend_mape": errors.get("blend"), "runs": len(group),
-                                       **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES}}
+            beyond = beyond_validation(spark, runs, signature, params)
+            if beyond is not None:
+                errors_beyond = {name: _mdape(beyond[name], beyond["actual"]) for name in ("scaling", "scaled_forest")}
+                model.chosen_beyond[signature] = min(errors_beyond, key=lambda name: (errors_beyond[name], name != "scaling"))
+                model.residuals[signature]["beyond"] = _log_ratio(beyond["actual"], beyond[model.chosen_beyond[signature]])
+                model.validation[signature].update({f"{name}_beyond_mdape": v for name, v in errors_beyond.items()})
     valid = ~np.isnan(oof)
     if valid.any():
         actual = runs["runtime_ms"].to_numpy(dtype=float)
