@@ -379,15 +379,39 @@ def train(
     """Refresh features and runs, train the runtime and resource models, log them to MLflow."""
     from spark_optimizer.ml.train import train_models
 
+    from spark_optimizer.tables import APPLICATIONS
+
     try:
         ctx = _context(warehouse, conf)
-        _run_analysis(ctx)
+        if ctx.store.exists(APPLICATIONS):  # a warehouse may hold external runs only (add-runs)
+            _run_analysis(ctx)
         summary = train_models(ctx.spark, ctx.store, ctx.settings, datetime.now(timezone.utc), folds=folds)
     except (SparkOptimizerError, ValueError) as error:
         _fail(error)
     from spark_optimizer.cli_render import train_summary
 
     stdout.print(train_summary(summary, ctx.settings.resolved_mlflow_tracking_uri()))
+    stdout.print(summary.skipped_line())
+
+
+@app.command("add-runs")
+def add_runs_command(
+    runs_file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV/TSV/Parquet file or Delta table directory of runs.")],
+    mapping: Annotated[str, typer.Option(help="Column mapping: a built-in name (c3o) or a TOML/JSON mapping file (docs/models.md).")],
+    job: Annotated[Optional[str], typer.Option(help="Job name of every run (default: the mapping's, else the file's stem).")] = None,
+    warehouse: WarehouseOption = None,
+    conf: ConfOption = None,
+) -> None:
+    """Add run histories from outside the event logs (benchmarks, other clusters) to the runs table; the next
+    `train` learns from them. Machine types resolve through the pricing catalogue. No JVM."""
+    from spark_optimizer.ml.external_runs import add_runs_file
+
+    try:
+        summary = add_runs_file(_arrow_store(load_settings(conf, warehouse=warehouse)), runs_file, mapping,
+                                datetime.now(timezone.utc), job=job)
+    except (SparkOptimizerError, ValueError, OSError) as error:
+        _fail(error)
+    stdout.print(summary.line(str(runs_file)))
 
 
 @app.command()

@@ -106,7 +106,7 @@ def train_summary(summary: Any, tracking_uri: str) -> Group:
         metrics.add_row(name, _pct(value) if "ap" in name else f"{value:.3f}")
     text = Text(
         f"trained on {summary.runs} runs of {summary.signatures} job signature(s): scaling curve chosen for "
-        f"{summary.scaling_wins}, random forest for {summary.forest_wins}, their blend for {summary.blend_wins}\n"
+        f"{summary.scaling_wins}, the tree model for {summary.forest_wins}, their blend for {summary.blend_wins}\n"
         f"runtime model version {summary.runtime_model_version}"
         + (f", resource model version {summary.resource_model_version}" if summary.resource_model_version else ", no resource model (no Peak Execution Memory logged)")
         + f" (alias champion)\nMLflow run {summary.mlflow_run_id} in {tracking_uri}"

@@ -4,7 +4,9 @@ Every function takes an optional `warehouse` (default: settings from conf/, the 
 and an optional `spark` session (default: the active one, or a local one); nothing else to set up.
 
     from spark_optimizer import ingest, analyze, train, similar, recommend, feedback
+    from spark_optimizer.sdk import add_runs
     ingest("/data/spark-events", warehouse="/tmp/wh")
+    add_runs("runs.tsv", mapping="c3o", warehouse="/tmp/wh")       # optional: run histories from elsewhere
     analyze(warehouse="/tmp/wh")
     train(warehouse="/tmp/wh")
     similar("application_1700000000000_0042", k=5, warehouse="/tmp/wh")
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from spark_optimizer.analysis.analyze import AnalyzeSummary
     from spark_optimizer.eventlog.ingest import IngestSummary
+    from spark_optimizer.ml.external_runs import AddRunsSummary
     from spark_optimizer.ml.runtime_model import RuntimeModel
     from spark_optimizer.ml.train import TrainSummary
     from spark_optimizer.recommender.build import BuildSummary
@@ -86,8 +89,9 @@ def analyze(app_id: str | None = None, *, warehouse: str | None = None, spark: "
 
 def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, external_runs: "DataFrame | None" = None,
           external_source: str = "external", folds: int = 3) -> "TrainSummary":
-    """Analyze what is new, refresh features and runs (plus `external_runs`, any DataFrame with the
-    runs table's required columns), train the runtime and resource models and log them to MLflow.
+    """Analyze what is new, refresh features and runs (plus `external_runs`, a Spark or pandas DataFrame
+    with the runs table's required columns; files with other columns go through `add_runs`), train the
+    runtime and resource models and log them to MLflow. `summary.skipped_line()` says which runs were left out and why.
 
     Example::
 
@@ -98,12 +102,49 @@ def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, 
     from spark_optimizer.ml.runs import add_external_runs
     from spark_optimizer.ml.train import train_models
 
+    from spark_optimizer.tables import APPLICATIONS
+
     ctx = _context(warehouse, spark)
     now = _now()
-    analyze_applications(ctx.spark, ctx.store, now)
+    if ctx.store.exists(APPLICATIONS):  # a warehouse may hold external runs only
+        analyze_applications(ctx.spark, ctx.store, now)
     if external_runs is not None:
         add_external_runs(ctx.store, external_runs, external_source, now)
     return train_models(ctx.spark, ctx.store, ctx.settings, now, folds=folds)
+
+
+def add_runs(runs: "str | DataFrame | pd.DataFrame", *, mapping: "str | dict | None" = None, job: str | None = None,
+             warehouse: str | None = None) -> "AddRunsSummary":
+    """Add run histories from outside the event logs to the runs table (the next `train` learns from them).
+    `runs` is a CSV/TSV/Parquet file or Delta table directory read with `mapping` (a built-in name such as
+    "c3o", a TOML/JSON mapping file, or a dict of mapping keys; see docs/models.md), or a Spark or pandas
+    DataFrame that already has the runs table's columns. Rows that cannot be used are skipped with a reason.
+    A file or pandas frame needs no JVM.
+
+    Example::
+
+        summary = add_runs("../shared/datasets/c3o/grep.tsv", mapping="c3o", warehouse="/tmp/wh")
+        summary.added, summary.skipped
+    """
+    import pandas as pd
+
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.ml.external_runs import AddRunsSummary, add_runs_file
+    from spark_optimizer.ml.runs import add_external_runs
+    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+
+    settings = load_settings(warehouse=warehouse)
+    if isinstance(runs, str) or hasattr(runs, "__fspath__"):
+        if mapping is None:
+            raise ValueError(f"add_runs({str(runs)!r}) needs a mapping: a built-in name such as 'c3o', a TOML/JSON file or a dict")
+        return add_runs_file(TableStore(None, settings, backend=DeltaRsBackend()), runs, mapping, _now(), job=job)
+    if hasattr(runs, "toPandas"):
+        ctx = _context(warehouse, runs.sparkSession)
+        added = add_external_runs(ctx.store, runs, "external", _now())
+        return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), ())
+    added = add_external_runs(TableStore(None, settings, backend=DeltaRsBackend()), runs, "external", _now())
+    jobs = tuple(sorted(runs["job_signature"].astype(str).unique()))
+    return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), jobs)
 
 
 def similar(app_id: str, k: int = 5, *, warehouse: str | None = None, spark: "SparkSession | None" = None) -> list[dict[str, Any]]:
@@ -137,7 +178,7 @@ def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession 
         predict_runtime(model, candidates)["predicted_runtime_ms"]
     """
     from spark_optimizer.ml.runs import REQUIRED_RUN_COLUMNS
-    from spark_optimizer.ml.runtime_model import train_runtime_model
+    from spark_optimizer.ml.runtime_model import LOCAL_FIT_MAX_RUNS, train_runtime_model
     from spark_optimizer.session import get_or_create_spark
 
     frame = runs if not hasattr(runs, "toPandas") else runs.toPandas()
@@ -146,17 +187,26 @@ def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession 
         raise ValueError(f"runs lack required column(s) {', '.join(missing)} (see docs/tables.md, table runs)")
     defaults = {"shuffle_partitions": 200, "aqe_enabled": True, "succeeded": True}
     frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns})
-    return train_runtime_model(spark or get_or_create_spark(), frame, folds=folds)
+    if spark is None and len(frame) > LOCAL_FIT_MAX_RUNS:  # smaller run sets are fitted on the driver, without Spark
+        spark = get_or_create_spark()
+    return train_runtime_model(spark, frame, folds=folds)
 
 
 def predict_runtime(model: "RuntimeModel", candidates: "DataFrame | pd.DataFrame", *, spark: "SparkSession | None" = None) -> "pd.DataFrame":
-    """`candidates` (same columns as runs, runtime_ms not needed) with `predicted_runtime_ms` added."""
-    from spark_optimizer.session import get_or_create_spark
+    """`candidates` (same columns as runs, runtime_ms not needed) with `predicted_runtime_ms` and its calibrated
+    80% interval added (`runtime_low_ms`, `runtime_high_ms`, `interval_level`, `size_seen`, `beyond_seen_sizes`,
+    `confidence_label`; see docs/models.md). Models fitted on the driver need no Spark session."""
+    import pandas as pd
+
+    from spark_optimizer.ml.runtime_model import with_run_defaults
 
     frame = candidates if not hasattr(candidates, "toPandas") else candidates.toPandas()
-    defaults = {"shuffle_partitions": 200, "aqe_enabled": True}
-    frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns}).reset_index(drop=True)
-    return frame.assign(predicted_runtime_ms=model.predict_ms(spark or get_or_create_spark(), frame))
+    frame = with_run_defaults(frame.reset_index(drop=True))
+    if spark is None and model.forest.spark_model is not None:
+        from spark_optimizer.session import get_or_create_spark
+
+        spark = get_or_create_spark()
+    return pd.concat([frame, model.predict_interval(spark, frame)], axis=1)
 
 
 def build_recommendations(*, warehouse: str | None = None, spark: "SparkSession | None" = None,

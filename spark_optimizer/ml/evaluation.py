@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from spark_optimizer.ml.model_inputs import config_key, error_summary, model_frame, signature_profiles
-from spark_optimizer.ml.runtime_model import fit_forest, group_folds, predict_forest, train_runtime_model
+from spark_optimizer.ml.model_inputs import (
+    MODEL_FEATURES, MB, config_key, error_summary, input_key, model_frame, param_names, signature_profiles,
+)
+from spark_optimizer.ml.runtime_model import INTERVAL_LEVEL, fit_forest, group_folds, predict_forest, train_runtime_model
 from spark_optimizer.ml.scaling import ERNEST_TERMS, FULL_TERMS, fit_scaling, select_scaling
 
 KNN_K = 3
@@ -69,9 +71,34 @@ def knn_predictor(k: int = KNN_K) -> Predictor:
 
 
 def forest_predictor(spark: SparkSession) -> Predictor:
+    """The global tree model alone (no curve, no choice)."""
     def predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-        profiles = signature_profiles(train)
-        return predict_forest(spark, fit_forest(spark, model_frame(train, profiles)), model_frame(test, profiles))
+        profiles, params = signature_profiles(train), param_names(train)
+        model = fit_forest(spark, model_frame(train, profiles, params), columns=tuple(MODEL_FEATURES) + params)
+        return predict_forest(spark, model, model_frame(test, profiles, params))
+    return predict
+
+
+def ernest_predictor() -> Predictor:
+    """Ernest (Venkataraman et al., NSDI'16) per signature: NNLS of runtime on
+    [1, size/machines, log machines, machines], machines = executors (one per node for external runs)."""
+    from scipy.optimize import nnls
+
+    def design(frame: pd.DataFrame) -> np.ndarray:
+        machines = frame["executors"].to_numpy(dtype=float)
+        size = frame["input_bytes"].to_numpy(dtype=float) / MB
+        return np.column_stack([np.ones(len(frame)), size / machines, np.log(machines), machines])
+
+    def predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+        out = np.full(len(test), np.nan)
+        for signature, group in train.groupby("job_signature"):
+            mask = (test["job_signature"] == signature).to_numpy()
+            if mask.any():
+                a = design(group)
+                scale = np.maximum(np.abs(a).max(axis=0), 1e-12)
+                theta, _ = nnls(a / scale, group["runtime_ms"].to_numpy(dtype=float))
+                out[mask] = design(test[mask]) @ (theta / scale)
+        return out
     return predict
 
 
@@ -85,7 +112,7 @@ def selected_predictor(spark: SparkSession, inner_folds: int = 3) -> Predictor:
 def standard_predictors(spark: SparkSession, inner_folds: int = 3) -> dict[str, Predictor]:
     return {
         "selected (ours)": selected_predictor(spark, inner_folds),
-        "random forest (MLlib)": forest_predictor(spark),
+        "trees alone (global tree model)": forest_predictor(spark),
         "scaling curve (terms selected)": scaling_predictor(None),
         "scaling curve (all 7 terms)": scaling_predictor(FULL_TERMS),
         "ernest (NNLS)": scaling_predictor(ERNEST_TERMS),
@@ -199,4 +226,70 @@ def recommendation_regret(spark: SparkSession, runs: pd.DataFrame, defaults: Map
             row.update({f"regret {name}": measured[i] / best - 1 for name, i in choices.items()})
             row.update({f"regret random-{b}": expected_random_best(measured, b) / best - 1 for b in random_budgets})
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def held_out_intervals(spark: SparkSession, runs: pd.DataFrame, assignment: np.ndarray, baselines: Mapping[str, Predictor],
+                       level: float = INTERVAL_LEVEL, inner_folds: int = 3) -> pd.DataFrame:
+    """For every run in a fold of `assignment` (-1: never held out): the product model's prediction and
+    `level` interval from a model trained without that fold, and each baseline's prediction on the same split."""
+    parts = []
+    for fold in sorted(set(assignment.tolist()) - {-1}):
+        held = assignment == fold
+        train, test = runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True)
+        model = train_runtime_model(spark, train, folds=inner_folds)
+        frame = model.predict_interval(spark, test, level)
+        for name, predictor in baselines.items():
+            frame[f"predicted {name}"] = predictor(train, test)
+        frame.index = np.flatnonzero(held)
+        parts.append(frame)
+    return pd.concat(parts).sort_index() if parts else pd.DataFrame()
+
+
+def configuration_folds(runs: pd.DataFrame) -> np.ndarray:
+    """One fold per configuration (repeats held out together)."""
+    keys = [config_key(r) for r in runs.to_dict("records")]
+    index = {k: i for i, k in enumerate(sorted(set(keys)))}
+    return np.array([index[k] for k in keys])
+
+
+def largest_size_fold(runs: pd.DataFrame) -> np.ndarray:
+    """0 for the runs at each signature's largest input size (held out together), -1 otherwise."""
+    return np.where(largest_input_held_out(runs), 0, -1)
+
+
+def coverage(frame: pd.DataFrame, actual: np.ndarray) -> float | None:
+    """Share of runs whose measured runtime lies inside their interval (None without intervals)."""
+    has = frame["runtime_low_ms"].notna().to_numpy()
+    if not has.any():
+        return None
+    low, high = frame["runtime_low_ms"].to_numpy(dtype=float)[has], frame["runtime_high_ms"].to_numpy(dtype=float)[has]
+    return float(((actual[has] >= low) & (actual[has] <= high)).mean())
+
+
+def choice_regret(spark: SparkSession, runs: pd.DataFrame, inner_folds: int = 3) -> pd.DataFrame:
+    """Per job input (signature, exact size, job parameters) with at least two measured configurations:
+    the fastest and the cheapest (runtime x catalogue price_per_hour, i.e. instance-hours x price)
+    configuration by a model trained without any run of that input, and its regret against the best
+    measured: measured(chosen) / measured(best) - 1, configurations measured by the mean of their repeats."""
+    keys = np.array([input_key(r) for r in runs.to_dict("records")])
+    rows = []
+    for key in sorted(set(keys.tolist())):
+        held = keys == key
+        group = runs[held].assign(config=[config_key(r) for r in runs[held].to_dict("records")])
+        candidates = group.groupby("config", sort=True).agg(
+            runtime_ms=("runtime_ms", "mean"), price_per_hour=("price_per_hour", "first")).reset_index()
+        if len(candidates) < 2:
+            continue
+        first = group.drop_duplicates("config").set_index("config").loc[candidates["config"]].reset_index()
+        model = train_runtime_model(spark, runs[~held].reset_index(drop=True), folds=inner_folds)
+        predicted = model.predict_ms(spark, first)
+        row = {"job": group["job_signature"].iat[0], "input": key.split("|", 1)[1], "configs": len(candidates)}
+        measured_runtime = candidates["runtime_ms"].to_numpy(dtype=float)
+        row["regret fastest"] = measured_runtime[int(np.nanargmin(predicted))] / measured_runtime.min() - 1
+        price = candidates["price_per_hour"].to_numpy(dtype=float)
+        if np.isfinite(price).all():
+            measured_cost = measured_runtime * price
+            row["regret cheapest"] = measured_cost[int(np.nanargmin(predicted * price))] / measured_cost.min() - 1
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -34,9 +34,15 @@ def _tags(spark_conf: DataFrame) -> DataFrame:
 
 
 def _aqe_default(spark_version: SparkColumn) -> SparkColumn:
-    """AQE is on by default from Spark 3.2; off when the log names no version (Spark 1.x logs lack it)."""
-    parts = F.split(F.coalesce(spark_version, F.lit("")), r"\.")
-    major, minor = F.get(parts, 0).try_cast("int"), F.get(parts, 1).try_cast("int")
+    """AQE is on by default from Spark 3.2."""
+    version = F.coalesce(spark_version, F.lit(""))
+
+    def number(pattern: str) -> SparkColumn:
+        # Logs without a version (Spark 1.x) or with an odd one give "": null, not a failed cast under ANSI mode.
+        part = F.regexp_extract(version, pattern, 1)
+        return F.when(part != "", part.cast("int"))
+
+    major, minor = number(r"^(\d+)"), number(r"^\d+\.(\d+)")
     return F.coalesce((major > 3) | ((major == 3) & (minor >= 2)), F.lit(False))
 
 

@@ -6,6 +6,7 @@ its prediction. Pure pandas/numpy: used in Spark (applyInPandas, MLlib input) an
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Mapping
 
@@ -26,18 +27,49 @@ PROFILE_COLUMNS = ("shuffle_input_ratio", "output_input_ratio", "stage_count", "
 CONFIG_COLUMNS = ("executors", "executor_cores", "executor_memory_mb", "shuffle_partitions", "aqe_enabled")
 MODEL_FEATURES = (
     "log_input_mb", "executors", "executor_cores", "total_cores", "executor_memory_gb", "shuffle_partitions", "aqe",
-    "effective_partitions", "waves", "input_gb_per_core", "memory_pressure",
+    "effective_partitions", "waves", "input_gb_per_core", "memory_pressure", "total_memory_gb", "input_per_memory",
 ) + tuple(f"profile_{c}" for c in PROFILE_COLUMNS)
+PARAM_PREFIX = "param_"
 
 
 def size_band(input_bytes) -> int:
-    """Input sizes within ~19% of each other share a band (quarter steps of log2 bytes)."""
+    """Input sizes within ~19% of each other share a band (quarter steps of log2 bytes): for display
+    and for the range of sizes a curve was fitted on, never for the identity of a run's input."""
     return round(math.log2(max(float(input_bytes or 0), 1.0)) * 4)
 
 
+def job_params(value) -> dict[str, float]:
+    """A run's job parameters ({name: number}) from the runs table's JSON text (or a dict); {} when none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    return {str(k): float(v) for k, v in dict(value).items() if v is not None}
+
+
+def job_params_json(params: Mapping[str, float] | None) -> str | None:
+    """The canonical text of job parameters (sorted keys), None for none."""
+    return json.dumps({k: float(v) for k, v in sorted(params.items())}, sort_keys=True) if params else None
+
+
+def _params_text(value) -> str | None:
+    # The runs table holds canonical text already (job_params_json); anything else is canonicalized.
+    return value if isinstance(value, str) and value.startswith("{") else job_params_json(job_params(value))
+
+
 def config_key(row: Mapping) -> str:
-    """Identity of a configuration at an input size: repeats of one configuration share it."""
-    return "|".join(str(row.get(k)) for k in ("job_signature",) + CONFIG_COLUMNS) + f"|{size_band(row.get('input_bytes'))}"
+    """Identity of a configuration at an input: repeats of one configuration share it. A run's
+    configuration is its Spark settings and machine type; its input is the exact input size and
+    the job parameters (runs of different parameters at one size are not repeats)."""
+    params = _params_text(row.get("job_params"))
+    return "|".join(str(row.get(k)) for k in ("job_signature",) + CONFIG_COLUMNS + ("machine_type",)) + (
+        f"|{int(float(row.get('input_bytes') or 0))}|{params or ''}")
+
+
+def input_key(row: Mapping) -> str:
+    """Identity of a job's input: signature, exact input size and job parameters."""
+    params = _params_text(row.get("job_params"))
+    return f"{row.get('job_signature')}|{int(float(row.get('input_bytes') or 0))}|{params or ''}"
 
 
 def signature_profiles(runs: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -78,22 +110,52 @@ def derived_inputs(executors: float, executor_cores: float, executor_memory_mb: 
         "waves": effective / total_cores,
         "input_gb_per_core": input_bytes / GB / total_cores,
         "memory_pressure": bytes_per_task / slot_memory,
+        "total_memory_gb": executors * float(executor_memory_mb) / 1024,
+        # Data per unit of cluster memory: a job that caches its input (iterative ML) slows down many
+        # times once the input no longer fits.
+        "input_per_memory": input_bytes / (executors * max(float(executor_memory_mb), 1.0) * MB),
     }
-    values.update({f"profile_{c}": _profile_value(profile, c) for c in PROFILE_COLUMNS})
+    values.update(profile_inputs(profile))
     return values
 
 
-def model_frame(runs: pd.DataFrame, profiles: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """runs + one column per MODEL_FEATURES, profiles looked up by signature (unknown signature: zeros)."""
+def profile_inputs(profile: Mapping[str, float] | None) -> dict[str, float]:
+    return {f"profile_{c}": _profile_value(profile, c) for c in PROFILE_COLUMNS}
+
+
+def param_names(runs: pd.DataFrame) -> tuple[str, ...]:
+    """The model-input columns of the job parameters found in `runs` (param_<name>), sorted."""
+    if "job_params" not in runs.columns:
+        return ()
+    names = {name for value in runs["job_params"] for name in job_params(value)}
+    return tuple(f"{PARAM_PREFIX}{name}" for name in sorted(names))
+
+
+def model_frame(runs: pd.DataFrame, profiles: Mapping[str, Mapping[str, float]], params: tuple[str, ...] = ()) -> pd.DataFrame:
+    """runs + one column per MODEL_FEATURES, profiles looked up by signature (unknown signature: zeros),
+    + one column per job parameter in `params` (log1p of its value; 0 where a run lacks it)."""
+    import numpy as np
     import pandas as pd
 
-    rows = [
-        derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions, bool(r.aqe_enabled),
-                       r.input_bytes, profiles.get(r.job_signature))
-        for r in runs.itertuples(index=False)
-    ]
+    # One dict of profile inputs per signature, shared by its runs (derived_inputs would rebuild it per run).
+    shared = {sig: ({"shuffle_input_ratio": _profile_value(profiles.get(sig), "shuffle_input_ratio")}, profile_inputs(profiles.get(sig)))
+              for sig in set(runs["job_signature"])}
+    rows = []
+    for r in runs[["job_signature", "executors", "executor_cores", "executor_memory_mb", "shuffle_partitions", "aqe_enabled",
+                   "input_bytes"]].itertuples(index=False):
+        ratio, profile_values = shared[r.job_signature]
+        values = derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions, bool(r.aqe_enabled),
+                                r.input_bytes, ratio)
+        values.update(profile_values)
+        rows.append(values)
     derived = pd.DataFrame(rows, columns=list(MODEL_FEATURES), index=runs.index)
-    return pd.concat([runs.drop(columns=[c for c in MODEL_FEATURES if c in runs.columns]), derived], axis=1)
+    if params:
+        given = [job_params(v) for v in runs["job_params"]] if "job_params" in runs.columns else [{}] * len(runs)
+        for column in params:
+            name = column[len(PARAM_PREFIX):]
+            values = np.array([p.get(name, 0.0) for p in given], dtype=float)
+            derived[column] = np.sign(values) * np.log1p(np.abs(values))
+    return pd.concat([runs.drop(columns=[c for c in derived.columns if c in runs.columns]), derived], axis=1)
 
 
 def ape(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:

@@ -4,11 +4,15 @@ source (cloud job runs, external benchmark datasets, feedback) in the same shape
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_optimizer.errors import SparkOptimizerError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from spark_optimizer.tables import FEATURES, RUNS
 from spark_optimizer.tables.store import TableStore, conform_dataframe
 
@@ -54,9 +58,22 @@ def runs_from_features(features: DataFrame, updated_at: datetime) -> DataFrame:
         "shuffle_input_ratio", "output_input_ratio", "stage_count", "task_count", "cpu_share_of_run", "gc_share",
         "spill_bytes", "op_join", "op_aggregate", "op_sort", "op_window", "op_python",
         "peak_execution_memory_bytes", "peak_jvm_heap_bytes", "recommendation_id",
+        F.when(c("status") != "completed", F.concat(F.lit("the application did not complete (status "), c("status"), F.lit(")")))
+        .when(c("wall_ms").isNull() | (c("wall_ms") <= 0), F.lit("no run time in the log"))
+        .alias("skip_reason"),
         F.lit(updated_at).cast("timestamp").alias("updated_at"),
     )
     return conform_dataframe(RUNS, rows)
+
+
+def _missing_required(columns, source: str) -> None:
+    missing = [name for name in REQUIRED_RUN_COLUMNS if name not in columns]
+    if missing:
+        raise RunsSchemaError(
+            f"runs from {source!r} lack required column(s) {', '.join(missing)}; a run needs "
+            f"{', '.join(REQUIRED_RUN_COLUMNS)} (see docs/tables.md, table runs); to load a file with other "
+            "columns, use `spark-optimizer add-runs FILE --mapping ...` (docs/models.md)"
+        )
 
 
 def normalize_external_runs(runs: DataFrame, source: str, updated_at: datetime) -> DataFrame:
@@ -64,20 +81,52 @@ def normalize_external_runs(runs: DataFrame, source: str, updated_at: datetime) 
 
     Example::
 
-        normalize_external_runs(spark.read.csv("c3o_runs.csv", header=True, inferSchema=True), "external", now)
+        normalize_external_runs(spark.read.parquet("runs.parquet"), "external", now)
     """
-    missing = [name for name in REQUIRED_RUN_COLUMNS if name not in runs.columns]
-    if missing:
-        raise RunsSchemaError(
-            f"runs from {source!r} lack required column(s) {', '.join(missing)}; a run needs "
-            f"{', '.join(REQUIRED_RUN_COLUMNS)} (see docs/tables.md, table runs)"
-        )
+    _missing_required(runs.columns, source)
     filled = runs
     defaults = {"source": F.lit(source), "succeeded": F.lit(True), "updated_at": F.lit(updated_at).cast("timestamp")}
     for name, value in defaults.items():
         if name not in filled.columns:
             filled = filled.withColumn(name, value)
     return conform_dataframe(RUNS, filled)
+
+
+def external_runs_arrow(runs: "pd.DataFrame", source: str, updated_at: datetime):
+    """The pandas counterpart of normalize_external_runs: an Arrow table conforming to RUNS."""
+    import pyarrow as pa
+
+    from spark_optimizer.ml.model_inputs import job_params, job_params_json
+    from spark_optimizer.tables.store import conform_arrow
+
+    _missing_required(runs.columns, source)
+    frame = runs.copy()
+    for name, value in {"source": source, "succeeded": True, "updated_at": updated_at}.items():
+        if name not in frame.columns:
+            frame[name] = value
+    if "job_params" in frame.columns:
+        frame["job_params"] = [job_params_json(job_params(v)) for v in frame["job_params"]]
+    for column in RUNS.columns:  # whole-number columns take measured floats (a runtime of 46378.9 ms) rounded
+        if column.type in ("int", "long") and column.name in frame.columns and frame[column.name].dtype.kind == "f":
+            frame[column.name] = frame[column.name].round().astype("Int64")
+    frame = frame.astype(object).where(frame.notna(), None)
+    return conform_arrow(RUNS, pa.Table.from_pylist(frame.to_dict("records")))
+
+
+def add_external_runs(store: TableStore, runs: "DataFrame | pd.DataFrame", source: str, updated_at: datetime) -> int:
+    """Upsert runs from another source (a Spark or pandas DataFrame with the runs table's columns) into
+    the runs table so the next training uses them; returns how many. A pandas frame needs no JVM."""
+    store.ensure(RUNS)
+    if not isinstance(runs, DataFrame):
+        table = external_runs_arrow(runs, source, updated_at)
+        store.upsert(RUNS, table)
+        return table.num_rows
+    rows = normalize_external_runs(runs, source, updated_at).cache()
+    try:
+        store.upsert(RUNS, rows)
+        return rows.count()
+    finally:
+        rows.unpersist()
 
 
 def refresh_runs(spark: SparkSession, store: TableStore, updated_at: datetime) -> int:
@@ -93,14 +142,3 @@ def refresh_runs(spark: SparkSession, store: TableStore, updated_at: datetime) -
         return count
     finally:
         runs.unpersist()
-
-
-def add_external_runs(store: TableStore, runs: DataFrame, source: str, updated_at: datetime) -> int:
-    """Upsert runs from another source into the runs table so the next training uses them."""
-    rows = normalize_external_runs(runs, source, updated_at).cache()
-    try:
-        store.ensure(RUNS)
-        store.upsert(RUNS, rows)
-        return rows.count()
-    finally:
-        rows.unpersist()

@@ -1,13 +1,19 @@
-"""Runtime models: a global MLlib random forest over model inputs (MLlib's gradient-boosted
-trees fit sequentially and took 3-7x longer per fit here, which the many validation fits cannot afford), and the
-per-signature scaling curve; validation picks one per signature (lower error wins) among the forest, the curve
-and their blend (geometric mean: a curve extrapolating to an input it never saw and a forest that cannot
-extrapolate at all err in opposite directions)."""
+"""Runtime models: a global tree model over model inputs (gradient-boosted trees fitted on the driver with
+scikit-learn for run sets up to LOCAL_FIT_MAX_RUNS — a fit of a few hundred runs takes well under a second, which
+the many validation fits need; an MLlib random forest beyond that), and the per-signature scaling curve;
+validation picks one per signature (lower error wins) among the trees, the curve and their blend (geometric mean:
+a curve extrapolating to an input it never saw and trees that cannot extrapolate at all err in opposite
+directions). The family is still called "forest" in tables and summaries.
+
+Intervals are split-conformal on relative error: the log ratios actual/predicted of the chosen family's
+held-out predictions (configurations held out for sizes a job ran at, whole input sizes held out for sizes it
+did not) give the interval's bounds at the asked level."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,26 +22,57 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import SparkSession
 
-from spark_optimizer.ml.model_inputs import MODEL_FEATURES, ape, config_key, model_frame, signature_profiles, size_band
+from spark_optimizer.ml.model_inputs import (
+    MODEL_FEATURES, ape, config_key, job_params, job_params_json, model_frame, param_names, signature_profiles, size_band,
+)
 from spark_optimizer.ml.scaling import FULL_TERMS, ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
+BOOSTED_PARAMS = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.1, "subsample": 0.8, "random_state": 7}
+LOCAL_FIT_MAX_RUNS = 50_000
+RUN_DEFAULTS = {"executor_memory_mb": 1024, "shuffle_partitions": 200, "aqe_enabled": True, "input_bytes": 0}
 MIN_RUNS_FOR_SCALING = 3
 MODEL_CHOICES = ("scaling", "blend", "forest")  # ties go to the earlier one
 SIZE_FOLDS = 3
+INTERVAL_LEVEL = 0.8
+MIN_CALIBRATION_RUNS = 20
+"""Below this many held-out residuals a signature's interval uses the residuals of every signature."""
+
+
+def skip_reasons(runs: pd.DataFrame) -> pd.Series:
+    """Why each run cannot train the runtime models (None: it can): the source's own reason (runs.skip_reason),
+    else a failed run, no positive runtime, or no executor count or cores."""
+    given = runs["skip_reason"] if "skip_reason" in runs.columns else pd.Series([None] * len(runs), index=runs.index)
+    checks = [
+        (~runs["succeeded"].fillna(True).astype(bool) if "succeeded" in runs.columns else None, "failed run"),
+        (~(pd.to_numeric(runs["runtime_ms"], errors="coerce").fillna(0) > 0), "no positive runtime"),
+        (runs["executors"].isna(), "no executor count"),
+        (runs["executor_cores"].isna(), "no executor cores"),
+    ]
+    reasons = given.astype(object).where(given.notna(), None)
+    for failed, reason in checks:
+        if failed is not None:
+            reasons = reasons.where(reasons.notna() | ~failed, reason)
+    return reasons
 
 
 def usable_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Successful runs with a positive runtime and a configuration."""
-    keep = (runs["runtime_ms"].fillna(0) > 0) & runs["executors"].notna() & runs["executor_cores"].notna()
-    if "succeeded" in runs.columns:
-        keep &= runs["succeeded"].fillna(True).astype(bool)
-    out = runs[keep].copy()
-    out["executor_memory_mb"] = out["executor_memory_mb"].fillna(1024)
-    out["shuffle_partitions"] = out["shuffle_partitions"].fillna(200)
-    out["aqe_enabled"] = out["aqe_enabled"].fillna(True).astype(bool)
-    out["input_bytes"] = out["input_bytes"].fillna(0)
-    return out.reset_index(drop=True)
+    """Runs that can train the runtime models (no skip reason), with RUN_DEFAULTS filled in."""
+    keep = skip_reasons(runs).isna().to_numpy()
+    return with_run_defaults(runs[keep].copy()).reset_index(drop=True)
+
+
+def with_run_defaults(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with RUN_DEFAULTS where a value (or the column) is missing."""
+    out = runs.copy()
+    for column, default in RUN_DEFAULTS.items():
+        out[column] = out[column].astype(object).where(out[column].notna(), default) if column in out.columns else default
+    out["aqe_enabled"] = out["aqe_enabled"].astype(bool)
+    for column in ("executor_memory_mb", "shuffle_partitions", "input_bytes"):
+        out[column] = out[column].astype(float)
+    if "job_params" in out.columns:
+        out["job_params"] = [job_params_json(job_params(v)) for v in out["job_params"]]
+    return out
 
 
 def group_folds(runs: pd.DataFrame, folds: int, seed: int = 7) -> np.ndarray:
@@ -53,31 +90,81 @@ def _double_schema(names: list[str]):
     return StructType([StructField(name, DoubleType(), False) for name in names])
 
 
-def fit_forest(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None = None) -> PipelineModel:
-    """MLlib pipeline (VectorAssembler -> RandomForestRegressor) predicting log runtime in seconds."""
-    data = frame[list(MODEL_FEATURES)].astype(float).copy()
-    data["label"] = np.log(frame["runtime_ms"].to_numpy(dtype=float) / 1000.0)
-    assembler = VectorAssembler(inputCols=list(MODEL_FEATURES), outputCol="features")
+@dataclass
+class TreeModel:
+    """The global tree model: `columns` are its inputs (MODEL_FEATURES + job parameters); exactly one of
+    `local` (scikit-learn gradient boosting) and `spark_model` (MLlib pipeline) is set. Predicts log seconds."""
+
+    columns: tuple[str, ...]
+    local: Any = None
+    spark_model: PipelineModel | None = None
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return self.columns[len(MODEL_FEATURES):]
+
+
+def fit_forest(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None = None, columns: tuple[str, ...] | None = None) -> TreeModel:
+    """The tree model predicting log runtime in seconds from `columns` of `frame` (a model_frame)."""
+    columns = tuple(columns or MODEL_FEATURES)
+    data = frame[list(columns)].astype(float).copy()
+    label = np.log(frame["runtime_ms"].to_numpy(dtype=float) / 1000.0)
+    if len(frame) <= LOCAL_FIT_MAX_RUNS:
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        # Repeats share every input: fit their mean log runtime once, weighted by how many there are.
+        data["label"] = label
+        grouped = data.groupby(list(columns), sort=False)["label"].agg(["mean", "size"]).reset_index()
+        model = GradientBoostingRegressor(**{**BOOSTED_PARAMS, **(params or {})})
+        model.fit(grouped[list(columns)].to_numpy(), grouped["mean"].to_numpy(), sample_weight=grouped["size"].to_numpy(dtype=float))
+        return TreeModel(columns, local=model)
+    data["label"] = label
+    assembler = VectorAssembler(inputCols=list(columns), outputCol="features")
     forest = RandomForestRegressor(featuresCol="features", labelCol="label", **{**FOREST_PARAMS, **(params or {})})
-    return Pipeline(stages=[assembler, forest]).fit(spark.createDataFrame(data, _double_schema(list(data.columns))))
+    return TreeModel(columns, spark_model=Pipeline(stages=[assembler, forest]).fit(
+        spark.createDataFrame(data, _double_schema(list(data.columns)))))
 
 
-def predict_forest(spark: SparkSession, model: PipelineModel, frame: pd.DataFrame) -> np.ndarray:
-    """Predicted runtime in ms, in the order of `frame`."""
+def predict_forest(spark: SparkSession, model: TreeModel, frame: pd.DataFrame) -> np.ndarray:
+    """Predicted runtime in ms, in the order of `frame` (a model_frame with the model's columns)."""
     if frame.empty:
         return np.array([], dtype=float)
-    data = frame[list(MODEL_FEATURES)].astype(float).copy()
+    data = frame[list(model.columns)].astype(float).copy()
+    if model.local is not None:
+        return np.exp(model.local.predict(data.to_numpy())) * 1000.0
     data["row"] = np.arange(len(data), dtype=float)
-    scored = model.transform(spark.createDataFrame(data, _double_schema(list(data.columns)))).select("row", "prediction")
+    scored = model.spark_model.transform(spark.createDataFrame(data, _double_schema(list(data.columns)))).select("row", "prediction")
     scored = scored.toPandas().sort_values("row")
     return np.exp(scored["prediction"].to_numpy()) * 1000.0
 
 
+def conformal_ratios(log_residuals: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+    """(low, high) multipliers of a prediction such that a share `level` of runs like the held-out ones
+    fall inside: split-conformal quantiles of log(actual / predicted), with the finite-sample correction.
+    None without residuals."""
+    r = np.sort(np.asarray(log_residuals, dtype=float)[~np.isnan(log_residuals)])
+    n = len(r)
+    if n == 0:
+        return None
+    tail = (1.0 - level) / 2.0
+    low_rank = max(math.floor((n + 1) * tail) - 1, 0)
+    high_rank = min(math.ceil((n + 1) * (1.0 - tail)) - 1, n - 1)
+    return float(math.exp(min(r[low_rank], 0.0))), float(math.exp(max(r[high_rank], 0.0)))
+
+
+def confidence_label(low_ratio: float, high_ratio: float, beyond_seen_sizes: bool) -> str:
+    """From the calibrated interval (measured held-out error at this distance from the data): high when it
+    spans at most ±15%, medium up to ±40%; never high beyond the input sizes a job ran at."""
+    spread = high_ratio / max(low_ratio, 1e-9)
+    label = "high" if spread <= 1.15 / 0.85 else "medium" if spread <= 1.4 / 0.6 else "low"
+    return "medium" if beyond_seen_sizes and label == "high" else label
+
+
 @dataclass
 class RuntimeModel:
-    """The trained runtime models and which one each signature uses."""
+    """The trained runtime models, which one each signature uses, and the calibrated intervals."""
 
-    forest: PipelineModel
+    forest: TreeModel
     profiles: dict[str, dict[str, float]]
     scaling: dict[str, ScalingFit] = field(default_factory=dict)
     chosen: dict[str, str] = field(default_factory=dict)
@@ -86,21 +173,71 @@ class RuntimeModel:
     sizes_seen: dict[str, set[int]] = field(default_factory=dict)
     validation: dict[str, dict[str, float | None]] = field(default_factory=dict)
     overall: dict[str, float] = field(default_factory=dict)
+    # Held-out log(actual / predicted) of the chosen family, per signature and regime ("seen": a size the
+    # job ran at, "new_size": a size it did not, "beyond": outside the range of sizes it ran at, from the
+    # extrapolation curve with the smallest or the largest size held out), the intervals' calibration set.
+    residuals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Outside the range of sizes it ran at: "scaling" (the extrapolation curve) or "scaled_forest" (the trees
+    # times the curve's growth from the nearest seen size), by validation with the extreme sizes held out.
+    chosen_beyond: dict[str, str] = field(default_factory=dict)
+
+    def _frame(self, runs: pd.DataFrame) -> pd.DataFrame:
+        return model_frame(with_run_defaults(runs.reset_index(drop=True)), self.profiles, self.forest.params)
 
     def predict_ms(self, spark: SparkSession, runs: pd.DataFrame) -> np.ndarray:
-        frame = model_frame(runs.reset_index(drop=True), self.profiles)
+        frame = self._frame(runs)
         predictions = predict_forest(spark, self.forest, frame)
         for i, r in enumerate(frame.itertuples(index=False)):
             fit, chosen = self.scaling.get(r.job_signature), self.chosen.get(r.job_signature)
-            if size_band(r.input_bytes) not in self.sizes_seen.get(r.job_signature, ()):
+            if not self.size_seen(r.job_signature, r.input_bytes):
                 chosen = self.chosen_new_size.get(r.job_signature, chosen)
             if fit is not None and fit.extrapolates(r.input_bytes):
-                chosen = "scaling"  # beyond the sizes it ran at: trees cannot extrapolate, the curve can
+                # Beyond the sizes it ran at trees cannot extrapolate alone: the curve, or the trees scaled by it.
+                if self.chosen_beyond.get(r.job_signature) == "scaled_forest":
+                    seen = self.sizes_seen.get(r.job_signature) or {r.input_bytes}
+                    nearest = min(seen) if r.input_bytes < min(seen) else max(seen)
+                    predictions[i] = scaled_trees(predictions[i:i + 1], fit.beyond, frame.iloc[i:i + 1], nearest)[0]
+                    continue
+                chosen = "scaling"
             if fit is not None and chosen in ("scaling", "blend"):
                 curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                        bool(r.aqe_enabled), r.input_bytes)
                 predictions[i] = curve if chosen == "scaling" else blend(curve, predictions[i])
         return predictions
+
+    def size_seen(self, signature: str, input_bytes) -> bool:
+        return int(float(input_bytes or 0)) in self.sizes_seen.get(signature, ())
+
+    def interval_ratios(self, signature: str, regime: str, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+        """(low, high) multipliers of a prediction for `signature` at `level`; the signature's own held-out
+        residuals when it has MIN_CALIBRATION_RUNS of them, else every signature's; None without any."""
+        own = self.residuals.get(signature, {}).get(regime)
+        if own is None or (~np.isnan(own)).sum() < MIN_CALIBRATION_RUNS:
+            pooled = [r[regime] for r in self.residuals.values() if regime in r]
+            own = np.concatenate(pooled) if pooled else np.array([])
+        return conformal_ratios(own, level)
+
+    def _has_regime(self, regime: str) -> bool:
+        return any(regime in r for r in self.residuals.values())
+
+    def predict_interval(self, spark: SparkSession, runs: pd.DataFrame, level: float = INTERVAL_LEVEL) -> pd.DataFrame:
+        """Per run: predicted_runtime_ms, runtime_low_ms and runtime_high_ms (a `level` interval, null when no
+        held-out residual exists), interval_level, size_seen, beyond_seen_sizes and confidence_label."""
+        runs = runs.reset_index(drop=True)
+        predicted = self.predict_ms(spark, runs)
+        rows = []
+        for value, r in zip(predicted, runs.itertuples(index=False)):
+            seen = self.size_seen(r.job_signature, r.input_bytes)
+            fit = self.scaling.get(r.job_signature)
+            beyond = bool(fit is not None and fit.seen_bands is not None
+                          and not fit.seen_bands[0] <= size_band(r.input_bytes) <= fit.seen_bands[1])
+            regime = "seen" if seen else "beyond" if beyond and self._has_regime("beyond") else "new_size"
+            ratios = self.interval_ratios(r.job_signature, regime, level)
+            low, high = (None, None) if ratios is None else (value * ratios[0], value * ratios[1])
+            rows.append({"predicted_runtime_ms": value, "runtime_low_ms": low, "runtime_high_ms": high, "interval_level": level,
+                         "size_seen": seen, "beyond_seen_sizes": beyond,
+                         "confidence_label": "low" if ratios is None else confidence_label(*ratios, beyond)})
+        return pd.DataFrame(rows)
 
 
 def blend(curve_ms, forest_ms):
@@ -115,9 +252,20 @@ def _mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
     return float(np.mean(ape(predicted[valid], actual[valid]))) if valid.any() else None
 
 
+def _mdape(predicted: np.ndarray | None, actual: np.ndarray) -> float | None:
+    """Median APE over the runs that have a prediction: what chooses the family. A signature's validation
+    holds out few configurations, and one held-out configuration the curve cannot reach (the only run past
+    a memory cliff) would otherwise decide the choice for all the others."""
+    if predicted is None:
+        return None
+    valid = ~np.isnan(predicted)
+    return float(np.median(ape(predicted[valid], actual[valid]))) if valid.any() else None
+
+
 def size_folds(runs: pd.DataFrame, folds: int = SIZE_FOLDS) -> np.ndarray:
-    """Fold number per run by the rank of its input size among its signature's sizes (rank % folds),
-    so a fold holds out whole sizes; -1 (never held out) for signatures measured at one size."""
+    """Fold number per run by the rank of its input size band among its signature's (rank % folds), so a
+    fold holds out whole sizes (and sizes within ~19% of them); -1 (never held out) for signatures
+    measured at one size."""
     bands = pd.Series([size_band(b) for b in runs["input_bytes"]], index=runs.index)
     ranks = bands.groupby(runs["job_signature"]).rank(method="dense").astype(int) - 1
     sizes = bands.groupby(runs["job_signature"]).transform("nunique")
@@ -138,6 +286,7 @@ def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, para
         assignment = group_folds(runs, folds)
     else:
         folds = int(assignment.max()) + 1 if len(assignment) else 0
+    columns = tuple(MODEL_FEATURES) + param_names(runs)
     predictions = np.full(len(runs), np.nan)
     for fold in range(folds):
         held = assignment == fold
@@ -145,8 +294,8 @@ def out_of_fold_forest(spark: SparkSession, runs: pd.DataFrame, folds: int, para
             continue
         train = runs[~held]
         profiles = signature_profiles(train)
-        model = fit_forest(spark, model_frame(train, profiles), params)
-        predictions[held] = predict_forest(spark, model, model_frame(runs[held], profiles))
+        model = fit_forest(spark, model_frame(train, profiles, columns[len(MODEL_FEATURES):]), params, columns)
+        predictions[held] = predict_forest(spark, model, model_frame(runs[held], profiles, columns[len(MODEL_FEATURES):]))
     return predictions
 
 
@@ -161,15 +310,72 @@ def extrapolation_curve(runs: pd.DataFrame, profile: Mapping[str, float]) -> Sca
     return fit_scaling(runs, profile, FULL_TERMS)
 
 
+def _curve_ms(curve: ScalingFit, rows: pd.DataFrame, input_bytes=None) -> np.ndarray:
+    """`curve` at each row's configuration, at its own input size or at `input_bytes` (one per row)."""
+    sizes = rows["input_bytes"].to_numpy(dtype=float) if input_bytes is None else np.asarray(input_bytes, dtype=float)
+    return np.array([curve.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
+                                      bool(r.aqe_enabled), size) for r, size in zip(rows.itertuples(index=False), sizes)])
+
+
+def scaled_trees(trees_ms: np.ndarray, curve: ScalingFit, rows: pd.DataFrame, nearest_bytes: float) -> np.ndarray:
+    """Beyond the sizes a job ran at: the trees' prediction (which stays at the nearest seen size) times
+    the curve's growth from that size to the asked one, per configuration."""
+    at_nearest = _curve_ms(curve, rows, np.full(len(rows), nearest_bytes))
+    ratio = np.where(at_nearest > 0, _curve_ms(curve, rows) / np.where(at_nearest > 0, at_nearest, 1.0), 1.0)
+    return trees_ms * np.clip(ratio, 0.0, None)
+
+
+def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, params: Mapping | None) -> dict[str, np.ndarray] | None:
+    """For the signature's smallest and largest size band, each held out in turn (as a prediction beyond
+    the seen sizes is made): the extrapolation curve's and the curve-scaled trees' predictions, with the
+    actual runtimes under "actual"; None below 2 size bands (with two, each is predicted from the other alone:
+    a harder extrapolation than the one asked, so the interval errs wide)."""
+    mine = (runs["job_signature"] == signature).to_numpy()
+    group = runs[mine]
+    bands = np.array([size_band(b) for b in group["input_bytes"]])
+    if len(set(bands.tolist())) < 2:
+        return None
+    out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": []}
+    for held_band in (bands.min(), bands.max()):
+        held = bands == held_band
+        rest, test = group[~held], group[held]
+        if len({config_key(r) for r in rest.to_dict("records")}) < 2:
+            continue
+        profiles = signature_profiles(rest)
+        curve = extrapolation_curve(rest, profiles.get(signature, {}))
+        train = runs.drop(index=group.index[held])
+        columns = tuple(MODEL_FEATURES) + param_names(train)
+        trees = fit_forest(spark, model_frame(train, signature_profiles(train), columns[len(MODEL_FEATURES):]), params, columns)
+        tree_ms = predict_forest(spark, trees, model_frame(test, signature_profiles(train), columns[len(MODEL_FEATURES):]))
+        sizes = rest["input_bytes"].to_numpy(dtype=float)
+        nearest = sizes.min() if held_band == bands.min() else sizes.max()
+        out["actual"].append(test["runtime_ms"].to_numpy(dtype=float))
+        out["scaling"].append(_curve_ms(curve, test))
+        out["scaled_forest"].append(scaled_trees(tree_ms, curve, test, nearest))
+    return {k: np.concatenate(v) for k, v in out.items()} if out["actual"] else None
+
+
+def _chosen_predictions(chosen: str, forest: np.ndarray, curve: np.ndarray | None) -> np.ndarray:
+    if chosen == "forest" or curve is None:
+        return forest
+    return curve if chosen == "scaling" else blend(curve, forest)
+
+
+def _log_ratio(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(actual / predicted)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
 def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3, params: Mapping | None = None) -> RuntimeModel:
     """Fit both model families on `runs` (the runs table as pandas) and choose per signature among the
     forest, the curve and their blend: by configurations held out for input sizes the job ran at, by
-    whole sizes held out for sizes it did not.
+    whole sizes held out for sizes it did not. The chosen family's held-out errors calibrate the intervals.
 
     Example::
 
         model = train_runtime_model(spark, store.read(RUNS).toPandas())
-        model.predict_ms(spark, candidate_runs)
+        model.predict_interval(spark, candidate_runs)
     """
     runs = usable_runs(runs)
     if len(runs) < 2:
@@ -181,34 +387,56 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
     by_size = size_folds(runs)
     oof_size = out_of_fold_forest(spark, runs, 0, params, assignment=by_size) if (by_size >= 0).any() else np.full(len(runs), np.nan)
     profiles = signature_profiles(runs)
-    model = RuntimeModel(fit_forest(spark, model_frame(runs, profiles), params), profiles)
+    columns = tuple(MODEL_FEATURES) + param_names(runs)
+    model = RuntimeModel(fit_forest(spark, model_frame(runs, profiles, columns[len(MODEL_FEATURES):]), params, columns), profiles)
     for signature, group in runs.groupby("job_signature"):
         profile = profiles.get(signature, {})
         mask = (runs["job_signature"] == signature).to_numpy()
         actual = group["runtime_ms"].to_numpy(dtype=float)
         errors = {"forest": _mape(oof[mask], actual)}
         size_errors = {"forest": _mape(oof_size[mask], actual)}
+        curve_by_config = curve_by_size = None
         if len(group) >= MIN_RUNS_FOR_SCALING:
             selected = select_scaling(group, profile)
             model.scaling[signature] = selected.fit
             errors["scaling"] = selected.validation_mape
-            if selected.validation_predictions is not None:
-                errors["blend"] = _mape(blend(selected.validation_predictions, oof[mask]), actual)
+            curve_by_config = selected.validation_predictions
+            if curve_by_config is not None:
+                errors["blend"] = _mape(blend(curve_by_config, oof[mask]), actual)
             curve_by_size = leave_one_size_out_predictions(group, profile, selected.fit.terms)
             if curve_by_size is not None:
                 size_errors["scaling"] = _mape(curve_by_size, actual)
                 size_errors["blend"] = _mape(blend(curve_by_size, oof_size[mask]), actual)
         else:
             model.scaling[signature] = fit_scaling(group, profile)
-        model.chosen[signature] = _lowest(errors)
-        model.chosen_new_size[signature] = _lowest(size_errors) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
-        model.sizes_seen[signature] = bands = {size_band(b) for b in group["input_bytes"]}
+        held_configs = {"forest": oof[mask], "scaling": curve_by_config,
+                        "blend": None if curve_by_config is None else blend(curve_by_config, oof[mask])}
+        held_sizes = {"forest": oof_size[mask], "scaling": curve_by_size,
+                      "blend": None if curve_by_size is None else blend(curve_by_size, oof_size[mask])}
+        medians = {name: _mdape(p, actual) for name, p in held_configs.items()}
+        size_medians = {name: _mdape(p, actual) for name, p in held_sizes.items()}
+        model.chosen[signature] = _lowest(medians)
+        model.chosen_new_size[signature] = _lowest(size_medians) if any(v is not None for v in size_errors.values()) else model.chosen[signature]
+        model.residuals[signature] = {
+            "seen": _log_ratio(actual, _chosen_predictions(model.chosen[signature], oof[mask], curve_by_config)),
+            "new_size": _log_ratio(actual, _chosen_predictions(model.chosen_new_size[signature], oof_size[mask], curve_by_size)),
+        }
+        model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
+                                       "blend_mape": errors.get("blend"), "runs": len(group),
+                                       **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES},
+                                       **{f"{name}_mdape": medians.get(name) for name in MODEL_CHOICES},
+                                       **{f"{name}_new_size_mdape": size_medians.get(name) for name in MODEL_CHOICES}}
+        model.sizes_seen[signature] = {int(b) for b in group["input_bytes"]}
+        bands = {size_band(b) for b in group["input_bytes"]}
         if len(bands) >= 2 and len(group) >= MIN_RUNS_FOR_SCALING:
             model.scaling[signature] = replace(model.scaling[signature], beyond=extrapolation_curve(group, profile),
                                                seen_bands=(min(bands), max(bands)))
-        model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
-                                       "blend_mape": errors.get("blend"), "runs": len(group),
-                                       **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES}}
+            beyond = beyond_validation(spark, runs, signature, params)
+            if beyond is not None:
+                errors_beyond = {name: _mdape(beyond[name], beyond["actual"]) for name in ("scaling", "scaled_forest")}
+                model.chosen_beyond[signature] = min(errors_beyond, key=lambda name: (errors_beyond[name], name != "scaling"))
+                model.residuals[signature]["beyond"] = _log_ratio(beyond["actual"], beyond[model.chosen_beyond[signature]])
+                model.validation[signature].update({f"{name}_beyond_mdape": v for name, v in errors_beyond.items()})
     valid = ~np.isnan(oof)
     if valid.any():
         actual = runs["runtime_ms"].to_numpy(dtype=float)

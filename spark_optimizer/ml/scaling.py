@@ -92,15 +92,22 @@ def term_values(inputs: Mapping[str, float], memory_threshold: float) -> dict[st
     }
 
 
-def _design(frame: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], threshold: float) -> np.ndarray:
+def _designs(frame: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], thresholds: Sequence[float]) -> dict[float, np.ndarray]:
+    """The design matrix over `terms` at each memory threshold (the run inputs are derived once)."""
     import numpy as np
 
-    rows = []
-    for r in frame.itertuples(index=False):
-        values = term_values(derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
-                                            bool(r.aqe_enabled), r.input_bytes, profile), threshold)
-        rows.append([values[t] for t in terms])
-    return np.asarray(rows, dtype=float)
+    ratio = {"shuffle_input_ratio": profile.get("shuffle_input_ratio")} if profile else None  # all term_values reads
+    columns = ["executors", "executor_cores", "executor_memory_mb", "shuffle_partitions", "aqe_enabled", "input_bytes"]
+    inputs = [derived_inputs(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions, bool(r.aqe_enabled),
+                             r.input_bytes, ratio) for r in frame[columns].itertuples(index=False)]
+    designs = {}
+    for threshold in thresholds:
+        rows = []
+        for values in inputs:
+            terms_at = term_values(values, threshold)
+            rows.append([terms_at[t] for t in terms])
+        designs[threshold] = np.asarray(rows, dtype=float).reshape(len(inputs), len(terms))
+    return designs
 
 
 def _terms_for(config_count: int, terms: Sequence[str]) -> tuple[str, ...]:
@@ -114,6 +121,28 @@ def _terms_for(config_count: int, terms: Sequence[str]) -> tuple[str, ...]:
     return ("fixed",)
 
 
+def _thresholds(terms: Sequence[str]) -> tuple[float, ...]:
+    return MEMORY_THRESHOLDS if "memory_cliff" in terms else (MEMORY_THRESHOLDS[-1],)
+
+
+def _nnls_best(designs: Mapping[float, np.ndarray], target: np.ndarray, columns: list[int]) -> tuple[float, float, np.ndarray]:
+    """(training MAPE, τ, θ) of the NNLS fit over `columns` of the design at each τ, lowest error first."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    best = None
+    for threshold, design in designs.items():
+        matrix = design[:, columns]
+        # Scale columns so NNLS is not dominated by the units of one term.
+        scale = np.maximum(np.abs(matrix).max(axis=0), 1e-12)
+        theta, _ = nnls(matrix / scale, target)
+        theta = theta / scale
+        error = float(np.mean(ape(matrix @ theta, target)))
+        if best is None or error < best[0] - 1e-9:
+            best = (error, threshold, theta)
+    return best
+
+
 def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS) -> ScalingFit:
     """NNLS fit of runtime_ms over `terms` (seconds internally); τ by the lowest training error.
 
@@ -123,43 +152,36 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
         fit.predict_ms(executors=4, executor_cores=4, executor_memory_mb=8192, shuffle_partitions=64,
                        aqe_enabled=True, input_bytes=50 * GB)
     """
-    import numpy as np
-    from scipy.optimize import nnls
-
     if runs.empty:
         raise ValueError("fit_scaling needs at least one run")
     configs = len({config_key(r) for r in runs.to_dict("records")})
     used = _terms_for(configs, terms)
     target = runs["runtime_ms"].to_numpy(dtype=float) / 1000.0
-    thresholds = MEMORY_THRESHOLDS if "memory_cliff" in used else (MEMORY_THRESHOLDS[-1],)
-    best = None
-    for threshold in thresholds:
-        design = _design(runs, profile, used, threshold)
-        # Scale columns so NNLS is not dominated by the units of one term.
-        scale = np.maximum(np.abs(design).max(axis=0), 1e-12)
-        theta, _ = nnls(design / scale, target)
-        theta = theta / scale
-        error = float(np.mean(ape(design @ theta, target)))
-        if best is None or error < best[0] - 1e-9:
-            best = (error, threshold, theta)
-    error, threshold, theta = best
+    designs = _designs(runs, profile, used, _thresholds(used))
+    error, threshold, theta = _nnls_best(designs, target, list(range(len(used))))
     return ScalingFit(used, {t: float(v) for t, v in zip(used, theta)}, float(threshold), dict(profile), error)
 
 
 def _held_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], groups, minimum: int) -> np.ndarray | None:
-    """Each run predicted by the curve fitted without any run of its group; None below `minimum` groups."""
+    """Each run predicted by the curve fitted without any run of its group (as fit_scaling would fit
+    it on the rest); None below `minimum` groups. The design is computed once for all runs."""
     import numpy as np
 
     groups = np.asarray(groups)
     unique = sorted(set(groups.tolist()))
     if len(unique) < minimum:
         return None
+    keys = np.array([config_key(r) for r in runs.to_dict("records")])
+    target = runs["runtime_ms"].to_numpy(dtype=float) / 1000.0
+    designs = _designs(runs, profile, terms, _thresholds(terms))
     predicted = np.full(len(runs), np.nan)
     for group in unique:
         held = groups == group
-        fit = fit_scaling(runs[~held], profile, terms)
-        predicted[held] = [fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
-                                          bool(r.aqe_enabled), r.input_bytes) for r in runs[held].itertuples(index=False)]
+        used = _terms_for(len(set(keys[~held].tolist())), terms)
+        columns = [list(terms).index(t) for t in used]
+        kept = {t: d[~held] for t, d in designs.items() if t in _thresholds(used)}
+        _, threshold, theta = _nnls_best(kept, target[~held], columns)
+        predicted[held] = 1000.0 * designs[threshold][held][:, columns] @ theta
     return predicted
 
 

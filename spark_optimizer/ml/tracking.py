@@ -54,14 +54,23 @@ def _schema(columns) -> Any:
     return Schema([ColSpec(kind, name, required=False) for name, kind in columns])
 
 
-def log_runtime_forest(mlflow, forest, training_frame: pd.DataFrame, features) -> Any:
-    """The Spark ML forest with its signature (feature doubles -> prediction, the log runtime in
-    seconds) and the first training rows as input example."""
+def log_runtime_forest(mlflow, forest, training_frame: pd.DataFrame) -> Any:
+    """The runtime tree model (a `runtime_model.TreeModel`: scikit-learn boosting for small run sets,
+    else the Spark ML forest) with its signature (its feature doubles -> prediction, the log runtime
+    in seconds) and the first training rows as input example."""
     from mlflow.models import ModelSignature
 
+    features = list(forest.columns)
     signature = ModelSignature(inputs=_schema([(f, "double") for f in features]), outputs=_schema([("prediction", "double")]))
-    example = training_frame[list(features)].astype(float).head(EXAMPLE_ROWS).reset_index(drop=True)
-    return mlflow.spark.log_model(forest, **_model_path_argument(mlflow.spark.log_model, "forest"), signature=signature,
+    example = training_frame[features].astype(float).head(EXAMPLE_ROWS).reset_index(drop=True)
+    if forest.local is not None:
+        import mlflow.sklearn
+
+        with _without_cloudpickle_notice():
+            return mlflow.sklearn.log_model(forest.local, **_model_path_argument(mlflow.sklearn.log_model, "forest"), signature=signature,
+                                            input_example=example, pip_requirements=PIP_REQUIREMENTS + ["scikit-learn"],
+                                            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+    return mlflow.spark.log_model(forest.spark_model, **_model_path_argument(mlflow.spark.log_model, "forest"), signature=signature,
                                   input_example=example, pip_requirements=PIP_REQUIREMENTS)
 
 

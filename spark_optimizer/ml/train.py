@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -15,10 +15,10 @@ from pyspark.sql import SparkSession
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.features import refresh_features
-from spark_optimizer.ml.model_inputs import MODEL_FEATURES, config_key, model_frame
+from spark_optimizer.ml.model_inputs import config_key, model_frame
 from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.runs import refresh_runs
-from spark_optimizer.ml.runtime_model import FOREST_PARAMS, RuntimeModel, train_runtime_model, usable_runs
+from spark_optimizer.ml.runtime_model import BOOSTED_PARAMS, FOREST_PARAMS, INTERVAL_LEVEL, LOCAL_FIT_MAX_RUNS, RuntimeModel, skip_reasons, train_runtime_model, usable_runs
 from spark_optimizer.ml.scaling import TERM_SETS
 from spark_optimizer.ml import tracking
 from spark_optimizer.tables import FEATURES, RUNS, SCALING_MODELS
@@ -40,6 +40,14 @@ class TrainSummary:
     runtime_model_version: str
     resource_model_version: str | None
     mlflow_run_id: str
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skipped_line(self) -> str:
+        """One line: how many runs training left out and why (details: the runs table's skip_reason column)."""
+        if not self.skipped:
+            return "skipped no runs"
+        reasons = "; ".join(f"{reason} ({count})" for reason, count in sorted(self.skipped.items(), key=lambda x: (-x[1], x[0])))
+        return f"skipped {sum(self.skipped.values())} run(s): {reasons} — see the runs table, column skip_reason"
 
 
 def _selected_error(model: RuntimeModel) -> float | None:
@@ -68,11 +76,14 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     refresh_features(spark, store, trained_at)
     refresh_runs(spark, store, trained_at)
     runs = store.read_arrow(RUNS).to_pandas()
+    reasons = skip_reasons(runs)
+    skipped = {str(k): int(v) for k, v in reasons.value_counts().items()}
     usable = usable_runs(runs)
     if len(usable) < 2:
         raise NotEnoughRunsError(
             f"the runs table in {settings.warehouse} has {len(usable)} successful run(s) with a configuration; training needs "
-            "at least 2 — ingest more event logs (`spark-optimizer collect`) and analyze them first"
+            "at least 2 — ingest more event logs (`spark-optimizer collect`) and analyze them, or add runs "
+            f"(`spark-optimizer add-runs FILE --mapping ...`); {'; '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none skipped'}"
         )
     table_versions = {"runs": store.version(RUNS), "features": store.version(FEATURES)}
     model = train_runtime_model(spark, usable, folds=folds)
@@ -85,7 +96,8 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     metrics = {k: v for k, v in {**model.overall, "selected_validation_mape": selected}.items() if v is not None}
     with mlflow.start_run(experiment_id=tracking.experiment_id(mlflow, tracking.experiment_name(settings, tracking.RUNTIME), artifact_root),
                           run_name=f"runtime-{trained_at:%Y%m%dT%H%M%S}") as run:
-        mlflow.log_params({**{f"forest_{k}": v for k, v in FOREST_PARAMS.items()}, "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
+        tree_params = BOOSTED_PARAMS if model.forest.local is not None else FOREST_PARAMS
+        mlflow.log_params({**{f"forest_{k}": v for k, v in tree_params.items()}, "skipped_runs": sum(skipped.values()), "scaling_term_sets": " | ".join(",".join(t) for t in TERM_SETS),
                            "validation_folds": folds, "runs": len(usable), "signatures": len(model.chosen)})
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
@@ -93,7 +105,8 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
                                "terms": list(fit.terms), "coefficients": fit.coefficients,
                                "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
-        info = tracking.log_runtime_forest(mlflow, model.forest, model_frame(usable, model.profiles), MODEL_FEATURES)
+        info = tracking.log_runtime_forest(mlflow, model.forest, model_frame(usable, model.profiles, model.forest.params))
+        mlflow.log_dict({"columns": list(model.forest.columns), "local_fit_max_runs": LOCAL_FIT_MAX_RUNS}, "forest_columns.json")
         runtime_version = tracking.register_champion(mlflow, info.model_uri, tracking.registered_model_name(settings, tracking.RUNTIME))
         run_id = run.info.run_id
     resource_version = None
@@ -128,6 +141,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,
+            **_interval_columns(model, signature),
             "model_version": runtime_version,
             "table_versions": json.dumps(table_versions),
             "trained_at": trained_at,
@@ -138,5 +152,13 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
     store.overwrite(SCALING_MODELS, pa.Table.from_pylist(rows, schema=SCALING_MODELS.arrow_schema()))
     wins = list(model.chosen.values())
     return TrainSummary(len(usable), len(model.chosen), wins.count("scaling"), wins.count("forest"), wins.count("blend"), metrics,
-                        runtime_version, resource_version, run_id)
+                        runtime_version, resource_version, run_id, skipped)
+
+
+def _interval_columns(model: RuntimeModel, signature: str) -> dict:
+    seen, new_size = model.interval_ratios(signature, "seen"), model.interval_ratios(signature, "new_size")
+    return {"interval_level": INTERVAL_LEVEL,
+            "interval_low_ratio": seen[0] if seen else None, "interval_high_ratio": seen[1] if seen else None,
+            "new_size_interval_low_ratio": new_size[0] if new_size else None,
+            "new_size_interval_high_ratio": new_size[1] if new_size else None}
 

@@ -5,7 +5,7 @@ RUNS = TableSpec(
     description="The generic training set of the runtime and resource models: one row per run of a job, from event logs "
     "or any other source (cloud job runs, external benchmarks, feedback); configuration, input size, runtime.",
     keys=("run_id",),
-    schema_version=1,
+    schema_version=2,
     columns=(
         Column("run_id", "string", "app_id/attempt_id for event-log runs; the source's id otherwise"),
         Column("source", "string", "eventlog|external|feedback"),
@@ -39,6 +39,14 @@ RUNS = TableSpec(
         Column("peak_execution_memory_bytes", "long", "max over tasks of Peak Execution Memory"),
         Column("peak_jvm_heap_bytes", "long"),
         Column("recommendation_id", "string"),
+        Column("machine_type", "string", "instance type of every worker node (external runs; resolved through the pricing catalogue)"),
+        Column("nodes", "int", "worker node count (external runs)"),
+        Column("cloud", "string", "pricing-catalogue cloud of machine_type"),
+        Column("job_params", "string", "JSON {name: number}: the job's own parameters (iterations, features, lines...), model inputs; "
+               "runs with different parameters at one input size are different inputs, not repeats"),
+        Column("price_per_hour", "double", "catalogue price of the cluster's worker nodes per hour (on demand, platform fee included)"),
+        Column("cost", "double", "measured cost of the run when the source states it"),
+        Column("skip_reason", "string", "why training leaves this run out (null: it is used), e.g. failed run, no configuration"),
         Column("updated_at", "timestamp"),
     ),
 )

@@ -66,3 +66,23 @@ def test_random_search_expectation():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     assert expected_random_best(values, 4) == 1.0
     assert expected_random_best(values, 1, draws=20000) == pytest.approx(2.5, rel=0.03)
+
+
+def test_ernest_is_nnls_on_one_size_per_machine_log_machines_and_machines():
+    from spark_optimizer.ml.evaluation import ernest_predictor
+    from spark_optimizer.ml.model_inputs import MB
+
+    rows = [{"executors": m, "executor_cores": 4, "shuffle_partitions": 200, "input_bytes": size * MB,
+             "runtime_ms": 5 + 2 * size / m + 3 * np.log(m) + 1 * m} for m in (2, 4, 6, 8, 12) for size in (100, 400)]
+    train = runs_frame(rows)
+    test = runs_frame([{"executors": 16, "executor_cores": 4, "shuffle_partitions": 200, "input_bytes": 800 * MB, "runtime_ms": 1}])
+    assert ernest_predictor()(train, test)[0] == pytest.approx(5 + 2 * 800 / 16 + 3 * np.log(16) + 16, rel=1e-6)
+
+
+def test_configuration_folds_hold_out_each_configuration_alone_and_coverage_counts_runs_inside():
+    from spark_optimizer.ml.evaluation import configuration_folds, coverage
+
+    folds = configuration_folds(RUNS)
+    assert len(set(folds.tolist())) == 4 and folds[0] == folds[1] == folds[2] and folds[3] == folds[4]
+    intervals = pd.DataFrame({"runtime_low_ms": [90.0, 90.0, None], "runtime_high_ms": [110.0, 110.0, None]})
+    assert coverage(intervals, np.array([100.0, 120.0, 5.0])) == 0.5
