@@ -14,6 +14,7 @@ import inspect
 import io
 import json
 import logging
+import warnings
 import os
 from typing import Any, Mapping
 
@@ -66,7 +67,9 @@ def log_runtime_forest(mlflow, forest, training_frame: pd.DataFrame) -> Any:
     if forest.local is not None:
         import mlflow.sklearn
 
-        with _without_cloudpickle_notice():
+        # The boosted trees are fitted on arrays; MLflow checks the input example as a named frame.
+        with _without_cloudpickle_notice(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X has feature names", category=UserWarning)
             return mlflow.sklearn.log_model(forest.local, **_model_path_argument(mlflow.sklearn.log_model, "forest"), signature=signature,
                                             input_example=example, pip_requirements=PIP_REQUIREMENTS + ["scikit-learn"],
                                             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
@@ -89,7 +92,10 @@ def log_resource_model(mlflow, fits: Mapping[str, Any], training_frame: pd.DataF
 
 class _DropCloudPickleNotice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "CloudPickle" not in record.getMessage()
+        return "cloudpickle" not in record.getMessage().lower()
+
+
+_PICKLING_LOGGERS = ("mlflow.pyfunc", "mlflow.sklearn")
 
 
 class _without_cloudpickle_notice:
@@ -97,10 +103,12 @@ class _without_cloudpickle_notice:
 
     def __enter__(self):
         self._filter = _DropCloudPickleNotice()
-        logging.getLogger("mlflow.pyfunc").addFilter(self._filter)
+        for name in _PICKLING_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
 
     def __exit__(self, *exc_info) -> None:
-        logging.getLogger("mlflow.pyfunc").removeFilter(self._filter)
+        for name in _PICKLING_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)
 
 
 def configure_mlflow(tracking_uri: str, artifact_root: str | None = None):

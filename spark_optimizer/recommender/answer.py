@@ -38,6 +38,10 @@ def target_version(spark_version: str | None) -> str:
     return spark_version if parse_version(spark_version) else RECOMMENDED_FOR_SPARK
 
 
+def dropped_keys(dropped: list[str]) -> set[str]:
+    return {item.partition(":")[0].partition("=")[0] for item in dropped}
+
+
 def valid_configuration(conf: dict[str, str], kept: list[str],
                         spark_version: str | None = None) -> tuple[dict[str, str], list[str], list[str]]:
     """`conf` for the job's Spark version (a property under the name that version knows, none it lacks) and
@@ -63,6 +67,10 @@ def valid_configuration(conf: dict[str, str], kept: list[str],
             conf = {k: v for k, v in conf.items() if k != key}
             kept = [k for k in kept if k != item]
             dropped.append(f"{item}: {'; '.join(problems)}")
+    if (conf.get("spark.dynamicAllocation.enabled") == "true" and "spark.dynamicAllocation.shuffleTracking.enabled" in dropped_keys(dropped)
+            and conf.get("spark.shuffle.service.enabled") != "true"):
+        # Before shuffle tracking (Spark 3.0) dynamic allocation ran only with the external shuffle service.
+        conf["spark.shuffle.service.enabled"] = "true"
     problems = validation_problems(conf, version)
     if problems:
         raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(problems))

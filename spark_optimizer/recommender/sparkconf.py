@@ -84,6 +84,9 @@ def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tupl
         conf.update({"spark.dynamicAllocation.enabled": "true", "spark.dynamicAllocation.minExecutors": str(r.min_executors),
                      "spark.dynamicAllocation.maxExecutors": str(r.max_executors),
                      "spark.dynamicAllocation.initialExecutors": str(r.executors)})
+        if rules.get("spark.shuffle.service.enabled", ("false", ""))[0].strip().lower() != "true":
+            # Spark refuses dynamic allocation with no way to keep shuffle files when executors go.
+            conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
     else:
         conf["spark.executor.instances"] = str(r.executors)
     kept = []

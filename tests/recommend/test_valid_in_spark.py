@@ -94,3 +94,16 @@ def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe,
     assert overhead_key in row["spark_submit"]
     if not has_aqe:
         assert f"dropped for Spark {version}: spark.sql.adaptive.enabled: Spark {version} has no such property" in row["rationale"]
+
+
+def test_dynamic_allocation_always_comes_with_a_way_to_keep_shuffle_files():
+    from spark_optimizer.recommender.answer import valid_configuration
+
+    searched = {"spark.executor.cores": "2", "spark.executor.memory": "2g", "spark.dynamicAllocation.enabled": "true",
+                "spark.dynamicAllocation.minExecutors": "1", "spark.dynamicAllocation.maxExecutors": "8",
+                "spark.dynamicAllocation.initialExecutors": "4", "spark.dynamicAllocation.shuffleTracking.enabled": "true"}
+    on_3, _, _ = valid_configuration(dict(searched), [], "3.5.1")
+    assert on_3["spark.dynamicAllocation.shuffleTracking.enabled"] == "true" and "spark.shuffle.service.enabled" not in on_3
+    on_2, _, dropped = valid_configuration(dict(searched), [], "2.4.8")  # no shuffle tracking before Spark 3.0
+    assert "spark.dynamicAllocation.shuffleTracking.enabled" not in on_2 and on_2["spark.shuffle.service.enabled"] == "true"
+    assert any(d.startswith("spark.dynamicAllocation.shuffleTracking.enabled") for d in dropped)
