@@ -309,10 +309,11 @@ def validation_problems(conf: Mapping[str, str], spark_version: str | None) -> l
         # ['spark.executor.memory=384m: Spark requires at least 450 MiB (471859200 bytes)']
     """
     problems = []
+    version = parse_version(spark_version)
     for key, value in conf.items():
         if not property_available(key, spark_version):
             prop = SPARK_PROPERTIES[key]
-            if prop.replaced_in and parse_version(spark_version) and parse_version(spark_version) >= prop.replaced_in:
+            if prop.replaced_in and version and version >= prop.replaced_in:
                 problems.append(f"{key} is replaced by {prop.replaced_by} from Spark {'.'.join(map(str, prop.replaced_in))}")
             else:
                 problems.append(f"{key} does not exist before Spark {'.'.join(map(str, prop.since))} "
@@ -324,7 +325,6 @@ def validation_problems(conf: Mapping[str, str], spark_version: str | None) -> l
     if executor_cores is not None and executor_cores < task_cpus:
         problems.append(f"spark.executor.cores={executor_cores} is below spark.task.cpus={task_cpus}")
     if is_true(conf.get("spark.dynamicAllocation.enabled")):
-        version = parse_version(spark_version)
         tracking = is_true(conf.get("spark.dynamicAllocation.shuffleTracking.enabled")) and version is not None and version >= (3, 0)
         if not is_true(conf.get("spark.shuffle.service.enabled")) and not tracking:
             # ExecutorAllocationManager.validateSettings (cluster masters; local mode ignores dynamic allocation)

@@ -111,7 +111,8 @@ def analyze_applications(
         store.replace_rows(APP_METRICS, metric_rows.select(APP_METRICS.column_names), KEY, scope)
         store.replace_rows(STAGE_METRICS, compute_stage_metrics(spark, stages, applications, analyzed_at, labels), KEY, scope)
         store.replace_rows(FINDINGS, findings, KEY, scope)
-        analyzed = tuple(k for k in keys if k not in {(a, b) for a, b, _ in skipped})
+        skipped_keys = {(a, b) for a, b, _ in skipped}
+        analyzed = tuple(k for k in keys if k not in skipped_keys)
         return AnalyzeSummary(analyzed, findings.count(), tuple(sorted(skipped)))
     finally:
         metrics.unpersist()

@@ -367,7 +367,7 @@ def _write_batch(store: TableStore, batch: list[LogGroup], chunks: list[tuple[st
     began = summary.timed("assembling", began)
     try:
         _write_records(store, data, records)
-    except Exception as batch_error:  # noqa: BLE001  (isolate the log that cannot be written)
+    except Exception:  # noqa: BLE001  (isolate the log that cannot be written)
         for record in records:
             try:
                 _write_records(store, data, [record])
@@ -376,7 +376,6 @@ def _write_batch(store: TableStore, batch: list[LogGroup], chunks: list[tuple[st
                               reason=f"{record['source_path']}: its rows could not be written "
                                      f"({type(exc).__name__}: {str(exc)[:300]}); nothing from this log was stored")
                 store.upsert(INGEST_LOG, pa.Table.from_pylist([record], schema=INGEST_LOG.arrow_schema()))
-        del batch_error
     summary.timed("writing", began)
     data.clear()  # release the memory maps before their files go
     for path in staged:

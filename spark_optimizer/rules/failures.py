@@ -100,7 +100,7 @@ def _fixes(facts: AppFacts, categories: set[str], p: Mapping[str, Any]) -> tuple
         change.setdefault("spark.sql.shuffle.partitions", str(partitions * 2))
         why.append("the JVM heap ran out: more heap per executor, and smaller partitions so each task holds less")
     if "container_memory" in categories or "fetch_failed" in categories:
-        overhead = _memory_conf(facts, "spark.executor.memoryOverhead") or (default_memory_overhead_mb(memory) if memory else 384)
+        overhead = _memory_conf(facts, "spark.executor.memoryOverhead") or default_memory_overhead_mb(memory or 0)
         change["spark.executor.memoryOverhead"] = memory_text(overhead * p["memory_increase"])
         why.append("containers were killed for memory (or shuffle files vanished with their executor): more off-heap "
                    "overhead per executor")
