@@ -3,13 +3,16 @@ ingested tables (no collect of unbounded data)."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
+from functools import lru_cache
 from typing import Mapping
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from spark_optimizer import defaults
 from spark_optimizer.tables.app_metrics import APP_METRICS
 
 KEY = ["app_id", "attempt_id"]
@@ -24,8 +27,12 @@ SHORT_TASK_MS = 100.0
 UNDER_PARALLEL_TASKS_PER_CORE = 1.0
 SPILL_TASK_SHARE = 0.10  # spilling stages must hold this share of task time to make an app memory-bound
 
-# Which stages matter (defaults/rules.toml [significance] overrides these defaults).
-SIGNIFICANCE = {"min_stage_wall_share": 0.10, "min_stage_task_share": 0.10, "min_stage_tasks": 10, "min_max_task_ms": 1000}
+
+@lru_cache(maxsize=1)
+def default_significance() -> Mapping[str, float]:
+    """Which stages matter, as the packaged defaults/rules.toml [significance] says; a caller's own
+    `significance` (the user's rules.toml) overrides it key by key."""
+    return tomllib.loads(defaults.packaged(defaults.RULES).read_text())["significance"]
 
 
 def _ratio(numerator: SparkColumn, denominator: SparkColumn) -> SparkColumn:
@@ -154,7 +161,7 @@ def task_overheads(tasks: DataFrame) -> DataFrame:
 def significant_stage(significance: Mapping[str, float] | None = None) -> SparkColumn:
     """A stage that holds a meaningful share of the application: of its wall time (stage duration /
     app duration, `app_wall_ms`) and of its task time (`app_task_time`), with enough tasks to compare."""
-    p = {**SIGNIFICANCE, **(significance or {})}
+    p = {**default_significance(), **(significance or {})}
     return (
         (F.col("task_count") >= p["min_stage_tasks"])
         & (F.col("task_time_ms") >= p["min_stage_task_share"] * F.col("app_task_time"))
@@ -172,7 +179,7 @@ def with_app_shares(stages: DataFrame, applications: DataFrame) -> DataFrame:
 def stage_shape(stages: DataFrame, applications: DataFrame, significance: Mapping[str, float] | None = None) -> DataFrame:
     """Spill share, typical task length, tasks per stage and the worst skewed stage that matters,
     all weighted by the stages' task time (a 2 s stage does not speak for a 20 min one)."""
-    p = {**SIGNIFICANCE, **(significance or {})}
+    p = {**default_significance(), **(significance or {})}
     weighted = with_app_shares(stages, applications)
     skewed_enough = significant_stage(p) & (F.col("task_duration_ms_max") >= p["min_max_task_ms"])
     worst = Window.partitionBy(*KEY).orderBy(F.desc_nulls_last("skew"))

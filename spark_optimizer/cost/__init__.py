@@ -47,7 +47,7 @@ from spark_optimizer.cost.objectives import (
     format_duration,
     pareto_frontier,
 )
-from spark_optimizer.cost.packing import ClusterShape, InstancePlan, NodeFit, fit_executors, parse_size_mb, plan_instances
+from spark_optimizer.cost.packing import ClusterShape, InstancePlan, NodeFit, fit_executors, plan_instances
 
 __all__ = [
     "BALANCED",
@@ -80,7 +80,6 @@ __all__ = [
     "format_duration",
     "load_pricing_catalogue",
     "pareto_frontier",
-    "parse_size_mb",
     "plan_instances",
     "run_cost",
     "spot_worker_count",

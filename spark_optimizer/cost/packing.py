@@ -2,7 +2,7 @@
 that holds the driver.
 
 Each executor needs `executor_cores` vCPUs and a container of `executor_memory_mb` +
-memoryOverhead (default max(384 MiB, 10% of the heap), as Spark computes it) + off-heap +
+memoryOverhead (Spark's default, `spark_rules.memory_overhead_mb`: max(384 MiB, 10% of the heap)) + off-heap +
 PySpark memory. A worker node offers its vCPUs and memory minus the provider's reserve for the OS
 and daemons (see `NodeReserve` and docs/cost-model.md: on EMR min(25% of memory, 8 GiB), which is
 exactly what EMR's YARN defaults leave). Executors per node = min(usable vCPUs // executor cores,
@@ -19,22 +19,12 @@ span nodes, and Databricks' one-executor-per-worker layout (which uses the same 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from spark_optimizer.cost.catalogue import InstanceType, PricingCatalogue, ProviderPricing
 from spark_optimizer.cost.errors import InstanceFitError, InvalidShapeError
-
-MIN_OVERHEAD_MB = 384
-OVERHEAD_FACTOR = 0.10
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.I)
-_SIZE_TO_MB = {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2, "p": 1024**3}
-
-
-def default_overhead_mb(memory_mb: int) -> int:
-    """Spark's default memoryOverhead: max(384 MiB, 10% of the heap)."""
-    return max(MIN_OVERHEAD_MB, int(memory_mb * OVERHEAD_FACTOR))
+from spark_optimizer.spark_rules import default_memory_overhead_mb, is_true, memory_overhead_mb, size_mb
 
 
 @dataclass(frozen=True)
@@ -69,7 +59,7 @@ class ClusterShape:
 
     @property
     def executor_overhead_mb(self) -> int:
-        return self.memory_overhead_mb if self.memory_overhead_mb is not None else default_overhead_mb(self.executor_memory_mb)
+        return self.memory_overhead_mb if self.memory_overhead_mb is not None else default_memory_overhead_mb(self.executor_memory_mb)
 
     @property
     def executor_container_mb(self) -> int:
@@ -79,7 +69,7 @@ class ClusterShape:
     @property
     def driver_container_mb(self) -> int:
         overhead = self.driver_memory_overhead_mb
-        return self.driver_memory_mb + (overhead if overhead is not None else default_overhead_mb(self.driver_memory_mb))
+        return self.driver_memory_mb + (overhead if overhead is not None else default_memory_overhead_mb(self.driver_memory_mb))
 
     @property
     def total_executor_cores(self) -> int:
@@ -95,7 +85,10 @@ class ClusterShape:
         overrides spark.executor.instances (pass it for dynamic allocation)."""
         def size(key: str, default: str | None) -> int | None:
             text = conf.get(key, default)
-            return None if text is None else parse_size_mb(text, key)
+            try:
+                return None if text is None else size_mb(key, text)
+            except ValueError as exc:
+                raise InvalidShapeError(f"{key} must be a Spark size such as 4g, 512m or 2048 ({exc})") from None
 
         def integer(key: str, default: int | None) -> int | None:
             text = conf.get(key)
@@ -110,30 +103,26 @@ class ClusterShape:
         if count is None:
             raise InvalidShapeError("spark.executor.instances is not set; pass executors= (e.g. the dynamic-allocation maximum)")
         memory = size("spark.executor.memory", "1g")
-        factor = float(conf.get("spark.executor.memoryOverheadFactor", OVERHEAD_FACTOR))
-        overhead = size("spark.executor.memoryOverhead", None)
-        if overhead is None:
-            overhead = max(MIN_OVERHEAD_MB, int(memory * factor))
-        offheap = size("spark.memory.offHeap.size", "0") if conf.get("spark.memory.offHeap.enabled", "false").lower() == "true" else 0
+
+        def overhead(role: str, heap_mb: int) -> int:
+            try:
+                return memory_overhead_mb(conf, heap_mb, role)
+            except ValueError as exc:
+                raise InvalidShapeError(f"the {role} memory overhead: {exc}") from None
+
+        offheap = size("spark.memory.offHeap.size", "0") if is_true(conf.get("spark.memory.offHeap.enabled")) else 0
+        driver_memory = size("spark.driver.memory", "1g")
         return cls(
             executors=count,
             executor_cores=integer("spark.executor.cores", 1),
             executor_memory_mb=memory,
-            memory_overhead_mb=overhead,
+            memory_overhead_mb=overhead("executor", memory),
             driver_cores=integer("spark.driver.cores", 1),
-            driver_memory_mb=size("spark.driver.memory", "1g"),
-            driver_memory_overhead_mb=size("spark.driver.memoryOverhead", None),
+            driver_memory_mb=driver_memory,
+            driver_memory_overhead_mb=overhead("driver", driver_memory),
             offheap_memory_mb=offheap,
             pyspark_memory_mb=size("spark.executor.pyspark.memory", "0"),
         )
-
-
-def parse_size_mb(text: str, what: str = "size") -> int:
-    """A Spark memory string as MiB: '4g' -> 4096, '512m' / '512' -> 512, '1t' -> 1048576."""
-    match = _SIZE.match(str(text))
-    if not match:
-        raise InvalidShapeError(f"{what} must be a Spark size such as 4g, 512m or 2048, found {text!r}")
-    return int(float(match.group(1)) * _SIZE_TO_MB[match.group(2).lower()])
 
 
 @dataclass(frozen=True)

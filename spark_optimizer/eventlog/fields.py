@@ -9,21 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, NamedTuple
 
+from spark_optimizer.spark_rules import conf_mb, is_local_master, local_master_cores  # noqa: F401 - read as fields.* by both event paths
+
 NS_PER_MS = 1_000_000
 
-_MEMORY_UNITS_MB = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024, "p": 1024**3}
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp])?(?:b|ib)?\s*$", re.IGNORECASE)
 
-
-def memory_mb(value: str | None, default_unit: str = "m") -> int | None:
-    """Spark memory strings ('4g', '512m', '1024' = MiB, '2048k') in MiB; None when absent or unreadable."""
-    if value is None:
-        return None
-    match = _MEMORY_RE.match(str(value))
-    if not match:
-        return None
-    unit = (match.group(2) or default_unit).lower()
-    return int(float(match.group(1)) * _MEMORY_UNITS_MB[unit])
+def memory_mb(value: str | None, key: str = "spark.executor.memory") -> int | None:
+    """A memory property's value ('4g', '512m', '1024' = MiB) in MiB, read as Spark reads `key`
+    (spark_rules); None when absent or a value Spark would refuse."""
+    return None if value is None else conf_mb({key: value}, key)
 
 
 def int_or_none(value: Any) -> int | None:
@@ -38,34 +32,6 @@ def bool_or_none(value: Any) -> bool | None:
         return None
     text = str(value).strip().lower()
     return True if text == "true" else False if text == "false" else None
-
-
-_LOCAL_RE = re.compile(r"^local(?:\[(\*|\d+)(?:\s*,\s*\d+)?\])?$")
-_LOCAL_CLUSTER_RE = re.compile(r"^local-cluster\[\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\]$")
-
-
-def is_local_master(master: str | None) -> bool:
-    """local, local[N], local[N,F], local[*] — tasks run in the driver (not local-cluster, whose executors are real)."""
-    return bool(_LOCAL_RE.match((master or "").strip()))
-
-
-def local_master_cores(master: str | None) -> int | None:
-    """Task slots of local[N] / local[N,F] / local (1); None for local[*] or other masters."""
-    if not master:
-        return None
-    match = _LOCAL_RE.match(master.strip())
-    if not match:
-        return None
-    group = match.group(1)
-    if group is None:
-        return 1
-    return None if group == "*" else int(group)
-
-
-def local_cluster_shape(master: str | None) -> tuple[int, int, int] | None:
-    """(executors, cores per executor, MiB per executor) of local-cluster[N,C,M]."""
-    match = _LOCAL_CLUSTER_RE.match((master or "").strip())
-    return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
 
 
 class TaskMetrics(NamedTuple):

@@ -24,6 +24,7 @@ from spark_optimizer.eventlog.discovery import LogGroup, group_log_files
 from spark_optimizer.eventlog.listing import list_log_files
 from spark_optimizer.eventlog.parse import PARSER_VERSION, failed_record
 from spark_optimizer.eventlog.task_output import parse_partition
+from spark_optimizer.spark_rules import runs_on_driver_machine
 from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
 
@@ -211,8 +212,7 @@ def _process_alive(pid: int) -> bool:
 def workers_share_driver_disk(spark: SparkSession | SparkContext) -> bool:
     """True when every executor runs on the driver's machine (local, local-cluster), so Python
     workers can leave task rows in files the driver reads."""
-    master = spark_context_of(spark).master
-    return master.startswith(("local[", "local-cluster[")) or master == "local"
+    return runs_on_driver_machine(spark_context_of(spark).master)
 
 
 PARSE_JOBS_IN_FLIGHT = 2

@@ -11,14 +11,16 @@ from pyspark.sql import functions as F
 from spark_optimizer.ml.signature import (
     JOB_TYPE_TAG, JOB_TYPES, RECOMMENDATION_TAG, SIGNATURE_TAG, inferred_job_type, name_key, structure_hash, structure_parts,
 )
+from spark_optimizer.spark_rules import (
+    DEFAULT_DRIVER_MEMORY_MB, DEFAULT_EXECUTOR_MEMORY_MB, DEFAULT_SHUFFLE_PARTITIONS, LOCAL_MASTER_PATTERN, MEMORY_OVERHEAD_FACTOR,
+    MEMORY_OVERHEAD_MIN_MB,
+)
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FEATURES, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.features import OPERATOR_CATEGORIES
 from spark_optimizer.tables.store import TableStore, conform_dataframe
 
 KEY = ["app_id", "attempt_id"]
 MB = 1024 * 1024
-DEFAULT_SHUFFLE_PARTITIONS = 200
-MIN_MEMORY_OVERHEAD_MB = 384
 
 
 def _ratio(numerator: SparkColumn, denominator: SparkColumn) -> SparkColumn:
@@ -73,12 +75,12 @@ def compute_features(
         .join(metrics, KEY, "left")
         .join(_tags(spark_conf), KEY, "left")
     )
-    is_local = F.coalesce(c("master"), F.lit("")).rlike(r"^local(\[|$)")
+    is_local = F.trim(F.coalesce(c("master"), F.lit(""))).rlike(LOCAL_MASTER_PATTERN)
     executors = F.when(is_local, F.lit(1)).otherwise(
         F.coalesce(c("max_concurrent_executors"), c("executor_instances_requested"), F.lit(1))
     ).cast("int")
     executor_cores = F.coalesce(c("executor_cores"), c("executor_cores_requested"), F.lit(1)).cast("int")
-    memory_mb = F.coalesce(c("executor_memory_mb"), c("executor_memory_mb_requested"), F.lit(1024)).cast("long")
+    memory_mb = F.coalesce(c("executor_memory_mb"), c("executor_memory_mb_requested"), F.lit(DEFAULT_EXECUTOR_MEMORY_MB)).cast("long")
     aqe_tag = F.lower(c("spark_sql_adaptive_enabled"))
     with_config = (
         joined.withColumn("name_key", name_key(c("app_name")))
@@ -90,9 +92,9 @@ def compute_features(
         .withColumn(
             "memory_overhead_mb",
             F.coalesce(c("executor_memory_overhead_mb_requested"),
-                       F.greatest(F.lit(MIN_MEMORY_OVERHEAD_MB), (memory_mb * 0.1).cast("long"))).cast("long"),
+                       F.greatest(F.lit(MEMORY_OVERHEAD_MIN_MB), (memory_mb * MEMORY_OVERHEAD_FACTOR).cast("long"))).cast("long"),
         )
-        .withColumn("driver_memory_mb", F.coalesce(c("driver_memory_mb_requested"), F.lit(1024)).cast("long"))
+        .withColumn("driver_memory_mb", F.coalesce(c("driver_memory_mb_requested"), F.lit(DEFAULT_DRIVER_MEMORY_MB)).cast("long"))
         .withColumn("shuffle_partitions", F.coalesce(c("shuffle_partitions_conf"), F.lit(DEFAULT_SHUFFLE_PARTITIONS)).cast("int"))
         .withColumn("aqe_enabled", F.when(aqe_tag.isin("true", "false"), aqe_tag == "true").otherwise(_aqe_default(c("spark_version"))))
         .withColumn("dynamic_allocation", F.coalesce(c("dynamic_allocation_enabled"), F.lit(False)))

@@ -10,17 +10,21 @@ import json
 import math
 from typing import TYPE_CHECKING, Mapping
 
+from spark_optimizer.spark_rules import DEFAULT_SHUFFLE_PARTITIONS, RESERVED_SYSTEM_MEMORY_BYTES, SPARK_PROPERTIES, default_bytes
+
 if TYPE_CHECKING:  # numpy/pandas are imported where used: the JVM-free CLI lookup needs only derived_inputs
     import numpy as np
     import pandas as pd
 
 MB = 1024 * 1024
 GB = 1024 * MB
-RESERVED_MEMORY_MB = 300           # Spark's reserved system memory
-MEMORY_FRACTION = 0.6              # spark.memory.fraction default
-ADVISORY_PARTITION_BYTES = 64 * MB  # spark.sql.adaptive.advisoryPartitionSizeInBytes default
-MAX_SPLIT_BYTES = 128 * MB         # spark.sql.files.maxPartitionBytes default
-OPEN_COST_BYTES = 4 * MB           # spark.sql.files.openCostInBytes default
+# Spark's defaults (spark_rules): reserved system memory, spark.memory.fraction, the AQE advisory
+# partition size, spark.sql.files.maxPartitionBytes and spark.sql.files.openCostInBytes.
+RESERVED_MEMORY_MB = RESERVED_SYSTEM_MEMORY_BYTES // MB
+MEMORY_FRACTION = float(SPARK_PROPERTIES["spark.memory.fraction"].default)
+ADVISORY_PARTITION_BYTES = default_bytes("spark.sql.adaptive.advisoryPartitionSizeInBytes")
+MAX_SPLIT_BYTES = default_bytes("spark.sql.files.maxPartitionBytes")
+OPEN_COST_BYTES = default_bytes("spark.sql.files.openCostInBytes")
 
 PROFILE_COLUMNS = ("shuffle_input_ratio", "output_input_ratio", "stage_count", "task_count", "cpu_share_of_run",
                    "gc_share", "op_join", "op_aggregate", "op_sort", "op_window", "op_python")
@@ -92,7 +96,7 @@ def derived_inputs(executors: float, executor_cores: float, executor_memory_mb: 
     total_cores = executors * cores
     input_bytes = max(float(input_bytes or 0), 0.0)
     shuffle_bytes = input_bytes * _profile_value(profile, "shuffle_input_ratio")
-    partitions = max(float(shuffle_partitions or 200), 1.0)
+    partitions = max(float(shuffle_partitions or DEFAULT_SHUFFLE_PARTITIONS), 1.0)
     effective = min(partitions, max(math.ceil(shuffle_bytes / ADVISORY_PARTITION_BYTES), 1.0)) if aqe_enabled else partitions
     slot_memory = max((float(executor_memory_mb) - RESERVED_MEMORY_MB) * MEMORY_FRACTION * MB / cores, 32 * MB)
     # Scan splits as Spark sizes them: min(maxPartitionBytes, max(openCostInBytes, bytes / parallelism)).

@@ -26,11 +26,13 @@ from spark_optimizer.ml.model_inputs import (
     MODEL_FEATURES, ape, config_key, job_params, job_params_json, model_frame, param_names, signature_profiles, size_band,
 )
 from spark_optimizer.ml.scaling import FULL_TERMS, ScalingFit, fit_scaling, leave_one_size_out_predictions, select_scaling
+from spark_optimizer.spark_rules import DEFAULT_EXECUTOR_MEMORY_MB, DEFAULT_SHUFFLE_PARTITIONS
 
 FOREST_PARAMS = {"numTrees": 60, "maxDepth": 6, "subsamplingRate": 0.8, "featureSubsetStrategy": "onethird", "seed": 7}
 BOOSTED_PARAMS = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.1, "subsample": 0.8, "random_state": 7}
 LOCAL_FIT_MAX_RUNS = 50_000
-RUN_DEFAULTS = {"executor_memory_mb": 1024, "shuffle_partitions": 200, "aqe_enabled": True, "input_bytes": 0}
+RUN_DEFAULTS = {"executor_memory_mb": DEFAULT_EXECUTOR_MEMORY_MB, "shuffle_partitions": DEFAULT_SHUFFLE_PARTITIONS,
+                "aqe_enabled": True, "input_bytes": 0}
 MIN_RUNS_FOR_SCALING = 3
 MODEL_CHOICES = ("scaling", "blend", "forest")  # ties go to the earlier one
 SIZE_FOLDS = 3

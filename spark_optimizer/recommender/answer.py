@@ -14,8 +14,8 @@ from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec, confidence_label
 from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
-from spark_optimizer.cost.packing import default_overhead_mb
-from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, mb_to_spark, spark_properties, spark_submit
+from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
+from spark_optimizer.spark_rules import memory_overhead_mb, size_mb
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
               ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),
@@ -66,14 +66,14 @@ def valid_configuration(conf: dict[str, str], kept: list[str],
         if problems:
             conf = {k: v for k, v in conf.items() if k != key}
             kept = [k for k in kept if k != item]
-            dropped.append(f"{item}: {'; '.join(problems)}")
+            dropped.append(f"{item}: {'; '.join(map(str, problems))}")
     if (conf.get("spark.dynamicAllocation.enabled") == "true" and "spark.dynamicAllocation.shuffleTracking.enabled" in dropped_keys(dropped)
             and conf.get("spark.shuffle.service.enabled") != "true"):
         # Before shuffle tracking (Spark 3.0) dynamic allocation ran only with the external shuffle service.
         conf["spark.shuffle.service.enabled"] = "true"
     problems = validation_problems(conf, version)
     if problems:
-        raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(problems))
+        raise InvalidRecommendationError("the recommended configuration would not pass Spark's validation: " + "; ".join(map(str, problems)))
     return conf, kept, dropped
 _LOOKUP_ID = re.compile(r"^(rec-[0-9a-f]{12})(?:~e(\d+)c(\d+)m(\d+)p(\d+)i(\d+))?$")
 
@@ -173,8 +173,8 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "objective": objective, "cloud": best.plan.cloud, "executors": shape.executors, "dynamic_allocation": dynamic_allocation,
         "min_executors": resources.min_executors, "max_executors": resources.max_executors,
         "executor_cores": shape.executor_cores, "executor_memory_mb": shape.executor_memory_mb,
-        "memory_overhead_mb": _mb(conf.get("spark.executor.memoryOverhead") or conf.get("spark.yarn.executor.memoryOverhead")
-                                     or mb_to_spark(default_overhead_mb(shape.executor_memory_mb))), "driver_memory_mb": _mb(conf["spark.driver.memory"]),
+        "memory_overhead_mb": memory_overhead_mb(conf, shape.executor_memory_mb),
+        "driver_memory_mb": size_mb("spark.driver.memory", conf["spark.driver.memory"]),
         "shuffle_partitions": resources.shuffle_partitions, "aqe_enabled": conf.get("spark.sql.adaptive.enabled") == "true",
         "skew_join_enabled": conf.get("spark.sql.adaptive.skewJoin.enabled") == "true", "spark_version": target_version(spark_version),
         "spark_conf": json.dumps(conf), "rule_properties": kept, "spark_submit": spark_submit(conf, rec_id),
@@ -212,10 +212,6 @@ def human_size(num_bytes: float) -> str:
         if num_bytes >= 1024 ** power:
             return f"{num_bytes / 1024 ** power:,.3g} {unit}"
     return f"{int(num_bytes)} B"
-
-
-def _mb(spark_size: str) -> int:
-    return int(spark_size[:-1]) * (1024 if spark_size.endswith("g") else 1)
 
 
 def observed_json(points: Sequence[Sequence[float]]) -> str:

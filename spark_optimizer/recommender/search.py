@@ -26,7 +26,7 @@ from spark_optimizer.cost import (
     BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError,
     NoFeasibleCandidateError, PricingCatalogue, choose, plan_instances,
 )
-from spark_optimizer.cost.packing import OVERHEAD_FACTOR
+from spark_optimizer.spark_rules import MEMORY_OVERHEAD_FACTOR
 from spark_optimizer.ml.model_inputs import MEMORY_FRACTION, RESERVED_MEMORY_MB
 from spark_optimizer.recommender.curves import Curve
 from spark_optimizer.spark_rules import MIN_EXECUTOR_MEMORY_MB
@@ -103,7 +103,7 @@ def candidate_plan(config: CandidateConfig, catalogue: PricingCatalogue, cloud: 
     usable_mb = instance.memory_mb - provider.reserve.memory_mb(instance.memory_gib)
     cores = config.executor_cores or min(4, usable_cores)
     per_node = max(usable_cores // cores, 1)
-    memory = config.executor_memory_mb or int(usable_mb / per_node / (1 + OVERHEAD_FACTOR)) // 512 * 512
+    memory = config.executor_memory_mb or int(usable_mb / per_node / (1 + MEMORY_OVERHEAD_FACTOR)) // 512 * 512
     executors = config.executors or per_node * (config.nodes or 1)
     shape = ClusterShape(executors=executors, executor_cores=cores, executor_memory_mb=memory, driver_memory_mb=driver_memory_mb)
     plan = plan_instances(shape, catalogue, cloud, config.instance_type)
@@ -219,7 +219,7 @@ def memory_ceiling_mb(catalogue: PricingCatalogue, cloud: str, cores: int) -> in
             continue
         usable_mb = instance.memory_mb - provider.reserve.memory_mb(instance.memory_gib)
         best = max(best, usable_mb * cores / usable_cores)
-    heap = int(best / (1 + OVERHEAD_FACTOR)) // 512 * 512
+    heap = int(best / (1 + MEMORY_OVERHEAD_FACTOR)) // 512 * 512
     return min(heap, MAX_HEAP_MB)
 
 

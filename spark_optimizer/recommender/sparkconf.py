@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from spark_optimizer.cost.packing import default_overhead_mb
+from spark_optimizer.spark_rules import conf_mb, default_memory_overhead_mb
 
 RECOMMENDATION_TAG = "spark.optimizer.recommendationId"  # the tag spark_optimizer/ml/signature.py reads back
 # Properties the search sets itself; a rule's value for one of them is superseded by the search.
@@ -40,15 +40,6 @@ def mb_to_spark(mb: int) -> str:
     return f"{mb // 1024}g" if mb % 1024 == 0 else f"{mb}m"
 
 
-def _size_mb(value: str) -> int | None:
-    text = value.strip().lower().removesuffix("b")
-    units = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
-    try:
-        return int(float(text[:-1]) * units[text[-1]]) if text and text[-1] in units else int(text) // (1024 * 1024)
-    except (ValueError, KeyError):
-        return None
-
-
 def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
     """{property: (value, rule_id)} from findings' recommended_conf, most severe rule first wins."""
     chosen: dict[str, tuple[str, str]] = {}
@@ -62,13 +53,9 @@ def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
 
 def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
     """The whole configuration, and the rule properties kept (key=value (rule_id))."""
-    overhead = default_overhead_mb(r.executor_memory_mb)
-    rule_overhead = _size_mb(rules["spark.executor.memoryOverhead"][0]) if "spark.executor.memoryOverhead" in rules else None
-    if rule_overhead and rule_overhead > overhead:
-        overhead = rule_overhead
-    driver_mb = r.driver_memory_mb
-    if "spark.driver.memory" in rules and (_size_mb(rules["spark.driver.memory"][0]) or 0) > driver_mb:
-        driver_mb = _size_mb(rules["spark.driver.memory"][0]) or driver_mb
+    rule_values = {key: value for key, (value, _) in rules.items()}
+    overhead = max(default_memory_overhead_mb(r.executor_memory_mb), conf_mb(rule_values, "spark.executor.memoryOverhead") or 0)
+    driver_mb = max(r.driver_memory_mb, conf_mb(rule_values, "spark.driver.memory") or 0)
     conf = {
         "spark.executor.cores": str(r.executor_cores),
         "spark.executor.memory": mb_to_spark(r.executor_memory_mb),

@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping
 
 from spark_optimizer.rules.model import AppFacts, Finding, severity_for
-from spark_optimizer.spark_rules import MIB, default_memory_overhead_mb, executor_memory_text, memory_text, parse_bytes, parse_memory_mb
+from spark_optimizer.spark_rules import MIB, default_memory_overhead_mb, executor_memory_text, memory_text
 
 _JAVA_CLASS = re.compile(r"\b(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*)(?::[ \t]*([^\n]*))?")
 _PYTHON_ERROR = re.compile(r"^([\w.]*(?:Error|Exception|Exit|Interrupt)): ?([^\n]*)$", re.M)
@@ -69,38 +69,31 @@ def cause_category(text: str) -> str:
     return "application"
 
 
-def _bytes_conf(facts: AppFacts, key: str, default: str, unit: str = "b") -> int:
-    try:
-        return parse_bytes(facts.conf_value(key, default) or default, unit)
-    except ValueError:
-        return parse_bytes(default, unit)
-
-
 def _fixes(facts: AppFacts, categories: set[str], p: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """Settings that address the causes, and what each does."""
     change: dict[str, str] = {}
     why: list[str] = []
-    partitions = facts.conf_int("spark.sql.shuffle.partitions", 200)
+    partitions = facts.conf_int("spark.sql.shuffle.partitions")
     if "gpu_oom" in categories:
         concurrent = facts.conf_int("spark.rapids.sql.concurrentGpuTasks", 2)
         if concurrent > 1:
             change["spark.rapids.sql.concurrentGpuTasks"] = str(max(1, concurrent // 2))
-        batch = _bytes_conf(facts, "spark.rapids.sql.batchSizeBytes", "1g")
+        batch = facts.conf_bytes("spark.rapids.sql.batchSizeBytes", "1g")
         change["spark.rapids.sql.batchSizeBytes"] = memory_text(max(64, batch / MIB / 2))
-        split = _bytes_conf(facts, "spark.sql.files.maxPartitionBytes", "128m")
+        split = facts.conf_bytes("spark.sql.files.maxPartitionBytes")
         if split / MIB > 32:
             change["spark.sql.files.maxPartitionBytes"] = f"{max(32, int(split / MIB // 2))}m"
         change["spark.sql.shuffle.partitions"] = str(partitions * 2)
         why.append("GPU memory ran out: fewer tasks sharing a GPU, smaller GPU batches and smaller input splits and "
                    "shuffle partitions keep each task's working set within GPU memory")
-    memory = facts.app.get("executor_memory_mb") or _memory_conf(facts)
+    memory = facts.executor_memory_mb
     if "jvm_oom" in categories:
         if memory:
             change["spark.executor.memory"] = executor_memory_text(memory * p["memory_increase"])
         change.setdefault("spark.sql.shuffle.partitions", str(partitions * 2))
         why.append("the JVM heap ran out: more heap per executor, and smaller partitions so each task holds less")
     if "container_memory" in categories or "fetch_failed" in categories:
-        overhead = _memory_conf(facts, "spark.executor.memoryOverhead") or default_memory_overhead_mb(memory or 0)
+        overhead = facts.conf_mb("spark.executor.memoryOverhead") or default_memory_overhead_mb(memory or 0)
         change["spark.executor.memoryOverhead"] = memory_text(overhead * p["memory_increase"])
         why.append("containers were killed for memory (or shuffle files vanished with their executor): more off-heap "
                    "overhead per executor")
@@ -108,14 +101,6 @@ def _fixes(facts: AppFacts, categories: set[str], p: Mapping[str, Any]) -> tuple
         change.setdefault("spark.sql.shuffle.partitions", str(partitions * 2))
         why.append("shuffle fetches failed: smaller shuffle blocks (more partitions) are fetched with less memory")
     return change, why
-
-
-def _memory_conf(facts: AppFacts, key: str = "spark.executor.memory") -> float | None:
-    try:
-        value = facts.conf_value(key)
-        return parse_memory_mb(value) if value else None
-    except ValueError:
-        return None
 
 
 def failed_tasks(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:

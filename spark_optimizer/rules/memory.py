@@ -6,19 +6,14 @@ import math
 import re
 from typing import Any, Mapping
 
-from spark_optimizer.eventlog.fields import memory_mb
 from spark_optimizer.rules.model import MB, AppFacts, Finding, memory_mb_text, severity_for
-from spark_optimizer.spark_rules import default_memory_overhead_mb, executor_memory_text
-
-
-def _executor_memory_mb(facts: AppFacts) -> float | None:
-    return facts.app.get("executor_memory_mb") or memory_mb(facts.conf_value("spark.executor.memory"))
+from spark_optimizer.spark_rules import DEFAULT_EXECUTOR_MEMORY_MB, default_memory_overhead_mb, executor_memory_text, size_mb
 
 
 def heap_use_share(facts: AppFacts) -> float | None:
     """Peak JVM heap / executor memory; None when unknown or above 1 (then the setting is not the heap
     that ran: local mode runs tasks in the driver's heap)."""
-    peak, memory = facts.metrics.get("peak_jvm_heap_bytes"), _executor_memory_mb(facts)
+    peak, memory = facts.metrics.get("peak_jvm_heap_bytes"), facts.executor_memory_mb
     if not peak or not memory:
         return None
     share = peak / (memory * MB)
@@ -32,17 +27,16 @@ def spill_to_disk(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     spilled = [s for s in facts.stages if (s.get("disk_bytes_spilled") or 0) > 0 and facts.significant(s, share_only)]
     if not spilled:
         return None
-    app_task = sum(s.get("task_time_ms") or 0 for s in facts.stages) or 1
-    share = sum(s.get("task_time_ms") or 0 for s in spilled) / app_task
+    share = sum(s.get("task_time_ms") or 0 for s in spilled) / (facts.app_task_time_ms or 1)
     severity = severity_for(share, p["severity"]) or "low"
     worst = max(spilled, key=lambda s: s.get("disk_bytes_spilled") or 0)
     stage_bytes = worst.get("shuffle_read_bytes") or 0
-    current = facts.conf_int("spark.sql.shuffle.partitions", 200)
+    current = facts.conf_int("spark.sql.shuffle.partitions")
     change = {}
     by_bytes = math.ceil(stage_bytes / (p["target_partition_mb"] * MB))
     if stage_bytes and by_bytes > (worst.get("task_count") or current):
         change["spark.sql.shuffle.partitions"] = str(by_bytes)
-    memory = _executor_memory_mb(facts)
+    memory = facts.executor_memory_mb
     if memory:
         change["spark.executor.memory"] = executor_memory_text(memory * 1.5)
     spill_disk = sum(s.get("disk_bytes_spilled") or 0 for s in spilled)
@@ -67,7 +61,7 @@ def excessive_gc(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     severity = severity_for(share, p["severity"])
     if severity is None:
         return None
-    memory = _executor_memory_mb(facts)
+    memory = facts.executor_memory_mb
     heap_share = heap_use_share(facts)
     change = {}
     # A heap that never filled up is not too small: more of it would not cut collections.
@@ -89,7 +83,7 @@ def excessive_gc(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
 
 def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     peak = facts.metrics.get("peak_jvm_heap_bytes")
-    memory = _executor_memory_mb(facts)
+    memory = facts.executor_memory_mb
     share = heap_use_share(facts)
     if share is None or memory < p["min_executor_memory_mb"] or (facts.app.get("disk_bytes_spilled") or 0) > 0:
         return None
@@ -98,7 +92,7 @@ def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Fi
     recommended = executor_memory_text(peak / MB * p["headroom"])  # never below Spark's 450 MiB minimum
     change = {"spark.executor.memory": recommended}
     if facts.conf_value("spark.executor.memoryOverhead"):  # an explicit overhead sized for the old heap
-        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(memory_mb(recommended) or 0))
+        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(size_mb("spark.executor.memory", recommended)))
     return Finding(
         "executor_memory_overprovisioned", "cost", "moderate" if share < 0.25 else "low",
         f"Peak executor heap was {share:.0%} of the {memory} MB requested",
@@ -111,14 +105,14 @@ def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Fi
 
 def executor_memory_underprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     peak = facts.metrics.get("peak_jvm_heap_bytes")
-    memory = _executor_memory_mb(facts)
+    memory = facts.executor_memory_mb
     # JVM heap exhaustion only: GPU memory (RAPIDS) is failed_tasks' concern
     oom = sum(n for reason, n in facts.failure_reasons.items()
               if re.search(r"java\.lang\.OutOfMemoryError|exceeding (physical )?memory limits", reason))
     share = heap_use_share(facts)
     if not oom and (share is None or share < p["heap_use_share"]):
         return None
-    memory = memory or 1024
+    memory = memory or DEFAULT_EXECUTOR_MEMORY_MB
     grown = memory * (p["increase"] if not oom else 1.5)
     overhead = default_memory_overhead_mb(grown) * (1.5 if oom else 1.0)
     return Finding(
@@ -143,8 +137,8 @@ def executor_loss(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     reasons = [e.get("remove_reason") or "" for e in lost]
     change: dict[str, str] = {}
     if any(_CONTAINER_MEMORY.search(r) for r in reasons):
-        memory = _executor_memory_mb(facts) or 1024
-        overhead = memory_mb(facts.conf_value("spark.executor.memoryOverhead")) or max(384, 0.1 * memory)
+        memory = facts.executor_memory_mb or DEFAULT_EXECUTOR_MEMORY_MB
+        overhead = facts.conf_mb("spark.executor.memoryOverhead") or default_memory_overhead_mb(memory)
         change["spark.executor.memoryOverhead"] = memory_mb_text(overhead * p["overhead_increase"])
     if any(_PREEMPTION.search(r) for r in reasons):
         change.update({"spark.decommission.enabled": "true", "spark.storage.decommission.enabled": "true",

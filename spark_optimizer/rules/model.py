@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
-from spark_optimizer.eventlog.fields import is_local_master
-from spark_optimizer.spark_rules import MEMORY_OVERHEAD_MIN_MB, memory_text
+from spark_optimizer.spark_rules import MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_text, size_bytes
 
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 MB = 1024 * 1024
@@ -35,24 +35,49 @@ class AppFacts:
         """rapids, photon or gluten when the SQL work ran on a GPU / native engine (app_metrics.accelerator)."""
         return self.metrics.get("accelerator")
 
+    @cached_property
+    def app_task_time_ms(self) -> int:
+        """The application's task time: the sum over its stage attempts (computed once per application)."""
+        return sum(s.get("task_time_ms") or 0 for s in self.stages)
+
     def significant(self, stage: Mapping[str, Any], p: Mapping[str, Any]) -> bool:
         """Whether a stage holds a meaningful share of the application ([significance] in defaults/rules.toml):
         of its wall time and of its task time, with enough tasks to compare."""
-        app_task = sum(s.get("task_time_ms") or 0 for s in self.stages)
         wall = self.metrics.get("wall_ms") or self.app.get("duration_ms") or 0
         return ((stage.get("task_count") or 0) >= p["min_stage_tasks"]
-                and (stage.get("task_time_ms") or 0) >= p["min_stage_task_share"] * app_task
+                and (stage.get("task_time_ms") or 0) >= p["min_stage_task_share"] * self.app_task_time_ms
                 and (stage.get("duration_ms") or 0) >= p["min_stage_wall_share"] * wall)
 
     def conf_value(self, key: str, default: str | None = None) -> str | None:
         return self.conf.get(key, default)
 
-    def conf_int(self, key: str, default: int) -> int:
-        """An integer property, or `default` when unset or not a number (Databricks allows 'auto' partitions)."""
+    def conf_int(self, key: str, default: int | None = None) -> int:
+        """An integer property, or `default` (Spark's own default when not given) when unset or not a number
+        (Databricks allows 'auto' partitions)."""
+        if default is None:
+            default = int(SPARK_PROPERTIES[key].default)
         try:
             return int(str(self.conf.get(key, default)).strip())
         except ValueError:
             return default
+
+    def conf_bytes(self, key: str, default: str | None = None) -> int:
+        """A size property in bytes as Spark reads it; `default` (Spark's own default when not given) when unset
+        or a value Spark refuses."""
+        default = default if default is not None else SPARK_PROPERTIES[key].default
+        try:
+            return size_bytes(key, self.conf.get(key, default))
+        except ValueError:
+            return size_bytes(key, default)
+
+    def conf_mb(self, key: str) -> int | None:
+        """A memory property in MiB as Spark reads it; None when unset or a value Spark refuses."""
+        return conf_mb(self.conf, key)
+
+    @property
+    def executor_memory_mb(self) -> int | None:
+        """The executors' heap: the resource profile's / ingested figure, else spark.executor.memory."""
+        return self.app.get("executor_memory_mb") or self.conf_mb("spark.executor.memory")
 
     def conf_bool(self, key: str, default: bool) -> bool:
         value = self.conf.get(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from spark_optimizer.rules.model import MB, AppFacts, Finding
-from spark_optimizer.spark_rules import is_true, parse_bytes, parse_version, property_available
+from spark_optimizer.spark_rules import is_true, parse_version, property_available
 
 AQE_DEFAULT_ON = (3, 2)  # SPARK-33679: spark.sql.adaptive.enabled defaults to true from Spark 3.2
 
@@ -64,12 +64,7 @@ def broadcast_join_opportunity(facts: AppFacts, p: Mapping[str, Any]) -> Finding
     small, large = max(candidates, key=lambda pair: pair[1]["shuffle_write_bytes"])
     small_mb = small["shuffle_write_bytes"] / MB
     threshold_conf = facts.conf_value("spark.sql.autoBroadcastJoinThreshold")
-    threshold_mb = p["default_threshold_mb"]
-    if threshold_conf is not None:
-        try:
-            threshold_mb = parse_bytes(threshold_conf) / MB  # a bare number is bytes for this property
-        except ValueError:
-            threshold_mb = p["default_threshold_mb"]
+    threshold_mb = facts.conf_bytes("spark.sql.autoBroadcastJoinThreshold") / MB
     if small_mb > p["small_side_max_mb"] or (threshold_mb >= 0 and small_mb <= threshold_mb):
         return None
     recommended = max(16, 2 ** int(small_mb * 2).bit_length())

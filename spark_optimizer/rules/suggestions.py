@@ -10,7 +10,8 @@ from typing import Iterable, Mapping
 
 from spark_optimizer.rules.model import Finding
 from spark_optimizer.spark_rules import (
-    SPARK_PROPERTIES, is_true, parse_bytes, parse_duration_ms, property_name_for, validation_problems, value_problem,
+    SHUFFLE_FOR_DYNAMIC_ALLOCATION_PROBLEM, SPARK_PROPERTIES, is_true, parse_duration_ms, property_name_for, size_bytes,
+    validation_problems, value_problem,
 )
 
 # Properties that describe one thing together: the rule that sets one of them sets all of them, so
@@ -38,7 +39,7 @@ def same_value(key: str, a: str | None, b: str | None) -> bool:
     prop = SPARK_PROPERTIES.get(key)
     try:
         if prop is not None and prop.kind == "bytes":
-            return parse_bytes(a, prop.unit) == parse_bytes(b, prop.unit)
+            return size_bytes(key, a) == size_bytes(key, b)
         if prop is not None and prop.kind == "time":
             return parse_duration_ms(a, prop.unit) == parse_duration_ms(b, prop.unit)
         if prop is not None and prop.kind in ("int", "double"):
@@ -68,7 +69,7 @@ def fit_to_application(finding: Finding, current: Mapping[str, str], spark_versi
         if platform_manages(name, platform):
             dropped.append(f"{name}: {platform} manages it")
             continue
-        problem = value_problem(name, value)
+        problem = value_problem(name, value, spark_version)
         if problem:
             dropped.append(problem)
         elif same_value(name, value, current.get(name)):
@@ -133,7 +134,7 @@ def _drop_unsupported_dynamic_allocation(merged: MergedConfiguration, current: M
     if "spark.dynamicAllocation.enabled" not in merged.conf:
         return
     problems = [p for p in validation_problems({**current, **merged.conf}, spark_version)
-                if p.startswith("spark.dynamicAllocation.enabled=true requires")]
+                if p.kind == SHUFFLE_FOR_DYNAMIC_ALLOCATION_PROBLEM]
     if not problems:
         return
     for key in [k for k in merged.conf if k.startswith("spark.dynamicAllocation.")]:
@@ -172,7 +173,7 @@ def _fit_executor_count(merged: MergedConfiguration, current: Mapping[str, str])
 def _drop_refused(merged: MergedConfiguration, current: Mapping[str, str], spark_version: str | None) -> None:
     for problem in validation_problems({**current, **merged.conf}, spark_version):
         for key in list(merged.conf):
-            if any(problem.startswith(key + sep) for sep in ("=", ":", " ")) or f" {key}=" in problem:
+            if key in problem.keys:
                 merged.resolved.append(f"{key}={merged.conf.pop(key)} ({merged.chosen_by.pop(key)}) left out: {problem}")
                 break
     for key in list(merged.conf):

@@ -12,7 +12,6 @@ from spark_optimizer.cost import (
     InstanceFitError,
     InvalidShapeError,
     fit_executors,
-    parse_size_mb,
     plan_instances,
 )
 
@@ -150,11 +149,20 @@ def test_shape_from_spark_conf():
         ClusterShape.from_spark_conf({"spark.executor.cores": "4"})
 
 
-@pytest.mark.parametrize("text, mb", [("4g", 4096), ("512m", 512), ("2048", 2048), ("1t", 1048576), ("1.5g", 1536), ("2gb", 2048)])
-def test_spark_sizes(text, mb):
-    assert parse_size_mb(text) == mb
+@pytest.mark.parametrize("key, text, mb", [
+    ("spark.executor.memory", "4g", 4096), ("spark.executor.memory", "2048", 2048), ("spark.executor.memory", "2gb", 2048),
+    ("spark.executor.memoryOverhead", "1024", 1024),
+    ("spark.memory.offHeap.size", "1073741824", 1024),  # a bare number is bytes for this one, as Spark reads it
+])
+def test_shape_sizes_are_read_in_each_propertys_own_unit(key, text, mb):
+    conf = {"spark.executor.instances": "1", "spark.memory.offHeap.enabled": "true", key: text}
+    shape = ClusterShape.from_spark_conf(conf)
+    read = {"spark.executor.memory": shape.executor_memory_mb, "spark.executor.memoryOverhead": shape.executor_overhead_mb,
+            "spark.memory.offHeap.size": shape.offheap_memory_mb}
+    assert read[key] == mb
 
 
-def test_bad_spark_size():
+@pytest.mark.parametrize("text", ["lots", "1.5g", "4gib"])
+def test_a_size_spark_refuses_is_a_bad_shape(text):
     with pytest.raises(InvalidShapeError, match=r"spark\.executor\.memory must be a Spark size"):
-        ClusterShape.from_spark_conf({"spark.executor.instances": "1", "spark.executor.memory": "lots"})
+        ClusterShape.from_spark_conf({"spark.executor.instances": "1", "spark.executor.memory": text})
