@@ -162,7 +162,7 @@ def test_shape_sizes_are_read_in_each_propertys_own_unit(key, text, mb):
     assert read[key] == mb
 
 
-@pytest.mark.parametrize("text", ["lots", "1.5g", "4gib"])
+@pytest.mark.parametrize("text", ["lots", "1.5g", "4xb"])
 def test_a_size_spark_refuses_is_a_bad_shape(text):
     with pytest.raises(InvalidShapeError, match=r"spark\.executor\.memory must be a Spark size"):
         ClusterShape.from_spark_conf({"spark.executor.instances": "1", "spark.executor.memory": text})
