@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, NamedTuple
 
-from spark_optimizer.spark_rules import conf_mb, is_local_master, local_master_cores  # noqa: F401 - read as fields.* by both event paths
+from spark_optimizer.spark_rules import conf_mb, is_local_master, local_cluster_shape, local_master_cores  # noqa: F401 - read as fields.*
 
 NS_PER_MS = 1_000_000
 
@@ -164,11 +164,11 @@ def platform_of(master: str | None, spark_version: str | None, properties: Mappi
         return "kubernetes"
     if master.startswith("yarn"):
         return "yarn"
-    if master.startswith("spark://") or master.startswith("local-cluster"):
+    if master.startswith("spark://") or local_cluster_shape(master):
         return "standalone"
     if master.startswith("mesos://"):
         return "mesos"
-    if master.startswith("local"):
+    if is_local_master(master):
         return "local"
     return "unknown"
 

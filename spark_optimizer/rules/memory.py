@@ -92,7 +92,8 @@ def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Fi
     recommended = executor_memory_text(peak / MB * p["headroom"])  # never below Spark's 450 MiB minimum
     change = {"spark.executor.memory": recommended}
     if facts.conf_value("spark.executor.memoryOverhead"):  # an explicit overhead sized for the old heap
-        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(size_mb("spark.executor.memory", recommended)))
+        new_heap_mb = size_mb("spark.executor.memory", recommended)
+        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(new_heap_mb))
     return Finding(
         "executor_memory_overprovisioned", "cost", "moderate" if share < 0.25 else "low",
         f"Peak executor heap was {share:.0%} of the {memory} MB requested",

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
-from spark_optimizer.spark_rules import MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_text, size_bytes
+from spark_optimizer.spark_rules import (
+    MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_text, size_bytes,
+)
 
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 MB = 1024 * 1024

@@ -43,8 +43,8 @@ def test_merged_configurations_are_consistent_and_new(recommended):
     for app, current, merged in recommended:
         where = app["app_id"]
         assert set(merged.conf) == set(merged.chosen_by), where
-        problems = [p for p in validation_problems({**current, **merged.conf}, app["spark_version"])
-                    if any(key in p for key in merged.conf)]
+        problems = [str(p) for p in validation_problems({**current, **merged.conf}, app["spark_version"])
+                    if set(p.keys) & set(merged.conf)]
         assert not problems, (where, problems)
         for key, value in merged.conf.items():
             assert property_available(key, app["spark_version"]), (where, key)
