@@ -99,11 +99,12 @@ def httpx_auth(auth: tuple[str, str] | str | None) -> httpx.Auth | None:
 
 
 class _FailedAttempt(Exception):
-    """One attempt worth another: a connection error, a timeout, a 5xx or a 429."""
+    """One failed attempt; `retryable` for a connection error, a timeout, a 5xx or a 429 (not for a
+    redirect loop, a redirect to another scheme or an unreadable URL or body)."""
 
-    def __init__(self, reason: str, retry_after_s: float | None = None):
+    def __init__(self, reason: str, retry_after_s: float | None = None, retryable: bool = True):
         super().__init__(reason)
-        self.reason, self.retry_after_s = reason, retry_after_s
+        self.reason, self.retry_after_s, self.retryable = reason, retry_after_s, retryable
 
 
 # Seconds a getter may spend, over its whole life (one collection), on failed attempts and the
@@ -136,6 +137,8 @@ class RetryingGetter:
         try:
             response = self.client.get(url, headers=self.headers, timeout=self.timeout_s, follow_redirects=True,
                                        auth=self.auth or httpx.USE_CLIENT_DEFAULT)
+        except (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.DecodingError, httpx.InvalidURL) as exc:
+            raise _FailedAttempt(f"{type(exc).__name__}: {exc}", retryable=False) from None
         except httpx.TransportError as exc:
             self.waited_s += time.monotonic() - began
             raise _FailedAttempt(f"{type(exc).__name__}: {exc or 'no detail'}") from None
@@ -174,13 +177,13 @@ class RetryingGetter:
         if self._left_s() <= 0:
             raise HttpUnavailable(self._gave_up(host, None), 0)
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_FailedAttempt),
+            retry=tenacity.retry_if_exception(lambda failure: isinstance(failure, _FailedAttempt) and failure.retryable),
             stop=tenacity.stop_after_attempt(self.retries + 1) | self._out_of_time,
             wait=self._pause_s, sleep=self._sleep, reraise=True)
         try:
             return retrying(self._get_once, url)
         except _FailedAttempt as failure:
             attempts = retrying.statistics.get("attempt_number", self.retries + 1)
-            if attempts <= self.retries:  # stopped early: no time left for another attempt
+            if failure.retryable and attempts <= self.retries:  # stopped early: no time left for another attempt
                 raise HttpUnavailable(self._gave_up(host, failure), attempts) from None
             raise HttpUnavailable(failure.reason, attempts) from None

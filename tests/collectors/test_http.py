@@ -74,6 +74,14 @@ def test_throttling_that_outlasts_the_retries_names_the_status(scripted_server):
     assert failure.value.attempts == 3 and failure.value.last == "HTTP 429: slow down"
 
 
+def test_a_redirect_loop_is_not_retried(scripted_server):
+    scripted_server.script = [(302, {"Location": "/api/v1/applications"})] * 100
+    with pytest.raises(HttpUnavailable) as failure:
+        RetryingGetter(retries=3, backoff_s=0.01).get(_url(scripted_server))
+    assert failure.value.attempts == 1 and failure.value.last.startswith("TooManyRedirects: ")
+    assert len(scripted_server.arrivals) == 21, "httpx follows 20 redirects, then stops"
+
+
 def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     now = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
     assert retry_after_s("120", now) == 120.0
