@@ -26,16 +26,19 @@ def recommendation_view(answer) -> Group:
                  if r["dynamic_allocation"] else str(r["executors"]))
     head.add_row("executors", f"{executors} x {r['executor_cores']} cores, {r['executor_memory_mb']} MB "
                  f"+ {r['memory_overhead_mb']} MB overhead; driver {r['driver_memory_mb']} MB")
-    head.add_row("shuffle", f"{r['shuffle_partitions']} partitions, AQE on, skew join on")
+    adaptive = ("AQE on" + (", skew join on" if r["skew_join_enabled"] else "") if r["aqe_enabled"]
+                else f"no AQE (Spark {r['spark_version']})")
+    head.add_row("shuffle", f"{r['shuffle_partitions']} partitions, {adaptive}")
     head.add_row("instances", f"{r['instance_count']} x {r['instance_type']} on {r['cloud']}"
                  + (f" ({r['spot_share']:.0%} of workers on spot)" if r["spot_share"] else ""))
+    level = f"{r['interval_level']:.0%} interval " if r.get("interval_level") else "assumed "
     head.add_row("runtime", f"{format_duration(r['predicted_runtime_ms'] / 1000)} "
-                 f"({format_duration(r['runtime_low_ms'] / 1000)} .. {format_duration(r['runtime_high_ms'] / 1000)})")
+                 f"({level}{format_duration(r['runtime_low_ms'] / 1000)} .. {format_duration(r['runtime_high_ms'] / 1000)})")
     head.add_row("cost", f"{_money(r['currency'], r['predicted_cost'])} "
                  f"({_money(r['currency'], r['cost_low'])} .. {_money(r['currency'], r['cost_high'])}) per run, {r['objective']}")
     style = {"high": "green", "medium": "yellow", "low": "red"}[r["confidence_label"]]
-    head.add_row("confidence", Text(f"{r['confidence_label']} ({r['confidence']:.2f}); methods: {', '.join(r['methods'])}; "
-                                    f"curve: {r['curve_source']}", style=style))
+    head.add_row("confidence", Text(f"{r['confidence_label']}: {r.get('confidence_reason') or '-'}", style=style))
+    head.add_row("methods", f"{', '.join(r['methods'])}; curve: {r['curve_source']}")
     head.add_row("id", r["recommendation_id"])
     parts = [Panel(head, title="recommendation", expand=False), Text(r["rationale"], style="dim"),
              Panel(r["spark_submit"], title="spark-submit", expand=False)]

@@ -93,7 +93,23 @@ def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe,
     assert validation_problems(conf, row["spark_version"]) == []
     assert overhead_key in row["spark_submit"]
     if not has_aqe:
-        assert f"dropped for Spark {version}: spark.sql.adaptive.enabled: Spark {version} has no such property" in row["rationale"]
+        assert f"no adaptive query execution in Spark {version}: predicted and configured without it" in row["rationale"]
+        assert not any(key.startswith("spark.sql.adaptive.") for key in conf)
+
+
+@pytest.mark.parametrize("version, aqe", [("2.4.8", False), ("1.6.1", False), ("3.0.0", True), (None, True)])
+def test_a_job_before_spark_3_is_predicted_without_aqe(version, aqe):
+    # A curve with a waves term and a small shuffle (400 MB of 40 GB): AQE coalesces it to ~64 MB
+    # partitions, fewer than one per task slot, so with AQE on the shuffle costs less than one wave.
+    waves = ScalingFit(("fixed", "per_core", "waves"), {"fixed": 10.0, "per_core": 30.0, "waves": 2.0}, 4.0,
+                       {"shuffle_input_ratio": 0.01})
+    spec = CurveSpec(Curve((waves,), 1.0, (), size_prior([], [])), "own", 0.2, "", 3, ())
+    row, result = recommend(spec, 40 * GB, load_pricing_catalogue(), row_id="rec-000000000000", spark_version=version)
+    s = result.best.shape
+    predicted = {flag: int(spec.curve.predict_ms(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"],
+                                                 flag, 40 * GB)) for flag in (True, False)}
+    assert predicted[True] != predicted[False]
+    assert row["predicted_runtime_ms"] == predicted[aqe] and row["aqe_enabled"] is aqe
 
 
 def test_dynamic_allocation_always_comes_with_a_way_to_keep_shuffle_files():
