@@ -37,11 +37,13 @@ NEAR_DOUBLINGS = 1.0
 """Beyond the seen sizes and cores by at most this many doublings (in total) caps the label at medium."""
 SEEN_SIZE_TOLERANCE = 0.01
 """An input within 1% of one the job ran at counts as that size (distinct C3O inputs differ by >= 1%)."""
-REGIMES = ("seen", "new_size")
+REGIMES = ("seen", "new_size", "beyond")
 CALIBRATION_COLUMNS = {  # regime -> (low ratio, high ratio, coverage, calibrated model) columns of scaling_models
     "seen": ("interval_low_ratio", "interval_high_ratio", "interval_coverage", "chosen_model"),
     "new_size": ("new_size_interval_low_ratio", "new_size_interval_high_ratio", "new_size_interval_coverage",
                  "chosen_model_new_size"),
+    # Calibrated on extrapolations (sizes or configurations outside the seen range); used when the table has it.
+    "beyond": ("beyond_interval_low_ratio", "beyond_interval_high_ratio", "beyond_interval_coverage", None),
 }
 
 
@@ -58,7 +60,8 @@ def calibration_from_model(model: Mapping) -> str | None:
     for regime, (low, high, coverage, chosen) in CALIBRATION_COLUMNS.items():
         lo, hi = _number(model.get(low)), _number(model.get(high))
         if lo is not None and hi is not None:
-            regimes[regime] = {"low": lo, "high": hi, "coverage": _number(model.get(coverage)), "model": model.get(chosen)}
+            regimes[regime] = {"low": lo, "high": hi, "coverage": _number(model.get(coverage)),
+                               "model": model.get(chosen) if chosen else None}
     if level is None or not regimes:
         return None
     return json.dumps({"level": level, **regimes}, sort_keys=True)
@@ -103,7 +106,8 @@ class Interval:
     def describe(self) -> str:
         if self.level is None:
             return f"±{self.half_width:.0%} (assumed, not calibrated)"
-        where = "at a size the job ran at" if self.regime == "seen" else "at a size it did not run at"
+        where = {"seen": "at a size the job ran at", "beyond": "beyond the seen sizes"}.get(
+            self.regime, "at a size it did not run at")
         measured = "coverage not stored" if self.coverage is None else f"held-out coverage {self.coverage:.0%}"
         return f"{self.level:.0%} interval -{1 - self.low_ratio:.0%}/+{self.high_ratio - 1:.0%} ({where}; {measured})"
 
@@ -120,11 +124,15 @@ def size_was_seen(input_bytes: float, observed: Sequence[Sequence[float]]) -> bo
 
 def interval_at(calibration: str | None, runtime_error: float, input_bytes: float,
                 observed: Sequence[Sequence[float]]) -> Interval:
-    """The calibrated interval for a prediction at `input_bytes` ("seen" ratios at a size the runs had,
-    else "new_size"), or the assumed ±runtime_error one when the curve has no calibration."""
+    """The calibrated interval for a prediction at `input_bytes`: "seen" ratios at a size the runs had, "beyond"
+    ones (when the table has them) outside the range of seen sizes, else "new_size"; or the assumed
+    ±runtime_error one when the curve has no calibration."""
     if calibration:
         parsed = json.loads(calibration)
-        regime = "seen" if size_was_seen(input_bytes, observed) and "seen" in parsed else "new_size"
+        sizes = [float(p[0] or 0) for p in observed]
+        outside = bool(sizes) and _outside(float(input_bytes), min(sizes), max(sizes)) > 0
+        regime = ("seen" if size_was_seen(input_bytes, observed) and "seen" in parsed
+                  else "beyond" if outside and "beyond" in parsed else "new_size")
         part = parsed.get(regime) or parsed.get("seen")
         if part:
             return Interval(part["low"], part["high"], parsed["level"], part["coverage"], regime, part.get("model"))

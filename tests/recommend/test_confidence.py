@@ -81,6 +81,10 @@ def test_the_seen_ratios_apply_at_a_size_the_job_ran_at_and_the_new_size_ones_el
     elsewhere = interval_at(calibration, 0.3, 3 * GB, OBSERVED)
     assert (at_seen.regime, at_seen.low_ratio, at_seen.high_ratio) == ("seen", 0.9, 1.1)
     assert (elsewhere.regime, elsewhere.low_ratio, elsewhere.high_ratio) == ("new_size", 0.7, 1.35)
+    # Ratios calibrated on extrapolations, when the table has them, apply beyond the seen sizes only.
+    with_beyond = json.dumps({**json.loads(calibration), "beyond": {"low": 0.5, "high": 1.8, "coverage": 0.8, "model": None}})
+    assert interval_at(with_beyond, 0.3, 3 * GB, OBSERVED).regime == "new_size"
+    assert (interval_at(with_beyond, 0.3, 30 * GB, OBSERVED).regime, interval_at(with_beyond, 0.3, 30 * GB, OBSERVED).high_ratio) == ("beyond", 1.8)
     assumed = interval_at(None, 0.3, 3 * GB, OBSERVED)
     assert assumed.level is None and assumed.low_ratio == pytest.approx(1 / 1.3) and assumed.high_ratio == 1.3
 
