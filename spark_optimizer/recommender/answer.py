@@ -209,12 +209,14 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "methods": methods, "rationale": rationale, "curve_source": spec.source,
     }
     if configs is not None:
-        row["ranking"] = ranking(result, objective, deadline_s, budget)
+        row["ranking"] = ranking(result, objective, deadline_s, budget, lambda cores: spec.trust_at(input_bytes, cores).label)
     return row, result
 
 
-def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None) -> list[dict]:
-    """Every asked configuration, best first by the objective, then those that could not be evaluated."""
+def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None,
+            label_at=lambda total_cores: None) -> list[dict]:
+    """Every asked configuration, best first by the objective (with its confidence label: `label_at(total cores)`),
+    then those that could not be evaluated."""
     out = []
     for rank, c in enumerate(ranked(result.candidates, objective, deadline_s, budget), start=1):
         within = (deadline_s is None or c.runtime_s <= deadline_s) and (budget is None or c.cost.total <= budget)
@@ -223,7 +225,7 @@ def ranking(result: SearchResult, objective: str, deadline_s: float | None, budg
                     "executor_memory_mb": c.shape.executor_memory_mb, "shuffle_partitions": result.partitions_of(c),
                     "predicted_runtime_s": round(c.runtime_s, 1), "cost": round(c.cost.total, 4),
                     "cost_low": round(c.cost_low, 4), "cost_high": round(c.cost_high, 4), "currency": c.cost.currency,
-                    "within_constraints": within, "error": None})
+                    "within_constraints": within, "confidence_label": label_at(c.shape.total_executor_cores), "error": None})
     out.extend({"rank": None, "candidate": label, "error": error} for label, error in result.errors.items())
     return out
 

@@ -20,7 +20,10 @@ def _money(currency: str, value) -> str:
 def recommendation_view(answer) -> Group:
     r = answer.row
     head = Table.grid(padding=(0, 2))
-    target = r["job_signature"] and f"{r['app_name'] or ''} ({r['job_signature']})" or f"{r['job_type']} jobs, {r['size_band']}"
+    if r["job_signature"]:
+        target = f"{r['app_name']} ({r['job_signature']})" if r["app_name"] else r["job_signature"]
+    else:
+        target = f"{r['job_type']} jobs, {r['size_band']}"
     head.add_row("for", f"{target} at {human_size(r['input_bytes'])} input")
     executors = (f"{r['executors']} (dynamic allocation {r['min_executors']}..{r['max_executors']})"
                  if r["dynamic_allocation"] else str(r["executors"]))
@@ -79,14 +82,14 @@ def databricks_fragment(answer) -> str:
 
 def ranking_table(answer) -> Table:
     """The asked candidate configurations, best first by the objective."""
-    table = Table("rank", "candidate", "instances", "executors x cores", "memory MB", "runtime", "cost", "note",
+    table = Table("rank", "candidate", "instances", "executors x cores", "memory MB", "runtime", "cost", "confidence", "note",
                   title=f"candidates ranked ({answer.row['objective']})")
     for r in answer.row["ranking"]:
         if r.get("error"):
-            table.add_row("-", r["candidate"], "", "", "", "", "", r["error"][:120])
+            table.add_row("-", r["candidate"], "", "", "", "", "", "", r["error"][:120])
             continue
         table.add_row(str(r["rank"]), r["candidate"], f"{r['nodes']} x {r['instance_type']}",
                       f"{r['executors']} x {r['executor_cores']}", str(r["executor_memory_mb"]),
-                      format_duration(r["predicted_runtime_s"]), f"{r['currency']} {r['cost']:.2f}",
+                      format_duration(r["predicted_runtime_s"]), f"{r['currency']} {r['cost']:.2f}", r.get("confidence_label") or "-",
                       "" if r["within_constraints"] else "outside the deadline/budget")
     return table

@@ -60,6 +60,14 @@ def answers() -> list[dict]:
     rules = {"spark.executor.memory": ("384m", "executor_memory_overprovisioned"),
              "spark.memory.offHeap.size": ("384x", "bad_rule"),
              "spark.sql.files.maxPartitionBytes": ("256m", "small_files")}
+    # Asked candidate configurations, and a job on Spark 2.4 (no AQE, spark.yarn.* overhead before 2.3 too).
+    from spark_optimizer.recommender.search import CandidateConfig
+
+    asked = [CandidateConfig.from_mapping(c) for c in ({"instance_type": "r4.large", "nodes": 3},
+                                                       {"instance_type": "n2-highcpu-8", "nodes": 2, "executor_cores": 2})]
+    rows.append(recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", configs=asked)[0])
+    for version in ("2.4.8", "1.6.1"):
+        rows.append(recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", spark_version=version)[0])
     rows.append(recommend(spec, 10 * GB, catalogue, rules=rules, dynamic_allocation=True, row_id="rec-000000000000")[0])
     return rows
 
@@ -67,8 +75,8 @@ def answers() -> list[dict]:
 def test_every_recommended_configuration_starts_a_real_spark_session():
     rows = answers()
     confs = [json.loads(r["spark_conf"]) for r in rows]
-    for conf in confs:
-        assert validation_problems(conf, "3.0") == []
+    for row, conf in zip(rows, confs):
+        assert validation_problems(conf, row["spark_version"]) == []
         assert int(conf["spark.executor.memory"].rstrip("mg")) * (1024 if conf["spark.executor.memory"].endswith("g") else 1) >= 450
     with_rules = rows[-1]
     assert json.loads(with_rules["spark_conf"])["spark.sql.files.maxPartitionBytes"] == "256m"
