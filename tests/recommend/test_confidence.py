@@ -45,7 +45,7 @@ def test_a_narrow_interval_with_its_coverage_met_inside_the_seen_runs_is_high():
      "12 GB is 1.5x beyond the seen input sizes (2 GB..8 GB)"),
     (Interval(0.9, 1.1, 0.8, 0.8, "new_size"), beyond_seen(100 * GB, 512, OBSERVED), "own", "low", "100 GB is 12.5x beyond the seen input sizes"),
     (Interval(0.9, 1.1, 0.8, 0.8, "seen"), INSIDE, "job_type", "medium", "curve borrowed (job_type)"),
-    (Interval(0.9, 1.1, 0.8, 0.8, "seen", "forest"), INSIDE, "own", "medium", "interval calibrated on the forest model's"),
+    (Interval(0.9, 1.1, 0.8, 0.8, "seen", "forest"), INSIDE, "own", "low", "interval calibrated on the forest model's"),
     (Interval(0.5, 2.0, None, None, "assumed"), INSIDE, "single_run", "low", "no calibrated interval (single_run curve)"),
 ])
 def test_the_label_is_the_lowest_ceiling_and_the_reason_leads_with_it(interval, beyond, source, label, first):
