@@ -66,8 +66,9 @@ def test_far_beyond_the_seen_sizes_the_label_drops_and_says_why(c3o_build):
     from spark_optimizer.recommender.lookup import lookup
 
     settings, model = c3o_build
-    row = lookup(settings, signature=model["job_signature"]).row
-    largest = max(p[0] for p in json.loads(row["observed_points"]))
+    answer = lookup(settings, signature=model["job_signature"])
+    row = answer.row
+    largest = max(p[0] for p in json.loads(answer.base["observed_points"]))
     far = lookup(settings, signature=model["job_signature"], input_bytes=largest * 8).row
     assert far["confidence_label"] == "low"
     assert "8x beyond the seen input sizes" in far["confidence_reason"]
