@@ -4,9 +4,10 @@ confidence label that follows from what was measured. Pure Python (the JVM-free 
 The interval is the training's split-conformal one (scaling_models.interval_* columns, copied into
 `recommendations.interval_calibration`): prediction x low_ratio .. prediction x high_ratio holds a
 share `level` of held-out runs. Its "seen" ratios apply at an input size the job ran at
-(configurations held out), its "new_size" ratios at any other size (whole sizes held out).
+(configurations held out), "beyond" ratios (when the table has them) outside the range of seen sizes,
+its "new_size" ratios at any other size (whole sizes held out).
 
-The label is the lowest of four ceilings, and its reason names every ceiling below "high":
+The label is the lowest of four ceilings; its reason states each fact, the limiting ones first:
 
 - width: the interval's wider side as a share of the prediction (the larger of high - 1 and 1 - low):
   at most 15% high, at most 40% medium, wider low;
