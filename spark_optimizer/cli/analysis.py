@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from spark_optimizer.cli.common import (
-    ConfOption, FormatOption, WarehouseOption, context, emit, executor_counts, fail, print_json, stdout, usage_errors,
+    ConfOption, FormatOption, WarehouseOption, context, emit, executor_counts, fail, print_json, run_and_emit, stdout,
+    usage_errors,
 )
 from spark_optimizer.runners.result import RunResult
 
@@ -108,11 +109,8 @@ def report_command(
     if sum(x is not None for x in (app_ref, app_name, signature)) != 1:
         fail(ValueError("give either an application id (APP_ID or APP_ID/ATTEMPT), --app-name NAME or --signature SIGNATURE"))
     counts = executor_counts(executors)
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.report.html(out, app_ref=app_ref, app_name=app_name, signature=signature, executor_counts=counts,
-                                 refresh=refresh)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.report.html(
+        out, app_ref=app_ref, app_name=app_name, signature=signature, executor_counts=counts, refresh=refresh))
 
 
 @app.command()

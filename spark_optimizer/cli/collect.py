@@ -9,7 +9,7 @@ import typer
 
 from spark_optimizer.cli.common import (
     ConfOption, FormatOption, SinceMsOption, SinceOption, TimeoutOption, WarehouseOption, console, context, emit,
-    since_ms, usage_errors,
+    run_and_emit, since_ms, usage_errors,
 )
 
 app = typer.Typer(help="Bring runs into the warehouse.")
@@ -70,12 +70,9 @@ def collect_from_history_server(
     output_format: FormatOption = "text",
 ) -> None:
     """Collect applications from a Spark History Server's REST API into the same tables (no event logs needed)."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.collect.history_server(history_server_url, since_ms=since_ms(since, since_ms_value), limit=limit,
-                                            app_ids=app_id, user=user, token_env=token_env, headers=header or (),
-                                            timeout_s=timeout, retries=retries)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.collect.history_server(
+        history_server_url, since_ms=since_ms(since, since_ms_value), limit=limit, app_ids=app_id, user=user,
+        token_env=token_env, headers=header or (), timeout_s=timeout, retries=retries))
 
 
 @app.command("collect-from-metrics")
@@ -94,11 +91,9 @@ def collect_from_metrics(
     output_format: FormatOption = "text",
 ) -> None:
     """Collect executor and driver metrics that Prometheus scraped from Spark into `executor_metrics`."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.collect.metrics(metrics_endpoint, start_ms=since_ms(since, start_ms), end_ms=since_ms(until, end_ms),
-                                     step_s=step, app_ids=app_id, timeout_s=timeout, retries=retries)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.collect.metrics(
+        metrics_endpoint, start_ms=since_ms(since, start_ms), end_ms=since_ms(until, end_ms), step_s=step, app_ids=app_id,
+        timeout_s=timeout, retries=retries))
 
 
 @app.command("collect-from-emr")
@@ -107,27 +102,26 @@ def collect_from_emr(
     profile: Annotated[Optional[str], typer.Option(help="AWS profile (default: boto3's credential chain).")] = None,
     endpoint_url: Annotated[Optional[str], typer.Option(help="EMR endpoint (VPC endpoint); default: AWS's.")] = None,
     cluster_id: Annotated[Optional[list[str]], typer.Option(help="Only this cluster (repeatable), ignoring the watermark.")] = None,
+    link: LinkOption = True,
     since: SinceOption = None,
     since_ms_value: SinceMsOption = None,
     retries: RetriesOption = 5,
     timeout: TimeoutOption = 30.0,
-    link: LinkOption = True,
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
     output_format: FormatOption = "text",
 ) -> None:
     """Collect EMR clusters, instance groups/fleets and steps (pip extra 'aws') into clusters, cluster_nodes, cluster_runs."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.collect.emr(region, profile=profile, endpoint_url=endpoint_url, since_ms=since_ms(since, since_ms_value),
-                                 cluster_ids=cluster_id, retries=retries, timeout_s=timeout, link=link)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.collect.emr(
+        region, profile=profile, endpoint_url=endpoint_url, since_ms=since_ms(since, since_ms_value), cluster_ids=cluster_id,
+        retries=retries, timeout_s=timeout, link=link))
 
 
 @app.command("collect-from-databricks")
 def collect_from_databricks(
     workspace_url: Annotated[Optional[str], typer.Option(help="Workspace URL (default: DATABRICKS_HOST or the profile's host).")] = None,
     profile: Annotated[Optional[str], typer.Option(help="Profile of ~/.databrickscfg (default: the SDK's credential chain).")] = None,
+    link: LinkOption = True,
     since: SinceOption = None,
     since_ms_value: SinceMsOption = None,
     runs: Annotated[bool, typer.Option("--runs/--no-runs", help="Collect job runs.")] = True,
@@ -135,18 +129,14 @@ def collect_from_databricks(
     retries: RetriesOption = 3,
     retry_timeout: Annotated[int, typer.Option("--retry-timeout", help="Seconds the SDK keeps retrying one throttled call.")] = 60,
     deadline: Annotated[float, typer.Option(help="Seconds after which no call is retried (the whole collection's bound).")] = 300,
-    link: LinkOption = True,
     warehouse: WarehouseOption = None,
     conf: ConfOption = None,
     output_format: FormatOption = "text",
 ) -> None:
     """Collect Databricks clusters, cluster events, node types and job runs into clusters, cluster_nodes, cluster_runs, cluster_events."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.collect.databricks(workspace_url=workspace_url, profile=profile, since_ms=since_ms(since, since_ms_value),
-                                        runs=runs, events=events, retries=retries, timeout_s=retry_timeout,
-                                        deadline_s=deadline, link=link)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.collect.databricks(
+        workspace_url=workspace_url, profile=profile, since_ms=since_ms(since, since_ms_value), runs=runs, events=events,
+        retries=retries, timeout_s=retry_timeout, deadline_s=deadline, link=link))
 
 
 @app.command("collect-from-dataproc")
@@ -166,8 +156,6 @@ def collect_from_dataproc(
     output_format: FormatOption = "text",
 ) -> None:
     """Collect Dataproc clusters, jobs and batches (pip extra 'gcp') into clusters, cluster_nodes, cluster_runs, cluster_events."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.collect.dataproc(project, region, api_endpoint=api_endpoint, since_ms=since_ms(since, since_ms_value),
-                                      jobs=jobs, batches=batches, retries=retries, timeout_s=timeout, link=link)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.collect.dataproc(
+        project, region, api_endpoint=api_endpoint, since_ms=since_ms(since, since_ms_value), jobs=jobs, batches=batches,
+        retries=retries, timeout_s=timeout, link=link))

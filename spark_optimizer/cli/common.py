@@ -10,7 +10,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, NoReturn, Optional
+from typing import Annotated, Callable, Iterator, NoReturn, Optional
 
 import typer
 
@@ -107,6 +107,14 @@ def context(warehouse: str | None, conf: Path | None, master: str | None = None)
     from spark_optimizer.context import AppContext
 
     return AppContext(settings(warehouse, conf, master), log_level=None if verbosity["verbose"] else "ERROR")
+
+
+def run_and_emit(warehouse: str | None, conf: Path | None, output_format: str, work: Callable[..., RunResult]) -> NoReturn:
+    """`work(context)` with the library's refusals as exit 2, then its result on stdout and its exit code."""
+    ctx = context(warehouse, conf)
+    with usage_errors():
+        result = work(ctx)
+    emit(result, output_format)
 
 
 def emit(result: RunResult, output_format: str) -> NoReturn:

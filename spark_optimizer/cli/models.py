@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from spark_optimizer.cli.common import ConfOption, FormatOption, WarehouseOption, context, emit, stdout, usage_errors
+from spark_optimizer.cli.common import (
+    ConfOption, FormatOption, WarehouseOption, context, emit, run_and_emit, stdout, usage_errors,
+)
 
 app = typer.Typer(help="Learn from the runs.")
 
@@ -42,7 +44,4 @@ def add_runs(
 ) -> None:
     """Add run histories from outside the event logs (benchmarks, other clusters) to the runs table; the next
     `train` learns from them. Machine types resolve through the pricing catalogue. No JVM."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.add_runs.run(runs_file, mapping, job)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.add_runs.run(runs_file, mapping, job))

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from spark_optimizer.cli.common import (
-    ConfOption, FormatOption, WarehouseOption, context, emit, print_json, stdout, usage_errors,
+    ConfOption, FormatOption, WarehouseOption, context, print_json, run_and_emit, stdout, usage_errors,
 )
 
 app = typer.Typer(help="Recommend configurations.")
@@ -29,12 +29,12 @@ def build_recommendations(
     output_format: FormatOption = "text",
 ) -> None:
     """Build the recommendations table from the trained curves, runs, findings and the pricing catalogue."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
+    def work(ctx):
         if train_first:
             ctx.train.run()
-        result = ctx.build_recommendations.run()
-    emit(result, output_format)
+        return ctx.build_recommendations.run()
+
+    run_and_emit(warehouse, conf, output_format, work)
 
 
 @app.command()
@@ -91,7 +91,5 @@ def feedback(
     output_format: FormatOption = "text",
 ) -> None:
     """Record how a recommended run went; the next training uses it (no JVM)."""
-    ctx = context(warehouse, conf)
-    with usage_errors():
-        result = ctx.feedback.run(recommendation_id, runtime, cost=cost, app_id=app_id, note=note)
-    emit(result, output_format)
+    run_and_emit(warehouse, conf, output_format, lambda ctx: ctx.feedback.run(
+        recommendation_id, runtime, cost=cost, app_id=app_id, note=note))
