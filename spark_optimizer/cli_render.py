@@ -96,7 +96,7 @@ def jobs_table(page: dict[str, Any]) -> Table:
     rows = page["items"]
     shown = f"{page['offset'] + 1}-{page['offset'] + len(rows)} of {page['total']}" if rows else f"0 of {page['total']}"
     table = Table(title=f"application attempts {shown}")
-    for column in ("app_id[/attempt]", "name", "start (UTC)", "status", "duration", "platform", "executors", "tasks", "failed", "bottleneck"):
+    for column in ("app_id/attempt", "name", "start (UTC)", "status", "duration", "platform", "executors", "tasks", "failed", "bottleneck"):
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(r["ref"], (r["app_name"] or "")[:40], r["start"], r["status"], _seconds(r["duration_ms"]), r["platform"],
@@ -113,7 +113,7 @@ def applications_table(store: Any, warehouse: str) -> Table:
     findings: dict = {}
     for f in sorted(store.read_arrow(FINDINGS).to_pylist(), key=finding_order):
         findings.setdefault((f["app_id"], f["attempt_id"]), []).append(f)
-    table = Table("app_id[/attempt]", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
+    table = Table("app_id/attempt", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
                   "bottleneck", "findings", "most severe finding", title=f"applications in {warehouse}")
     for row in sorted(store.read_arrow(APPLICATIONS).to_pylist(), key=lambda r: r["start_time_ms"] or 0):
         key = (row["app_id"], row["attempt_id"])
@@ -150,7 +150,7 @@ def train_summary(summary: Any, tracking_uri: str) -> Group:
 
 def similar_table(data: dict[str, Any]) -> Table:
     """`ReportRunner.similar`'s data: the target and its most similar runs."""
-    table = Table("app_id[/attempt]", "name", "similarity", "wall s", "same job", "what differed",
+    table = Table("app_id/attempt", "name", "similarity", "wall s", "same job", "what differed",
                   title=f"runs most similar to {data['ref']} ({data['app_name']}, {data['job_signature']})")
     for r in data["similar"]:
         table.add_row(r["ref"], (r["app_name"] or "")[:28], f"{r['similarity']:.3f}", f"{(r['wall_ms'] or 0) / 1000:.1f}",

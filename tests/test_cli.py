@@ -100,3 +100,31 @@ def test_a_bad_header_is_exit_2_before_any_request(tmp_path):
     out = invoke("collect-from-history-server", "--history-server-url", "http://127.0.0.1:9", "--header", "nocolon",
                  "--warehouse", str(tmp_path))
     assert out.exit_code == EXIT_USAGE and "'Name: value'" in out.stderr
+
+
+ATTEMPTS = REPO_ROOT.parent / "shared" / "eventlogs" / "public" / "NVIDIA__spark-rapids-tools" / "spark-events-qualification" / "multiple_attempts"
+
+
+def test_an_attempt_is_written_app_id_slash_attempt_by_the_cli_and_the_rest_api(spark, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from spark_optimizer.api import create_app
+    from spark_optimizer.config import load_settings
+
+    if not ATTEMPTS.is_dir():
+        pytest.skip("../shared/eventlogs is not beside the repository")
+    warehouse = str(tmp_path / "wh")
+    assert invoke("collect", "--event-log-dir", str(ATTEMPTS), "--warehouse", warehouse).exit_code == 0
+    page = json.loads(invoke("jobs", "--warehouse", warehouse, "--format", "json").stdout)
+    refs = sorted(item["ref"] for item in page["items"])
+    [app_id] = {item["app_id"] for item in page["items"]}
+    assert refs == [f"{app_id}/{n}" for n in ("1", "2", "3", "4")]
+    client = TestClient(create_app(load_settings(warehouse=warehouse, environ={})))
+    assert client.get("/jobs", params={"limit": 50}).json() == page
+    assert client.get(f"/jobs/{app_id}/2").json()["ref"] == f"{app_id}/2"
+    cli = invoke("analyze", f"{app_id}/2", "--warehouse", warehouse, "--format", "json")
+    assert cli.exit_code == 0, cli.output
+    report = json.loads(cli.stdout)
+    assert (report["application"]["app_id"], report["application"]["attempt_id"]) == (app_id, "2")
+    assert client.get(f"/analyze/{app_id}/2").json() == report
+    assert invoke("analyze", f"{app_id}/9", "--warehouse", warehouse).exit_code == EXIT_USAGE

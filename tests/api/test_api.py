@@ -181,16 +181,3 @@ def test_the_cli_and_the_api_list_jobs_in_one_shape(client, api_warehouse):
     assert json.loads(out.stdout) == client.get("/jobs", params={"limit": 2, "offset": 1}).json()
     page = json.loads(out.stdout)
     assert set(page) == {"total", "offset", "limit", "items"} and page["total"] == 6 and len(page["items"]) == 2
-
-
-def test_an_attempt_is_written_app_id_slash_attempt_in_the_cli_and_the_api(client, api_warehouse):
-    from typer.testing import CliRunner
-
-    from spark_optimizer.cli import app
-
-    attempted = next(r for r in client.get("/jobs", params={"limit": 50}).json()["items"] if r["attempt_id"])
-    assert attempted["ref"] == f"{attempted['app_id']}/{attempted['attempt_id']}"
-    assert client.get(f"/jobs/{attempted['ref']}").json()["ref"] == attempted["ref"]
-    out = CliRunner().invoke(app, ["analyze", attempted["ref"], "--warehouse", api_warehouse.path, "--format", "json"])
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout) == client.get(f"/analyze/{attempted['ref']}").json()
