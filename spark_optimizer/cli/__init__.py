@@ -80,8 +80,7 @@ def quickstart(
                        max(built.exit_code, *(c.exit_code for c in collected)))
     if output_format == "json":
         emit(result, output_format)
-    for line in result.lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    print(result.text)
     from spark_optimizer.cli_render import applications_table, quickstart_pick
     from spark_optimizer.recommender.render import recommendation_view
 
