@@ -162,8 +162,8 @@ class AppContext:
 
 def run_job(main: Callable[[], int | None]) -> NoReturn:
     """The spark-submit jobs' entry point: run `main`, stop the SparkContext it started, and exit
-    with its code (None is 0), 2 on a refusal of the library (its message on stderr), 1 on any
-    other error (its traceback on stderr).
+    with its code (None is 0), 2 on a refusal of the library or a bad argument value (its message on
+    stderr), 1 on any other error (its traceback on stderr): the CLI's exit codes.
 
     Stopping the context ends the executors before the JVM exits: without it a standalone cluster
     relaunches executors that lost their driver and reports the application FAILED. On Databricks
@@ -173,7 +173,7 @@ def run_job(main: Callable[[], int | None]) -> NoReturn:
     code = 1
     try:
         code = main() or 0
-    except SparkOptimizerError as error:
+    except (SparkOptimizerError, ValueError) as error:  # a refusal, or a bad argument value: nothing was done
         print(f"error: {error}", file=sys.stderr, flush=True)
         code = 2
     except SystemExit as exit_:  # argparse's usage errors, an explicit sys.exit
