@@ -38,13 +38,12 @@ class AnalyzeRunner:
 
         return self.run() if self.ctx.store.exists(APPLICATIONS) else None
 
-    def ensure_analyzed(self, keys: Sequence[tuple[str, str]], refresh: bool = False) -> None:
+    def ensure_analyzed(self, keys: Sequence[tuple[str, str]], refresh: bool = False) -> RunResult | None:
         """Analyze those of `keys` not analyzed yet (all of them with `refresh`); starts Spark only then."""
         from spark_optimizer.analysis.report import is_analyzed
 
         pending = [key for key in keys if refresh or not is_analyzed(self.ctx.arrow_store, *key)]
-        if pending:
-            self.run(only=pending)
+        return self.run(only=pending) if pending else None
 
     def report(self, app_ref: str, executor_counts: Sequence[int] | None = None, refresh: bool = False, *,
                analyze_missing: bool = True) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class ReportRunner:
             signature, keys = runs_with_signature(store, signature)
         else:
             keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
-        self.ctx.analyze.ensure_analyzed(keys, refresh)
+        analyzed = self.ctx.analyze.ensure_analyzed(keys, refresh)
         now = self.ctx.now()
         if signature is not None:
             page = signature_trend_html(store, signature, keys, now)
@@ -43,7 +43,8 @@ class ReportRunner:
             page = trend_report_html(store, app_name, now)
         out.write_text(page, encoding="utf-8")
         data = {"path": str(out), "bytes": len(page.encode("utf-8")), "runs": [attempt_ref(*key) for key in keys]}
-        return RunResult(page, data, (f"wrote {out} ({len(page) // 1024} KB) for {len(keys)} run(s)",))
+        lines = (*(analyzed.lines if analyzed else ()), f"wrote {out} ({len(page) // 1024} KB) for {len(keys)} run(s)")
+        return RunResult(page, data, lines)
 
     def similar(self, app_ref: str, k: int = 5) -> RunResult:
         """The k historical runs most similar to one application, best first, with what differed."""
