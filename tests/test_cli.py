@@ -128,3 +128,11 @@ def test_an_attempt_is_written_app_id_slash_attempt_by_the_cli_and_the_rest_api(
     assert (report["application"]["app_id"], report["application"]["attempt_id"]) == (app_id, "2")
     assert client.get(f"/analyze/{app_id}/2").json() == report
     assert invoke("analyze", f"{app_id}/9", "--warehouse", warehouse).exit_code == EXIT_USAGE
+
+
+def test_one_time_style_with_the_older_epoch_ms_spelling_still_taken():
+    from spark_optimizer.runners.jobs import time_ms
+
+    assert time_ms("2026-11-01") == 1_793_491_200_000
+    assert time_ms("2026-11-01T06:00+01:00") == 1_793_491_200_000 + 5 * 3_600_000
+    assert time_ms("2026-11-01", 42) == 42 and time_ms(None) is None

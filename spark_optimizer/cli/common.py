@@ -137,7 +137,7 @@ def since_ms(since: str | None, since_ms_value: int | None) -> int | None:
     from spark_optimizer.runners.jobs import time_ms
 
     with usage_errors():
-        return since_ms_value if since_ms_value is not None else time_ms(since)
+        return time_ms(since, since_ms_value)
 
 
 def executor_counts(text: str | None) -> list[int] | None:

@@ -11,11 +11,14 @@ if TYPE_CHECKING:
     from spark_optimizer.context import AppContext
 
 
-def time_ms(text: str | None) -> int | None:
+def time_ms(text: str | None, epoch_ms: int | None = None) -> int | None:
     """The one time-filter style of every entry point: a date (YYYY-MM-DD) or an ISO date-time, UTC
-    unless it names its zone -> epoch milliseconds."""
+    unless it names its zone -> epoch milliseconds. `epoch_ms`, when given, wins: the older
+    `--since-ms`-style options, kept working but undocumented."""
     from spark_optimizer.units import parse_date
 
+    if epoch_ms is not None:
+        return epoch_ms
     return None if text is None else int(parse_date(text).timestamp() * 1000)
 
 

@@ -39,4 +39,4 @@ def add_since(parser: argparse.ArgumentParser, what: str) -> None:
 def since_ms(args: argparse.Namespace) -> int | None:
     from spark_optimizer.runners.jobs import time_ms
 
-    return args.since_ms if args.since_ms is not None else time_ms(args.since)
+    return time_ms(args.since, args.since_ms)
