@@ -42,7 +42,8 @@ def installed(tmp_path_factory):
     [wheel] = (root / "dist").glob("spark_optimizer-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for packaged in ("spark_optimizer/defaults/rules.toml", "spark_optimizer/defaults/spark_optimizer.toml",
-                     "spark_optimizer/defaults/pricing/aws.toml"):
+                     "spark_optimizer/defaults/pricing/aws.toml", "spark_optimizer/report_html/templates/app.html.j2",
+                     "spark_optimizer/report_html/templates/report.css"):
         assert packaged in names
     assert not [n for n in names if "devtools" in n or n.startswith("tests/")]
 

@@ -114,7 +114,7 @@ def test_text_from_logs_is_escaped(arrow_store):
     html = app_page(data, PINNED_RUN_TIME)
     page = Structure(html)
     assert not {"script", "img"} & set(page.tags)
-    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;/table&gt;&lt;b&gt;bold&lt;/b&gt;" in html
     assert '<script>alert("name")</script>' in " ".join(page.text)  # shown to the reader as written
 
