@@ -22,16 +22,15 @@ GENERATED_LOGS = ("local-1795476254430.snappy", "local-1795476268849.lzf", "even
 @pytest.fixture(scope="module")
 def built(spark, shared_eventlogs, tmp_path_factory):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommender.pipeline import run_pipeline
-    from spark_optimizer.tables.store import TableStore
+    from spark_optimizer.context import AppContext
 
     logs = tmp_path_factory.mktemp("logs")
     for source in [REPO_ROOT / "samples" / "eventlogs" / n for n in SAMPLE_LOGS] + [shared_eventlogs / "generated" / n for n in GENERATED_LOGS]:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, logs / source.name)
     settings = load_settings(warehouse=str(tmp_path_factory.mktemp("rec") / "wh"), environ={})
-    store = TableStore(spark, settings)
-    summary = run_pipeline(spark, store, settings, str(logs), PINNED_RUN_TIME)
-    return settings, store, summary
+    ctx = AppContext(settings, spark=spark, clock=lambda: PINNED_RUN_TIME)
+    summary = ctx.main_job.run([str(logs)]).summary
+    return settings, ctx.store, summary
 
 
 def rows_of(settings):

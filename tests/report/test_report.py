@@ -138,13 +138,14 @@ def test_cost_and_recommendation_seams(arrow_store):
 # ---- the command ---------------------------------------------------------------------------------------
 
 def test_report_command_reads_an_analyzed_app_without_a_jvm(report_store, tmp_path, monkeypatch):
-    import spark_optimizer.context
+    from spark_optimizer.context import AppContext
 
-    class NoSpark:
-        def __init__(self, *args, **kwargs):
-            raise AssertionError("the report of an analyzed application must not start Spark")
+    def no_spark(self):
+        raise AssertionError("the report of an analyzed application must not start Spark")
 
-    monkeypatch.setattr(spark_optimizer.context, "AppContext", NoSpark)
+    monkeypatch.setattr(AppContext, "spark", property(no_spark))
+    monkeypatch.setattr(AppContext, "spark_context", property(no_spark))
+    monkeypatch.setattr(AppContext, "store", property(no_spark))
     out = tmp_path / "r.html"
     result = CliRunner().invoke(cli_app, ["report", SKEWED, "--out", str(out), "--warehouse", report_store.settings.warehouse,
                                           "--executors", "1,2,3"])
