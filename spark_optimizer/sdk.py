@@ -126,12 +126,13 @@ def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession 
     from spark_optimizer.ml.runs import REQUIRED_RUN_COLUMNS
     from spark_optimizer.ml.runtime_model import LOCAL_FIT_MAX_RUNS, train_runtime_model
     from spark_optimizer.session import get_or_create_spark
+    from spark_optimizer.spark_rules import DEFAULT_SHUFFLE_PARTITIONS
 
     frame = runs if not hasattr(runs, "toPandas") else runs.toPandas()
     missing = [c for c in REQUIRED_RUN_COLUMNS if c not in frame.columns and c != "run_id"]
     if missing:
         raise ValueError(f"runs lack required column(s) {', '.join(missing)} (see docs/tables.md, table runs)")
-    defaults = {"shuffle_partitions": 200, "aqe_enabled": True, "succeeded": True}
+    defaults = {"shuffle_partitions": DEFAULT_SHUFFLE_PARTITIONS, "aqe_enabled": True, "succeeded": True}
     frame = frame.assign(**{k: v for k, v in defaults.items() if k not in frame.columns})
     if spark is None and len(frame) > LOCAL_FIT_MAX_RUNS:  # smaller run sets are fitted on the driver, without Spark
         spark = get_or_create_spark()
