@@ -242,9 +242,13 @@ def held_out_intervals(spark: SparkSession, runs: pd.DataFrame, assignment: np.n
     for fold in sorted(set(assignment.tolist()) - {-1}):
         held = assignment == fold
         train, test = runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True)
-        # A model asked only about sizes its runs have skips the validations of new sizes (same predictions).
+        # A model asked only about sizes its runs have skips the validations of new sizes (same predictions);
+        # when a held-out run is an extrapolation after all (a configuration outside the seen ones), it is refitted whole.
         model = train_runtime_model(spark, train, folds=inner_folds, new_sizes=not sizes_seen(train, test))
         frame = model.predict_interval(spark, test, level)
+        if (frame["interval_regime"] != "seen").any() and sizes_seen(train, test):
+            model = train_runtime_model(spark, train, folds=inner_folds)
+            frame = model.predict_interval(spark, test, level)
         for name, predictor in baselines.items():
             frame[f"predicted {name}"] = predictor(train, test)
         frame.index = np.flatnonzero(held)
