@@ -391,18 +391,19 @@ def scaled_trees(trees_ms: np.ndarray, curve: ScalingFit, rows: pd.DataFrame, ne
 
 
 def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, params: Mapping | None) -> dict[str, np.ndarray] | None:
-    """For the signature's smallest and largest size band, each held out in turn (as a prediction beyond
-    the seen sizes is made): the extrapolation curve's and the curve-scaled trees' predictions, with the
-    actual runtimes under "actual"; None below 2 size bands (with two, each is predicted from the other alone:
-    a harder extrapolation than the one asked, so the interval errs wide)."""
+    """For the signature's smallest and largest input size (exact, not its band: a band can merge two sizes,
+    and predicting both from the rest is a longer extrapolation than the one asked), each held out in turn as a
+    prediction beyond the seen sizes is made: the extrapolation curve's and the curve-scaled trees' predictions,
+    with the actual runtimes under "actual"; None below 2 size bands (with two sizes, each is predicted from
+    the other alone: a harder extrapolation than the one asked, so the interval errs wide)."""
     mine = (runs["job_signature"] == signature).to_numpy()
     group = runs[mine]
-    bands = np.array([size_band(b) for b in group["input_bytes"]])
-    if len(set(bands.tolist())) < 2:
+    if len({size_band(b) for b in group["input_bytes"]}) < 2:
         return None
+    sizes_all = group["input_bytes"].to_numpy(dtype=float)
     out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": []}
-    for held_band in (bands.min(), bands.max()):
-        held = bands == held_band
+    for held_size in (sizes_all.min(), sizes_all.max()):
+        held = sizes_all == held_size
         rest, test = group[~held], group[held]
         if len({config_key(r) for r in rest.to_dict("records")}) < 2:
             continue
@@ -413,7 +414,7 @@ def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, p
         trees = fit_forest(spark, model_frame(train, signature_profiles(train), columns[len(MODEL_FEATURES):]), params, columns)
         tree_ms = predict_forest(spark, trees, model_frame(test, signature_profiles(train), columns[len(MODEL_FEATURES):]))
         sizes = rest["input_bytes"].to_numpy(dtype=float)
-        nearest = sizes.min() if held_band == bands.min() else sizes.max()
+        nearest = sizes.min() if held_size == sizes_all.min() else sizes.max()
         out["actual"].append(test["runtime_ms"].to_numpy(dtype=float))
         out["scaling"].append(_curve_ms(curve, test))
         out["scaled_forest"].append(scaled_trees(tree_ms, curve, test, nearest))
