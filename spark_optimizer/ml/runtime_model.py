@@ -39,6 +39,10 @@ SIZE_FOLDS = 3
 INTERVAL_LEVEL = 0.8
 MIN_CALIBRATION_RUNS = 20
 """Below this many held-out residuals a signature's interval uses the residuals of every signature."""
+SEEN_RANGE_AXES = ("total_cores", "input_per_memory")
+"""The configuration axes whose seen range (per signature) bounds where the trees interpolate: parallelism,
+and input per unit of cluster memory (the memory cliff). A candidate outside either range is an extrapolation
+like a size beyond the seen ones, and gets the interval calibrated on extrapolations."""
 
 
 def skip_reasons(runs: pd.DataFrame) -> pd.Series:
@@ -117,8 +121,12 @@ def fit_forest(spark: SparkSession, frame: pd.DataFrame, params: Mapping | None 
         # Repeats share every input: fit their mean log runtime once, weighted by how many there are.
         data["label"] = label
         grouped = data.groupby(list(columns), sort=False)["label"].agg(["mean", "size"]).reset_index()
+        from sklearn import config_context
+
         model = GradientBoostingRegressor(**{**BOOSTED_PARAMS, **(params or {})})
-        model.fit(grouped[list(columns)].to_numpy(), grouped["mean"].to_numpy(), sample_weight=grouped["size"].to_numpy(dtype=float))
+        # The parameters are fixed here: sklearn's validation of them for each of the 150 trees is a third of a fit.
+        with config_context(skip_parameter_validation=True, assume_finite=True):
+            model.fit(grouped[list(columns)].to_numpy(), grouped["mean"].to_numpy(), sample_weight=grouped["size"].to_numpy(dtype=float))
         return TreeModel(columns, local=model)
     data["label"] = label
     assembler = VectorAssembler(inputCols=list(columns), outputCol="features")
@@ -133,21 +141,31 @@ def predict_forest(spark: SparkSession, model: TreeModel, frame: pd.DataFrame) -
         return np.array([], dtype=float)
     data = frame[list(model.columns)].astype(float).copy()
     if model.local is not None:
-        return np.exp(model.local.predict(data.to_numpy())) * 1000.0
+        from sklearn import config_context
+
+        with config_context(skip_parameter_validation=True, assume_finite=True):
+            return np.exp(model.local.predict(data.to_numpy())) * 1000.0
     data["row"] = np.arange(len(data), dtype=float)
     scored = model.spark_model.transform(spark.createDataFrame(data, _double_schema(list(data.columns)))).select("row", "prediction")
     scored = scored.toPandas().sort_values("row")
     return np.exp(scored["prediction"].to_numpy()) * 1000.0
 
 
-def conformal_ratios(log_residuals: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
+def conformal_ratios(log_residuals: np.ndarray, level: float = INTERVAL_LEVEL, symmetric: bool = False) -> tuple[float, float] | None:
     """(low, high) multipliers of a prediction such that a share `level` of runs like the held-out ones
     fall inside: split-conformal quantiles of log(actual / predicted), with the finite-sample correction.
-    None without residuals."""
-    r = np.sort(np.asarray(log_residuals, dtype=float)[~np.isnan(log_residuals)])
+    `symmetric`: the `level` quantile of |log(actual / predicted)| on both sides (the standard absolute-residual
+    score), for calibration sets made of few held-out blocks whose signs differ (extrapolations down and up),
+    where each tail alone rests on one block. None without residuals."""
+    r = np.asarray(log_residuals, dtype=float)
+    r = np.sort(r[~np.isnan(r)])
     n = len(r)
     if n == 0:
         return None
+    if symmetric:
+        scores = np.sort(np.abs(r))
+        bound = float(scores[min(math.ceil((n + 1) * level) - 1, n - 1)])
+        return float(math.exp(-bound)), float(math.exp(bound))
     tail = (1.0 - level) / 2.0
     low_rank = max(math.floor((n + 1) * tail) - 1, 0)
     high_rank = min(math.ceil((n + 1) * (1.0 - tail)) - 1, n - 1)
@@ -182,6 +200,8 @@ class RuntimeModel:
     # Outside the range of sizes it ran at: "scaling" (the extrapolation curve) or "scaled_forest" (the trees
     # times the curve's growth from the nearest seen size), by validation with the extreme sizes held out.
     chosen_beyond: dict[str, str] = field(default_factory=dict)
+    # Per signature and SEEN_RANGE_AXES axis: (lowest, highest) value among its training runs.
+    seen_ranges: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
     def _frame(self, runs: pd.DataFrame) -> pd.DataFrame:
         return model_frame(with_run_defaults(runs.reset_index(drop=True)), self.profiles, self.forest.params)
@@ -217,29 +237,74 @@ class RuntimeModel:
         if own is None or (~np.isnan(own)).sum() < MIN_CALIBRATION_RUNS:
             pooled = [r[regime] for r in self.residuals.values() if regime in r]
             own = np.concatenate(pooled) if pooled else np.array([])
-        return conformal_ratios(own, level)
+        return conformal_ratios(own, level, symmetric=regime == "beyond")
 
     def _has_regime(self, regime: str) -> bool:
         return any(regime in r for r in self.residuals.values())
 
+    def outside_seen_configurations(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row of a model frame: True when one of SEEN_RANGE_AXES lies outside the range its signature's
+        training runs span (fewer cores or less memory per input than any run had, or more): the trees
+        there repeat the nearest seen runs, and the interval is that of an extrapolation."""
+        out = np.zeros(len(frame), dtype=bool)
+        for axis in SEEN_RANGE_AXES:
+            values = frame[axis].to_numpy(dtype=float)
+            bounds = [self.seen_ranges.get(sig, {}).get(axis) for sig in frame["job_signature"]]
+            low = np.array([b[0] if b else -np.inf for b in bounds])
+            high = np.array([b[1] if b else np.inf for b in bounds])
+            out |= (values < low * (1 - 1e-9)) | (values > high * (1 + 1e-9))
+        return out
+
     def predict_interval(self, spark: SparkSession, runs: pd.DataFrame, level: float = INTERVAL_LEVEL) -> pd.DataFrame:
         """Per run: predicted_runtime_ms, runtime_low_ms and runtime_high_ms (a `level` interval, null when no
-        held-out residual exists), interval_level, size_seen, beyond_seen_sizes and confidence_label."""
+        held-out residual exists), interval_level, size_seen, beyond_seen_sizes, outside_seen_configurations,
+        interval_regime (which held-out errors calibrated it: seen, new_size or beyond) and confidence_label.
+
+        Regimes: a size the job ran at, inside the seen configurations: configurations held out; a new size
+        inside the range: whole sizes held out; beyond the range of sizes or outside the seen configurations
+        (SEEN_RANGE_AXES): the smallest and the largest size held out, i.e. measured extrapolations."""
         runs = runs.reset_index(drop=True)
         predicted = self.predict_ms(spark, runs)
+        outside = self.outside_seen_configurations(self._frame(runs))
         rows = []
-        for value, r in zip(predicted, runs.itertuples(index=False)):
+        for value, out_of_range, r in zip(predicted, outside, runs.itertuples(index=False)):
             seen = self.size_seen(r.job_signature, r.input_bytes)
             fit = self.scaling.get(r.job_signature)
             beyond = bool(fit is not None and fit.seen_bands is not None
                           and not fit.seen_bands[0] <= size_band(r.input_bytes) <= fit.seen_bands[1])
-            regime = "seen" if seen else "beyond" if beyond and self._has_regime("beyond") else "new_size"
+            extrapolated = beyond or bool(out_of_range)
+            regime = "seen" if seen and not extrapolated else "beyond" if extrapolated and self._has_regime("beyond") else "new_size"
             ratios = self.interval_ratios(r.job_signature, regime, level)
             low, high = (None, None) if ratios is None else (value * ratios[0], value * ratios[1])
             rows.append({"predicted_runtime_ms": value, "runtime_low_ms": low, "runtime_high_ms": high, "interval_level": level,
-                         "size_seen": seen, "beyond_seen_sizes": beyond,
-                         "confidence_label": "low" if ratios is None else confidence_label(*ratios, beyond)})
+                         "size_seen": seen, "beyond_seen_sizes": beyond, "outside_seen_configurations": bool(out_of_range),
+                         "interval_regime": regime,
+                         "confidence_label": "low" if ratios is None else confidence_label(*ratios, extrapolated)})
         return pd.DataFrame(rows)
+
+    def choose(self, spark: SparkSession, candidates: pd.DataFrame, cost_per_ms=None) -> int:
+        """Position in `candidates` of the one with the lowest cost: runtime x `cost_per_ms` (one value per
+        candidate, e.g. price per hour; None: runtime alone), runtime taken as the upper end of the calibrated
+        interval (cautious_runtime_ms). Candidates the chosen family cannot tell apart (equal costs, e.g. a curve
+        that depends on total cores only) are ordered by the tree model, which sees every setting."""
+        candidates = candidates.reset_index(drop=True)
+        weight = np.ones(len(candidates)) if cost_per_ms is None else np.asarray(cost_per_ms, dtype=float)
+        cost = cautious_runtime_ms(self.predict_interval(spark, candidates)) * weight
+        trees = predict_forest(spark, self.forest, self._frame(candidates)) * weight
+        with np.errstate(divide="ignore", invalid="ignore"):
+            primary = np.round(np.log(cost), 9)  # equal up to rounding counts as a tie
+        return int(np.lexsort((trees, np.where(np.isfinite(primary), primary, np.inf)))[0])
+
+
+def cautious_runtime_ms(intervals: pd.DataFrame) -> np.ndarray:
+    """What a choice among candidate configurations ranks by: the upper end of each one's calibrated interval
+    (the predicted runtime where it has none). Candidates in one calibration regime keep the order of their
+    predictions; one outside the seen configurations or sizes is ranked by how wrong such extrapolations turned
+    out on held-out runs, so an untested shape that merely looks cheapest (a small cluster past the memory
+    cliff, which the trees price like the nearest shape they saw) does not win on that guess."""
+    high = pd.to_numeric(intervals["runtime_high_ms"], errors="coerce").to_numpy(dtype=float)
+    predicted = intervals["predicted_runtime_ms"].to_numpy(dtype=float)
+    return np.where(np.isnan(high), predicted, high)
 
 
 def blend(curve_ms, forest_ms):
@@ -328,18 +393,19 @@ def scaled_trees(trees_ms: np.ndarray, curve: ScalingFit, rows: pd.DataFrame, ne
 
 
 def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, params: Mapping | None) -> dict[str, np.ndarray] | None:
-    """For the signature's smallest and largest size band, each held out in turn (as a prediction beyond
-    the seen sizes is made): the extrapolation curve's and the curve-scaled trees' predictions, with the
-    actual runtimes under "actual"; None below 2 size bands (with two, each is predicted from the other alone:
-    a harder extrapolation than the one asked, so the interval errs wide)."""
+    """For the signature's smallest and largest input size (exact, not its band: a band can merge two sizes,
+    and predicting both from the rest is a longer extrapolation than the one asked), each held out in turn as a
+    prediction beyond the seen sizes is made: the extrapolation curve's and the curve-scaled trees' predictions,
+    with the actual runtimes under "actual"; None below 2 size bands (with two sizes, each is predicted from
+    the other alone: a harder extrapolation than the one asked, so the interval errs wide)."""
     mine = (runs["job_signature"] == signature).to_numpy()
     group = runs[mine]
-    bands = np.array([size_band(b) for b in group["input_bytes"]])
-    if len(set(bands.tolist())) < 2:
+    if len({size_band(b) for b in group["input_bytes"]}) < 2:
         return None
+    sizes_all = group["input_bytes"].to_numpy(dtype=float)
     out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": []}
-    for held_band in (bands.min(), bands.max()):
-        held = bands == held_band
+    for held_size in (sizes_all.min(), sizes_all.max()):
+        held = sizes_all == held_size
         rest, test = group[~held], group[held]
         if len({config_key(r) for r in rest.to_dict("records")}) < 2:
             continue
@@ -350,7 +416,7 @@ def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, p
         trees = fit_forest(spark, model_frame(train, signature_profiles(train), columns[len(MODEL_FEATURES):]), params, columns)
         tree_ms = predict_forest(spark, trees, model_frame(test, signature_profiles(train), columns[len(MODEL_FEATURES):]))
         sizes = rest["input_bytes"].to_numpy(dtype=float)
-        nearest = sizes.min() if held_band == bands.min() else sizes.max()
+        nearest = sizes.min() if held_size == sizes_all.min() else sizes.max()
         out["actual"].append(test["runtime_ms"].to_numpy(dtype=float))
         out["scaling"].append(_curve_ms(curve, test))
         out["scaled_forest"].append(scaled_trees(tree_ms, curve, test, nearest))
@@ -369,10 +435,13 @@ def _log_ratio(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3, params: Mapping | None = None) -> RuntimeModel:
+def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3, params: Mapping | None = None,
+                        new_sizes: bool = True) -> RuntimeModel:
     """Fit both model families on `runs` (the runs table as pandas) and choose per signature among the
     forest, the curve and their blend: by configurations held out for input sizes the job ran at, by
     whole sizes held out for sizes it did not. The chosen family's held-out errors calibrate the intervals.
+    `new_sizes=False` skips the validations that only sizes the job has not run at use (whole sizes and the
+    extreme sizes held out): a model asked only about sizes in its runs predicts the same, in a third of the time.
 
     Example::
 
@@ -386,11 +455,14 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
     folds = max(2, min(folds, config_count))
     oof = out_of_fold_forest(spark, runs, folds, params) if config_count >= 2 else np.full(len(runs), np.nan)
     # Recommendations are mostly for an input size the job has not run at: validate on that too.
-    by_size = size_folds(runs)
+    by_size = size_folds(runs) if new_sizes else np.full(len(runs), -1)
     oof_size = out_of_fold_forest(spark, runs, 0, params, assignment=by_size) if (by_size >= 0).any() else np.full(len(runs), np.nan)
     profiles = signature_profiles(runs)
     columns = tuple(MODEL_FEATURES) + param_names(runs)
-    model = RuntimeModel(fit_forest(spark, model_frame(runs, profiles, columns[len(MODEL_FEATURES):]), params, columns), profiles)
+    frame = model_frame(runs, profiles, columns[len(MODEL_FEATURES):])
+    model = RuntimeModel(fit_forest(spark, frame, params, columns), profiles)
+    for signature, part in frame.groupby("job_signature"):
+        model.seen_ranges[signature] = {axis: (float(part[axis].min()), float(part[axis].max())) for axis in SEEN_RANGE_AXES}
     for signature, group in runs.groupby("job_signature"):
         profile = profiles.get(signature, {})
         mask = (runs["job_signature"] == signature).to_numpy()
@@ -405,7 +477,7 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
             curve_by_config = selected.validation_predictions
             if curve_by_config is not None:
                 errors["blend"] = _mape(blend(curve_by_config, oof[mask]), actual)
-            curve_by_size = leave_one_size_out_predictions(group, profile, selected.fit.terms)
+            curve_by_size = leave_one_size_out_predictions(group, profile, selected.fit.terms) if new_sizes else None
             if curve_by_size is not None:
                 size_errors["scaling"] = _mape(curve_by_size, actual)
                 size_errors["blend"] = _mape(blend(curve_by_size, oof_size[mask]), actual)
@@ -433,7 +505,7 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
         if len(bands) >= 2 and len(group) >= MIN_RUNS_FOR_SCALING:
             model.scaling[signature] = replace(model.scaling[signature], beyond=extrapolation_curve(group, profile),
                                                seen_bands=(min(bands), max(bands)))
-            beyond = beyond_validation(spark, runs, signature, params)
+            beyond = beyond_validation(spark, runs, signature, params) if new_sizes else None
             if beyond is not None:
                 errors_beyond = {name: _mdape(beyond[name], beyond["actual"]) for name in ("scaling", "scaled_forest")}
                 model.chosen_beyond[signature] = min(errors_beyond, key=lambda name: (errors_beyond[name], name != "scaling"))

@@ -162,18 +162,24 @@ def fit_scaling(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequenc
     return ScalingFit(used, {t: float(v) for t, v in zip(used, theta)}, float(threshold), dict(profile), error)
 
 
-def _held_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], groups, minimum: int) -> np.ndarray | None:
+def _held_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str], groups, minimum: int,
+                          keys: Sequence[str] | None = None, full_designs: Mapping[float, np.ndarray] | None = None) -> np.ndarray | None:
     """Each run predicted by the curve fitted without any run of its group (as fit_scaling would fit
-    it on the rest); None below `minimum` groups. The design is computed once for all runs."""
+    it on the rest); None below `minimum` groups. The design is computed once for all runs (or taken, as
+    columns of FULL_TERMS at every memory threshold, from `full_designs`); `keys`: the runs' config keys."""
     import numpy as np
 
     groups = np.asarray(groups)
     unique = sorted(set(groups.tolist()))
     if len(unique) < minimum:
         return None
-    keys = np.array([config_key(r) for r in runs.to_dict("records")])
+    keys = np.array(keys if keys is not None else [config_key(r) for r in runs.to_dict("records")])
     target = runs["runtime_ms"].to_numpy(dtype=float) / 1000.0
-    designs = _designs(runs, profile, terms, _thresholds(terms))
+    if full_designs is None:
+        designs = _designs(runs, profile, terms, _thresholds(terms))
+    else:
+        columns = [FULL_TERMS.index(t) for t in terms]
+        designs = {t: full_designs[t][:, columns] for t in _thresholds(terms)}
     predicted = np.full(len(runs), np.nan)
     for group in unique:
         held = groups == group
@@ -185,10 +191,12 @@ def _held_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], term
     return predicted
 
 
-def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float],
-                                     terms: Sequence[str] = FULL_TERMS) -> np.ndarray | None:
+def leave_one_config_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str] = FULL_TERMS,
+                                     keys: Sequence[str] | None = None,
+                                     full_designs: Mapping[float, np.ndarray] | None = None) -> np.ndarray | None:
     """Each run predicted by the curve fitted without any run of its configuration; None below 3 configurations."""
-    return _held_out_predictions(runs, profile, terms, [config_key(r) for r in runs.to_dict("records")], 3)
+    keys = keys if keys is not None else [config_key(r) for r in runs.to_dict("records")]
+    return _held_out_predictions(runs, profile, terms, keys, 3, keys, full_designs)
 
 
 def leave_one_size_out_predictions(runs: pd.DataFrame, profile: Mapping[str, float], terms: Sequence[str]) -> np.ndarray | None:
@@ -222,14 +230,17 @@ def select_scaling(runs: pd.DataFrame, profile: Mapping[str, float], term_sets: 
     keep the one with the lowest leave-one-configuration-out error (ties: the shorter one)."""
     import numpy as np
 
-    configs = len({config_key(r) for r in runs.to_dict("records")})
+    keys = [config_key(r) for r in runs.to_dict("records")]
+    configs = len(set(keys))
     actual = runs["runtime_ms"].to_numpy(dtype=float)
     best: tuple[float, tuple[str, ...], np.ndarray] | None = None
     errors: dict[tuple[str, ...], float] = {}
+    # Every candidate's design is a choice of columns of the full one: derive the run inputs once.
+    full_designs = _designs(runs, profile, FULL_TERMS, MEMORY_THRESHOLDS) if all(set(t) <= set(FULL_TERMS) for t in term_sets) else None
     for terms in term_sets:
         if len(terms) >= configs:
             continue
-        predicted = leave_one_config_out_predictions(runs, profile, terms)
+        predicted = leave_one_config_out_predictions(runs, profile, terms, keys, full_designs)
         if predicted is None:
             continue
         error = float(np.mean(ape(predicted, actual)))
