@@ -65,7 +65,7 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
         findings.add_column(column, overflow="fold")
     for f in report["findings"]:
         findings.add_row(Text(f["severity"], style=SEVERITY_STYLE[f["severity"]]), f["rule_id"],
-                         f"{f['title']}\n[dim]{f['rationale']}[/dim]", "\n".join(f["recommended_conf"]))
+                         f"{f['title']}\n[dim]{f['rationale']}[/dim]", "\n".join(f"{k}={v}" for k, v in f["recommended_conf"].items()))
     parts.append(findings if report["findings"] else Text("no findings: no rule fired", style="green"))
     whatif = report["whatif"]
     if "error" in whatif:

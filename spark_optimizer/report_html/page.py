@@ -189,8 +189,8 @@ def _findings(findings: Sequence[Mapping[str, Any]]) -> str:
     for f in findings:
         color = SEVERITY_COLORS.get(f["severity"], "#777777")
         evidence = key_values((k, _evidence_value(v)) for k, v in (f["evidence"] or {}).items()) if f["evidence"] else ""
-        changes = "".join(f"<li><code>{esc(c)}</code></li>" for c in f["recommended_conf"] or [])
-        stages = f' · stages {esc(", ".join(f["stage_ids"]))}' if f.get("stage_ids") else ""
+        changes = "".join(f"<li><code>{esc(k)}={esc(v)}</code></li>" for k, v in (f["recommended_conf"] or {}).items())
+        stages = f' · stages {esc(", ".join(map(str, f["stage_ids"])))}' if f.get("stage_ids") else ""
         items.append(
             f'<article class="finding" style="--sev:{color}">'
             f'<h3><span class="badge">{esc(f["severity"])}</span>{esc(f["title"])}</h3>'

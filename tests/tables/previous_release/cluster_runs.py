@@ -1,0 +1,44 @@
+from tests.tables.previous_release._cloud_columns import CLOUD_SCOPE, COLLECTED_AT
+from tests.tables.previous_release.schema import Column, TableSpec
+
+CLUSTER_RUNS = TableSpec(
+    name="cluster_runs",
+    description="Work submitted to the clusters: EMR steps, Databricks job runs and their task runs, Dataproc jobs "
+    "and Dataproc Serverless batches.",
+    keys=("provider", "scope", "run_id"),
+    schema_version=1,
+    columns=CLOUD_SCOPE
+    + (
+        Column("run_id", "string", "EMR step id, Databricks run_id (job or task run), Dataproc jobUuid, batch uuid"),
+        Column("run_type", "string", "emr_step|databricks_job_run|databricks_task_run|dataproc_job|dataproc_batch"),
+        Column("parent_run_id", "string", "the job run of a Databricks task run"),
+        Column("job_id", "string", "Databricks job_id, Dataproc reference.jobId, batch id"),
+        Column("cluster_id", "string", "cluster it ran on (EMR cluster id, Databricks cluster_instance.cluster_id, "
+                                       "Dataproc placement.clusterUuid); null for serverless batches"),
+        Column("cluster_name", "string"),
+        Column("run_name", "string"),
+        Column("task_key", "string", "Databricks task_key"),
+        Column("job_kind", "string", "EMR step jar, Databricks task type (spark_jar_task...), Dataproc job/batch type"),
+        Column("main", "string", "main class, jar, Python file or notebook"),
+        Column("arguments", "array<string>"),
+        Column("properties", "string", "JSON object: EMR step properties, Databricks task parameters, Dataproc properties"),
+        Column("state", "string", "the provider's state, e.g. COMPLETED (EMR), TERMINATED (Databricks), DONE (Dataproc)"),
+        Column("result_state", "string", "Databricks result_state (SUCCESS, FAILED...); EMR failure reason"),
+        Column("state_message", "string"),
+        Column("created_time_ms", "long"),
+        Column("start_time_ms", "long"),
+        Column("end_time_ms", "long"),
+        Column("duration_ms", "long", "end - start, or the provider's run duration"),
+        Column("queue_duration_ms", "long", "Databricks"),
+        Column("setup_duration_ms", "long", "Databricks: cluster setup"),
+        Column("execution_duration_ms", "long", "Databricks: running the task itself"),
+        Column("cleanup_duration_ms", "long", "Databricks"),
+        Column("attempt_number", "int", "Databricks retry attempt"),
+        Column("spark_context_id", "string", "Databricks cluster_instance.spark_context_id (= spark.databricks.sparkContextId)"),
+        Column("yarn_application_ids", "array<string>", "Dataproc: YARN applications the job ran (= Spark app ids)"),
+        Column("milli_dcu_seconds", "long", "Dataproc Serverless approximate usage"),
+        Column("shuffle_storage_gb_seconds", "long", "Dataproc Serverless approximate usage"),
+        Column("changed_time_ms", "long", "latest state change; unchanged finished runs are not written again"),
+    )
+    + COLLECTED_AT,
+)
