@@ -160,8 +160,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
         raise NothingToRecommendError(f"scaling_models in {settings.warehouse} is empty: run `spark-optimizer train` first")
     catalogue = pricing(settings)
     facts = _signature_facts(spark, store)
-    versions = json.dumps({"scaling_models": store.version(SCALING_MODELS), "runs": store.version(RUNS),
-                           "features": store.version(FEATURES), "findings": store.version(FINDINGS)})
+    versions = {"scaling_models": store.version(SCALING_MODELS), "runs": store.version(RUNS),
+                "features": store.version(FEATURES), "findings": store.version(FINDINGS)}
     as_of = ", ".join(f"{name} {catalogue.provider(name).as_of}" for name in catalogue.clouds)
     rows = [_signature_row(m, facts.get(m["job_signature"], {})) for m in models]
     by_signature = {r["job_signature"]: r for r in rows}

@@ -7,19 +7,38 @@ table is rewritten with the new schema; the row count is checked before the comm
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Mapping
 
 from spark_optimizer.errors import TableSchemaError
 from spark_optimizer.tables.schema import ColumnUpgrade, TableSpec, arrow_type_of
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from spark_optimizer.tables.store import TableBackend
+
+_DELTA_PRIMITIVES = {"string": "string", "long": "long", "integer": "int", "double": "double", "boolean": "boolean",
+                     "timestamp": "timestamp", "timestamp_ntz": "timestamp"}
+
+
+def delta_logical_type(delta_type: Any) -> str:
+    """The logical type (schema.py) of a column in a Delta log's schema as deltalake reads it (no pyarrow)."""
+    kind = type(delta_type).__name__
+    if kind == "PrimitiveType":
+        return _DELTA_PRIMITIVES.get(delta_type.type, "other")
+    if kind == "ArrayType":
+        return f"array<{delta_logical_type(delta_type.element_type)}>"
+    if kind == "MapType":
+        return f"map<string,{delta_logical_type(delta_type.value_type)}>"
+    if kind == "StructType":
+        return "struct<" + ",".join(f"{f.name}:{delta_logical_type(f.type)}" for f in delta_type.fields) + ">"
+    return "other"
 
 
 def logical_type(arrow_type: pa.DataType) -> str:
     """The logical type (schema.py) an Arrow type stores; `other` for types no spec declares."""
+    import pyarrow as pa
+
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
         return "string"
     if pa.types.is_map(arrow_type):
@@ -34,15 +53,16 @@ def logical_type(arrow_type: pa.DataType) -> str:
     return names.get(arrow_type, "other")
 
 
-def due_upgrades(spec: TableSpec, stored: pa.Schema) -> list[ColumnUpgrade]:
-    names = set(stored.names)
+def due_upgrades(spec: TableSpec, stored: Mapping[str, str]) -> list[ColumnUpgrade]:
+    """The upgrades whose column a table with `stored` {column: logical type} still holds in its old form."""
     return [u for u in spec.upgrades
-            if u.source in names and logical_type(stored.field(u.source).type) == u.old_type
-            and (u.old_name is None or u.column not in names)]
+            if stored.get(u.source) == u.old_type and (u.old_name is None or u.column not in stored)]
 
 
 def upgraded(spec: TableSpec, table: pa.Table, upgrades: list[ColumnUpgrade]) -> pa.Table:
     """`table` (as the earlier release stored it) with each upgrade's column converted."""
+    import pyarrow as pa
+
     for u in upgrades:
         values = [None if v is None else u.convert(v) for v in table.column(u.source).to_pylist()]
         try:
@@ -58,7 +78,7 @@ def upgraded(spec: TableSpec, table: pa.Table, upgrades: list[ColumnUpgrade]) ->
 def upgrade_table(backend: TableBackend, spec: TableSpec, path: str) -> int | None:
     """Rewrite the table at `path` in this release's schema when an earlier release wrote it:
     the number of rows upgraded, or None when nothing was due."""
-    due = due_upgrades(spec, backend.stored_schema(path))
+    due = due_upgrades(spec, backend.stored_types(path))
     if not due:
         return None
     table = upgraded(spec, backend.read_stored(path), due)

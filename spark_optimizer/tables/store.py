@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import TableNotFoundError, TableSchemaError
 from spark_optimizer.session import session_has_delta
-from spark_optimizer.tables.migrate import upgrade_table
+from spark_optimizer.tables.migrate import delta_logical_type, logical_type, upgrade_table
 from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_of
 
 SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
@@ -176,7 +176,7 @@ class TableBackend(Protocol):
     def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None: ...
     def upsert(self, spec: TableSpec, path: str, data: TableData) -> None: ...
     def quote(self, value: str) -> str: ...
-    def stored_schema(self, path: str) -> pa.Schema: ...
+    def stored_types(self, path: str) -> dict[str, str]: ...
     def read_stored(self, path: str) -> pa.Table: ...
     def replace_table(self, spec: TableSpec, path: str, table: pa.Table) -> None: ...
 
@@ -297,11 +297,11 @@ class DeltaRsBackend:
     def quote(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
-    def stored_schema(self, path: str) -> pa.Schema:
-        return pa.schema(self._table(path).schema().to_arrow())
+    def stored_types(self, path: str) -> dict[str, str]:
+        return {f.name: delta_logical_type(f.type) for f in self._table(path).schema().fields}
 
     def read_stored(self, path: str) -> pa.Table:
-        return read_delta_arrow(path, self.stored_schema(path))
+        return read_delta_arrow(path, pa.schema(self._table(path).schema().to_arrow()))
 
     def replace_table(self, spec: TableSpec, path: str, table: pa.Table) -> None:
         from deltalake import CommitProperties, write_deltalake
@@ -385,10 +385,10 @@ class SparkDeltaBackend:
     def quote(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def stored_schema(self, path: str) -> pa.Schema:
+    def stored_types(self, path: str) -> dict[str, str]:
         from pyspark.sql.pandas.types import to_arrow_schema
 
-        return to_arrow_schema(self.spark.read.format("delta").load(path).schema)
+        return {f.name: logical_type(f.type) for f in to_arrow_schema(self.spark.read.format("delta").load(path).schema)}
 
     def read_stored(self, path: str) -> pa.Table:
         return dataframe_to_arrow(self.spark.read.format("delta").load(path))

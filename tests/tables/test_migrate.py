@@ -10,10 +10,19 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from spark_optimizer.session import session_has_delta
-from spark_optimizer.tables import FINDINGS
+from spark_optimizer.recommender.lookup import read_rows
+from spark_optimizer.tables import CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGES
 from spark_optimizer.tables.findings import evidence_from_stored
 from spark_optimizer.tables.store import SparkDeltaBackend, TableStore
+from tests.tables.previous_release import cluster_runs as previous_cluster_runs
+from tests.tables.previous_release import clusters as previous_clusters
+from tests.tables.previous_release import features as previous_features
 from tests.tables.previous_release import findings as previous_findings
+from tests.tables.previous_release import jobs as previous_jobs
+from tests.tables.previous_release import recommendations as previous_recommendations
+from tests.tables.previous_release import runs as previous_runs
+from tests.tables.previous_release import scaling_models as previous_scaling_models
+from tests.tables.previous_release import stages as previous_stages
 
 ANALYZED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -101,3 +110,56 @@ def test_the_spark_delta_backend_upgrades_a_previous_release_table(spark, settin
     upgraded = store.read(FINDINGS).where("app_id = 'app-1'").first()
 
     assert upgraded["recommended_conf"]["spark.executor.memory"] == "12g" and upgraded["stage_ids"] == [3, 4]
+
+
+PREVIOUS_RECOMMENDATION = {
+    "recommendation_id": "rec-0123456789ab", "level": "signature", "job_signature": "etl#abc", "executors": 4,
+    "spark_conf": '{"spark.executor.instances": "4", "spark.executor.memory": "8g"}',
+    "rule_properties": ["spark.sql.shuffle.partitions=64 (too_few_shuffle_partitions)"],
+    "instance_plans": '{"aws": {"instance_type": "m5.2xlarge", "workers": 2, "driver_type": "m5.xlarge", "cost": 0.41, '
+                      '"cost_low": 0.37, "cost_high": 0.46, "currency": "USD", "spot_nodes": 0, "plan": "2 x m5.2xlarge"}, '
+                      '"gcp": {"error": "no n2 shape has 8 GB per core"}}',
+    "table_versions": '{"scaling_models": 3, "runs": 7}', "built_at": ANALYZED_AT,
+}
+
+
+def test_a_recommendations_table_of_the_previous_release_is_upgraded_by_the_jvm_free_lookup(settings):
+    write_previous_release(settings, previous_recommendations.RECOMMENDATIONS, [PREVIOUS_RECOMMENDATION])
+
+    [row] = read_rows(settings)
+
+    assert row["spark_conf"] == {"spark.executor.instances": "4", "spark.executor.memory": "8g"}
+    assert row["table_versions"] == {"scaling_models": 3, "runs": 7}
+    aws, gcp = row["instance_plans"]["aws"], row["instance_plans"]["gcp"]
+    assert (aws["instance_type"], aws["workers"], aws["cost_high"], aws["error"]) == ("m5.2xlarge", 2, 0.46, None)
+    assert gcp["error"] == "no n2 shape has 8 GB per core" and gcp["instance_type"] is None
+    assert row["rule_properties"] == PREVIOUS_RECOMMENDATION["rule_properties"] and row["executors"] == 4
+    assert DeltaTable(settings.table_path("recommendations")).version() == 1
+
+
+def test_scaling_models_of_the_previous_release_keep_their_rows_and_read_table_versions_as_a_map(spark, settings):
+    previous = [{"job_signature": f"etl#{i}", "run_count": i, "coefficients": '{"fixed": 1.5}',
+                 "table_versions": '{"runs": 2, "features": 5}', "trained_at": ANALYZED_AT} for i in range(3)]
+    write_previous_release(settings, previous_scaling_models.SCALING_MODELS, previous)
+
+    rows = TableStore(spark, settings).read(SCALING_MODELS).orderBy("job_signature").collect()
+
+    assert [(r.job_signature, r.run_count, r.coefficients) for r in rows] == [
+        (p["job_signature"], p["run_count"], p["coefficients"]) for p in previous]
+    assert {r.job_signature: r.table_versions for r in rows} == {p["job_signature"]: {"runs": 2, "features": 5} for p in previous}
+
+
+def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(spark, settings):
+    write_previous_release(settings, previous_jobs.JOBS, [
+        {"app_id": "app-1", "attempt_id": "", "job_id": 0, "stage_ids": ["0", "1"], "submission_time_ms": 1_000},
+        {"app_id": "app-1", "attempt_id": "", "job_id": 1, "stage_ids": None}])
+    write_previous_release(settings, previous_stages.STAGES, [
+        {"app_id": "app-1", "attempt_id": "", "stage_id": 1, "stage_attempt_id": 0, "parent_stage_ids": ["0"], "job_id": 0}])
+    store = TableStore(spark, settings)
+
+    jobs = {r["job_id"]: r for r in store.read_arrow(JOBS).to_pylist()}
+    [stage] = store.read(STAGES).collect()
+
+    assert jobs[0]["stage_ids"] == [0, 1] and jobs[0]["submission_time_ms"] == 1_000 and jobs[1]["stage_ids"] is None
+    assert stage.parent_stage_ids == [0] and stage.job_id == 0
+
