@@ -163,3 +163,23 @@ def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(sp
     assert jobs[0]["stage_ids"] == [0, 1] and jobs[0]["submission_time_ms"] == 1_000 and jobs[1]["stage_ids"] is None
     assert stage.parent_stage_ids == [0] and stage.job_id == 0
 
+
+def test_epoch_millisecond_start_times_of_features_and_runs_become_timestamps(spark, settings):
+    started_ms = 1_767_225_600_123  # 2026-01-01 00:00:00.123 UTC
+    write_previous_release(settings, previous_features.FEATURES, [
+        {"app_id": "app-1", "attempt_id": "", "job_signature": "etl#abc", "start_time_ms": started_ms, "wall_ms": 60_000},
+        {"app_id": "app-2", "attempt_id": "", "job_signature": "etl#abc", "start_time_ms": None, "wall_ms": 1}])
+    write_previous_release(settings, previous_runs.RUNS, [
+        {"run_id": "app-1", "source": "eventlog", "start_time_ms": started_ms, "runtime_ms": 60_000}])
+    store = TableStore(spark, settings)
+
+    features = {r["app_id"]: r for r in store.read_arrow(FEATURES).to_pylist()}
+    [run] = store.read(RUNS).collect()
+
+    started = datetime(2026, 1, 1, 0, 0, 0, 123_000, tzinfo=timezone.utc)
+    assert features["app-1"]["start_time"] == started and features["app-1"]["wall_ms"] == 60_000
+    assert features["app-2"]["start_time"] is None
+    assert "start_time_ms" not in store.read_arrow(FEATURES).column_names
+    assert run.start_time.timestamp() == started.timestamp()  # Spark hands back a naive local time
+    assert run.runtime_ms == 60_000
+
