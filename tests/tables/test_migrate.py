@@ -183,3 +183,19 @@ def test_epoch_millisecond_start_times_of_features_and_runs_become_timestamps(sp
     assert run.start_time.timestamp() == started.timestamp()  # Spark hands back a naive local time
     assert run.runtime_ms == 60_000
 
+
+def test_cloud_properties_and_tags_of_the_previous_release_become_maps(settings):
+    write_previous_release(settings, previous_clusters.CLUSTERS, [
+        {"provider": "emr", "scope": "us-east-1", "cluster_id": "j-1", "changed_time_ms": 5,
+         "spark_conf": '{"spark.dynamicAllocation.enabled":"true"}', "tags": '{"team":"data"}'}])
+    write_previous_release(settings, previous_cluster_runs.CLUSTER_RUNS, [
+        {"provider": "databricks", "scope": "ws", "run_id": "901", "run_type": "databricks_task_run",
+         "properties": '{"iterations":10,"scale":"100"}'}])
+    store = TableStore(None, settings)
+
+    [cluster] = store.read_arrow(CLUSTERS).to_pylist(maps_as_pydicts="strict")
+    [run] = store.read_arrow(CLUSTER_RUNS).to_pylist(maps_as_pydicts="strict")
+
+    assert cluster["spark_conf"] == {"spark.dynamicAllocation.enabled": "true"} and cluster["tags"] == {"team": "data"}
+    assert cluster["changed_time_ms"] == 5
+    assert run["properties"] == {"iterations": "10", "scale": "100"}
