@@ -3,34 +3,31 @@ as strings) is upgraded to the structured columns when this release first opens 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from spark_optimizer.session import session_has_delta
 from spark_optimizer.recommender.lookup import read_rows
+from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables import CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGES
 from spark_optimizer.tables.findings import evidence_from_stored
+from spark_optimizer.tables.schema import Column, arrow_type_of
 from spark_optimizer.tables.store import SparkDeltaBackend, TableStore
-from tests.tables.previous_release import cluster_runs as previous_cluster_runs
-from tests.tables.previous_release import clusters as previous_clusters
-from tests.tables.previous_release import features as previous_features
-from tests.tables.previous_release import findings as previous_findings
-from tests.tables.previous_release import jobs as previous_jobs
-from tests.tables.previous_release import recommendations as previous_recommendations
-from tests.tables.previous_release import runs as previous_runs
-from tests.tables.previous_release import scaling_models as previous_scaling_models
-from tests.tables.previous_release import stages as previous_stages
 
 ANALYZED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# {table: [[column, type], ...]} of the tables this release changed, as release 5f06836 declared them
+# (its spark_optimizer/tables/*.py, `git show 5f06836:spark_optimizer/tables/findings.py`, ...).
+PREVIOUS_RELEASE = json.loads((Path(__file__).parent / "previous_release_schemas.json").read_text())
 
 
-def write_previous_release(settings, spec, rows):
+def write_previous_release(settings, table, rows):
     """The table as release 5f06836 wrote it: its own schema, through delta-rs."""
-    write_deltalake(settings.table_path(spec.name), pa.Table.from_pylist(rows, schema=spec.arrow_schema()),
-                    mode="append", commit_properties=None)
+    schema = pa.schema([pa.field(name, arrow_type_of(Column(name, kind))) for name, kind in PREVIOUS_RELEASE[table]])
+    write_deltalake(settings.table_path(table), pa.Table.from_pylist(rows, schema=schema), mode="append")
 
 
 def previous_finding(app_id, rule_id, evidence, stage_ids, conf):
@@ -48,7 +45,7 @@ PREVIOUS_FINDINGS = [
 
 
 def test_findings_of_the_previous_release_become_maps_and_numbers(spark, settings):
-    write_previous_release(settings, previous_findings.FINDINGS, PREVIOUS_FINDINGS)
+    write_previous_release(settings, "findings", PREVIOUS_FINDINGS)
     store = TableStore(spark, settings)
 
     rows = {r["app_id"]: r for r in store.read_arrow(FINDINGS).to_pylist(maps_as_pydicts="strict")}
@@ -66,7 +63,7 @@ def test_findings_of_the_previous_release_become_maps_and_numbers(spark, setting
 
 
 def test_the_upgraded_table_is_read_by_spark_with_sql_on_its_map(spark, settings):
-    write_previous_release(settings, previous_findings.FINDINGS, PREVIOUS_FINDINGS)
+    write_previous_release(settings, "findings", PREVIOUS_FINDINGS)
     findings = TableStore(spark, settings).read(FINDINGS)
 
     gc = findings.where("app_id = 'app-1'").selectExpr(
@@ -77,7 +74,7 @@ def test_the_upgraded_table_is_read_by_spark_with_sql_on_its_map(spark, settings
 
 
 def test_an_upgrade_is_one_commit_and_the_previous_version_stays_in_the_history(spark, settings):
-    write_previous_release(settings, previous_findings.FINDINGS, PREVIOUS_FINDINGS)
+    write_previous_release(settings, "findings", PREVIOUS_FINDINGS)
     path = settings.table_path("findings")
     store = TableStore(spark, settings)
 
@@ -89,7 +86,7 @@ def test_an_upgrade_is_one_commit_and_the_previous_version_stays_in_the_history(
 
 
 def test_rows_written_after_the_upgrade_append_to_the_upgraded_table(spark, settings):
-    write_previous_release(settings, previous_findings.FINDINGS, PREVIOUS_FINDINGS)
+    write_previous_release(settings, "findings", PREVIOUS_FINDINGS)
     store = TableStore(spark, settings)
     new = {**PREVIOUS_FINDINGS[0], "app_id": "app-4", "evidence": {"gc_share": "0.5"}, "stage_ids": [7],
            "recommended_conf": {"spark.executor.cores": "4"}}
@@ -104,7 +101,7 @@ def test_rows_written_after_the_upgrade_append_to_the_upgraded_table(spark, sett
 def test_the_spark_delta_backend_upgrades_a_previous_release_table(spark, settings):
     if not session_has_delta(spark):
         pytest.skip("Delta Lake's Spark jars are not on this session's classpath (no Maven access here)")
-    write_previous_release(settings, previous_findings.FINDINGS, PREVIOUS_FINDINGS)
+    write_previous_release(settings, "findings", PREVIOUS_FINDINGS)
     store = TableStore(spark, settings, backend=SparkDeltaBackend(spark))
 
     upgraded = store.read(FINDINGS).where("app_id = 'app-1'").first()
@@ -124,7 +121,7 @@ PREVIOUS_RECOMMENDATION = {
 
 
 def test_a_recommendations_table_of_the_previous_release_is_upgraded_by_the_jvm_free_lookup(settings):
-    write_previous_release(settings, previous_recommendations.RECOMMENDATIONS, [PREVIOUS_RECOMMENDATION])
+    write_previous_release(settings, "recommendations", [PREVIOUS_RECOMMENDATION])
 
     [row] = read_rows(settings)
 
@@ -140,7 +137,7 @@ def test_a_recommendations_table_of_the_previous_release_is_upgraded_by_the_jvm_
 def test_scaling_models_of_the_previous_release_keep_their_rows_and_read_table_versions_as_a_map(spark, settings):
     previous = [{"job_signature": f"etl#{i}", "run_count": i, "coefficients": '{"fixed": 1.5}',
                  "table_versions": '{"runs": 2, "features": 5}', "trained_at": ANALYZED_AT} for i in range(3)]
-    write_previous_release(settings, previous_scaling_models.SCALING_MODELS, previous)
+    write_previous_release(settings, "scaling_models", previous)
 
     rows = TableStore(spark, settings).read(SCALING_MODELS).orderBy("job_signature").collect()
 
@@ -150,10 +147,10 @@ def test_scaling_models_of_the_previous_release_keep_their_rows_and_read_table_v
 
 
 def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(spark, settings):
-    write_previous_release(settings, previous_jobs.JOBS, [
+    write_previous_release(settings, "jobs", [
         {"app_id": "app-1", "attempt_id": "", "job_id": 0, "stage_ids": ["0", "1"], "submission_time_ms": 1_000},
         {"app_id": "app-1", "attempt_id": "", "job_id": 1, "stage_ids": None}])
-    write_previous_release(settings, previous_stages.STAGES, [
+    write_previous_release(settings, "stages", [
         {"app_id": "app-1", "attempt_id": "", "stage_id": 1, "stage_attempt_id": 0, "parent_stage_ids": ["0"], "job_id": 0}])
     store = TableStore(spark, settings)
 
@@ -166,10 +163,10 @@ def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(sp
 
 def test_epoch_millisecond_start_times_of_features_and_runs_become_timestamps(spark, settings):
     started_ms = 1_767_225_600_123  # 2026-01-01 00:00:00.123 UTC
-    write_previous_release(settings, previous_features.FEATURES, [
+    write_previous_release(settings, "features", [
         {"app_id": "app-1", "attempt_id": "", "job_signature": "etl#abc", "start_time_ms": started_ms, "wall_ms": 60_000},
         {"app_id": "app-2", "attempt_id": "", "job_signature": "etl#abc", "start_time_ms": None, "wall_ms": 1}])
-    write_previous_release(settings, previous_runs.RUNS, [
+    write_previous_release(settings, "runs", [
         {"run_id": "app-1", "source": "eventlog", "start_time_ms": started_ms, "runtime_ms": 60_000}])
     store = TableStore(spark, settings)
 
@@ -185,10 +182,10 @@ def test_epoch_millisecond_start_times_of_features_and_runs_become_timestamps(sp
 
 
 def test_cloud_properties_and_tags_of_the_previous_release_become_maps(settings):
-    write_previous_release(settings, previous_clusters.CLUSTERS, [
+    write_previous_release(settings, "clusters", [
         {"provider": "emr", "scope": "us-east-1", "cluster_id": "j-1", "changed_time_ms": 5,
          "spark_conf": '{"spark.dynamicAllocation.enabled":"true"}', "tags": '{"team":"data"}'}])
-    write_previous_release(settings, previous_cluster_runs.CLUSTER_RUNS, [
+    write_previous_release(settings, "cluster_runs", [
         {"provider": "databricks", "scope": "ws", "run_id": "901", "run_type": "databricks_task_run",
          "properties": '{"iterations":10,"scale":"100"}'}])
     store = TableStore(None, settings)
