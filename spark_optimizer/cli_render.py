@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from typing import Any
 
@@ -47,7 +46,7 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
         if m.get("accelerator"):
             head.add_row("engine", {"rapids": "GPU (NVIDIA RAPIDS)", "photon": "Databricks Photon", "gluten": "Gluten / Velox"}
                          .get(m["accelerator"], m["accelerator"]))
-        for reason in json.loads(m.get("unknown_metrics") or "[]"):
+        for reason in m.get("unknown_metrics") or []:
             head.add_row("unknown", reason)
     parts: list[Any] = [Panel(head, title="summary", expand=False)]
     if report.get("heaviest_stages"):

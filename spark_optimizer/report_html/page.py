@@ -169,7 +169,7 @@ def _labels(m: Mapping[str, Any]) -> list[tuple[str, str]]:
                                 "gluten": "Gluten / Velox native engine"}.get(m["accelerator"], m["accelerator"])))
     if m.get("incomplete"):
         rows.append(("incomplete", "no ApplicationEnd: the run is measured up to its last task, stage, job or SQL event"))
-    for reason in json.loads(m.get("unknown_metrics") or "[]"):
+    for reason in m.get("unknown_metrics") or []:
         rows.append(("unknown", reason))
     return rows
 

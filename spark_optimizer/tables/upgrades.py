@@ -25,6 +25,15 @@ def json_object_of_strings(text: str) -> dict[str, str] | None:
     return {str(k): None if v is None else v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
+def json_list_of_strings(text: str) -> list[str] | None:
+    """A JSON list stored as text, its items as strings; anything else is null."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return [item if isinstance(item, str) else json.dumps(item) for item in value] if isinstance(value, list) else None
+
+
 def json_object_of_longs(text: str) -> dict[str, int] | None:
     value = json_object(text)
     if value is None:

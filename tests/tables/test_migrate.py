@@ -13,7 +13,9 @@ from deltalake import DeltaTable, write_deltalake
 
 from spark_optimizer.recommender.lookup import read_rows
 from spark_optimizer.session import session_has_delta
-from spark_optimizer.tables import CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGES
+from spark_optimizer.tables import (
+    APP_METRICS, CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGE_METRICS, STAGES,
+)
 from spark_optimizer.tables.findings import evidence_from_stored
 from spark_optimizer.tables.schema import Column, arrow_type_of
 from spark_optimizer.tables.store import SparkDeltaBackend, TableStore
@@ -196,3 +198,20 @@ def test_cloud_properties_and_tags_of_the_previous_release_become_maps(settings)
     assert cluster["spark_conf"] == {"spark.dynamicAllocation.enabled": "true"} and cluster["tags"] == {"team": "data"}
     assert cluster["changed_time_ms"] == 5
     assert run["properties"] == {"iterations": "10", "scale": "100"}
+
+
+def test_unknown_metrics_of_the_previous_release_become_lists_of_reasons(spark, settings):
+    reason = "cpu_share_of_run: no executor CPU time is logged for these tasks"
+    write_previous_release(settings, "app_metrics", [
+        {"app_id": "app-1", "attempt_id": "", "wall_ms": 10, "unknown_metrics": json.dumps([reason])},
+        {"app_id": "app-2", "attempt_id": "", "wall_ms": 20, "unknown_metrics": None}])
+    write_previous_release(settings, "stage_metrics", [
+        {"app_id": "app-1", "attempt_id": "", "stage_id": 0, "stage_attempt_id": 0, "unknown_metrics": json.dumps([reason])}])
+    store = TableStore(spark, settings)
+
+    metrics = {r["app_id"]: r for r in store.read_arrow(APP_METRICS).to_pylist()}
+    [stage] = store.read(STAGE_METRICS).collect()
+
+    assert metrics["app-1"]["unknown_metrics"] == [reason] and metrics["app-1"]["wall_ms"] == 10
+    assert metrics["app-2"]["unknown_metrics"] is None
+    assert stage.unknown_metrics == [reason]
