@@ -1,11 +1,12 @@
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_object_of_longs
 
 SCALING_MODELS = TableSpec(
     name="scaling_models",
     description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
     "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
     keys=("job_signature",),
-    schema_version=4,
+    schema_version=5,
     columns=(
         Column("job_signature", "string"),
         Column("job_type", "string"),
@@ -31,7 +32,8 @@ SCALING_MODELS = TableSpec(
         Column("new_size_interval_low_ratio", "double", "the same at an input size the job has not run at (whole sizes held out)"),
         Column("new_size_interval_high_ratio", "double"),
         Column("model_version", "string", "MLflow registered model version these rows were trained with"),
-        Column("table_versions", "string", "JSON: Delta version of each table read"),
+        Column("table_versions", "map<string,long>", "Delta version of each table read"),
         Column("trained_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("table_versions", "string", json_object_of_longs),),
 )

@@ -5,8 +5,10 @@
 - `DeltaRsBackend`: delta-rs (`deltalake`) from Arrow, the embedded default; Spark reads the
   table's active Parquet files, so no Delta jars are needed.
 
-Both stamp every commit with the schema version of the code that wrote it, and both add
-columns that a newer table spec declares (Delta schema evolution) before writing.
+Both stamp every commit with the schema version of the code that wrote it, both add columns
+that a newer table spec declares (Delta schema evolution) before writing, and both rewrite a
+table whose columns an earlier release stored in another form (tables/migrate.py) before it is
+first read or written.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import TableNotFoundError, TableSchemaError
 from spark_optimizer.session import session_has_delta
+from spark_optimizer.tables.migrate import delta_logical_type, logical_type, upgrade_table
 from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_of
 
 SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
@@ -173,6 +176,9 @@ class TableBackend(Protocol):
     def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None: ...
     def upsert(self, spec: TableSpec, path: str, data: TableData) -> None: ...
     def quote(self, value: str) -> str: ...
+    def stored_types(self, path: str) -> dict[str, str]: ...
+    def read_stored(self, path: str) -> pa.Table: ...
+    def replace_table(self, spec: TableSpec, path: str, table: pa.Table) -> None: ...
 
 
 def _commit_metadata(spec: TableSpec) -> dict[str, str]:
@@ -291,6 +297,19 @@ class DeltaRsBackend:
     def quote(value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
+    def stored_types(self, path: str) -> dict[str, str]:
+        return {f.name: delta_logical_type(f.type) for f in self._table(path).schema().fields}
+
+    def read_stored(self, path: str) -> pa.Table:
+        return read_delta_arrow(path, pa.schema(self._table(path).schema().to_arrow()))
+
+    def replace_table(self, spec: TableSpec, path: str, table: pa.Table) -> None:
+        from deltalake import CommitProperties, write_deltalake
+
+        write_deltalake(path, conform_arrow(spec, table), mode="overwrite", schema_mode="overwrite",
+                        storage_options=self.storage_options,
+                        commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)))
+
 
 class SparkDeltaBackend:
     name = "spark"
@@ -366,6 +385,18 @@ class SparkDeltaBackend:
     def quote(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
+    def stored_types(self, path: str) -> dict[str, str]:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return {f.name: logical_type(f.type) for f in to_arrow_schema(self.spark.read.format("delta").load(path).schema)}
+
+    def read_stored(self, path: str) -> pa.Table:
+        return dataframe_to_arrow(self.spark.read.format("delta").load(path))
+
+    def replace_table(self, spec: TableSpec, path: str, table: pa.Table) -> None:
+        (self._dataframe(spec, table).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+         .option("userMetadata", self._user_metadata(spec)).save(path))
+
 
 class TableStore:
     """Reads and writes the product's Delta tables under one warehouse root.
@@ -385,6 +416,7 @@ class TableStore:
         self._session = session
         self.settings = settings
         self.backend = backend or self._choose_backend(spark, settings)
+        self._upgraded: set[str] = set()
 
     @property
     def spark(self) -> SparkSession | None:
@@ -414,11 +446,23 @@ class TableStore:
         """Create the table if missing; add columns a newer spec declares (rows are kept)."""
         with_commit_retry(lambda: self._ensure(spec), f"create {spec.name}")
 
+    def upgrade(self, spec: TableSpec) -> int | None:
+        """Bring a table an earlier release wrote to this release's schema (once per store): the
+        rows rewritten, or None when it was current or absent."""
+        path = self.path(spec)
+        if path in self._upgraded or not spec.upgrades:
+            return None
+        rows = (with_commit_retry(lambda: upgrade_table(self.backend, spec, path), f"upgrade {spec.name}")
+                if self.backend.exists(path) else None)
+        self._upgraded.add(path)
+        return rows
+
     def _ensure(self, spec: TableSpec) -> None:
         path = self.path(spec)
         if not self.backend.exists(path):
             self.backend.create(spec, path)
             return
+        self.upgrade(spec)
         present = set(self.backend.columns(path))
         missing = [n for n in spec.column_names if n not in present]
         if missing:
@@ -431,6 +475,7 @@ class TableStore:
             raise TableNotFoundError(
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
+        self.upgrade(spec)
         return self.backend.read(self.spark, spec, self.path(spec))
 
     def read_arrow(self, spec: TableSpec) -> pa.Table:
@@ -441,6 +486,7 @@ class TableStore:
             raise TableNotFoundError(
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
+        self.upgrade(spec)
         return conform_arrow(spec, read_delta_arrow(self.path(spec), spec.arrow_schema()))
 
     def append(self, spec: TableSpec, data: TableData) -> None:
