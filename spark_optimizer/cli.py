@@ -105,6 +105,7 @@ def _run_collect(ctx, event_log_dir: str, force: bool, batch_size: int | None, o
             datetime.now(timezone.utc),
             batch_size=batch_size or ctx.settings.ingest_batch_size,
             batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024,
+            batch_rows=ctx.settings.ingest_batch_rows,
             force=force,
             on_batch=on_batch,
         )

@@ -60,7 +60,8 @@ def ingest(event_log_dir: str, *, warehouse: str | None = None, spark: "SparkSes
 
     ctx = _context(warehouse, spark)
     return ingest_event_logs(ctx.spark_context, ctx.store, event_log_dir, _now(), batch_size=ctx.settings.ingest_batch_size,
-                             batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024, force=force)
+                             batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024,
+                             batch_rows=ctx.settings.ingest_batch_rows, force=force)
 
 
 def analyze(app_id: str | None = None, *, warehouse: str | None = None, spark: "SparkSession | None" = None,

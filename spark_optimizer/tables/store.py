@@ -26,7 +26,10 @@ from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_of
 
 SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
-TableData = DataFrame | pa.Table
+# A callable gives a fresh stream of record batches each time a commit is tried: rows written as
+# they are read, never held as one table (delta-rs streams them into its Parquet files).
+BatchStream = Callable[[], pa.RecordBatchReader]
+TableData = DataFrame | pa.Table | BatchStream
 Result = TypeVar("Result")
 # What a writer that lost a race to another writer's commit raises (delta-rs, Delta on Spark),
 # and what two writers creating the same table at once raise.
@@ -94,6 +97,17 @@ def conform_arrow(spec: TableSpec, table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=spec.arrow_schema())
 
 
+def conform_batches(spec: TableSpec, batches: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """`conform_arrow` and the key check applied batch by batch, as the writer pulls them."""
+    def conformed():
+        for batch in batches:
+            table = conform_arrow(spec, pa.Table.from_batches([batch]))
+            check_keys_present(spec, table)
+            yield from table.to_batches()
+
+    return pa.RecordBatchReader.from_batches(spec.arrow_schema(), conformed())
+
+
 def arrow_to_dataframe(spark: SparkSession, table: pa.Table, spec: TableSpec) -> DataFrame:
     """An Arrow table as a Spark DataFrame with the spec's schema (pyspark 3.5 takes no Arrow input)."""
     try:
@@ -117,8 +131,10 @@ def dataframe_to_arrow(df: DataFrame) -> pa.Table:
     return pa.Table.from_batches(batches)
 
 
-def read_delta_arrow(path: str, schema: pa.Schema) -> pa.Table:
-    """A Delta table's active files as one Arrow table (columns a file lacks come back null).
+def read_delta_arrow(path: str, schema: pa.Schema, columns: list[str] | None = None, filter=None,
+                     storage_options: dict[str, str] | None = None) -> pa.Table:
+    """A Delta table's active files as one Arrow table (columns a file lacks come back null),
+    optionally only `columns` of the rows matching `filter` (a pyarrow.compute expression).
 
     Local tables are read with pyarrow's own file system: delta-rs' Rust file-system handler
     leaves threads that can abort the interpreter at exit ("terminate called without an active
@@ -127,14 +143,17 @@ def read_delta_arrow(path: str, schema: pa.Schema) -> pa.Table:
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
 
-    table = DeltaTable(path)
+    table = DeltaTable(path, storage_options=storage_options)
     if "deletionVectors" in (table.protocol().reader_features or []) or "://" in path and not path.startswith("file://"):
         data = table.to_pyarrow_table()
-        return data.select([c for c in data.column_names if c in schema.names])
+        if filter is not None:
+            data = data.filter(filter)
+        data = data.select([c for c in data.column_names if c in schema.names])
+        return data.select(columns) if columns is not None else data
     files = [uri[len("file://"):] if uri.startswith("file://") else uri for uri in table.file_uris()]
     if not files:
-        return schema.empty_table()
-    return ds.dataset(files, schema=schema, format="parquet").to_table()
+        return (pa.schema([schema.field(c) for c in columns]) if columns is not None else schema).empty_table()
+    return ds.dataset(files, schema=schema, format="parquet").to_table(columns=columns, filter=filter)
 
 
 def check_keys_present(spec: TableSpec, table: pa.Table) -> None:
@@ -247,7 +266,9 @@ class DeltaRsBackend:
         # An explicit schema makes Spark fill columns that older files lack with nulls.
         return spark.read.schema(spec.spark_schema()).parquet(*files)
 
-    def _to_arrow(self, spec: TableSpec, data: TableData) -> pa.Table:
+    def _to_arrow(self, spec: TableSpec, data: TableData) -> pa.Table | pa.RecordBatchReader:
+        if callable(data):
+            return conform_batches(spec, data())
         table = dataframe_to_arrow(conform_dataframe(spec, data)) if isinstance(data, DataFrame) else data
         table = conform_arrow(spec, table)
         check_keys_present(spec, table)
@@ -270,6 +291,8 @@ class DeltaRsBackend:
         from deltalake import CommitProperties
 
         source = self._to_arrow(spec, data)
+        if isinstance(source, pa.RecordBatchReader):
+            source = source.read_all()
         if source.num_rows == 0:
             return
         condition = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
@@ -329,6 +352,8 @@ class SparkDeltaBackend:
         )
 
     def _dataframe(self, spec: TableSpec, data: TableData) -> DataFrame:
+        if callable(data):  # Spark's writer takes a DataFrame: the stream is assembled here
+            data = data().read_all()
         if isinstance(data, pa.Table):
             data = arrow_to_dataframe(self.spark, conform_arrow(spec, data), spec)
         return conform_dataframe(spec, data)
@@ -462,6 +487,20 @@ class TableStore:
         if not predicate:
             return
         with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", predicate), spec.name)
+
+    def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> list[dict]:
+        """Those of the `scope` key tuples that have rows in the table, reading only the key
+        columns of the rows whose first key is among the scope's."""
+        import pyarrow.compute as pc
+
+        wanted = {tuple(row[k] for k in scope_keys) for row in scope}
+        if not wanted or not self.exists(spec):
+            return []
+        first = pc.field(scope_keys[0]).isin(sorted({key[0] for key in wanted}))
+        rows = read_delta_arrow(self.path(spec), spec.arrow_schema(), columns=list(scope_keys), filter=first,
+                                storage_options=getattr(self.backend, "storage_options", None))
+        found = {tuple(row[k] for k in scope_keys) for row in rows.to_pylist()}
+        return [dict(zip(scope_keys, key)) for key in sorted(found & wanted)]
 
     def upsert(self, spec: TableSpec, data: TableData) -> None:
         """Merge on the table's natural key: update matches, insert the rest."""
