@@ -16,18 +16,16 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
+from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
+from spark_optimizer.tables.app_rows import APP_KEY, remove_superseded, replace_applications
 from spark_optimizer.tables.schema import TableSpec
 from spark_optimizer.tables.store import TableStore
 
-APP_KEY = ("app_id", "attempt_id")
-# An application's row is committed after all its other rows, and its ingest_log record after
-# that: a reader that starts from `applications` never finds an application whose tasks,
-# stages or executors are still missing (during a run, or after a run that was killed).
-COMMIT_ORDER = tuple(spec for spec in EVENT_LOG_TABLES if spec is not APPLICATIONS) + (APPLICATIONS,)
+# An application's rows are committed beside its old ones, then its `applications` row, then its
+# ingest_log record, then its old rows are removed (`tables.app_rows`): a reader sees the old
+# application or the new one, wholly, during a run or after a run that was killed.
 # Tables streamed to the writer chunk by chunk instead of assembled (the others are a few rows per stage).
 STREAMED = (TASKS.name,)
-_SPECS = {spec.name: spec for spec in EVENT_LOG_TABLES}
 
 
 @dataclass
@@ -174,12 +172,15 @@ def write_records(store: TableStore, batch: ParsedBatch, records: list[dict]) ->
     # The attempt id never holds '#' (validate rejects it); an App ID may.
     kept_apps = sorted({tuple(app.rsplit("#", 1)) for r in kept for app in r["app_ids"] or []})
     scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
+    generation = kept[0]["ingested_at"] if kept else None
     if kept_apps:
         sources = {r["source_path"] for r in kept}
-        for spec in COMMIT_ORDER:
-            rows = batch.rows_of(spec, sources) if spec.name in STREAMED else batch.table_of(spec, sources)
-            store.replace_rows(spec, rows, APP_KEY, scope)
+        rows = {spec.name: batch.rows_of(spec, sources) if spec.name in STREAMED else batch.table_of(spec, sources)
+                for spec in EVENT_LOG_TABLES}
+        replace_applications(store, rows, scope, generation)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
+    if kept_apps:
+        remove_superseded(store, scope, generation)
     forget_analyses(store, scope)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 import pyarrow as pa
@@ -23,6 +24,8 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import TableNotFoundError, TableSchemaError
 from spark_optimizer.session import session_has_delta
+from spark_optimizer.tables import app_rows
+from spark_optimizer.tables.applications import APPLICATIONS
 from spark_optimizer.tables.schema import TableSpec, arrow_type_of, spark_type_of
 
 SCHEMA_VERSION_KEY = "spark_optimizer.schema_version"
@@ -131,19 +134,29 @@ def dataframe_to_arrow(df: DataFrame) -> pa.Table:
     return pa.Table.from_batches(batches)
 
 
+def delta_table(path: str, storage_options: dict[str, str] | None = None, as_of: datetime | None = None):
+    """The Delta table at `path`, at its newest version or the newest committed by `as_of`."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(path, storage_options=storage_options)
+    if as_of is not None:
+        table.load_as_version(as_of)
+    return table
+
+
 def read_delta_arrow(path: str, schema: pa.Schema, columns: list[str] | None = None, filter=None,
-                     storage_options: dict[str, str] | None = None) -> pa.Table:
+                     storage_options: dict[str, str] | None = None, as_of: datetime | None = None) -> pa.Table:
     """A Delta table's active files as one Arrow table (columns a file lacks come back null),
-    optionally only `columns` of the rows matching `filter` (a pyarrow.compute expression).
+    optionally only `columns` of the rows matching `filter` (a pyarrow.compute expression), as of
+    the moment `as_of` when given.
 
     Local tables are read with pyarrow's own file system: delta-rs' Rust file-system handler
     leaves threads that can abort the interpreter at exit ("terminate called without an active
     exception", delta-io/delta-rs#2184). Tables with deletion vectors go through delta-rs.
     """
     import pyarrow.dataset as ds
-    from deltalake import DeltaTable
 
-    table = DeltaTable(path, storage_options=storage_options)
+    table = delta_table(path, storage_options, as_of)
     if "deletionVectors" in (table.protocol().reader_features or []) or "://" in path and not path.startswith("file://"):
         data = table.to_pyarrow_table()
         if filter is not None:
@@ -188,7 +201,7 @@ class TableBackend(Protocol):
     def columns(self, path: str) -> list[str]: ...
     def create(self, spec: TableSpec, path: str) -> None: ...
     def add_columns(self, spec: TableSpec, path: str, names: list[str]) -> None: ...
-    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame: ...
+    def read(self, spark: SparkSession, spec: TableSpec, path: str, as_of: datetime | None = None) -> DataFrame: ...
     def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None: ...
     def upsert(self, spec: TableSpec, path: str, data: TableData) -> None: ...
     def quote(self, value: str) -> str: ...
@@ -255,14 +268,15 @@ class DeltaRsBackend:
             fields, commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec))
         )
 
-    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame:
-        files = self._table(path).file_uris()
+    def read(self, spark: SparkSession, spec: TableSpec, path: str, as_of: datetime | None = None) -> DataFrame:
+        files = delta_table(path, self.storage_options, as_of).file_uris()
         if not files:
             return spark.createDataFrame([], spec.spark_schema())
         if not _jvm_reads(spark, files[0]):
             # No Hadoop file system for this URI scheme in the JVM (s3:// without hadoop-aws): the
             # table comes through delta-rs and the driver instead.
-            return arrow_to_dataframe(spark, conform_arrow(spec, read_delta_arrow(path, spec.arrow_schema())), spec)
+            table = read_delta_arrow(path, spec.arrow_schema(), storage_options=self.storage_options, as_of=as_of)
+            return arrow_to_dataframe(spark, conform_arrow(spec, table), spec)
         # An explicit schema makes Spark fill columns that older files lack with nulls.
         return spark.read.schema(spec.spark_schema()).parquet(*files)
 
@@ -342,8 +356,17 @@ class SparkDeltaBackend:
         columns = ", ".join(f"`{n}` {spec.spark_schema()[n].dataType.simpleString()}" for n in names)
         self.spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
 
-    def read(self, spark: SparkSession, spec: TableSpec, path: str) -> DataFrame:
-        df = spark.read.format("delta").load(path)
+    def read(self, spark: SparkSession, spec: TableSpec, path: str, as_of: datetime | None = None) -> DataFrame:
+        df = None
+        if as_of is not None:
+            try:
+                df = spark.read.format("delta").option("timestampAsOf", as_of.astimezone(timezone.utc).isoformat()).load(path)
+            except Exception as exc:  # noqa: BLE001
+                # Delta refuses a moment after its newest commit: the newest version is that moment's.
+                if "after the latest" not in str(exc) and "TIMESTAMP_GREATER_THAN_COMMIT" not in str(exc):
+                    raise
+        if df is None:
+            df = spark.read.format("delta").load(path)
         return df.select(
             [
                 (F.col(c.name) if c.name in df.columns else F.lit(None)).cast(spark_type_of(c)).alias(c.name)
@@ -410,6 +433,20 @@ class TableStore:
         self._session = session
         self.settings = settings
         self.backend = backend or self._choose_backend(spark, settings)
+        self.as_of: datetime | None = None
+
+    def snapshot(self, as_of: datetime | None = None) -> "TableStore":
+        """This store reading every table as of one moment (now unless given): several reads
+        then see one state of the warehouse, never an application replaced between two of them.
+
+        Example::
+
+            with_snapshot = store.snapshot()
+            apps, tasks = with_snapshot.read_arrow(APPLICATIONS), with_snapshot.read_arrow(TASKS)
+        """
+        pinned = TableStore(self._spark, self.settings, self.backend, session=self._session)
+        pinned.as_of = as_of or datetime.now(timezone.utc)
+        return pinned
 
     @property
     def spark(self) -> SparkSession | None:
@@ -456,17 +493,29 @@ class TableStore:
             raise TableNotFoundError(
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
-        return self.backend.read(self.spark, spec, self.path(spec))
+        data = self.backend.read(self.spark, spec, self.path(spec), self.as_of)
+        if app_rows.is_app_row_table(spec):
+            applications = self.backend.read(self.spark, APPLICATIONS, self.path(APPLICATIONS), self.as_of)
+            data = app_rows.current_generation_dataframe(data, applications)
+        return data
 
     def read_arrow(self, spec: TableSpec) -> pa.Table:
-        """The table through delta-rs, with no JVM: for the CLI and quick lookups."""
+        """The table through delta-rs, with no JVM: for the CLI and quick lookups. Of the tables
+        that hold an application's rows, only the generation its `applications` row names (see
+        `tables.app_rows`)."""
         from deltalake import DeltaTable
 
         if not DeltaTable.is_deltatable(self.path(spec)):
             raise TableNotFoundError(
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
-        return conform_arrow(spec, read_delta_arrow(self.path(spec), spec.arrow_schema()))
+        data = conform_arrow(spec, read_delta_arrow(self.path(spec), spec.arrow_schema(), as_of=self.as_of))
+        if app_rows.is_app_row_table(spec):
+            applications = read_delta_arrow(self.path(APPLICATIONS), APPLICATIONS.arrow_schema(),
+                                             columns=[*app_rows.APP_KEY, app_rows.GENERATION], as_of=self.as_of) \
+                if DeltaTable.is_deltatable(self.path(APPLICATIONS)) else None
+            data = app_rows.current_generation_rows(data, applications) if applications is not None else data.slice(0, 0)
+        return data
 
     def append(self, spec: TableSpec, data: TableData) -> None:
         self.ensure(spec)
@@ -476,27 +525,50 @@ class TableStore:
         self.ensure(spec)
         with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", None), spec.name)
 
-    def replace_rows(self, spec: TableSpec, data: TableData, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> None:
-        """Atomically replace every row whose `scope_keys` match one of `scope` by `data`.
-
-        Used to re-ingest an application: its old jobs/stages/... rows go, the new ones come,
-        in one Delta commit, so readers never see both or neither.
+    def replace_rows(self, spec: TableSpec, data: TableData, scope_keys: Sequence[str], scope: Iterable[Mapping],
+                     within: tuple[str, object] | None = None) -> None:
+        """Atomically replace every row whose `scope_keys` match one of `scope` (and, with
+        `within=(column, value)`, whose column holds that value) by `data`, in one Delta commit,
+        so readers never see both or neither.
         """
         self.ensure(spec)
-        predicate = key_predicate(scope_keys, scope, self.backend.quote)
+        predicate = self._scope_predicate(scope_keys, scope, within, "=")
         if not predicate:
             return
         with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", predicate), spec.name)
 
-    def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> list[dict]:
-        """Those of the `scope` key tuples that have rows in the table, reading only the key
-        columns of the rows whose first key is among the scope's."""
+    def remove_rows(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
+                    unless: tuple[str, object] | None = None) -> None:
+        """Delete the rows whose `scope_keys` match one of `scope`, except (with
+        `unless=(column, value)`) those whose column holds that value; one commit."""
+        self.ensure(spec)
+        predicate = self._scope_predicate(scope_keys, scope, unless, "<>")
+        if predicate:
+            empty = spec.arrow_schema().empty_table()
+            with_commit_retry(lambda: self.backend.write(spec, self.path(spec), empty, "overwrite", predicate), spec.name)
+
+    def _scope_predicate(self, scope_keys: Sequence[str], scope: Iterable[Mapping], condition: tuple[str, object] | None,
+                         operator: str) -> str:
+        predicate = key_predicate(scope_keys, scope, self.backend.quote)
+        if not predicate or condition is None:
+            return predicate
+        column, value = condition
+        literal = self.backend.quote(value.isoformat() if isinstance(value, datetime) else str(value))
+        return f"({predicate}) AND {column} {operator} {literal}"
+
+    def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
+                     unless: tuple[str, object] | None = None) -> list[dict]:
+        """Those of the `scope` key tuples that have rows in the table (with `unless=(column,
+        value)`, rows whose column holds another value), reading only the key columns of the
+        rows whose first key is among the scope's."""
         import pyarrow.compute as pc
 
         wanted = {tuple(row[k] for k in scope_keys) for row in scope}
         if not wanted or not self.exists(spec):
             return []
         first = pc.field(scope_keys[0]).isin(sorted({key[0] for key in wanted}))
+        if unless is not None:
+            first = first & (pc.field(unless[0]) != pc.scalar(unless[1]))
         rows = read_delta_arrow(self.path(spec), spec.arrow_schema(), columns=list(scope_keys), filter=first,
                                 storage_options=getattr(self.backend, "storage_options", None))
         found = {tuple(row[k] for k in scope_keys) for row in rows.to_pylist()}
