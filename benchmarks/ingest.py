@@ -275,6 +275,8 @@ def main() -> None:
                         help="copies of the log, each a distinct app (default 8); several counts: one ingestion each")
     parser.add_argument("--no-history-server", action="store_true", help="time our ingestion only")
     parser.add_argument("--tasks", type=int, default=28000, help="tasks of the generated app (default 28000, ~100 MB)")
+    parser.add_argument("--log", type=Path, help="copy this uncompressed single-file event log (named local-<digits>) "
+                        "instead of generating one; a rolling log's parts concatenated in order are one")
     parser.add_argument("--keep", action="store_true", help="keep the copies and the warehouse")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "spark-optimizer-bench")
     parser.add_argument("--hs-memory", default="2g", help="History Server heap (SPARK_DAEMON_MEMORY)")
@@ -287,7 +289,7 @@ def main() -> None:
         return ingest_role(args.paths[0], args.paths[1])
 
     counts = sorted(set(args.copies))
-    raw = cached_log(args.cache_dir, args.tasks)
+    raw = args.log.resolve() if args.log else cached_log(args.cache_dir, args.tasks)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=args.cache_dir))
     logs = work / "logs"
     logs.mkdir()
