@@ -88,10 +88,30 @@ def cached_log(cache_dir: Path, tasks: int) -> Path:
 
 # ---- 2. copies under distinct app ids -------------------------------------------------
 
-def make_copies(raw: Path, copies: int, folder: Path, first: int = 0) -> list[str]:
-    """Copies number `first`..`copies - 1` of `raw` in `folder`; returns their app ids."""
+def make_copies(raw: Path, copies: int, folder: Path, first: int = 0, codec: str = "none") -> list[str]:
+    """Copies number `first`..`copies - 1` of `raw` in `folder`; returns their app ids. With
+    codec "zstd", each copy is a `.zstd` log as Spark writes it: its first lines (the App ID
+    rewritten) and the rest compressed as two zstd frames, the rest compressed once for all."""
     base = int(raw.name.split("-", 1)[1])
     app_ids = []
+    if codec == "zstd":
+        import zstandard
+
+        with raw.open("rb") as src:
+            head = []
+            for line in src:
+                head.append(line)
+                if line.startswith(APP_START):
+                    break
+            body = zstandard.ZstdCompressor(level=1).compress(src.read())
+        for i in range(first, copies):
+            app_id = f"local-{base + 1 + i}"
+            event = json.loads(head[-1])
+            event["App ID"] = app_id
+            lines = b"".join(head[:-1]) + json.dumps(event, separators=(",", ":")).encode() + b"\n"
+            (folder / f"{app_id}.zstd").write_bytes(zstandard.ZstdCompressor(level=1).compress(lines) + body)
+            app_ids.append(app_id)
+        return app_ids
     for i in range(first, copies):
         app_id = f"local-{base + 1 + i}"
         with raw.open("rb") as src, (folder / app_id).open("wb") as dst:
@@ -277,6 +297,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=28000, help="tasks of the generated app (default 28000, ~100 MB)")
     parser.add_argument("--log", type=Path, help="copy this uncompressed single-file event log (named local-<digits>) "
                         "instead of generating one; a rolling log's parts concatenated in order are one")
+    parser.add_argument("--codec", choices=("none", "zstd"), default="none",
+                        help="store the copies uncompressed (default) or zstd-compressed, as Spark 4 does by default")
     parser.add_argument("--keep", action="store_true", help="keep the copies and the warehouse")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "spark-optimizer-bench")
     parser.add_argument("--hs-memory", default="2g", help="History Server heap (SPARK_DAEMON_MEMORY)")
@@ -297,14 +319,16 @@ def main() -> None:
     try:
         app_ids: list[str] = []
         for count in counts:
-            app_ids += make_copies(raw, count, logs, first=len(app_ids))
-            total_mb = sum(p.stat().st_size for p in logs.iterdir()) / 1e6
-            print(f"{count} copies of {raw.name} ({raw.stat().st_size / 1e6:.1f} MB each, uncompressed) in {logs}")
+            app_ids += make_copies(raw, count, logs, first=len(app_ids), codec=args.codec)
+            stored_mb = sum(p.stat().st_size for p in logs.iterdir()) / 1e6
+            total_mb = raw.stat().st_size * count / 1e6
+            print(f"{count} copies of {raw.name} ({raw.stat().st_size / 1e6:.1f} MB each, uncompressed; "
+                  f"{stored_mb:.1f} MB stored, codec {args.codec}) in {logs}")
             print("our ingestion ...", flush=True)
             sizes.append((count, total_mb, run_ours(logs, work / f"warehouse-{count}")))
             shutil.rmtree(work / f"warehouse-{count}", ignore_errors=True)
         hs = None
-        if not args.no_history_server:
+        if not args.no_history_server and args.codec == "none":
             print("History Server replay ...", flush=True)
             hs = run_history_server(logs, app_ids, args.hs_memory)
     finally:
