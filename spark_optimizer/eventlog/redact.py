@@ -20,7 +20,8 @@ REDACTED = "*********(redacted)"
 # Anchored right after "://" so that long tokens without a URL cost one pass, not a backtrack each.
 _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]+)@")
 _WHITESPACE = re.compile(r"(\s+)")
-_NAME_VALUE = re.compile(r"[=:]")
+_EQUALS = re.compile("=")
+_EQUALS_OR_COLON = re.compile("[=:]")
 # Free-text columns of the event-log tables: redacted by `redacted_text`.
 FREE_TEXT_COLUMNS = {
     "tasks": ("failure_reason",),
@@ -49,9 +50,10 @@ def without_url_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(lambda m: f"{m['user']}:{REDACTED}@", text)
 
 
-def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
-    """`value` with the `name=value` and `--name value` arguments whose name matches `rule` masked,
-    and the text that stays unmasked (what would still show a secret)."""
+def _masked_arguments(value: str, rule: re.Pattern, separators: re.Pattern, value_follows: bool = False) -> tuple[str, str]:
+    """`value` with the `name=value` (`separators` between name and value) and `--name value`
+    arguments whose name matches `rule` masked, and the text that stays unmasked (what would still
+    show a secret). With `value_follows`, a matching `name:` alone masks the next word."""
     masked, kept = [], []
     mask_next = False
     for token in _WHITESPACE.split(value):
@@ -62,11 +64,16 @@ def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
             masked.append(REDACTED)
             mask_next = False
             continue
-        name, equals, _ = token.partition("=")
-        if equals and rule.search(name):
-            masked.append(f"{name}={REDACTED}")
-            continue
-        mask_next = token.startswith("-") and not equals and bool(rule.search(token))
+        separator = separators.search(token)
+        name = token[:separator.start()] if separator else token
+        if separator and rule.search(name):
+            if separator.end() < len(token) or not value_follows:
+                masked.append(token[:separator.end()] + REDACTED)
+                continue
+            # "password: x" masks x; "TokenExpiredException: x" is an exception's class, not a name.
+            mask_next = not name.endswith(("Exception", "Error"))
+        else:
+            mask_next = token.startswith("-") and not separator and bool(rule.search(token))
         masked.append(token)
         if not mask_next:
             kept.append(token)
@@ -80,28 +87,7 @@ def redacted_text(text: str, rule: re.Pattern) -> str:
     text = without_url_credentials(text)
     if not rule.search(text):
         return text
-    masked = []
-    mask_next = False
-    for token in _WHITESPACE.split(text):
-        if not token or token.isspace():
-            masked.append(token)
-            continue
-        if mask_next:
-            masked.append(REDACTED)
-            mask_next = False
-            continue
-        separator = _NAME_VALUE.search(token)
-        name = token[:separator.start()] if separator else token
-        if separator and rule.search(name):
-            if separator.end() < len(token):
-                masked.append(token[:separator.end()] + REDACTED)
-                continue
-            # "password: x" masks x; "TokenExpiredException: x" is an exception's class, not a name.
-            mask_next = not name.endswith(("Exception", "Error"))
-        else:
-            mask_next = token.startswith("-") and not separator and bool(rule.search(token))
-        masked.append(token)
-    return "".join(masked)
+    return _masked_arguments(text, rule, _EQUALS_OR_COLON, value_follows=True)[0]
 
 
 def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
@@ -111,7 +97,7 @@ def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
         return REDACTED
     if not rule.search(value):
         return value
-    masked, kept = _masked_arguments(value, rule)
+    masked, kept = _masked_arguments(value, rule, _EQUALS)
     return masked if masked != value and not rule.search(kept) else REDACTED
 
 

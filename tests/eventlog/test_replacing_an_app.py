@@ -18,11 +18,19 @@ APP = "local-1795476299058"  # a real uncompressed log in ../shared/eventlogs/ge
 WAIT_LIMIT_S = 600
 
 
-def cut_log(shared_eventlogs, path) -> None:
-    """The real log as it stood while the application ran: up to half its task ends."""
-    lines = (shared_eventlogs / "generated" / APP).read_bytes().splitlines(keepends=True)
+def stored_then_grown(spark, store, tmp_path, shared_eventlogs):
+    """The real log stored as it stood while the application ran (up to half its task ends),
+    then grown to its whole: the folder to ingest again."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    whole_log = (shared_eventlogs / "generated" / APP).read_bytes()
+    lines = whole_log.splitlines(keepends=True)
     task_ends = [i for i, line in enumerate(lines) if b'"SparkListenerTaskEnd"' in line]
-    path.write_bytes(b"".join(lines[: task_ends[len(task_ends) // 2]]))
+    (logs / APP).write_bytes(b"".join(lines[: task_ends[len(task_ends) // 2]]))
+    ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
+    old = state_of(store)
+    (logs / APP).write_bytes(whole_log)
+    return logs, old
 
 
 def state_of(store: TableStore) -> tuple | None:
@@ -76,12 +84,7 @@ class ObservedStore(TableStore):
 
 def test_after_every_commit_of_a_replacement_a_reader_sees_the_old_or_the_new_application_wholly(
         spark, store, tmp_path, shared_eventlogs):
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    cut_log(shared_eventlogs, logs / APP)
-    ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
-    old = state_of(store)
-    (logs / APP).write_bytes((shared_eventlogs / "generated" / APP).read_bytes())
+    logs, old = stored_then_grown(spark, store, tmp_path, shared_eventlogs)
     observed = ObservedStore(None, store.settings)
 
     ingest_event_logs(spark, observed, str(logs), PINNED_RUN_TIME + timedelta(hours=1))
@@ -95,11 +98,8 @@ def test_after_every_commit_of_a_replacement_a_reader_sees_the_old_or_the_new_ap
 
 def test_a_reader_polling_while_an_application_is_replaced_sees_it_whole_each_time(
         spark, store, tmp_path, shared_eventlogs):
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    cut_log(shared_eventlogs, logs / APP)
-    ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)
-    (logs / APP).write_bytes((shared_eventlogs / "generated" / APP).read_bytes())
+    logs, old = stored_then_grown(spark, store, tmp_path, shared_eventlogs)
+    assert whole(old)
     seen: Counter = Counter()
     broken: list[tuple] = []
     writer_done = threading.Event()
