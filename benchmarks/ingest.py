@@ -147,7 +147,7 @@ def ingest_role(folder: Path, warehouse: Path) -> None:
     settings = ctx.settings
     summary = ingest_event_logs(ctx.spark_context, ctx.store, str(folder), datetime.now(timezone.utc),
                                 batch_size=settings.ingest_batch_size, batch_bytes=settings.ingest_batch_mb * 1024 * 1024,
-                                batch_rows=getattr(settings, "ingest_batch_rows", None) or 500_000)
+                                batch_rows=settings.ingest_batch_rows)
     t2 = time.perf_counter()
     result = {
         "startup_s": t1 - t0, "ingest_s": t2 - t1, "cores": ctx.spark_context.defaultParallelism,

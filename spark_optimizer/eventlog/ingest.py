@@ -87,7 +87,7 @@ def ingest_event_logs(
     *,
     batch_size: int = 200,
     batch_bytes: int = 512 * 1024 * 1024,
-    batch_rows: int = 1_000_000,
+    batch_rows: int = 500_000,
     force: bool = False,
     on_batch: Callable[[list[dict], int, int], None] | None = None,
 ) -> IngestSummary:
