@@ -180,7 +180,7 @@ def write_records(store: TableStore, batch: ParsedBatch, records: list[dict]) ->
         replace_applications(store, rows, scope, generation)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
     if kept_apps:
-        remove_superseded(store, scope, generation)
+        remove_superseded(store, scope)
     forget_analyses(store, scope)
 
 

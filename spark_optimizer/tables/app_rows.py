@@ -3,7 +3,9 @@ properties), replaced so that a reader sees an application's old rows or its new
 
 Each such row carries its application's `ingested_at`: its generation. A replacement adds the
 new generation's rows beside the old ones, swaps the `applications` row in one commit (the moment
-readers switch), and then removes the superseded generations. `TableStore` keeps, of these tables,
+readers switch; a merge that never replaces a newer generation by an older one, so generations
+only grow even when two writers replace one application at once), and then removes the rows of
+generations older than the one the `applications` row names (dead for good, since it only grows). `TableStore` keeps, of these tables,
 only the rows of the generation their `applications` row names, so a reader sees the old rows until
 the swap and the new ones after it; `TableStore.snapshot()` reads every table as of one moment, so
 that holds across several reads too.
@@ -42,18 +44,23 @@ def replace_applications(store, rows: Mapping[str, object], scope: Sequence[Mapp
     for spec in (spec for spec in APP_ROW_TABLES if spec.name in rows):
         # Rows of this very generation from an earlier try of the same write are replaced, not doubled.
         store.replace_rows(spec, rows[spec.name], APP_KEY, scope, within=(GENERATION, generation))
-    store.replace_rows(APPLICATIONS, rows[APPLICATIONS.name], APP_KEY, scope)
+    store.upsert(APPLICATIONS, rows[APPLICATIONS.name], newer_by=GENERATION)
 
 
-def remove_superseded(store, scope: Sequence[Mapping], generation: datetime) -> None:
-    """Drop the rows of `scope`'s applications that belong to another generation than
-    `generation` (the one their `applications` row now names): older ones, and those of runs
-    killed before their swap."""
+def remove_superseded(store, scope: Sequence[Mapping]) -> None:
+    """Drop the rows of `scope`'s applications whose generation is older than the one their
+    `applications` row names now: replaced ones, those of runs killed before their swap, and
+    those of a writer whose swap lost to a newer generation."""
+    current = store.rows_of(APPLICATIONS, APP_KEY, scope, [GENERATION])
+    if not current:
+        return
+    newest = {tuple(row[k] for k in APP_KEY): row[GENERATION] for row in current}
     for spec in APP_ROW_TABLES:
-        if not store.exists(spec):
-            continue
-        if store.keys_present(spec, APP_KEY, scope, unless=(GENERATION, generation)):
-            store.remove_rows(spec, APP_KEY, scope, unless=(GENERATION, generation))
+        older = {tuple(row[k] for k in APP_KEY) for row in store.rows_of(spec, APP_KEY, current, [GENERATION])
+                 if row[GENERATION] is not None and row[GENERATION] < newest[tuple(row[k] for k in APP_KEY)]}
+        if older:
+            store.remove_older_rows(spec, APP_KEY, [row for row in current if tuple(row[k] for k in APP_KEY) in older],
+                                    GENERATION)
 
 
 def _generation_keys(table: pa.Table) -> pa.ChunkedArray:

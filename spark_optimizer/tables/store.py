@@ -15,7 +15,7 @@ import json
 import random
 import time
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -169,6 +169,20 @@ def read_delta_arrow(path: str, schema: pa.Schema, columns: list[str] | None = N
     return ds.dataset(files, schema=schema, format="parquet").to_table(columns=columns, filter=filter)
 
 
+def read_delta_batches(path: str, schema: pa.Schema, columns: list[str],
+                       storage_options: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
+    """`columns` of a Delta table's active files, batch by batch (never the whole table at once)."""
+    import pyarrow.dataset as ds
+
+    table = delta_table(path, storage_options)
+    if "deletionVectors" in (table.protocol().reader_features or []) or "://" in path and not path.startswith("file://"):
+        yield from table.to_pyarrow_table(columns=columns).to_batches()
+        return
+    files = [uri[len("file://"):] if uri.startswith("file://") else uri for uri in table.file_uris()]
+    if files:
+        yield from ds.dataset(files, schema=schema, format="parquet").to_batches(columns=columns)
+
+
 def check_keys_present(spec: TableSpec, table: pa.Table) -> None:
     for key in spec.keys:
         nulls = table.column(key).null_count
@@ -203,7 +217,7 @@ class TableBackend(Protocol):
     def add_columns(self, spec: TableSpec, path: str, names: list[str]) -> None: ...
     def read(self, spark: SparkSession, spec: TableSpec, path: str, as_of: datetime | None = None) -> DataFrame: ...
     def write(self, spec: TableSpec, path: str, data: TableData, mode: str, predicate: str | None) -> None: ...
-    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None: ...
+    def upsert(self, spec: TableSpec, path: str, data: TableData, newer_by: str | None = None) -> None: ...
     def quote(self, value: str) -> str: ...
 
 
@@ -301,7 +315,7 @@ class DeltaRsBackend:
             commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)),
         )
 
-    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None:
+    def upsert(self, spec: TableSpec, path: str, data: TableData, newer_by: str | None = None) -> None:
         from deltalake import CommitProperties
 
         source = self._to_arrow(spec, data)
@@ -319,7 +333,7 @@ class DeltaRsBackend:
                 target_alias="t",
                 commit_properties=CommitProperties(custom_metadata=_commit_metadata(spec)),
             )
-            .when_matched_update_all()
+            .when_matched_update_all(predicate=f"s.{newer_by} >= t.{newer_by}" if newer_by else None)
             .when_not_matched_insert_all()
             .execute()
         )
@@ -393,7 +407,7 @@ class SparkDeltaBackend:
             writer = writer.option("replaceWhere", predicate)
         writer.save(path)
 
-    def upsert(self, spec: TableSpec, path: str, data: TableData) -> None:
+    def upsert(self, spec: TableSpec, path: str, data: TableData, newer_by: str | None = None) -> None:
         from delta.tables import DeltaTable
 
         condition = " AND ".join(f"t.{k} = s.{k}" for k in spec.keys)
@@ -403,7 +417,7 @@ class SparkDeltaBackend:
                 DeltaTable.forPath(self.spark, path)
                 .alias("t")
                 .merge(self._dataframe(spec, data).alias("s"), condition)
-                .whenMatchedUpdateAll()
+                .whenMatchedUpdateAll(condition=f"s.{newer_by} >= t.{newer_by}" if newer_by else None)
                 .whenNotMatchedInsertAll()
                 .execute()
             )
@@ -537,12 +551,12 @@ class TableStore:
             return
         with_commit_retry(lambda: self.backend.write(spec, self.path(spec), data, "overwrite", predicate), spec.name)
 
-    def remove_rows(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
-                    unless: tuple[str, object] | None = None) -> None:
-        """Delete the rows whose `scope_keys` match one of `scope`, except (with
-        `unless=(column, value)`) those whose column holds that value; one commit."""
+    def remove_older_rows(self, spec: TableSpec, scope_keys: Sequence[str], scope: Sequence[Mapping], column: str) -> None:
+        """Delete, for each entry of `scope` (values of `scope_keys` and of `column`), the rows
+        of its keys whose `column` is older than its value; one commit."""
         self.ensure(spec)
-        predicate = self._scope_predicate(scope_keys, scope, unless, "<>")
+        predicate = " OR ".join(sorted(
+            "(" + self._scope_predicate(scope_keys, [entry], (column, entry[column]), "<") + ")" for entry in scope))
         if predicate:
             empty = spec.arrow_schema().empty_table()
             with_commit_retry(lambda: self.backend.write(spec, self.path(spec), empty, "overwrite", predicate), spec.name)
@@ -556,28 +570,40 @@ class TableStore:
         literal = self.backend.quote(value.isoformat() if isinstance(value, datetime) else str(value))
         return f"({predicate}) AND {column} {operator} {literal}"
 
-    def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
-                     unless: tuple[str, object] | None = None) -> list[dict]:
-        """Those of the `scope` key tuples that have rows in the table (with `unless=(column,
-        value)`, rows whose column holds another value), reading only the key columns of the
-        rows whose first key is among the scope's."""
+    def rows_of(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
+                columns: Sequence[str] = ()) -> list[dict]:
+        """The `scope_keys` (and `columns`) of the table's rows whose keys are among `scope`'s,
+        reading only those columns of the rows whose first key is among the scope's."""
         import pyarrow.compute as pc
 
         wanted = {tuple(row[k] for k in scope_keys) for row in scope}
         if not wanted or not self.exists(spec):
             return []
-        first = pc.field(scope_keys[0]).isin(sorted({key[0] for key in wanted}))
-        if unless is not None:
-            first = first & (pc.field(unless[0]) != pc.scalar(unless[1]))
-        rows = read_delta_arrow(self.path(spec), spec.arrow_schema(), columns=list(scope_keys), filter=first,
-                                storage_options=getattr(self.backend, "storage_options", None))
-        found = {tuple(row[k] for k in scope_keys) for row in rows.to_pylist()}
-        return [dict(zip(scope_keys, key)) for key in sorted(found & wanted)]
+        firsts = pa.array(sorted({key[0] for key in wanted}), spec.arrow_schema().field(scope_keys[0]).type)
+        storage_options = getattr(self.backend, "storage_options", None)
+        try:  # the filter pushed down to the files: row groups whose statistics exclude the scope are skipped
+            batches = read_delta_arrow(self.path(spec), spec.arrow_schema(), columns=[*scope_keys, *columns],
+                                       filter=pc.field(scope_keys[0]).isin(firsts), storage_options=storage_options).to_batches()
+        except pa.ArrowNotImplementedError:
+            # Files whose strings a delta-rs merge wrote as string_view refuse it ("no kernel
+            # matching (string, string_view)"): filtered after reading, batch by batch.
+            batches = read_delta_batches(self.path(spec), spec.arrow_schema(), [*scope_keys, *columns], storage_options)
+        found = []
+        for batch in batches:
+            batch = batch.filter(pc.is_in(batch.column(scope_keys[0]), value_set=firsts))
+            found.extend(row for row in batch.to_pylist() if tuple(row[k] for k in scope_keys) in wanted)
+        return found
 
-    def upsert(self, spec: TableSpec, data: TableData) -> None:
-        """Merge on the table's natural key: update matches, insert the rest."""
+    def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> list[dict]:
+        """Those of the `scope` key tuples that have rows in the table."""
+        found = {tuple(row[k] for k in scope_keys) for row in self.rows_of(spec, scope_keys, scope)}
+        return [dict(zip(scope_keys, key)) for key in sorted(found)]
+
+    def upsert(self, spec: TableSpec, data: TableData, newer_by: str | None = None) -> None:
+        """Merge on the table's natural key: update matches (with `newer_by`, only those whose
+        column is not newer than the incoming row's), insert the rest; one commit."""
         self.ensure(spec)
-        with_commit_retry(lambda: self.backend.upsert(spec, self.path(spec), data), spec.name)
+        with_commit_retry(lambda: self.backend.upsert(spec, self.path(spec), data, newer_by), spec.name)
 
     def schema_version(self, spec: TableSpec) -> int | None:
         """Schema version recorded by the newest commit that carries one."""

@@ -73,8 +73,8 @@ class ObservedStore(TableStore):
         super().replace_rows(*args, **kwargs)
         self._look()
 
-    def remove_rows(self, *args, **kwargs) -> None:
-        super().remove_rows(*args, **kwargs)
+    def remove_older_rows(self, *args, **kwargs) -> None:
+        super().remove_older_rows(*args, **kwargs)
         self._look()
 
     def upsert(self, *args, **kwargs) -> None:
