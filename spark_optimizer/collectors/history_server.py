@@ -268,8 +268,7 @@ def _write(store: TableStore, collected: dict[str, list[dict]], scope: list[dict
     if scope:
         rows = {spec.name: pa.Table.from_pylist(collected[spec.name], schema=spec.arrow_schema()) for spec in HS_TABLES}
         generation = collected[APPLICATIONS.name][0]["ingested_at"]
-        replace_applications(store, rows, scope, generation)
-        remove_superseded(store, scope)
+        remove_superseded(store, scope, generation, replace_applications(store, rows, scope, generation))
     for rows in collected.values():
         rows.clear()
     scope.clear()

@@ -177,10 +177,10 @@ def write_records(store: TableStore, batch: ParsedBatch, records: list[dict]) ->
         sources = {r["source_path"] for r in kept}
         rows = {spec.name: batch.rows_of(spec, sources) if spec.name in STREAMED else batch.table_of(spec, sources)
                 for spec in EVENT_LOG_TABLES}
-        replace_applications(store, rows, scope, generation)
+        stored_before = replace_applications(store, rows, scope, generation)
     store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
     if kept_apps:
-        remove_superseded(store, scope)
+        remove_superseded(store, scope, generation, stored_before)
     forget_analyses(store, scope)
 
 

@@ -37,30 +37,41 @@ def is_app_row_table(spec) -> bool:
     return spec.name in _APP_ROW_NAMES
 
 
-def replace_applications(store, rows: Mapping[str, object], scope: Sequence[Mapping], generation: datetime) -> None:
+def replace_applications(store, rows: Mapping[str, object], scope: Sequence[Mapping], generation: datetime) -> list[dict]:
     """Write the applications of `scope`: `rows` by table name (`applications` and the tables of
-    `APP_ROW_TABLES` the source provides), all of generation `generation`. Call
-    `remove_superseded` afterwards."""
+    `APP_ROW_TABLES` the source provides), all of generation `generation`. Returns the
+    applications that were stored before (keys and generation), for `remove_superseded`."""
+    stored_before = store.rows_of(APPLICATIONS, APP_KEY, scope, [GENERATION])
     for spec in (spec for spec in APP_ROW_TABLES if spec.name in rows):
         # Rows of this very generation from an earlier try of the same write are replaced, not doubled.
         store.replace_rows(spec, rows[spec.name], APP_KEY, scope, within=(GENERATION, generation))
     store.upsert(APPLICATIONS, rows[APPLICATIONS.name], newer_by=GENERATION)
+    return stored_before
 
 
-def remove_superseded(store, scope: Sequence[Mapping]) -> None:
-    """Drop the rows of `scope`'s applications whose generation is older than the one their
-    `applications` row names now: replaced ones, those of runs killed before their swap, and
-    those of a writer whose swap lost to a newer generation."""
+def remove_superseded(store, scope: Sequence[Mapping], generation: datetime, stored_before: Sequence[Mapping]) -> None:
+    """Drop the rows that no `applications` row will ever name again: of the applications
+    stored before (`replace_applications`' answer), those of generations older than the one
+    their row names now (replaced ones, and those of runs killed before their swap); of the
+    applications whose swap lost to a newer generation (another writer's), this generation's.
+    Rows of a killed run for an application never stored stay, unseen, until it is replaced."""
     current = store.rows_of(APPLICATIONS, APP_KEY, scope, [GENERATION])
-    if not current:
-        return
-    newest = {tuple(row[k] for k in APP_KEY): row[GENERATION] for row in current}
+    key = lambda row: tuple(row[k] for k in APP_KEY)  # noqa: E731
+    lost = [row for row in current if row[GENERATION] > generation]
+    before = {key(row) for row in stored_before}
+    replaced = [row for row in current if key(row) in before and row not in lost]
     for spec in APP_ROW_TABLES:
-        older = {tuple(row[k] for k in APP_KEY) for row in store.rows_of(spec, APP_KEY, current, [GENERATION])
-                 if row[GENERATION] is not None and row[GENERATION] < newest[tuple(row[k] for k in APP_KEY)]}
+        if not store.exists(spec):
+            continue
+        if lost:
+            store.replace_rows(spec, spec.arrow_schema().empty_table(), APP_KEY, lost, within=(GENERATION, generation))
+        if not replaced:
+            continue
+        newest = {key(row): row[GENERATION] for row in replaced}
+        older = {key(row) for row in store.rows_of(spec, APP_KEY, replaced, [GENERATION])
+                 if row[GENERATION] is not None and row[GENERATION] < newest[key(row)]}
         if older:
-            store.remove_older_rows(spec, APP_KEY, [row for row in current if tuple(row[k] for k in APP_KEY) in older],
-                                    GENERATION)
+            store.remove_older_rows(spec, APP_KEY, [row for row in replaced if key(row) in older], GENERATION)
 
 
 def _generation_keys(table: pa.Table) -> pa.ChunkedArray:

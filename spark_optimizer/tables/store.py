@@ -169,18 +169,22 @@ def read_delta_arrow(path: str, schema: pa.Schema, columns: list[str] | None = N
     return ds.dataset(files, schema=schema, format="parquet").to_table(columns=columns, filter=filter)
 
 
-def read_delta_batches(path: str, schema: pa.Schema, columns: list[str],
+def read_delta_batches(path: str, schema: pa.Schema, columns: list[str], filter=None,
                        storage_options: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
-    """`columns` of a Delta table's active files, batch by batch (never the whole table at once)."""
+    """`columns` of a Delta table's active files (the rows matching `filter`, when given), batch
+    by batch and one file at a time: a scan of the largest table holds little memory."""
     import pyarrow.dataset as ds
 
     table = delta_table(path, storage_options)
     if "deletionVectors" in (table.protocol().reader_features or []) or "://" in path and not path.startswith("file://"):
-        yield from table.to_pyarrow_table(columns=columns).to_batches()
+        data = table.to_pyarrow_table(columns=columns)
+        yield from (data.filter(filter) if filter is not None else data).to_batches()
         return
     files = [uri[len("file://"):] if uri.startswith("file://") else uri for uri in table.file_uris()]
     if files:
-        yield from ds.dataset(files, schema=schema, format="parquet").to_batches(columns=columns)
+        scanner = ds.dataset(files, schema=schema, format="parquet").scanner(
+            columns=columns, filter=filter, fragment_readahead=1, batch_readahead=1)
+        yield from scanner.to_batches()
 
 
 def check_keys_present(spec: TableSpec, table: pa.Table) -> None:
@@ -572,8 +576,8 @@ class TableStore:
 
     def rows_of(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping],
                 columns: Sequence[str] = ()) -> list[dict]:
-        """The `scope_keys` (and `columns`) of the table's rows whose keys are among `scope`'s,
-        reading only those columns of the rows whose first key is among the scope's."""
+        """The distinct `scope_keys` (and `columns`) values of the table's rows whose keys are among
+        `scope`'s, reading only those columns of the rows whose first key is among the scope's."""
         import pyarrow.compute as pc
 
         wanted = {tuple(row[k] for k in scope_keys) for row in scope}
@@ -581,18 +585,26 @@ class TableStore:
             return []
         firsts = pa.array(sorted({key[0] for key in wanted}), spec.arrow_schema().field(scope_keys[0]).type)
         storage_options = getattr(self.backend, "storage_options", None)
+        read = [*scope_keys, *columns]
+        found: set[tuple] = set()
+
+        def distinct(batch: pa.RecordBatch) -> None:
+            batch = batch.filter(pc.is_in(batch.column(scope_keys[0]), value_set=firsts))
+            if batch.num_rows:  # one row per distinct value, not one per row (tasks have millions)
+                found.update(tuple(row[c] for c in read)
+                             for row in pa.Table.from_batches([batch]).group_by(read).aggregate([]).to_pylist())
+
         try:  # the filter pushed down to the files: row groups whose statistics exclude the scope are skipped
-            batches = read_delta_arrow(self.path(spec), spec.arrow_schema(), columns=[*scope_keys, *columns],
-                                       filter=pc.field(scope_keys[0]).isin(firsts), storage_options=storage_options).to_batches()
+            for batch in read_delta_batches(self.path(spec), spec.arrow_schema(), read, pc.field(scope_keys[0]).isin(firsts),
+                                            storage_options):
+                distinct(batch)
         except pa.ArrowNotImplementedError:
             # Files whose strings a delta-rs merge wrote as string_view refuse it ("no kernel
-            # matching (string, string_view)"): filtered after reading, batch by batch.
-            batches = read_delta_batches(self.path(spec), spec.arrow_schema(), [*scope_keys, *columns], storage_options)
-        found = []
-        for batch in batches:
-            batch = batch.filter(pc.is_in(batch.column(scope_keys[0]), value_set=firsts))
-            found.extend(row for row in batch.to_pylist() if tuple(row[k] for k in scope_keys) in wanted)
-        return found
+            # matching (string, string_view)"): filtered after reading.
+            found.clear()
+            for batch in read_delta_batches(self.path(spec), spec.arrow_schema(), read, None, storage_options):
+                distinct(batch)
+        return [dict(zip(read, values)) for values in sorted(found, key=repr) if values[:len(scope_keys)] in wanted]
 
     def keys_present(self, spec: TableSpec, scope_keys: Sequence[str], scope: Iterable[Mapping]) -> list[dict]:
         """Those of the `scope` key tuples that have rows in the table."""
