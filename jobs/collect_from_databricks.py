@@ -3,29 +3,23 @@
     spark-submit jobs/collect_from_databricks.py --workspace-url https://adb-1.2.azuredatabricks.net --warehouse /wh
 """
 
-import argparse
-
-from spark_optimizer.collectors.databricks import collect_from_databricks
-from spark_optimizer.collectors.linking import run_collector_job
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext, run_job
+from spark_optimizer.context import run_job
+from spark_optimizer.runners.spark_submit import add_since, job_context, job_parser, print_result, since_ms
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = job_parser(__doc__)
     parser.add_argument("--workspace-url", help="default: DATABRICKS_HOST or the profile's host")
     parser.add_argument("--profile", help="profile of ~/.databrickscfg (default: the SDK's credential chain)")
-    parser.add_argument("--since-ms", type=int, help="job runs started after this epoch ms (default: watermark)")
+    add_since(parser, "job runs started")
     parser.add_argument("--no-runs", action="store_true")
     parser.add_argument("--no-events", action="store_true")
     parser.add_argument("--no-link", action="store_true", help="do not link ingested applications")
-    parser.add_argument("--warehouse")
-    parser.add_argument("--conf")
     args = parser.parse_args(argv)
-    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    return run_collector_job(ctx.store, lambda store, now: collect_from_databricks(
-        store, now, workspace_url=args.workspace_url, profile=args.profile, since_ms=args.since_ms,
-        runs=not args.no_runs, events=not args.no_events), not args.no_link)
+    result = job_context(args).collect.databricks(workspace_url=args.workspace_url, profile=args.profile,
+                                                  since_ms=since_ms(args), runs=not args.no_runs,
+                                                  events=not args.no_events, link=not args.no_link)
+    return print_result(result, args.output_format)
 
 
 if __name__ == "__main__":

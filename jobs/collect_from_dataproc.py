@@ -3,30 +3,24 @@
     spark-submit jobs/collect_from_dataproc.py --project my-project --region us-central1 --warehouse gs://bucket/wh
 """
 
-import argparse
-
-from spark_optimizer.collectors.dataproc import collect_from_dataproc
-from spark_optimizer.collectors.linking import run_collector_job
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext, run_job
+from spark_optimizer.context import run_job
+from spark_optimizer.runners.spark_submit import add_since, job_context, job_parser, print_result, since_ms
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = job_parser(__doc__)
     parser.add_argument("--project", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--api-endpoint", help="default: <region>-dataproc.googleapis.com")
-    parser.add_argument("--since-ms", type=int, help="batches created after this epoch ms (default: watermark)")
+    add_since(parser, "batches created")
     parser.add_argument("--no-jobs", action="store_true")
     parser.add_argument("--no-batches", action="store_true")
     parser.add_argument("--no-link", action="store_true", help="do not link ingested applications")
-    parser.add_argument("--warehouse")
-    parser.add_argument("--conf")
     args = parser.parse_args(argv)
-    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    return run_collector_job(ctx.store, lambda store, now: collect_from_dataproc(
-        store, args.project, args.region, now, api_endpoint=args.api_endpoint, since_ms=args.since_ms,
-        jobs=not args.no_jobs, batches=not args.no_batches), not args.no_link)
+    result = job_context(args).collect.dataproc(args.project, args.region, api_endpoint=args.api_endpoint,
+                                                since_ms=since_ms(args), jobs=not args.no_jobs,
+                                                batches=not args.no_batches, link=not args.no_link)
+    return print_result(result, args.output_format)
 
 
 if __name__ == "__main__":

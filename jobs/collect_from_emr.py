@@ -3,29 +3,24 @@
     spark-submit jobs/collect_from_emr.py --region us-west-2 --warehouse s3a://bucket/wh
 """
 
-import argparse
-
-from spark_optimizer.collectors.emr import collect_from_emr
-from spark_optimizer.collectors.linking import run_collector_job
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext, run_job
+from spark_optimizer.context import run_job
+from spark_optimizer.runners.spark_submit import add_since, job_context, job_parser, print_result, since_ms
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = job_parser(__doc__)
     parser.add_argument("--region", required=True)
     parser.add_argument("--profile", help="AWS profile (default: boto3's credential chain)")
     parser.add_argument("--cluster-id", action="append", dest="cluster_ids", help="only this cluster (repeatable)")
-    parser.add_argument("--since-ms", type=int, help="clusters created after this epoch ms (default: watermark)")
+    add_since(parser, "clusters created")
     parser.add_argument("--retries", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--no-link", action="store_true", help="do not link ingested applications")
-    parser.add_argument("--warehouse")
-    parser.add_argument("--conf")
     args = parser.parse_args(argv)
-    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    return run_collector_job(ctx.store, lambda store, now: collect_from_emr(
-        store, args.region, now, profile=args.profile, cluster_ids=args.cluster_ids, since_ms=args.since_ms,
-        retries=args.retries), not args.no_link)
+    result = job_context(args).collect.emr(args.region, profile=args.profile, cluster_ids=args.cluster_ids,
+                                           since_ms=since_ms(args), retries=args.retries, timeout_s=args.timeout,
+                                           link=not args.no_link)
+    return print_result(result, args.output_format)
 
 
 if __name__ == "__main__":

@@ -3,26 +3,16 @@
     spark-submit jobs/recommend.py --warehouse /tmp/wh [--event-log-dir samples/eventlogs]
 """
 
-import argparse
-from datetime import datetime, timezone
-
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext, run_job
-from spark_optimizer.recommender.pipeline import run_pipeline
+from spark_optimizer.context import run_job
+from spark_optimizer.runners.spark_submit import job_context, job_parser, print_result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--warehouse")
-    parser.add_argument("--conf")
-    parser.add_argument("--event-log-dir", help="Ingest these logs first (default: use what is already ingested).")
+def main(argv: list[str] | None = None) -> int:
+    parser = job_parser(__doc__)
+    parser.add_argument("--event-log-dir", action="append", default=[], help="ingest these logs first (repeatable)")
     parser.add_argument("--folds", type=int, default=2)
-    args = parser.parse_args()
-    ctx = AppContext(load_settings(args.conf, warehouse=args.warehouse))
-    summary = run_pipeline(ctx.spark, ctx.store, ctx.settings, args.event_log_dir, datetime.now(timezone.utc), args.folds)
-    print(f"analyzed {summary.analyzed}; trained on {summary.train.runs} runs; built {summary.build.signature_rows} signature "
-          f"and {summary.build.job_type_rows} job-type recommendations; {summary.build.feedback_linked} runs linked", flush=True)
-    return summary.ingest.exit_code if summary.ingest is not None else 0
+    args = parser.parse_args(argv)
+    return print_result(job_context(args).main_job.run(args.event_log_dir, folds=args.folds), args.output_format)
 
 
 if __name__ == "__main__":

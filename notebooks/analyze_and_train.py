@@ -8,36 +8,21 @@
 
 # COMMAND ----------
 
-import os
-from datetime import datetime, timezone
-
-from spark_optimizer.analysis.analyze import analyze_applications
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
-from spark_optimizer.ml.train import train_models
+from spark_optimizer.runners.notebook import notebook_context, notebook_params
 
 DEFAULTS = {"warehouse": "./spark-optimizer-warehouse", "mlflow_tracking_uri": "", "mlflow_experiment_dir": "/Shared/spark-optimizer",
             "mlflow_catalog": "", "mlflow_schema": "default", "folds": "3"}
-MLFLOW_SETTINGS = ("mlflow_tracking_uri", "mlflow_experiment_dir", "mlflow_catalog", "mlflow_schema")
-try:
-    for name, value in DEFAULTS.items():
-        dbutils.widgets.text(name, value)  # noqa: F821 - provided by Databricks
-    params = {name: dbutils.widgets.get(name) for name in DEFAULTS}  # noqa: F821
-except NameError:  # not on Databricks: the defaults, each replaceable by SPARK_OPTIMIZER_NOTEBOOK_<NAME>
-    params = {name: os.environ.get(f"SPARK_OPTIMIZER_NOTEBOOK_{name.upper()}", value) for name, value in DEFAULTS.items()}
+params = notebook_params(DEFAULTS, globals().get("dbutils"))
 
 # COMMAND ----------
 
-overrides = {name: params[name] for name in MLFLOW_SETTINGS if params[name]}
-ctx = AppContext(load_settings(warehouse=params["warehouse"], **overrides), spark=globals().get("spark"))
-now = datetime.now(timezone.utc)
-analyzed = analyze_applications(ctx.spark, ctx.store, now)
-print(f"analyzed {len(analyzed.analyzed)} application attempt(s); {analyzed.findings} finding(s)")
+ctx = notebook_context(params, spark=globals().get("spark"),
+                       settings=("mlflow_tracking_uri", "mlflow_experiment_dir", "mlflow_catalog", "mlflow_schema"))
+print(ctx.analyze.run().text)
 
 # COMMAND ----------
 
-summary = train_models(ctx.spark, ctx.store, ctx.settings, now, folds=int(params["folds"]))
-print(f"trained on {summary.runs} runs of {summary.signatures} job signature(s): scaling curve for {summary.scaling_wins}, "
-      f"random forest for {summary.forest_wins}, their blend for {summary.blend_wins}")
+trained = ctx.train.run(folds=int(params["folds"]))
+summary = trained.summary
+print(trained.text)
 print(f"validation: {summary.metrics}")
-print(f"runtime model version {summary.runtime_model_version} (alias champion), MLflow run {summary.mlflow_run_id}")

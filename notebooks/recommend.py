@@ -7,34 +7,25 @@
 
 # COMMAND ----------
 
-import os
-from datetime import datetime, timezone
+import json
 
-from spark_optimizer.config import load_settings
-from spark_optimizer.context import AppContext
-from spark_optimizer.recommender.lookup import as_json, lookup
-from spark_optimizer.recommender.pipeline import run_pipeline
-from spark_optimizer.units import parse_size_bytes
+from spark_optimizer.runners.notebook import notebook_context, notebook_params
 
 DEFAULTS = {"event_log_dir": "samples/eventlogs", "warehouse": "./spark-optimizer-warehouse", "job_type": "etl",
             "input_size": "10GB"}
-try:
-    for name, value in DEFAULTS.items():
-        dbutils.widgets.text(name, value)  # noqa: F821 - provided by Databricks
-    params = {name: dbutils.widgets.get(name) for name in DEFAULTS}  # noqa: F821
-except NameError:  # not on Databricks: the defaults, each replaceable by SPARK_OPTIMIZER_NOTEBOOK_<NAME>
-    params = {name: os.environ.get(f"SPARK_OPTIMIZER_NOTEBOOK_{name.upper()}", value) for name, value in DEFAULTS.items()}
+params = notebook_params(DEFAULTS, globals().get("dbutils"))
 
 # COMMAND ----------
 
-ctx = AppContext(load_settings(warehouse=params["warehouse"]), spark=globals().get("spark"))
-summary = run_pipeline(ctx.spark, ctx.store, ctx.settings, params["event_log_dir"] or None, datetime.now(timezone.utc))
+ctx = notebook_context(params, spark=globals().get("spark"))
+summary = ctx.main_job.run([params["event_log_dir"]] if params["event_log_dir"] else []).summary
 print(f"trained on {summary.train.runs} runs; built {summary.build.signature_rows} signature and "
       f"{summary.build.job_type_rows} job-type recommendations")
 
 # COMMAND ----------
 
-answer = lookup(ctx.settings, job_type=params["job_type"], input_bytes=parse_size_bytes(params["input_size"]))
+recommended = ctx.recommend.run(job_type=params["job_type"], input_size=params["input_size"])
+answer = recommended.summary
 print(answer.row["rationale"])
 print(answer.row["spark_submit"])
-print(as_json(answer))
+print(json.dumps(recommended.data, indent=2))

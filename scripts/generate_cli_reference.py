@@ -18,7 +18,9 @@ import typer
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # document the CLI of this checkout, not another installed copy
 
+import spark_optimizer.cli as cli_package  # noqa: E402
 from spark_optimizer.cli import app  # noqa: E402
+from spark_optimizer.runners.result import EXIT_CODES  # noqa: E402
 
 PROGRAM = "spark-optimizer"
 REFERENCE = REPO_ROOT / "docs" / "cli-reference.md"
@@ -159,10 +161,16 @@ def render() -> str:
     lines = [
         "# CLI reference",
         "",
-        f"Generated from the Typer app (`spark_optimizer/cli.py`) by `{REGENERATE}`;",
+        f"Generated from the Typer app (`spark_optimizer/cli/`) by `{REGENERATE}`;",
         "a test fails when this file is stale. `spark-optimizer COMMAND --help` prints the same per command.",
         "",
         _paragraphs(root.help),
+        "",
+        _paragraphs(cli_package.__doc__).split("\n\n", 1)[1],
+        "",
+        "| exit code | meaning |",
+        "|---|---|",
+        *(f"| {code} | {_cell(meaning)} |" for code, meaning in sorted(EXIT_CODES.items())),
         "",
         "```",
         f"{PROGRAM} [OPTIONS] COMMAND [ARGS]...",

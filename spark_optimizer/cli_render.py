@@ -11,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from spark_optimizer.runners.refs import attempt_ref
+
 SEVERITY_STYLE = {"critical": "bold red", "severe": "red", "moderate": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -30,7 +32,7 @@ def _mb(b: Any) -> str:
 def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
     app, m = report["application"], report["metrics"]
     head = Table.grid(padding=(0, 2))
-    head.add_row("application", f"{app['app_id']}{'/' + app['attempt_id'] if app['attempt_id'] else ''}  {app['app_name'] or ''}")
+    head.add_row("application", f"{attempt_ref(app['app_id'], app['attempt_id'])}  {app['app_name'] or ''}")
     head.add_row("run", f"Spark {app['spark_version']} on {app['platform']} ({app['master']}), {app['status']}, {_seconds(app['duration_ms'])}")
     head.add_row("resources", f"{app['max_concurrent_executors']} executors x {app['executor_cores']} cores, "
                  f"{app['executor_memory_mb'] or '?'} MB each ({app['executors_added']} added over the run)")
@@ -89,15 +91,47 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
     return Group(*parts)
 
 
-def jobs_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"{len(rows)} application attempts")
-    for column in ("app_id", "name", "start (UTC)", "status", "duration", "platform", "executors", "tasks", "failed", "bottleneck"):
+def jobs_table(page: dict[str, Any]) -> Table:
+    """A page of `JobsRunner.page`: {total, offset, limit, items}."""
+    rows = page["items"]
+    shown = f"{page['offset'] + 1}-{page['offset'] + len(rows)} of {page['total']}" if rows else f"0 of {page['total']}"
+    table = Table(title=f"application attempts {shown}")
+    for column in ("app_id/attempt", "name", "start (UTC)", "status", "duration", "platform", "executors", "tasks", "failed", "bottleneck"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["app_id"] + (f"/{r['attempt_id']}" if r["attempt_id"] else ""), (r["app_name"] or "")[:40],
-                      r["start"], r["status"], _seconds(r["duration_ms"]), r["platform"], str(r["executors_added"]),
-                      str(r["task_count"]), str(r["failed_task_count"]), r.get("bottleneck") or "-")
+        table.add_row(r["ref"], (r["app_name"] or "")[:40], r["start"], r["status"], _seconds(r["duration_ms"]), r["platform"],
+                      str(r["executors_added"]), str(r["task_count"]), str(r["failed_task_count"]), r.get("bottleneck") or "-")
     return table
+
+
+def applications_table(store: Any, warehouse: str) -> Table:
+    """Every ingested attempt with its bottleneck and most severe finding (the quickstart's overview)."""
+    from spark_optimizer.rules.model import finding_order
+    from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FINDINGS
+
+    metrics = {(r["app_id"], r["attempt_id"]): r for r in store.read_arrow(APP_METRICS).to_pylist()}
+    findings: dict = {}
+    for f in sorted(store.read_arrow(FINDINGS).to_pylist(), key=finding_order):
+        findings.setdefault((f["app_id"], f["attempt_id"]), []).append(f)
+    table = Table("app_id/attempt", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
+                  "bottleneck", "findings", "most severe finding", title=f"applications in {warehouse}")
+    for row in sorted(store.read_arrow(APPLICATIONS).to_pylist(), key=lambda r: r["start_time_ms"] or 0):
+        key = (row["app_id"], row["attempt_id"])
+        top = findings.get(key, [])
+        table.add_row(attempt_ref(*key), (row["app_name"] or "")[:28], row["spark_version"], row["platform"],
+                      f"{(row['duration_ms'] or 0) / 1000:.1f}", str(row["executors_added"]), str(row["task_count"]),
+                      str(row["failed_task_count"]), (metrics.get(key) or {}).get("bottleneck") or "-", str(len(top)),
+                      f"{top[0]['severity']}: {top[0]['title']}" if top else "-")
+    return table
+
+
+def quickstart_pick(settings: Any) -> dict[str, Any]:
+    """The signature-level recommendation with the most evidence: most runs, then the largest input
+    (a size its curve can scale), then the highest confidence."""
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
+
+    rows = [r for r in latest_build(read_rows(settings)) if r["level"] == "signature"]
+    return max(rows, key=lambda r: (r["run_count"] or 0, r["input_bytes"] or 0, r["confidence"]))
 
 
 def train_summary(summary: Any, tracking_uri: str) -> Group:
@@ -114,11 +148,11 @@ def train_summary(summary: Any, tracking_uri: str) -> Group:
     return Group(text, metrics)
 
 
-def similar_table(target: dict[str, Any], rows: list[dict[str, Any]]) -> Table:
-    table = Table("app_id", "name", "similarity", "wall s", "same job", "what differed",
-                  title=f"runs most similar to {target['app_id']} ({target['app_name']}, {target['job_signature']})")
-    for r in rows:
-        table.add_row(r["app_id"] + (f"/{r['attempt_id']}" if r["attempt_id"] else ""), (r["app_name"] or "")[:28],
-                      f"{r['similarity']:.3f}", f"{r['wall_s']:.1f}", "yes" if r["job_signature"] == target["job_signature"] else "no",
-                      "; ".join(r["differences"]) or "-")
+def similar_table(data: dict[str, Any]) -> Table:
+    """`ReportRunner.similar`'s data: the target and its most similar runs."""
+    table = Table("app_id/attempt", "name", "similarity", "wall s", "same job", "what differed",
+                  title=f"runs most similar to {data['ref']} ({data['app_name']}, {data['job_signature']})")
+    for r in data["similar"]:
+        table.add_row(r["ref"], (r["app_name"] or "")[:28], f"{r['similarity']:.3f}", f"{(r['wall_ms'] or 0) / 1000:.1f}",
+                      "yes" if r["job_signature"] == data["job_signature"] else "no", "; ".join(r["differences"]) or "-")
     return table

@@ -19,7 +19,7 @@ and an optional `spark` session (default: the active one, or a local one); nothi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,15 +36,11 @@ if TYPE_CHECKING:
     from spark_optimizer.recommender.lookup import LookupAnswer
 
 
-def _context(warehouse: str | None, spark: "SparkSession | None"):
+def _context(warehouse: str | None, spark: "SparkSession | None" = None):
     from spark_optimizer.config import load_settings
     from spark_optimizer.context import AppContext
 
     return AppContext(load_settings(warehouse=warehouse), spark=spark)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def ingest(event_log_dir: str, *, warehouse: str | None = None, spark: "SparkSession | None" = None,
@@ -56,36 +52,22 @@ def ingest(event_log_dir: str, *, warehouse: str | None = None, spark: "SparkSes
         summary = ingest("s3a://logs/spark-events", warehouse="s3a://bucket/optimizer")
         summary.exit_code, summary.failed
     """
-    from spark_optimizer.eventlog.ingest import ingest_event_logs
-
-    ctx = _context(warehouse, spark)
-    return ingest_event_logs(ctx.spark_context, ctx.store, event_log_dir, _now(), batch_size=ctx.settings.ingest_batch_size,
-                             batch_bytes=ctx.settings.ingest_batch_mb * 1024 * 1024,
-                             batch_rows=ctx.settings.ingest_batch_rows, force=force)
+    return _context(warehouse, spark).ingest.run(event_log_dir, force=force).summary
 
 
 def analyze(app_id: str | None = None, *, warehouse: str | None = None, spark: "SparkSession | None" = None,
             executor_counts: list[int] | None = None) -> "dict[str, Any] | AnalyzeSummary":
     """Without `app_id`: analyze every application ingested since the last analysis and return the
     summary. With `app_id` ("APP_ID" or "APP_ID/ATTEMPT"): that application's report (summary,
-    bottleneck, findings with configuration changes, what-if at `executor_counts`).
+    bottleneck, findings with configuration changes, `spark_submit_conf`, what-if at `executor_counts`).
 
     Example::
 
         report = analyze("application_1700000000000_0042", warehouse="/tmp/wh")
         [f["title"] for f in report["findings"]]
     """
-    from spark_optimizer.analysis.analyze import analyze_applications
-
     ctx = _context(warehouse, spark)
-    if app_id is None:
-        return analyze_applications(ctx.spark, ctx.store, _now())
-    from spark_optimizer.analysis.report import build_app_report, is_analyzed, resolve_attempt
-
-    app, attempt = resolve_attempt(ctx.store, app_id)
-    if not is_analyzed(ctx.store, app, attempt):
-        analyze_applications(ctx.spark, ctx.store, _now(), only=[(app, attempt)])
-    return build_app_report(ctx.store, app, attempt, executor_counts)
+    return ctx.analyze.run().summary if app_id is None else ctx.analyze.report(app_id, executor_counts)
 
 
 def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, external_runs: "DataFrame | None" = None,
@@ -99,19 +81,7 @@ def train(*, warehouse: str | None = None, spark: "SparkSession | None" = None, 
         summary = train(warehouse="/tmp/wh")
         summary.metrics["selected_validation_mape"], summary.runtime_model_version
     """
-    from spark_optimizer.analysis.analyze import analyze_applications
-    from spark_optimizer.ml.runs import add_external_runs
-    from spark_optimizer.ml.train import train_models
-
-    from spark_optimizer.tables import APPLICATIONS
-
-    ctx = _context(warehouse, spark)
-    now = _now()
-    if ctx.store.exists(APPLICATIONS):  # a warehouse may hold external runs only
-        analyze_applications(ctx.spark, ctx.store, now)
-    if external_runs is not None:
-        add_external_runs(ctx.store, external_runs, external_source, now)
-    return train_models(ctx.spark, ctx.store, ctx.settings, now, folds=folds)
+    return _context(warehouse, spark).train.run(folds, external_runs, external_source).summary
 
 
 def add_runs(runs: "str | DataFrame | pd.DataFrame", *, mapping: "str | dict | None" = None, job: str | None = None,
@@ -127,25 +97,8 @@ def add_runs(runs: "str | DataFrame | pd.DataFrame", *, mapping: "str | dict | N
         summary = add_runs("../shared/datasets/c3o/grep.tsv", mapping="c3o", warehouse="/tmp/wh")
         summary.added, summary.skipped
     """
-    import pandas as pd
-
-    from spark_optimizer.config import load_settings
-    from spark_optimizer.ml.external_runs import AddRunsSummary, add_runs_file
-    from spark_optimizer.ml.runs import add_external_runs
-    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
-
-    settings = load_settings(warehouse=warehouse)
-    if isinstance(runs, str) or hasattr(runs, "__fspath__"):
-        if mapping is None:
-            raise ValueError(f"add_runs({str(runs)!r}) needs a mapping: a built-in name such as 'c3o', a TOML/JSON file or a dict")
-        return add_runs_file(TableStore(None, settings, backend=DeltaRsBackend()), runs, mapping, _now(), job=job)
-    if hasattr(runs, "toPandas"):
-        ctx = _context(warehouse, runs.sparkSession)
-        added = add_external_runs(ctx.store, runs, "external", _now())
-        return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), ())
-    added = add_external_runs(TableStore(None, settings, backend=DeltaRsBackend()), runs, "external", _now())
-    jobs = tuple(sorted(runs["job_signature"].astype(str).unique()))
-    return AddRunsSummary(added, pd.DataFrame(columns=["row", "reason"]), jobs)
+    spark = getattr(runs, "sparkSession", None)
+    return _context(warehouse, spark).add_runs.run(runs, mapping, job).summary
 
 
 def similar(app_id: str, k: int = 5, *, warehouse: str | None = None, spark: "SparkSession | None" = None) -> list[dict[str, Any]]:
@@ -156,15 +109,7 @@ def similar(app_id: str, k: int = 5, *, warehouse: str | None = None, spark: "Sp
 
         [(r["app_id"], r["similarity"], r["differences"]) for r in similar("local-1700000000000", k=3)]
     """
-    from spark_optimizer.analysis.report import resolve_attempt
-    from spark_optimizer.ml.similarity import similar_runs
-
-    ctx = _context(warehouse, spark)
-    app, attempt = resolve_attempt(ctx.store, app_id)
-    analyze(warehouse=ctx.settings.warehouse, spark=ctx.spark)
-    _, rows = similar_runs(ctx.spark, ctx.store, app, attempt, k, _now())
-    return [{key: r[key] for key in ("app_id", "attempt_id", "app_name", "job_signature", "wall_ms", "similarity", "distance",
-                                     "differences")} for r in rows]
+    return _context(warehouse, spark).report.similar(app_id, k).data["similar"]
 
 
 def fit_runtime_model(runs: "DataFrame | pd.DataFrame", *, spark: "SparkSession | None" = None, folds: int = 3) -> "RuntimeModel":
@@ -220,10 +165,7 @@ def build_recommendations(*, warehouse: str | None = None, spark: "SparkSession 
         train(warehouse="/tmp/wh")
         build_recommendations(warehouse="/tmp/wh").job_type_rows
     """
-    from spark_optimizer.recommender.build import build_recommendations as build
-
-    ctx = _context(warehouse, spark)
-    return build(ctx.spark, ctx.store, ctx.settings, _now(), objective=objective, cloud=cloud)
+    return _context(warehouse, spark).build_recommendations.run(objective, cloud).summary
 
 
 def recommend(*, job_type: str | None = None, signature: str | None = None, app_name: str | None = None,
@@ -243,17 +185,9 @@ def recommend(*, job_type: str | None = None, signature: str | None = None, app_
         answer = recommend(job_type="etl", input_size="10GB", deadline="30m", warehouse="/tmp/wh")
         answer.row["spark_submit"], answer.row["predicted_cost"], answer.row["recommendation_id"]
     """
-    from spark_optimizer.config import load_settings
-    from spark_optimizer.recommender.lookup import lookup
-    from spark_optimizer.units import parse_duration_ms, parse_size_bytes
-
-    size = parse_size_bytes(input_size) if isinstance(input_size, str) else input_size
-    deadline_s = parse_duration_ms(deadline) / 1000 if isinstance(deadline, str) else deadline
-    if budget is not None and budget <= 0:
-        raise ValueError(f"budget must be a positive amount, not {budget}")
-    return lookup(load_settings(warehouse=warehouse), input_bytes=size, job_type=job_type, signature=signature,
-                  app_name=app_name, deadline_s=deadline_s, budget=budget, objective=objective, cloud=cloud, spot=spot,
-                  candidates=candidates.to_dict("records") if hasattr(candidates, "to_dict") else candidates)
+    return _context(warehouse).recommend.run(
+        input_size=input_size, job_type=job_type, signature=signature, app_name=app_name, deadline=deadline,
+        budget=budget, objective=objective, cloud=cloud, spot=spot, candidates=candidates).summary
 
 
 def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None = None, app_id: str | None = None,
@@ -267,10 +201,5 @@ def feedback(recommendation_id: str, runtime: "str | int", *, cost: float | None
         record = feedback("rec-1a2b3c4d5e6f~e4c4m8192p64i10240", "12m", cost=3.5, warehouse="/tmp/wh")
         record.runtime_error  # +0.2 means 20% slower than predicted
     """
-    from spark_optimizer.config import load_settings
-    from spark_optimizer.recommender.feedback import record_feedback
-    from spark_optimizer.units import parse_duration_ms
-
-    runtime_ms = parse_duration_ms(runtime) if isinstance(runtime, str) else int(runtime)
-    return record_feedback(load_settings(warehouse=warehouse), recommendation_id, runtime_ms, recorded_at or _now(),
-                           cost=cost, app_id=app_id, note=note)
+    return _context(warehouse).feedback.run(recommendation_id, runtime, cost=cost, app_id=app_id, note=note,
+                                            recorded_at=recorded_at).summary

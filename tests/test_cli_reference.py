@@ -31,6 +31,8 @@ def test_the_reference_names_every_command_argument_and_option(generator):
         command = root.get_command(ctx, name)
         assert f"## `spark-optimizer {name}`" in reference
         for param in command.params:
+            if getattr(param, "hidden", False):  # older spellings kept working, not documented
+                continue
             if param.param_type_name == "option":
                 for option in [*param.opts, *param.secondary_opts]:
                     assert f"`{option}`" in reference, f"{name}: {option} missing"
@@ -68,3 +70,11 @@ def test_sub_app_commands_and_global_options_are_documented(generator, monkeypat
     assert "### `spark-optimizer models list`" in reference
     assert "| `--limit` | integer | `50` | At most this many. |" in reference
     assert "| [`spark-optimizer models list`](#spark-optimizer-models-list) | List the models. |" in reference
+
+
+def test_the_reference_documents_the_exit_codes(generator):
+    from spark_optimizer.runners.result import EXIT_CODES
+
+    reference = generator.render()
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in reference

@@ -30,10 +30,14 @@ class ApiState:
         self.clock = clock
         self.write_lock = threading.Lock()
 
-    def store(self):
-        from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+    def context(self):
+        """A context per request: its runners read the tables as they are now, through delta-rs."""
+        from spark_optimizer.context import AppContext
 
-        return TableStore(None, self.settings, backend=DeltaRsBackend())
+        return AppContext(self.settings, clock=self.clock)
+
+    def store(self):
+        return self.context().arrow_store
 
 
 def state(request: Request) -> ApiState:
@@ -86,9 +90,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         uvicorn.run(create_app(load_settings(warehouse="/tmp/wh")), host="127.0.0.1", port=8080)
     """
     from spark_optimizer.analysis.report import ApplicationNotFoundError
-    from spark_optimizer.api.routes import NotAnalyzedError, router
+    from spark_optimizer.api.routes import router
     from spark_optimizer.recommender.feedback import FeedbackError
     from spark_optimizer.recommender.lookup import UnknownRecommendationError
+    from spark_optimizer.runners.analyze import NotAnalyzedError
 
     from fastapi_offline import FastAPIOffline
 

@@ -132,15 +132,8 @@ class JobsQuery(Strict):
             parse_date(value)
         return value
 
-    def bounds_ms(self) -> tuple[int | None, int | None, int | None]:
-        def ms(text: str | None) -> int | None:
-            return None if text is None else int(parse_date(text).timestamp() * 1000)
-
-        return ms(self.since), ms(self.until), None if self.min_duration is None else parse_duration_ms(self.min_duration)
-
 
 class AnalyzeQuery(Strict):
-    attempt_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN, description="Default: the latest attempt.")
     executors: list[int] | None = Field(None, max_length=16, description="What-if executor counts (repeat the parameter).")
 
     @field_validator("executors")
@@ -151,11 +144,8 @@ class AnalyzeQuery(Strict):
         return value
 
 
-class AttemptQuery(Strict):
-    attempt_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN, description="Default: the latest attempt.")
-
-
 class Job(BaseModel):
+    ref: str = Field(description="The attempt as the CLI writes and takes it: APP_ID/ATTEMPT (APP_ID alone for an unnamed attempt).")
     app_id: str
     attempt_id: str
     app_name: str | None = None

@@ -9,8 +9,8 @@ Example::
 Incremental: only completed attempts that ended after the watermark (the latest `end_time_ms`
 among applications whose `source_path` starts with this server's URL) are fetched. Each
 attempt's rows replace its previous rows (`replaceWhere` on app_id/attempt_id), so nothing is
-ever duplicated. Only the standard library is used (urllib); a `requests.Session`-like object
-may be passed as `session`.
+ever duplicated. Requests go through `collectors.http` (httpx with retries); an `httpx.Client`
+of the caller's (proxies, certificates) may be passed as `http_client`.
 
 Columns the REST API does not provide stay null: see `history_server_rows.NULL_FROM_REST`;
 the `tasks` table is not written (the per-task REST endpoint is too heavy for a collector).
@@ -19,13 +19,12 @@ the `tasks` table is not written (the per-task REST endpoint is too heavy for a 
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
+import httpx
 import pyarrow as pa
 
 from spark_optimizer.collectors import history_server_rows as rows_of
@@ -60,13 +59,13 @@ def normalize_base_url(base_url: str) -> str:
 class HistoryServerClient:
     """GETs JSON from a History Server (retries, auth and headers: `RetryingGetter`)."""
 
-    def __init__(self, base_url: str, *, session: Any = None, timeout_s: float = 30, retries: int = 3,
+    def __init__(self, base_url: str, *, http_client: httpx.Client | None = None, timeout_s: float = 30, retries: int = 3,
                  auth: tuple[str, str] | str | None = None, headers: Mapping[str, str] | None = None,
                  backoff_s: float = 0.5):
         self.base_url = normalize_base_url(base_url)  # credentials taken out: never printed or stored
         self.http = RetryingGetter(timeout_s=timeout_s, retries=retries, backoff_s=backoff_s,
                                    auth=auth if auth is not None else url_credentials(base_url),
-                                   headers=headers, session=session)
+                                   headers=headers, client=http_client)
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         return with_query(f"{self.base_url}/api/v1{path}", params)
@@ -279,7 +278,7 @@ def collect_from_history_server(
     base_url: str,
     collected_at: datetime,
     *,
-    session: Any = None,
+    http_client: httpx.Client | None = None,
     timeout_s: float = 30,
     retries: int = 3,
     auth: tuple[str, str] | str | None = None,
@@ -296,7 +295,7 @@ def collect_from_history_server(
     watermark. Raises HistoryServerCollectError when the server cannot be listed at all; a failure
     for one application is recorded in the summary and the others are still collected.
     """
-    client = HistoryServerClient(base_url, session=session, timeout_s=timeout_s, retries=retries, auth=auth,
+    client = HistoryServerClient(base_url, http_client=http_client, timeout_s=timeout_s, retries=retries, auth=auth,
                                  headers=headers, backoff_s=backoff_s)
     summary = CollectSummary(client.base_url)
     watermark = since_ms if since_ms is not None else read_watermark(store, client.base_url)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 import pyarrow as pa
@@ -244,19 +244,3 @@ def collect_and_link(store: TableStore, collect: Callable[[TableStore, datetime]
     if link:
         summary.links = link_applications(store, collected_at).linked
     return summary
-
-
-def run_collector_job(store: TableStore, collect: Callable[[TableStore, datetime], Any], link: bool = True) -> int:
-    """The spark-submit jobs' body: collect and link now, print the report (errors to stderr); the exit code."""
-    import sys
-
-    from spark_optimizer.collectors.cloud_rows import CloudCollectError
-    from spark_optimizer.collectors.cloud_store import report_lines
-
-    try:
-        summary = collect_and_link(store, collect, datetime.now(timezone.utc), link)
-    except CloudCollectError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    print("\n".join(report_lines(summary)), flush=True)
-    return summary.exit_code

@@ -26,7 +26,7 @@ Spark exposes two kinds of series (names checked against Spark 4.0.1):
 Samples are downsampled by the query_range `step`. Without `start_ms`, collection starts at the
 newest `timestamp_ms` already stored (else one hour before `end_ms`); rows are upserted on
 (app_id, attempt_id, executor_id, metric, timestamp_ms), so collecting again never duplicates.
-Only the standard library is used (urllib).
+Requests go through `collectors.http` (httpx with retries).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 from spark_optimizer.cost import PricingCatalogue, compare_clouds, format_duration
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.ml.model_inputs import GB
-from spark_optimizer.recommender.curves import CurveSpec, confidence_label
+from spark_optimizer.recommender.curves import CurveSpec
 from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
 from spark_optimizer.cost.packing import default_overhead_mb
 from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, mb_to_spark, spark_properties, spark_submit
@@ -23,8 +23,8 @@ SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB
 """(name, lower bound, upper bound, representative size) of the job-type rows' input-size bands."""
 PLAN_CLOUDS = ("aws", "gcp", "azure", "databricks-aws")
 RECOMMENDED_FOR_SPARK = "3.0"
-"""Recommendations turn on adaptive query execution, so they are for Spark 3.0 or later; they are
-checked against Spark's own rules for that version (spark_optimizer/spark_rules.py)."""
+"""The Spark version a recommendation is written for when the job's own is unknown (adaptive query
+execution on); checked against Spark's own rules for that version (spark_optimizer/spark_rules.py)."""
 
 
 class InvalidRecommendationError(SparkOptimizerError):
@@ -36,6 +36,21 @@ def target_version(spark_version: str | None) -> str:
     from spark_optimizer.spark_rules import parse_version
 
     return spark_version if parse_version(spark_version) else RECOMMENDED_FOR_SPARK
+
+
+def has_aqe(spark_version: str | None) -> bool:
+    """Whether the target Spark version has adaptive query execution (3.0+, per spark_rules' property table)."""
+    from spark_optimizer.spark_rules import property_available
+
+    return property_available("spark.sql.adaptive.enabled", target_version(spark_version))
+
+
+def newest_version(versions) -> str | None:
+    """The newest parseable Spark version among `versions` (None when none parses)."""
+    from spark_optimizer.spark_rules import parse_version
+
+    known = [v for v in versions if parse_version(v)]
+    return max(known, key=parse_version) if known else None
 
 
 def dropped_keys(dropped: list[str]) -> set[str]:
@@ -127,14 +142,16 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
               configs: Sequence[CandidateConfig] | None = None, spark_version: str | None = None) -> tuple[dict, SearchResult]:
     """Search `spec`'s curve at `input_bytes` (over the grid, or over the asked `configs`) and describe the
     best candidate as row fields; with `configs` the row also has `ranking`, every asked configuration best first."""
-    result = search(spec.curve, input_bytes, spec.runtime_error, catalogue, cloud, objective=objective,
+    aqe = has_aqe(spark_version)
+    interval = spec.interval_at(input_bytes)
+    result = search(spec.curve, input_bytes, (interval.low_ratio, interval.high_ratio), catalogue, cloud, objective=objective,
                     deadline_s=deadline_s, budget=budget, spot_share=spot_share, driver_memory_mb=driver_memory_mb,
-                    configs=configs)
+                    configs=configs, aqe_enabled=aqe)
     best = result.best
     shape = best.shape
     resources = Resources(shape.executors, shape.executor_cores, shape.executor_memory_mb, result.partitions_of(best),
                           driver_memory_mb, dynamic_allocation)
-    conf, kept = spark_properties(resources, rules or {})
+    conf, kept = spark_properties(resources, rules or {}, aqe)
     conf, kept, dropped = valid_configuration(conf, kept, spark_version)
     rec_id = row_id
     plans = _plans(result, catalogue, spot_share)
@@ -146,9 +163,9 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
             databricks_plan = plan_instances(shape, catalogue, "databricks-aws")
         except CostModelError:
             databricks_plan = None
-    value, distance = spec.confidence_at(input_bytes, shape.total_executor_cores)
+    trust = spec.trust_at(input_bytes, shape.total_executor_cores)
     methods = ["model"] + (["similarity"] if spec.source == "job_type" else []) + (["rules"] if kept else [])
-    safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, True, input_bytes)
+    safe = spec.curve.safe_memory_mb(shape.executors, shape.executor_cores, resources.shuffle_partitions, aqe, input_bytes)
     memory_note = (f"safe executor memory {safe} MB from the peak-memory model" if spec.curve.resources
                    else "no peak execution memory logged: memory from the grid")
     if safe > shape.executor_memory_mb:
@@ -163,9 +180,11 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                   }[spec.source]
     rationale = (f"{context}{shape.executors} x {shape.executor_cores} cores, {shape.executor_memory_mb} MB, "
                  f"{resources.shuffle_partitions} partitions: predicted {format_duration(best.runtime_s)} "
-                 f"(±{spec.runtime_error:.0%}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
+                 f"({trust.interval.describe()}), {best.cost.currency} {best.cost.total:.2f} on {best.plan.describe()}; "
                  f"{objective} over {len(result.candidates)} candidates at {human_size(input_bytes)}; runtime from "
                  f"{curve_note}, error: {spec.error_source}{size_note}; {memory_note}"
+                 + ("" if aqe else f"; no adaptive query execution in Spark {target_version(spark_version)}: predicted "
+                    "and configured without it")
                  + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "")
                  + (f"; dropped for Spark {target_version(spark_version)}: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
@@ -184,16 +203,20 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
         "runtime_low_ms": int(best.runtime_low_s * 1000), "runtime_high_ms": int(best.runtime_high_s * 1000),
         "predicted_cost": best.cost.total, "cost_low": best.cost_low, "cost_high": best.cost_high,
         "currency": best.cost.currency, "runtime_error": spec.runtime_error, "error_source": spec.error_source,
-        "confidence": value, "confidence_label": confidence_label(value), "neighbour_distance": round(distance, 3),
+        "interval_level": trust.interval.level, "interval_calibration": spec.calibration,
+        "confidence": trust.score, "confidence_label": trust.label, "confidence_reason": trust.reason,
+        "neighbour_distance": round(trust.distance, 3),
         "methods": methods, "rationale": rationale, "curve_source": spec.source,
     }
     if configs is not None:
-        row["ranking"] = ranking(result, objective, deadline_s, budget)
+        row["ranking"] = ranking(result, objective, deadline_s, budget, lambda cores: spec.trust_at(input_bytes, cores).label)
     return row, result
 
 
-def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None) -> list[dict]:
-    """Every asked configuration, best first by the objective, then those that could not be evaluated."""
+def ranking(result: SearchResult, objective: str, deadline_s: float | None, budget: float | None,
+            label_at=lambda total_cores: None) -> list[dict]:
+    """Every asked configuration, best first by the objective (with its confidence label: `label_at(total cores)`),
+    then those that could not be evaluated."""
     out = []
     for rank, c in enumerate(ranked(result.candidates, objective, deadline_s, budget), start=1):
         within = (deadline_s is None or c.runtime_s <= deadline_s) and (budget is None or c.cost.total <= budget)
@@ -202,7 +225,7 @@ def ranking(result: SearchResult, objective: str, deadline_s: float | None, budg
                     "executor_memory_mb": c.shape.executor_memory_mb, "shuffle_partitions": result.partitions_of(c),
                     "predicted_runtime_s": round(c.runtime_s, 1), "cost": round(c.cost.total, 4),
                     "cost_low": round(c.cost_low, 4), "cost_high": round(c.cost_high, 4), "currency": c.cost.currency,
-                    "within_constraints": within, "error": None})
+                    "within_constraints": within, "confidence_label": label_at(c.shape.total_executor_cores), "error": None})
     out.extend({"rank": None, "candidate": label, "error": error} for label, error in result.errors.items())
     return out
 

@@ -20,7 +20,8 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.cost import BALANCED, PricingCatalogue, load_pricing_catalogue
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.recommender.answer import SIZE_BANDS, base_id, nan_to_none, observed_json, recommend
+from spark_optimizer.recommender.answer import SIZE_BANDS, base_id, has_aqe, nan_to_none, newest_version, observed_json, recommend
+from spark_optimizer.recommender.confidence import calibration_from_model
 from spark_optimizer.recommender.curves import (
     POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
 )
@@ -103,6 +104,7 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
         F.max_by("spark_version", "start_time_ms").alias("spark_version"),
         F.max(F.coalesce(c("dynamic_allocation"), F.lit(False))).alias("dynamic_allocation"),
         F.max("driver_memory_mb").alias("driver_memory_mb"),
+        F.max(F.coalesce(c("spill_bytes"), F.lit(0)) > 0).alias("spilled"),
         F.first("job_type", ignorenulls=True).alias("job_type"),
     )
     out = {r["job_signature"]: r.asDict() for r in facts.collect()}  # one row per signature
@@ -125,7 +127,12 @@ def _signature_row(model: dict, facts: dict) -> dict:
            "model_version": model.get("model_version"), **{k: nan_to_none(model.get(k)) for k in CURVE_COLUMNS},
            "member_signatures": [model["job_signature"]], "curve_scale": 1.0,
            "observed_points": observed_json(facts.get("points") or []), "curve_source": "own",
-           "runtime_error": error if error is not None else UNKNOWN_ERROR, "error_source": source}
+           "runtime_error": error if error is not None else UNKNOWN_ERROR, "error_source": source,
+           "interval_calibration": calibration_from_model(model), "spark_version": facts.get("spark_version")}
+    if not facts.get("spilled"):
+        # The fit's spill-free pressure is then only the highest pressure its runs reached, not where spill
+        # begins: bounding memory by it would ask for hundreds of GB at sizes far above the runs'.
+        row["spill_free_data_per_memory"] = None
     if not own:
         # One configuration: the stored curve is a constant; replace it by the single-run prior.
         cores = int(facts.get("median_total_cores") or 1)
@@ -176,7 +183,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
                           error_source="median validation error of the job type's curves x 1.5 (borrowed)")
             spec = spec_from_row(dict(pooled, recommendation_id=""), by_signature)
             cores = int(f.get("median_total_cores") or 1)
-            at_observed = spec.curve.predict_ms(cores, 1, 4096, max(cores * 2, 1), True, float(f.get("median_input_bytes") or 0))
+            at_observed = spec.curve.predict_ms(cores, 1, 4096, max(cores * 2, 1), has_aqe(f.get("spark_version")),
+                                                float(f.get("median_input_bytes") or 0))
             pooled["curve_scale"] = float(f.get("median_runtime_ms") or at_observed) / at_observed
             row.update(pooled)
     out, skipped = [], []
@@ -189,7 +197,7 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
                                   spot_share=spot_share, driver_memory_mb=max(int(f.get("driver_memory_mb") or 2048), 1024),
                                   dynamic_allocation=bool(f.get("dynamic_allocation")), rules=rule_properties(f.get("findings") or []),
                                   row_id=row["recommendation_id"], context=f"job {row['app_name'] or row['job_signature']}: ",
-                                  spark_version=f.get("spark_version"))
+                                  spark_version=row["spark_version"])
         except Exception as error:  # noqa: BLE001 - recorded per signature with its class and message
             skipped.append(_skipped_row(row["recommendation_id"], row, error))
             continue
@@ -204,6 +212,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
         members = [p["job_signature"] for p in pool]
         error = statistics.median(p["runtime_error"] for p in pool)
         points = [pt for p in pool for pt in json.loads(p["observed_points"])]
+        # Written for the newest Spark its members ran (no AQE if all ran before 3.0), else 3.0.
+        version = newest_version(p.get("spark_version") for p in pool)
         base = {"level": "job_type", "job_signature": None, "job_type": job_type, "app_name": None,
                 "run_count": sum(p["run_count"] or 0 for p in pool), "config_count": sum(p["config_count"] or 0 for p in pool),
                 "model_version": pool[0]["model_version"], "member_signatures": members, "curve_scale": 1.0,
@@ -216,7 +226,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
             try:
                 spec = spec_from_row(row, by_signature)
                 answer, _ = recommend(spec, size, catalogue, cloud=cloud, objective=objective, spot_share=spot_share,
-                                      row_id=row["recommendation_id"], context=f"{job_type} jobs of {band}: ")
+                                      row_id=row["recommendation_id"], context=f"{job_type} jobs of {band}: ",
+                                      spark_version=version)
             except Exception as error:  # noqa: BLE001 - recorded per band with its class and message
                 skipped.append(_skipped_row(row["recommendation_id"], dict(row, size_band=band), error))
                 continue

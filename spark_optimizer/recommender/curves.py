@@ -19,11 +19,8 @@ prior (`SizePrior`): seconds of work per GB per core, measured on the build's ru
 least `MIN_MEASURED_INPUT_BYTES` (the row's own runs first, then every run of the build), else the
 documented assumption `ASSUMED_SECONDS_PER_GB_CORE`; it adds that work divided among the cores.
 
-Confidence = accuracy x evidence x proximity, each in (0, 1]:
-  accuracy  = 1 / (1 + runtime_error)                 (validation MAPE of the curve)
-  evidence  = 1 - exp(-configurations / 3)            (distinct configurations behind the curve; pooled ones count half)
-  proximity = 1 / (1 + distance / 2)                  (distance to the nearest observed run in doublings of
-                                                      input size and of total cores: |log2 size ratio| + |log2 cores ratio|)
+How much to trust a curve at a size (its calibrated interval, the confidence label and its reason) is
+spark_optimizer/recommender/confidence.py.
 """
 
 from __future__ import annotations
@@ -35,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from spark_optimizer.ml.model_inputs import GB
+from spark_optimizer.recommender.confidence import (
+    Interval, Trust, beyond_seen, confidence_label, interval_at, pooled_calibration, score,
+)
 from spark_optimizer.ml.resource_model import MIN_EXECUTOR_MEMORY_MB, ResourceFit
 from spark_optimizer.ml.scaling import ScalingFit, scaling_from_row
 
@@ -153,17 +153,6 @@ def neighbour_distance(input_bytes: float, total_cores: int, observed: Sequence[
                for p in observed)
 
 
-def confidence(runtime_error: float, configurations: float, distance: float) -> float:
-    accuracy = 1.0 / (1.0 + runtime_error)
-    evidence = 1.0 - math.exp(-max(configurations, 0.0) / 3.0)
-    proximity = 1.0 / (1.0 + distance / 2.0)
-    return round(accuracy * evidence * proximity, 4)
-
-
-def confidence_label(value: float) -> str:
-    return "high" if value >= 0.6 else "medium" if value >= 0.3 else "low"
-
-
 @dataclass(frozen=True)
 class CurveSpec:
     """Everything a lookup needs to rebuild a row's curve and judge it."""
@@ -174,10 +163,18 @@ class CurveSpec:
     error_source: str
     configurations: float
     observed: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
+    calibration: str | None = None
+    """`recommendations.interval_calibration` JSON (confidence.calibration_from_model); None: not calibrated."""
 
-    def confidence_at(self, input_bytes: float, total_cores: int) -> tuple[float, float]:
+    def interval_at(self, input_bytes: float) -> Interval:
+        return interval_at(self.calibration, self.runtime_error, input_bytes, self.observed)
+
+    def trust_at(self, input_bytes: float, total_cores: int) -> Trust:
+        """The interval at `input_bytes`, and the label, reason and score of a configuration of `total_cores`."""
+        interval = self.interval_at(input_bytes)
         distance = neighbour_distance(input_bytes, total_cores, self.observed)
-        return confidence(self.runtime_error, self.configurations, distance), distance
+        label, reason = confidence_label(interval, beyond_seen(input_bytes, total_cores, self.observed), self.source)
+        return Trust(interval, label, reason, score(interval, self.configurations, distance), distance)
 
 
 def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveSpec:
@@ -197,5 +194,9 @@ def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveS
     observed = tuple(tuple(p) for p in json.loads(row.get("observed_points") or "[]"))
     build_points = [p for r in signature_rows.values() for p in json.loads(r.get("observed_points") or "[]")]
     prior = size_prior(observed, build_points)
+    # A single-run prior is not the model the training calibrated; a borrowed curve takes its members' intervals.
+    calibration = {"own": row.get("interval_calibration"), "single_run": None}.get(
+        row["curve_source"], pooled_calibration([r.get("interval_calibration") if r.get("curve_source") == "own" else None
+                                                 for r in member_rows]))
     return CurveSpec(Curve(fits, float(row.get("curve_scale") or 1.0), resources, prior), row["curve_source"],
-                     float(row["runtime_error"]), row.get("error_source") or "", configurations, observed)
+                     float(row["runtime_error"]), row.get("error_source") or "", configurations, observed, calibration)

@@ -134,7 +134,7 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
                             budget=budget, spot_share=spot_share, driver_memory_mb=int(base["driver_memory_mb"] or 2048),
                             dynamic_allocation=bool(base["dynamic_allocation"]), rules=rules, row_id=base["recommendation_id"],
                             context=f"{name}: ", configs=configs,
-                            spark_version=base.get("spark_version") if base["level"] == "signature" else None)
+                            spark_version=base.get("spark_version"))
     s = result.best.shape
     resources = Resources(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"], 0)
     new_id = lookup_id(base["recommendation_id"], resources, input_bytes)
@@ -213,7 +213,7 @@ def predict_for_config(base: dict, build: list[dict], config: dict, settings: Se
     signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
     spec = spec_from_row(base, signature_rows)
     runtime_ms = spec.curve.predict_ms(config["executors"], config["executor_cores"], config["executor_memory_mb"],
-                                       config["shuffle_partitions"], True, config["input_bytes"])
+                                       config["shuffle_partitions"], bool(base.get("aqe_enabled", True)), config["input_bytes"])
     try:
         catalogue = load_pricing_catalogue(settings.pricing_dir or None)
         plan = plan_instances(ClusterShape(config["executors"], config["executor_cores"], config["executor_memory_mb"]),

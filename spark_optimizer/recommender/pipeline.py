@@ -1,20 +1,12 @@
-"""The main job end to end: ingest -> analyze -> train -> build recommendations. One function for
-the CLI's quickstart, jobs/recommend.py and notebooks/recommend.py."""
+"""Train the models and build the recommendations from them, in that order. The main job end to end
+(ingest -> analyze -> train -> build) is `spark_optimizer.runners.recommendations.MainJobRunner`:
+the recommender never imports the layers below it that produce its inputs (event logs, analysis)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from spark_optimizer.recommender.build import BuildSummary, build_recommendations
-
-
-@dataclass(frozen=True)
-class PipelineSummary:
-    ingest: object | None
-    analyzed: int
-    train: object
-    build: BuildSummary
+from spark_optimizer.recommender.build import build_recommendations
 
 
 def train_and_build(spark, store, settings, now: datetime, folds: int = 2):
@@ -23,20 +15,3 @@ def train_and_build(spark, store, settings, now: datetime, folds: int = 2):
 
     trained = train_models(spark, store, settings, now, folds=folds)
     return trained, build_recommendations(spark, store, settings, now)
-
-
-def run_pipeline(spark, store, settings, event_log_dir: str | None, now: datetime, folds: int = 2) -> PipelineSummary:
-    """Ingest `event_log_dir` (None: skip), analyze what is new, train, build.
-
-    Example::
-
-        ctx = AppContext(load_settings(warehouse="/tmp/wh"))
-        run_pipeline(ctx.spark, ctx.store, ctx.settings, "samples/eventlogs", datetime.now(timezone.utc))
-    """
-    from spark_optimizer.analysis.analyze import analyze_applications
-    from spark_optimizer.eventlog.ingest import ingest_event_logs
-
-    ingested = ingest_event_logs(spark, store, event_log_dir, now) if event_log_dir else None
-    analyzed = analyze_applications(spark, store, now)
-    trained, built = train_and_build(spark, store, settings, now, folds)
-    return PipelineSummary(ingested, len(analyzed.analyzed), trained, built)

@@ -1,5 +1,6 @@
-"""The candidate search: a grid of executors x cores x memory x shuffle partitions (AQE on),
-each evaluated with a runtime curve and priced with the cost model, then chosen by an objective.
+"""The candidate search: a grid of executors x cores x memory x shuffle partitions, each evaluated
+with a runtime curve (with adaptive query execution when the job's Spark has it, 3.0+) and priced
+with the cost model, then chosen by an objective.
 
 The grid scales with the input: executor counts run from 1 to 512, but a shape gets no more task
 slots than the data has ~128 MB partitions to give them (at least 16 slots); shuffle partitions
@@ -118,9 +119,9 @@ def candidate_plan(config: CandidateConfig, catalogue: PricingCatalogue, cloud: 
     return shape, plan
 
 
-def evaluate_configs(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str,
-                     configs: Sequence[CandidateConfig], *, spot_share: float = 0.0,
-                     driver_memory_mb: int = 2048) -> tuple[list[Candidate], dict, dict[str, str]]:
+def evaluate_configs(curve: Curve, input_bytes: float, interval: tuple[float, float], catalogue: PricingCatalogue, cloud: str,
+                     configs: Sequence[CandidateConfig], *, spot_share: float = 0.0, driver_memory_mb: int = 2048,
+                     aqe_enabled: bool = True) -> tuple[list[Candidate], dict, dict[str, str]]:
     """The asked configurations priced and predicted (partitions chosen as in the grid), and per label the
     reason a configuration could not be evaluated (not in the catalogue, does not fit, below Spark's minimum)."""
     candidates, partitions, errors = [], {}, {}
@@ -137,10 +138,10 @@ def evaluate_configs(curve: Curve, input_bytes: float, runtime_error: float, cat
                                       f"{MIN_EXECUTOR_MEMORY_MB} MiB")
             continue
         options = partition_candidates(shape.total_executor_cores, shuffle_bytes)
-        runtime_ms, best_p = min((curve.predict_ms(shape.executors, shape.executor_cores, shape.executor_memory_mb, p, True,
-                                                   input_bytes), p) for p in options)
+        runtime_ms, best_p = min((curve.predict_ms(shape.executors, shape.executor_cores, shape.executor_memory_mb, p,
+                                                   aqe_enabled, input_bytes), p) for p in options)
         runtime_s = runtime_ms / 1000.0
-        candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s / (1 + runtime_error), runtime_s * (1 + runtime_error),
+        candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s * interval[0], runtime_s * interval[1],
                                              spot_share=spot_share, label=config.label()))
         partitions[(shape.executors, shape.executor_cores, shape.executor_memory_mb)] = best_p
     return candidates, partitions, errors
@@ -230,10 +231,13 @@ def memory_candidates(cores: int, safe_mb: int, ceiling_mb: int) -> list[int]:
     return sorted({max(floor, min(m, ceiling_mb)) for m in wanted})
 
 
-def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str, *,
+def evaluate_grid(curve: Curve, input_bytes: float, interval: tuple[float, float], catalogue: PricingCatalogue, cloud: str, *,
                   spot_share: float = 0.0, executor_counts: Sequence[int] = EXECUTOR_COUNTS,
-                  executor_cores: Sequence[int] = EXECUTOR_CORES, driver_memory_mb: int = 2048) -> tuple[list[Candidate], dict]:
-    """Every priced candidate of the grid on `cloud`, and the partitions chosen per shape."""
+                  executor_cores: Sequence[int] = EXECUTOR_CORES, driver_memory_mb: int = 2048,
+                  aqe_enabled: bool = True) -> tuple[list[Candidate], dict]:
+    """Every priced candidate of the grid on `cloud`, and the partitions chosen per shape; `interval` is the
+    (low, high) multipliers of a predicted runtime (recommender/confidence.py), `aqe_enabled` whether the job's
+    Spark has adaptive query execution (3.0+)."""
     candidates, partitions = [], {}
     ratio = curve.shuffle_input_ratio
     shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
@@ -248,11 +252,12 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
             if total > cap and executors > 1:
                 continue
             options = partition_candidates(total, shuffle_bytes)
-            safe = {p: max(curve.safe_memory_mb(executors, cores, p, True, input_bytes),
+            safe = {p: max(curve.safe_memory_mb(executors, cores, p, aqe_enabled, input_bytes),
                            partition_floor_mb(cores, shuffle_bytes / p)) for p in options}
             for memory in memory_candidates(cores, min(safe.values()), ceiling):
                 held = [p for p in options if safe[p] <= memory] or [min(options, key=lambda p: (safe[p], -p))]
-                runtime_ms, best_p = min((curve.predict_ms(executors, cores, memory, p, True, input_bytes), p) for p in held)
+                runtime_ms, best_p = min((curve.predict_ms(executors, cores, memory, p, aqe_enabled, input_bytes), p)
+                                         for p in held)
                 shape = ClusterShape(executors=executors, executor_cores=cores, executor_memory_mb=int(memory),
                                      driver_memory_mb=driver_memory_mb)
                 try:  # the driver node depends only on the driver's size: choose it once
@@ -261,35 +266,33 @@ def evaluate_grid(curve: Curve, input_bytes: float, runtime_error: float, catalo
                     continue  # no instance type of this cloud holds the executor
                 driver = plan.driver_type.name
                 runtime_s = runtime_ms / 1000.0
-                # Multiplicative interval: runtime / (1 + e) .. runtime x (1 + e); ~ runtime x (1 ± e) for small e,
-                # and never below zero for the ±100% of a single run.
-                candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s / (1 + runtime_error),
-                                                     runtime_s * (1 + runtime_error), spot_share=spot_share,
-                                                     label=f"{executors}x{cores}c {memory}MB p{best_p}"))
+                candidates.append(Candidate.evaluate(plan, runtime_s, runtime_s * interval[0], runtime_s * interval[1],
+                                                     spot_share=spot_share, label=f"{executors}x{cores}c {memory}MB p{best_p}"))
                 partitions[(executors, cores, int(memory))] = best_p
     return candidates, partitions
 
 
-def search(curve: Curve, input_bytes: float, runtime_error: float, catalogue: PricingCatalogue, cloud: str, *,
+def search(curve: Curve, input_bytes: float, interval: tuple[float, float], catalogue: PricingCatalogue, cloud: str, *,
            objective: str = BALANCED, deadline_s: float | None = None, budget: float | None = None,
            spot_share: float = 0.0, driver_memory_mb: int = 2048,
-           configs: Sequence[CandidateConfig] | None = None) -> SearchResult:
+           configs: Sequence[CandidateConfig] | None = None, aqe_enabled: bool = True) -> SearchResult:
     """The best candidate by `objective` over the grid, or over `configs` when given (raises
     cost.NoFeasibleCandidateError when none meets the constraints).
 
     Example::
 
-        result = search(curve, 10 * GB, 0.2, load_pricing_catalogue(), "aws", deadline_s=1800,
+        result = search(curve, 10 * GB, (0.8, 1.25), load_pricing_catalogue(), "aws", deadline_s=1800,
                         objective="cheapest-within-deadline")
         result.best.shape.describe(), result.best.runtime_s, result.best.cost.total
     """
     errors: dict[str, str] = {}
     if configs is None:
-        candidates, partitions = evaluate_grid(curve, input_bytes, runtime_error, catalogue, cloud, spot_share=spot_share,
-                                               driver_memory_mb=driver_memory_mb)
+        candidates, partitions = evaluate_grid(curve, input_bytes, interval, catalogue, cloud, spot_share=spot_share,
+                                               driver_memory_mb=driver_memory_mb, aqe_enabled=aqe_enabled)
     else:
-        candidates, partitions, errors = evaluate_configs(curve, input_bytes, runtime_error, catalogue, cloud, configs,
-                                                          spot_share=spot_share, driver_memory_mb=driver_memory_mb)
+        candidates, partitions, errors = evaluate_configs(curve, input_bytes, interval, catalogue, cloud, configs,
+                                                          spot_share=spot_share, driver_memory_mb=driver_memory_mb,
+                                                          aqe_enabled=aqe_enabled)
         if not candidates:
             raise CostModelError("none of the candidate configurations can be evaluated: "
                                  + "; ".join(f"{k}: {v}" for k, v in errors.items()))

@@ -60,8 +60,10 @@ def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
     return chosen
 
 
-def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
-    """The whole configuration, and the rule properties kept (key=value (rule_id))."""
+def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]],
+                     aqe_enabled: bool = True) -> tuple[dict[str, str], list[str]]:
+    """The whole configuration, and the rule properties kept (key=value (rule_id)); adaptive query
+    execution only when the job's Spark has it (`aqe_enabled`: 3.0+)."""
     overhead = default_overhead_mb(r.executor_memory_mb)
     rule_overhead = _size_mb(rules["spark.executor.memoryOverhead"][0]) if "spark.executor.memoryOverhead" in rules else None
     if rule_overhead and rule_overhead > overhead:
@@ -76,10 +78,10 @@ def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]]) -> tupl
         "spark.driver.memory": mb_to_spark(driver_mb),
         "spark.sql.shuffle.partitions": str(r.shuffle_partitions),
         "spark.default.parallelism": str(r.shuffle_partitions),  # RDD stages get the same task count
-        "spark.sql.adaptive.enabled": "true",
-        "spark.sql.adaptive.coalescePartitions.enabled": "true",
-        "spark.sql.adaptive.skewJoin.enabled": "true",
     }
+    if aqe_enabled:
+        conf.update({"spark.sql.adaptive.enabled": "true", "spark.sql.adaptive.coalescePartitions.enabled": "true",
+                     "spark.sql.adaptive.skewJoin.enabled": "true"})
     if r.dynamic_allocation:
         conf.update({"spark.dynamicAllocation.enabled": "true", "spark.dynamicAllocation.minExecutors": str(r.min_executors),
                      "spark.dynamicAllocation.maxExecutors": str(r.max_executors),

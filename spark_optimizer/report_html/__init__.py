@@ -2,7 +2,8 @@
 for the runs of one application name over time.
 
 Layers: `gather` reads the tables (delta-rs, no JVM) -> `data` computes what is plotted (pure
-functions over rows) -> `plots` draws SVG with matplotlib -> `page` writes the HTML.
+functions over rows) -> `plots` draws SVG with matplotlib -> `page` renders the Jinja2 templates in
+`templates/` into the HTML.
 """
 
 from __future__ import annotations

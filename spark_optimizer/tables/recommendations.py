@@ -6,7 +6,7 @@ RECOMMENDATIONS = TableSpec(
     "ready spark-submit and Databricks fragments, instances per cloud, predicted runtime and cost with intervals, confidence, "
     "rationale, and the runtime curve(s) a JVM-free lookup evaluates for any input size (docs/recommendations.md).",
     keys=("recommendation_id",),
-    schema_version=2,
+    schema_version=3,
     columns=(
         Column("recommendation_id", "string", "rec-<12 hex>; a lookup at another size or objective appends ~e<E>c<C>m<MB>p<P>i<input MB>"),
         Column("level", "string", "signature | job_type | skipped (no recommendation could be built: the reason is in rationale)"),
@@ -39,16 +39,24 @@ RECOMMENDATIONS = TableSpec(
         Column("instance_plans", "string", "JSON per cloud: worker type and count, driver type, predicted cost, or why the shape does not fit"),
         Column("spot_share", "double", "share of workers on spot/preemptible VMs priced in"),
         Column("predicted_runtime_ms", "long"),
-        Column("runtime_low_ms", "long", "runtime / (1 + runtime_error)"),
-        Column("runtime_high_ms", "long", "runtime x (1 + runtime_error)"),
+        Column("runtime_low_ms", "long", "runtime x the calibrated interval's low ratio (interval_calibration); "
+               "runtime / (1 + runtime_error) when not calibrated"),
+        Column("runtime_high_ms", "long", "runtime x the calibrated interval's high ratio; runtime x (1 + runtime_error) when not calibrated"),
+        Column("interval_level", "double", "share of held-out runs the runtime interval is calibrated to hold (0.8); null: "
+               "an assumed interval, not calibrated"),
+        Column("interval_calibration", "string", "JSON {level, seen: {low, high, coverage, model}, new_size: {...}} from "
+               "scaling_models' interval columns (a job type: the widest of its members'); null for single-run priors"),
         Column("predicted_cost", "double", "cost of one run on `cloud` (cost model, docs/cost-model.md)"),
         Column("cost_low", "double", "cost at runtime_low_ms"),
         Column("cost_high", "double", "cost at runtime_high_ms"),
         Column("currency", "string"),
         Column("runtime_error", "double", "relative error behind the interval (validation MAPE; see error_source)"),
         Column("error_source", "string", "which validation error runtime_error is"),
-        Column("confidence", "double", "0..1: accuracy x evidence x proximity (docs/recommendations.md)"),
-        Column("confidence_label", "string", "high (>= 0.6) | medium (>= 0.3) | low"),
+        Column("confidence", "double", "0..1 score ordering recommendations by trust: accuracy x evidence x proximity "
+               "(docs/recommendations.md); the label does not come from it"),
+        Column("confidence_label", "string", "high | medium | low: the lowest of the interval's width, its measured held-out "
+               "coverage, the distance beyond the seen sizes and cores, and the curve's source (docs/recommendations.md)"),
+        Column("confidence_reason", "string", "the facts behind confidence_label, limiting ones first"),
         Column("neighbour_distance", "double", "distance, in doublings of input size and total cores, from the nearest observed run"),
         Column("methods", "array<string>", "model | similarity | rules"),
         Column("rationale", "string"),
@@ -61,7 +69,8 @@ RECOMMENDATIONS = TableSpec(
         Column("profile", "string", "JSON profile the curve's terms need"),
         Column("peak_memory_per_core_bytes", "double", "resource fit (scaling_models), null when no peak memory was logged"),
         Column("memory_bytes_per_input_byte", "double"),
-        Column("spill_free_data_per_memory", "double"),
+        Column("spill_free_data_per_memory", "double", "scaling_models' value when some run of the signature spilled; null when "
+               "none did (the highest pressure its runs reached is then no bound)"),
         Column("observed_points", "string", "JSON [[input_bytes, total_cores, runtime_ms], ...] of the runs behind the curve(s)"),
         Column("run_count", "int"),
         Column("config_count", "int"),

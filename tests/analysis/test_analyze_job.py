@@ -78,11 +78,12 @@ def test_analyze_command_prints_report_and_json(analyzed):
 def test_jobs_command_filters_strictly(analyzed):
     runner = CliRunner()
     warehouse = analyzed.settings.warehouse
-    listed = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--format", "json"]).stdout)
-    assert len(listed) == 6 and listed[0]["start_time_ms"] >= listed[-1]["start_time_ms"]
+    page = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--format", "json"]).stdout)
+    listed = page["items"]
+    assert page["total"] == 6 and len(listed) == 6 and listed[0]["start_time_ms"] >= listed[-1]["start_time_ms"]
     long_runs = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--min-duration", "5m", "--format", "json"]).stdout)
-    assert [r["app_id"] for r in long_runs] == ["spark-cc4d115f011443d787f03a71a476a745"]
+    assert [r["app_id"] for r in long_runs["items"]] == ["spark-cc4d115f011443d787f03a71a476a745"]
     by_name = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--name", "KMeans", "--format", "json"]).stdout)
-    assert [r["app_id"] for r in by_name] == ["application_1538416563558_0014"]
+    assert [r["ref"] for r in by_name["items"]] == ["application_1538416563558_0014"]
     bad = runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--min-duration", "ten minutes"])
     assert bad.exit_code == 2 and "not a duration" in bad.output

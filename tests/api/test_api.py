@@ -3,6 +3,8 @@ trained warehouse; every endpoint, validation errors, the API key, and unknown a
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -20,7 +22,8 @@ def client(server):
 def test_binds_to_loopback_by_default_and_publishes_openapi(server, client):
     assert f"Uvicorn running on {server.url}" in server.log.read_text()
     doc = client.get("/openapi.json").json()
-    assert set(doc["paths"]) == {"/recommend", "/jobs", "/jobs/{app_id}", "/analyze/{app_id}", "/feedback", "/health"}
+    assert set(doc["paths"]) == {"/recommend", "/jobs", "/jobs/{app_id}", "/jobs/{app_id}/{attempt_id}", "/analyze/{app_id}",
+                                 "/analyze/{app_id}/{attempt_id}", "/feedback", "/health"}
     assert doc["components"]["securitySchemes"]["APIKeyHeader"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": doc["components"]["securitySchemes"]["APIKeyHeader"]["description"]}
@@ -76,7 +79,8 @@ def test_job_row_and_unknown_apps(client):
     missing = client.get("/jobs/application_0000000000000_0000")
     assert missing.status_code == 404 and missing.json()["error"] == "ApplicationNotFoundError"
     assert "is not in the applications table" in missing.json()["detail"]
-    assert client.get(f"/jobs/{TAXI}", params={"attempt_id": "9"}).status_code == 404
+    assert row["ref"] == (f"{TAXI}/{row['attempt_id']}" if row["attempt_id"] else TAXI)
+    assert client.get(f"/jobs/{TAXI}/9").status_code == 404
     assert client.get("/jobs/a%20b").status_code == 422  # ids are [A-Za-z0-9_.:-]
 
 
@@ -165,3 +169,15 @@ def test_api_key_all_guards_reads(locked_server):
         assert c.post("/recommend", json={"job_type": "etl", "input_size": "1GB"}).status_code == 401
         assert c.get("/jobs", headers={"X-API-Key": "nope"}).status_code == 403
         assert c.get("/jobs", headers={"X-API-Key": API_KEY}).json()["total"] == 6
+
+
+def test_the_cli_and_the_api_list_jobs_in_one_shape(client, api_warehouse):
+    from typer.testing import CliRunner
+
+    from spark_optimizer.cli import app
+
+    out = CliRunner().invoke(app, ["jobs", "--warehouse", api_warehouse.path, "--limit", "2", "--offset", "1", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == client.get("/jobs", params={"limit": 2, "offset": 1}).json()
+    page = json.loads(out.stdout)
+    assert set(page) == {"total", "offset", "limit", "items"} and page["total"] == 6 and len(page["items"]) == 2

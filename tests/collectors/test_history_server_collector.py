@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 
+import httpx
 import pytest
 
 from tests.conftest import PINNED_RUN_TIME
@@ -275,24 +276,32 @@ def flaky_server():
     server.server_close()
 
 
-def _session_or_none(kind):
-    if kind == "requests":
-        requests = pytest.importorskip("requests")
-        return requests.Session()
-    return None
-
-
-@pytest.mark.parametrize("kind", ["urllib", "requests"])
-def test_retries_5xx_with_basic_auth_and_headers(flaky_server, tmp_path, kind):
+@pytest.mark.parametrize("client", ["default", "the caller's httpx.Client"])
+def test_retries_5xx_with_basic_auth_and_headers(flaky_server, tmp_path, client):
     flaky_server.expected_auth = "Basic " + base64.b64encode(b"alice:s3cret").decode()
     store = TableStore(None, load_settings(warehouse=str(tmp_path / "wh"), environ={}))
     url = f"http://127.0.0.1:{flaky_server.server_address[1]}"
-    summary = collect_from_history_server(store, url, PINNED_RUN_TIME, retries=3, backoff_s=0.01,
-                                          auth=("alice", "s3cret"), headers={"X-Team": "data"},
-                                          session=_session_or_none(kind))
+    with httpx.Client(headers={"User-Agent": "team-collector"}) as own:
+        summary = collect_from_history_server(store, url, PINNED_RUN_TIME, retries=3, backoff_s=0.01,
+                                              auth=("alice", "s3cret"), headers={"X-Team": "data"},
+                                              http_client=None if client == "default" else own)
     assert summary.listed == 0 and summary.records == []
     assert len(flaky_server.seen) == 3
     assert all(h.get("X-Team") == "data" for h in flaky_server.seen)
+    assert all((h.get("User-Agent") == "team-collector") == (client != "default") for h in flaky_server.seen)
+
+
+def test_credentials_written_in_the_url_are_sent_as_basic_auth(flaky_server, tmp_path):
+    flaky_server.failures = 0
+    flaky_server.expected_auth = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    store = TableStore(None, load_settings(warehouse=str(tmp_path / "wh"), environ={}))
+    url = f"http://alice:s3cret@127.0.0.1:{flaky_server.server_address[1]}"
+    summary = collect_from_history_server(store, url, PINNED_RUN_TIME)
+    assert summary.listed == 0 and summary.base_url == f"http://127.0.0.1:{flaky_server.server_address[1]}"
+    flaky_server.expected_auth = "Basic " + base64.b64encode(b"alice:other").decode()
+    with pytest.raises(HistoryServerCollectError, match="HTTP 401") as refused:
+        collect_from_history_server(store, url, PINNED_RUN_TIME)
+    assert "s3cret" not in str(refused.value) and "127.0.0.1" in str(refused.value)
 
 
 def test_bearer_token_and_missing_credentials(flaky_server, tmp_path):

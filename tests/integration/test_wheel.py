@@ -42,7 +42,8 @@ def installed(tmp_path_factory):
     [wheel] = (root / "dist").glob("spark_optimizer-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for packaged in ("spark_optimizer/defaults/rules.toml", "spark_optimizer/defaults/spark_optimizer.toml",
-                     "spark_optimizer/defaults/pricing/aws.toml"):
+                     "spark_optimizer/defaults/pricing/aws.toml", "spark_optimizer/report_html/templates/app.html.j2",
+                     "spark_optimizer/report_html/templates/report.css"):
         assert packaged in names
     assert not [n for n in names if "devtools" in n or n.startswith("tests/")]
 
@@ -67,7 +68,7 @@ def test_the_wheel_installs_what_it_needs_and_runs_the_whole_pipeline_by_its_pat
         collected = _run([str(executable), "collect", "--event-log-dir", str(REPO / "samples" / samples), "--warehouse", warehouse],
                          work, env)
         assert "failed 0" in collected.stdout + collected.stderr
-    assert "analyzed 15 application attempt(s)" in _run([str(executable), "analyze", "--warehouse", warehouse], work, env).stderr
+    assert "analyzed 15 application attempt(s)" in _run([str(executable), "analyze", "--warehouse", warehouse], work, env).stdout
     trained = _run([str(executable), "train", "--warehouse", warehouse], work, env)
     assert "runtime model version 1" in trained.stdout
     # MLflow's notices (deprecated artifact_path, CloudPickle, a UserWarning in ANSI colours, registration steps) are not shown.

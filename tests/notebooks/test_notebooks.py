@@ -36,7 +36,7 @@ def run_notebook(name: str, spark) -> tuple[dict, str]:
 def test_cells_split_and_defaults_are_embedded():
     for name in ("ingest_event_logs", "analyze_and_train", "recommend"):
         sources = cells(name)
-        assert len(sources) >= 3 and "DEFAULTS = {" in sources[1] and "dbutils.widgets.text" in sources[1]
+        assert len(sources) >= 3 and "DEFAULTS = {" in sources[1] and "notebook_params(DEFAULTS, globals().get(\"dbutils\"))" in sources[1]
         assert not any("# MAGIC" in s for s in sources)
 
 

@@ -22,16 +22,15 @@ GENERATED_LOGS = ("local-1795476254430.snappy", "local-1795476268849.lzf", "even
 @pytest.fixture(scope="module")
 def built(spark, shared_eventlogs, tmp_path_factory):
     from spark_optimizer.config import load_settings
-    from spark_optimizer.recommender.pipeline import run_pipeline
-    from spark_optimizer.tables.store import TableStore
+    from spark_optimizer.context import AppContext
 
     logs = tmp_path_factory.mktemp("logs")
     for source in [REPO_ROOT / "samples" / "eventlogs" / n for n in SAMPLE_LOGS] + [shared_eventlogs / "generated" / n for n in GENERATED_LOGS]:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, logs / source.name)
     settings = load_settings(warehouse=str(tmp_path_factory.mktemp("rec") / "wh"), environ={})
-    store = TableStore(spark, settings)
-    summary = run_pipeline(spark, store, settings, str(logs), PINNED_RUN_TIME)
-    return settings, store, summary
+    ctx = AppContext(settings, spark=spark, clock=lambda: PINNED_RUN_TIME)
+    summary = ctx.main_job.run([str(logs)]).summary
+    return settings, ctx.store, summary
 
 
 def rows_of(settings):
@@ -91,6 +90,39 @@ def test_lookup_at_an_unseen_size_evaluates_the_curve_without_spark(built):
     by_type = lookup(settings, job_type="etl", input_bytes=10 * GB, cloud="all")
     assert by_type.row["size_band"] == "10-100GB" and set(by_type.by_cloud) == {"aws", "gcp", "azure", "databricks-aws"}
     assert "similarity" in by_type.row["methods"]
+
+
+def test_sql_at_1gb_100gb_and_5tb_gives_three_plausible_answers(built):
+    """The job type's runs read kilobytes (generated input); its answers must still scale with the size asked."""
+    from spark_optimizer.cost import load_pricing_catalogue
+    from spark_optimizer.recommender.lookup import lookup
+    from spark_optimizer.recommender.search import (
+        MAX_PARTITION_BYTES, MEMORY_PER_CORE_MB, TARGET_PARTITION_BYTES, memory_ceiling_mb, partition_floor_mb,
+    )
+
+    settings, _, _ = built
+    catalogue = load_pricing_catalogue()
+    sizes = (1 * GB, 100 * GB, 5 * 1024 * GB)
+    rows = [lookup(settings, job_type="sql", input_bytes=size).row for size in sizes]
+    shapes = [(r["executors"], r["executor_cores"], r["executor_memory_mb"], r["shuffle_partitions"]) for r in rows]
+    assert len(set(shapes)) == 3
+    cores = [r["executors"] * r["executor_cores"] for r in rows]
+    assert cores[0] < cores[1] < cores[2] and rows[2]["executors"] >= 100  # hundreds of executors for 5 TB
+    runtimes = [r["predicted_runtime_ms"] for r in rows]
+    assert runtimes[0] < runtimes[1] < runtimes[2]  # the prior's runtime grows with the size
+    assert rows[0]["predicted_cost"] < rows[1]["predicted_cost"] < rows[2]["predicted_cost"]
+    for size, r in zip(sizes, rows):
+        per_partition = size / r["shuffle_partitions"]
+        assert per_partition <= MAX_PARTITION_BYTES
+        if size >= 100 * GB:  # enough data to fill every slot: the rules' 128-200 MB band, less whole-wave rounding
+            assert per_partition >= TARGET_PARTITION_BYTES / 2
+        # Memory: each slot holds a partition, never more than the cloud's richest shape gives per core,
+        # and a small input gets no more than the grid's most generous memory per core.
+        ceiling = memory_ceiling_mb(catalogue, "aws", r["executor_cores"])
+        assert min(partition_floor_mb(r["executor_cores"], per_partition), ceiling) <= r["executor_memory_mb"] <= ceiling
+        if size <= 1 * GB:
+            assert r["executor_memory_mb"] <= r["executor_cores"] * MEMORY_PER_CORE_MB[-1]
+        assert r["confidence_label"] == "low" and "beyond the seen input sizes" in r["confidence_reason"]
 
 
 def test_unknown_job_type_and_signature_list_what_exists(built):

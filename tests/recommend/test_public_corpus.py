@@ -72,3 +72,26 @@ def test_recommend_answers_for_every_built_job_type(public_build):
     for job_type in types:
         answer = lookup(settings, job_type=job_type, input_bytes=10 * GB)
         assert answer.row["job_type"] == job_type and answer.row["predicted_cost"] > 0
+
+
+def test_jobs_before_spark_3_are_recommended_without_aqe(public_build):
+    """The public logs include Spark 1.5-2.4 applications: no adaptive query execution there."""
+    from spark_optimizer.recommender.lookup import latest_build, lookup, read_rows
+    from spark_optimizer.spark_rules import parse_version
+
+    settings, _ = public_build
+    rows = [r for r in latest_build(read_rows(settings)) if r["level"] in ("signature", "job_type")]
+    old = [r for r in rows if parse_version(r["spark_version"]) < (3, 0)]
+    assert len(old) >= 5
+    for r in rows:
+        conf = json.loads(r["spark_conf"])
+        adaptive = [k for k in conf if k.startswith("spark.sql.adaptive.")]
+        if r in old:
+            assert not r["aqe_enabled"] and not adaptive, (r["app_name"], r["spark_version"], adaptive)
+            assert f"no adaptive query execution in Spark {r['spark_version']}" in r["rationale"]
+        else:
+            assert r["aqe_enabled"] and conf["spark.sql.adaptive.enabled"] == "true"
+    # A lookup at another size keeps the job's version.
+    job = next(r for r in old if r["level"] == "signature")
+    again = lookup(settings, signature=job["job_signature"], input_bytes=20 * GB).row
+    assert again["spark_version"] == job["spark_version"] and not again["aqe_enabled"]

@@ -126,6 +126,7 @@ def test_asked_configurations_are_ranked_by_the_objective(catalogue):
     assert "more than the 2 node(s) given" in errors["m5.xlarge nodes=2 executors=8 cores=4"]
     assert "no instance type 'x9.huge'" in errors["x9.huge"]
     assert row["instance_type"] == ranked_ok[0]["instance_type"] and row["cloud"] == result.best.plan.cloud
+    assert all(r["confidence_label"] == "low" for r in ranked_ok)  # an uncalibrated job-type prior
 
 
 def test_a_candidate_needs_an_instance_type_and_whole_numbers():

@@ -13,7 +13,8 @@ from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.ml.resource_model import ResourceFit
 from spark_optimizer.ml.scaling import ScalingFit
 from spark_optimizer.recommender.answer import parse_recommendation_id, recommend, size_band
-from spark_optimizer.recommender.curves import Curve, CurveSpec, amdahl_prior, confidence, neighbour_distance
+from spark_optimizer.recommender.confidence import error_interval, score
+from spark_optimizer.recommender.curves import Curve, CurveSpec, amdahl_prior, neighbour_distance
 from spark_optimizer.recommender.search import evaluate_grid, objective_for, search
 from spark_optimizer.units import parse_size_bytes
 
@@ -43,7 +44,7 @@ def test_the_median_of_member_curves_scaled_by_the_anchor():
 def test_cost_of_the_recommendation_matches_a_hand_computed_bill(catalogue):
     # 900 s fixed on the only shape offered: 2 executors x 4 cores x 8 GB; on AWS (EMR) the cheapest
     # packing is one m5.2xlarge... whatever it is, the bill is billed hours x (workers x (EC2 + EMR) + master x (EC2 + EMR)).
-    candidates, _ = evaluate_grid(curve({"fixed": 900.0}), 1 * GB, 0.2, catalogue, "aws", executor_counts=(2,), executor_cores=(4,))
+    candidates, _ = evaluate_grid(curve({"fixed": 900.0}), 1 * GB, ratios(0.2), catalogue, "aws", executor_counts=(2,), executor_cores=(4,))
     c = next(c for c in candidates if c.shape.executor_memory_mb == 8192)
     w, d = c.plan.worker_type, c.plan.driver_type
     hourly = c.plan.workers * (w.on_demand_hourly + w.platform_fee_hourly) + d.on_demand_hourly + d.platform_fee_hourly
@@ -58,10 +59,16 @@ def test_cost_of_the_recommendation_matches_a_hand_computed_bill(catalogue):
 
 
 def test_spot_halves_the_workers_and_prices_the_interruptions(catalogue):
-    on_demand = search(curve({"fixed": 3600.0}), 1 * GB, 0.1, catalogue, "aws", objective="cheapest-within-deadline")
-    spot = search(curve({"fixed": 3600.0}), 1 * GB, 0.1, catalogue, "aws", objective="cheapest-within-deadline", spot_share=0.5)
+    on_demand = search(curve({"fixed": 3600.0}), 1 * GB, ratios(0.1), catalogue, "aws", objective="cheapest-within-deadline")
+    spot = search(curve({"fixed": 3600.0}), 1 * GB, ratios(0.1), catalogue, "aws", objective="cheapest-within-deadline", spot_share=0.5)
     assert spot.best.cost.spot_nodes == math.floor(0.5 * spot.best.plan.workers + 0.5)
     assert spot.best.cost.total <= on_demand.best.cost.total
+
+
+def ratios(runtime_error: float) -> tuple[float, float]:
+    """The (low, high) multipliers of an assumed ±runtime_error interval."""
+    i = error_interval(runtime_error)
+    return i.low_ratio, i.high_ratio
 
 
 SCALING = {"fixed": 20.0, "per_core": 60.0, "executors": 0.5}
@@ -69,28 +76,28 @@ SCALING = {"fixed": 20.0, "per_core": 60.0, "executors": 0.5}
 
 def test_each_objective_picks_what_it_promises(catalogue):
     c = curve(SCALING)
-    everything, _ = evaluate_grid(c, 100 * GB, 0.15, catalogue, "aws")
+    everything, _ = evaluate_grid(c, 100 * GB, ratios(0.15), catalogue, "aws")
     deadline = 600.0
-    cheap = search(c, 100 * GB, 0.15, catalogue, "aws", objective=objective_for(deadline, None), deadline_s=deadline).best
+    cheap = search(c, 100 * GB, ratios(0.15), catalogue, "aws", objective=objective_for(deadline, None), deadline_s=deadline).best
     assert cheap.runtime_s <= deadline
     assert cheap.cost.total == pytest.approx(min(x.cost.total for x in everything if x.runtime_s <= deadline))
     budget = 2.0
-    fast = search(c, 100 * GB, 0.15, catalogue, "aws", objective=objective_for(None, budget), budget=budget).best
+    fast = search(c, 100 * GB, ratios(0.15), catalogue, "aws", objective=objective_for(None, budget), budget=budget).best
     assert fast.cost.total <= budget
     assert fast.runtime_s == pytest.approx(min(x.runtime_s for x in everything if x.cost.total <= budget))
-    balanced = search(c, 100 * GB, 0.15, catalogue, "aws", objective=objective_for(None, None)).best
+    balanced = search(c, 100 * GB, ratios(0.15), catalogue, "aws", objective=objective_for(None, None)).best
     best_r, best_c = min(x.runtime_s for x in everything), min(x.cost.total for x in everything)
     score = lambda x: 0.5 * x.runtime_s / best_r + 0.5 * x.cost.total / best_c  # noqa: E731
     assert score(balanced) == pytest.approx(min(score(x) for x in everything))
     assert fast.runtime_s < balanced.runtime_s or fast.cost.total <= budget
     with pytest.raises(NoFeasibleCandidateError, match="none of .* finishes within"):
-        search(c, 100 * GB, 0.15, catalogue, "aws", objective="cheapest-within-deadline", deadline_s=5)
+        search(c, 100 * GB, ratios(0.15), catalogue, "aws", objective="cheapest-within-deadline", deadline_s=5)
 
 
 def test_no_candidate_gets_less_than_the_safe_memory(catalogue):
     hungry = ResourceFit(base_bytes=3 * GB, bytes_per_task_byte=0.0, spill_free_pressure=None, runs=3, profile={})
     c = curve(SCALING, resources=[hungry])
-    candidates, _ = evaluate_grid(c, 10 * GB, 0.1, catalogue, "aws")
+    candidates, _ = evaluate_grid(c, 10 * GB, ratios(0.1), catalogue, "aws")
     for x in candidates:
         safe = hungry.safe_executor_memory_mb(x.shape.executors, x.shape.executor_cores, 8, True, 10 * GB)
         assert x.shape.executor_memory_mb >= safe >= 3 * 1024 * 1.25 * x.shape.executor_cores / 0.6
@@ -113,14 +120,15 @@ def test_the_recommendation_row_carries_fragments_interval_and_rationale(catalog
     assert row["size_band"] == "10-100GB" and "40 GB" in row["rationale"]
 
 
-def test_confidence_follows_error_evidence_and_distance():
+def test_the_trust_score_follows_interval_width_evidence_and_distance():
     near = neighbour_distance(10 * GB, 16, [(10 * GB, 16, 1)])
     far = neighbour_distance(160 * GB, 16, [(10 * GB, 16, 1)])
     assert near == 0 and far == pytest.approx(4)
-    assert confidence(0.1, 12, near) > confidence(0.1, 12, far)
-    assert confidence(0.1, 12, near) > confidence(0.5, 12, near)
-    assert confidence(0.1, 12, near) > confidence(0.1, 2, near)
-    assert 0 < confidence(1.0, 0.5, 10) < 0.1
+    narrow, wide = error_interval(0.1), error_interval(0.5)
+    assert score(narrow, 12, near) > score(narrow, 12, far)
+    assert score(narrow, 12, near) > score(wide, 12, near)
+    assert score(narrow, 12, near) > score(narrow, 2, near)
+    assert 0 < score(error_interval(1.0), 0.5, 10) < 0.1
 
 
 def test_a_single_run_prior_keeps_driver_time_and_spreads_the_rest():

@@ -60,6 +60,14 @@ def answers() -> list[dict]:
     rules = {"spark.executor.memory": ("384m", "executor_memory_overprovisioned"),
              "spark.memory.offHeap.size": ("384x", "bad_rule"),
              "spark.sql.files.maxPartitionBytes": ("256m", "small_files")}
+    # Asked candidate configurations, and a job on Spark 2.4 (no AQE, spark.yarn.* overhead before 2.3 too).
+    from spark_optimizer.recommender.search import CandidateConfig
+
+    asked = [CandidateConfig.from_mapping(c) for c in ({"instance_type": "r4.large", "nodes": 3},
+                                                       {"instance_type": "n2-highcpu-8", "nodes": 2, "executor_cores": 2})]
+    rows.append(recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", configs=asked)[0])
+    for version in ("2.4.8", "1.6.1"):
+        rows.append(recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", spark_version=version)[0])
     rows.append(recommend(spec, 10 * GB, catalogue, rules=rules, dynamic_allocation=True, row_id="rec-000000000000")[0])
     return rows
 
@@ -67,8 +75,8 @@ def answers() -> list[dict]:
 def test_every_recommended_configuration_starts_a_real_spark_session():
     rows = answers()
     confs = [json.loads(r["spark_conf"]) for r in rows]
-    for conf in confs:
-        assert validation_problems(conf, "3.0") == []
+    for row, conf in zip(rows, confs):
+        assert validation_problems(conf, row["spark_version"]) == []
         assert int(conf["spark.executor.memory"].rstrip("mg")) * (1024 if conf["spark.executor.memory"].endswith("g") else 1) >= 450
     with_rules = rows[-1]
     assert json.loads(with_rules["spark_conf"])["spark.sql.files.maxPartitionBytes"] == "256m"
@@ -93,7 +101,23 @@ def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe,
     assert validation_problems(conf, row["spark_version"]) == []
     assert overhead_key in row["spark_submit"]
     if not has_aqe:
-        assert f"dropped for Spark {version}: spark.sql.adaptive.enabled: Spark {version} has no such property" in row["rationale"]
+        assert f"no adaptive query execution in Spark {version}: predicted and configured without it" in row["rationale"]
+        assert not any(key.startswith("spark.sql.adaptive.") for key in conf)
+
+
+@pytest.mark.parametrize("version, aqe", [("2.4.8", False), ("1.6.1", False), ("3.0.0", True), (None, True)])
+def test_a_job_before_spark_3_is_predicted_without_aqe(version, aqe):
+    # A curve with a waves term and a small shuffle (400 MB of 40 GB): AQE coalesces it to ~64 MB
+    # partitions, fewer than one per task slot, so with AQE on the shuffle costs less than one wave.
+    waves = ScalingFit(("fixed", "per_core", "waves"), {"fixed": 10.0, "per_core": 30.0, "waves": 2.0}, 4.0,
+                       {"shuffle_input_ratio": 0.01})
+    spec = CurveSpec(Curve((waves,), 1.0, (), size_prior([], [])), "own", 0.2, "", 3, ())
+    row, result = recommend(spec, 40 * GB, load_pricing_catalogue(), row_id="rec-000000000000", spark_version=version)
+    s = result.best.shape
+    predicted = {flag: int(spec.curve.predict_ms(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"],
+                                                 flag, 40 * GB)) for flag in (True, False)}
+    assert predicted[True] != predicted[False]
+    assert row["predicted_runtime_ms"] == predicted[aqe] and row["aqe_enabled"] is aqe
 
 
 def test_dynamic_allocation_always_comes_with_a_way_to_keep_shuffle_files():

@@ -114,7 +114,7 @@ def test_text_from_logs_is_escaped(arrow_store):
     html = app_page(data, PINNED_RUN_TIME)
     page = Structure(html)
     assert not {"script", "img"} & set(page.tags)
-    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;/table&gt;&lt;b&gt;bold&lt;/b&gt;" in html
     assert '<script>alert("name")</script>' in " ".join(page.text)  # shown to the reader as written
 
@@ -138,13 +138,14 @@ def test_cost_and_recommendation_seams(arrow_store):
 # ---- the command ---------------------------------------------------------------------------------------
 
 def test_report_command_reads_an_analyzed_app_without_a_jvm(report_store, tmp_path, monkeypatch):
-    import spark_optimizer.context
+    from spark_optimizer.context import AppContext
 
-    class NoSpark:
-        def __init__(self, *args, **kwargs):
-            raise AssertionError("the report of an analyzed application must not start Spark")
+    def no_spark(self):
+        raise AssertionError("the report of an analyzed application must not start Spark")
 
-    monkeypatch.setattr(spark_optimizer.context, "AppContext", NoSpark)
+    monkeypatch.setattr(AppContext, "spark", property(no_spark))
+    monkeypatch.setattr(AppContext, "spark_context", property(no_spark))
+    monkeypatch.setattr(AppContext, "store", property(no_spark))
     out = tmp_path / "r.html"
     result = CliRunner().invoke(cli_app, ["report", SKEWED, "--out", str(out), "--warehouse", report_store.settings.warehouse,
                                           "--executors", "1,2,3"])

@@ -1,0 +1,3 @@
+from spark_optimizer.cli import main
+
+main()
