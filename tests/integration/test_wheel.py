@@ -37,7 +37,9 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900)
 
 def _reached_distributions(requires: list[str]) -> list[importlib.metadata.Distribution]:
     """This environment's distributions that the requirements reach, markers evaluated and extras followed."""
-    installed = {canonicalize_name(d.metadata["Name"]): d for d in importlib.metadata.distributions()}
+    installed: dict[str, importlib.metadata.Distribution] = {}
+    for found in importlib.metadata.distributions():  # in sys.path order: the first of a name is the one imported
+        installed.setdefault(canonicalize_name(found.metadata["Name"]), found)
     extras_seen: dict[str, set[str]] = {}
     pending = [(Requirement(r), "") for r in requires]
     while pending:
