@@ -95,11 +95,11 @@ def installed(tmp_path_factory):
     with zipfile.ZipFile(wheel) as archive:
         [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         requires = email.message_from_bytes(archive.read(metadata)).get_all("Requires-Dist") or []
-    for distribution in _reached_distributions(requires):
+    # pip too, as in any venv `python -m venv` makes (MLflow asks it for its version when it logs a model).
+    for distribution in _reached_distributions([*requires, "pip"]):
         _link_into(site, distribution)
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index",
-          "--disable-pip-version-check", str(wheel)], root, env)
-    _run([sys.executable, "-m", "pip", "--python", python, "check", "--disable-pip-version-check"], root, env)
+    _run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--disable-pip-version-check", str(wheel)], root, env)
+    _run([python, "-m", "pip", "check", "--disable-pip-version-check"], root, env)
     work = root / "work"
     work.mkdir()
     # The venv's bin folder is not on PATH: only the executable's own path says which Python it is.
