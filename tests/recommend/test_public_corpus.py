@@ -12,21 +12,11 @@ from spark_optimizer.ml.model_inputs import GB
 
 
 @pytest.fixture(scope="module")
-def public_build(spark, shared_eventlogs, tmp_path_factory):
-    from spark_optimizer.analysis.analyze import analyze_applications
-    from spark_optimizer.config import load_settings
-    from spark_optimizer.eventlog.ingest import ingest_event_logs
-    from spark_optimizer.ml.train import train_models
+def public_build(spark, trained_public_corpus):
     from spark_optimizer.recommender.build import build_recommendations
-    from spark_optimizer.tables.store import TableStore
 
-    settings = load_settings(warehouse=str(tmp_path_factory.mktemp("public") / "wh"), environ={})
-    store = TableStore(spark, settings)
-    now = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
-    ingest_event_logs(spark, store, str(shared_eventlogs / "public"), now)
-    analyze_applications(spark, store, now)
-    train_models(spark, store, settings, now, folds=2)
-    return settings, build_recommendations(spark, store, settings, now)
+    settings, store, _ = trained_public_corpus  # ingested, analyzed, then trained with 2 folds
+    return settings, build_recommendations(spark, store, settings, datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc))
 
 
 def test_build_over_every_public_log_finishes_and_names_what_it_skipped(public_build):

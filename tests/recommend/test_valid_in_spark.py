@@ -16,7 +16,7 @@ from spark_optimizer.ml.scaling import ScalingFit
 from spark_optimizer.recommender.answer import recommend
 from spark_optimizer.recommender.curves import Curve, CurveSpec, size_prior
 from spark_optimizer.spark_rules import validation_problems
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, quick_jit_environ
 
 START_EACH = r"""
 import json, sys
@@ -43,7 +43,7 @@ print(json.dumps(results))
 
 def start_in_spark(confs: list[dict]) -> list[str]:
     done = subprocess.run([sys.executable, "-c", START_EACH], input=json.dumps(confs), capture_output=True, text=True,
-                          timeout=600, cwd=REPO_ROOT)
+                          timeout=600, cwd=REPO_ROOT, env=quick_jit_environ())
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
