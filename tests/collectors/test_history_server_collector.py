@@ -7,7 +7,9 @@ and every figure both sources know must agree. Nothing is mocked.
 
 from __future__ import annotations
 
+
 import base64
+import json
 import importlib.util
 import shutil
 import subprocess
@@ -333,14 +335,16 @@ def _job_main():
 
 def test_job_entry_point(env, tmp_path, capsys):
     main = _job_main()
-    assert main(["--history-server-url", env["hs"].url, "--warehouse", str(tmp_path / "wh")]) == 0
-    out = capsys.readouterr().out
-    assert f"collected {len(APPS)}, failed 0" in out and "[collected] local-1795476299058" in out
+    assert main(["--history-server-url", env["hs"].url, "--warehouse", str(tmp_path / "wh"), "--format", "json"]) == 0
+    collected = json.loads(capsys.readouterr().out)
+    assert collected["summary"]["collected"] == len(APPS) and collected["summary"]["failed"] == 0
+    assert {r["app_id"] for r in collected["records"] if r["status"] == "collected"} >= {"local-1795476299058"}
     assert main(["--history-server-url", env["hs"].url, "--warehouse", str(tmp_path / "wh")]) == 0
     assert "collected 0, failed 0" in capsys.readouterr().out
-    assert main(["--history-server-url", f"http://127.0.0.1:{free_port()}", "--warehouse", str(tmp_path / "wh2"),
-                 "--retries", "0"]) == 2
-    assert "error: GET http://127.0.0.1:" in capsys.readouterr().err
+    # run_job (spark_optimizer.context) turns the library's refusal into exit code 2 with this message
+    with pytest.raises(HistoryServerCollectError, match="GET http://127.0.0.1:.*check that the History Server"):
+        main(["--history-server-url", f"http://127.0.0.1:{free_port()}", "--warehouse", str(tmp_path / "wh2"),
+              "--retries", "0"])
 
 
 def test_an_app_that_failed_before_is_retried_past_the_watermark(env, tmp_path):
