@@ -657,7 +657,7 @@ def names_in_text(names: Iterable[str], text: str) -> list[str]:
 
 def finding_text(finding: Mapping[str, Any]) -> str:
     return " ".join([finding.get("title") or "", json.dumps(finding.get("evidence") or {}), finding.get("rationale") or "",
-                     " ".join(finding.get("recommended_conf") or [])])
+                     " ".join(f"{k}={v}" for k, v in (finding.get("recommended_conf") or {}).items())])
 
 
 def _share_text(facts: HsFacts, keys: Iterable[tuple[int, int]]) -> str:
@@ -1045,7 +1045,7 @@ def _finding_cell(review: Review, index: int) -> str:
         return "—"
     finding = review.ours.findings[index]
     stages = finding.get("stage_ids") or []
-    where = f" on stage {', '.join(stages[:3])}{'…' if len(stages) > 3 else ''}" if stages else ""
+    where = f" on stage {', '.join(map(str, stages[:3]))}{'…' if len(stages) > 3 else ''}" if stages else ""
     verdict = review.findings[index]
     mark = ("✔" if verdict.confirmed else "✔ (config)") if verdict.agrees else "✘"
     return f"{mark} `{finding['rule_id']}` {finding['severity']}{where}"

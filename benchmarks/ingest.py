@@ -1,6 +1,7 @@
 """End-to-end ingestion throughput, measured against Spark's own History Server.
 
     python benchmarks/ingest.py [--copies 8] [--tasks 28000] [--keep]
+    python benchmarks/ingest.py --copies 11 105 --no-history-server   # driver memory at ~1 and ~10 GB
 
 1. Generates one large, real, uncompressed event log by running a many-task local Spark job
    in its own process (cached under --cache-dir, keyed by --tasks).
@@ -14,6 +15,10 @@
 4. Starts the real History Server over the same folder and times its replay: the first
    /api/v1/applications/<id>/stages request of each app, one app after the other (the
    History Server parses an application lazily, on first request).
+
+With several --copies counts, steps 2-3 run once per count (ascending, the folder grows) and a
+last table shows the driver's peak memory at each size and its ratio to the smallest: the
+driver's memory is bounded per batch, so it should not grow with the input.
 """
 
 from __future__ import annotations
@@ -83,10 +88,31 @@ def cached_log(cache_dir: Path, tasks: int) -> Path:
 
 # ---- 2. copies under distinct app ids -------------------------------------------------
 
-def make_copies(raw: Path, copies: int, folder: Path) -> list[str]:
+def make_copies(raw: Path, copies: int, folder: Path, first: int = 0, codec: str = "none") -> list[str]:
+    """Copies number `first`..`copies - 1` of `raw` in `folder`; returns their app ids. With
+    codec "zstd", each copy is a `.zstd` log as Spark writes it: its first lines (the App ID
+    rewritten) and the rest compressed as two zstd frames, the rest compressed once for all."""
     base = int(raw.name.split("-", 1)[1])
     app_ids = []
-    for i in range(copies):
+    if codec == "zstd":
+        import zstandard
+
+        with raw.open("rb") as src:
+            head = []
+            for line in src:
+                head.append(line)
+                if line.startswith(APP_START):
+                    break
+            body = zstandard.ZstdCompressor(level=1).compress(src.read())
+        for i in range(first, copies):
+            app_id = f"local-{base + 1 + i}"
+            event = json.loads(head[-1])
+            event["App ID"] = app_id
+            lines = b"".join(head[:-1]) + json.dumps(event, separators=(",", ":")).encode() + b"\n"
+            (folder / f"{app_id}.zstd").write_bytes(zstandard.ZstdCompressor(level=1).compress(lines) + body)
+            app_ids.append(app_id)
+        return app_ids
+    for i in range(first, copies):
         app_id = f"local-{base + 1 + i}"
         with raw.open("rb") as src, (folder / app_id).open("wb") as dst:
             for line in src:
@@ -118,7 +144,10 @@ def ingest_role(folder: Path, warehouse: Path) -> None:
     ctx = AppContext(load_settings(warehouse=str(warehouse), spark_master="local[2]", environ={}))
     ctx.spark_context.setLogLevel("ERROR")
     t1 = time.perf_counter()
-    summary = ingest_event_logs(ctx.spark_context, ctx.store, str(folder), datetime.now(timezone.utc))
+    settings = ctx.settings
+    summary = ingest_event_logs(ctx.spark_context, ctx.store, str(folder), datetime.now(timezone.utc),
+                                batch_size=settings.ingest_batch_size, batch_bytes=settings.ingest_batch_mb * 1024 * 1024,
+                                batch_rows=settings.ingest_batch_rows)
     t2 = time.perf_counter()
     result = {
         "startup_s": t1 - t0, "ingest_s": t2 - t1, "cores": ctx.spark_context.defaultParallelism,
@@ -262,8 +291,14 @@ def run_history_server(folder: Path, app_ids: list[str], memory: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=8, help="copies of the log, each a distinct app (default 8)")
+    parser.add_argument("--copies", type=int, nargs="+", default=[8],
+                        help="copies of the log, each a distinct app (default 8); several counts: one ingestion each")
+    parser.add_argument("--no-history-server", action="store_true", help="time our ingestion only")
     parser.add_argument("--tasks", type=int, default=28000, help="tasks of the generated app (default 28000, ~100 MB)")
+    parser.add_argument("--log", type=Path, help="copy this uncompressed single-file event log (named local-<digits>) "
+                        "instead of generating one; a rolling log's parts concatenated in order are one")
+    parser.add_argument("--codec", choices=("none", "zstd"), default="none",
+                        help="store the copies uncompressed (default) or zstd-compressed, as Spark 4 does by default")
     parser.add_argument("--keep", action="store_true", help="keep the copies and the warehouse")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "spark-optimizer-bench")
     parser.add_argument("--hs-memory", default="2g", help="History Server heap (SPARK_DAEMON_MEMORY)")
@@ -275,27 +310,45 @@ def main() -> None:
     if args.role == "ingest":
         return ingest_role(args.paths[0], args.paths[1])
 
-    raw = cached_log(args.cache_dir, args.tasks)
+    counts = sorted(set(args.copies))
+    raw = args.log.resolve() if args.log else cached_log(args.cache_dir, args.tasks)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=args.cache_dir))
     logs = work / "logs"
     logs.mkdir()
+    sizes: list[tuple[int, float, dict]] = []
     try:
-        app_ids = make_copies(raw, args.copies, logs)
-        total_mb = sum(p.stat().st_size for p in logs.iterdir()) / 1e6
-        print(f"{args.copies} copies of {raw.name} ({raw.stat().st_size / 1e6:.1f} MB each, uncompressed) in {logs}")
-        print("our ingestion ...", flush=True)
-        ours = run_ours(logs, work / "warehouse")
-        print("History Server replay ...", flush=True)
-        hs = run_history_server(logs, app_ids, args.hs_memory)
+        app_ids: list[str] = []
+        for count in counts:
+            app_ids += make_copies(raw, count, logs, first=len(app_ids), codec=args.codec)
+            stored_mb = sum(p.stat().st_size for p in logs.iterdir()) / 1e6
+            total_mb = raw.stat().st_size * count / 1e6
+            print(f"{count} copies of {raw.name} ({raw.stat().st_size / 1e6:.1f} MB each, uncompressed; "
+                  f"{stored_mb:.1f} MB stored, codec {args.codec}) in {logs}")
+            print("our ingestion ...", flush=True)
+            sizes.append((count, total_mb, run_ours(logs, work / f"warehouse-{count}")))
+            shutil.rmtree(work / f"warehouse-{count}", ignore_errors=True)
+        hs = None
+        if not args.no_history_server and args.codec == "none":
+            print("History Server replay ...", flush=True)
+            hs = run_history_server(logs, app_ids, args.hs_memory)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    count, total_mb, ours = sizes[-1]
+    report(count, total_mb, ours, hs)
+    if len(sizes) > 1:
+        report_memory(sizes)
+    if args.keep:
+        print(f"kept {work}")
+
+
+def report(copies: int, total_mb: float, ours: dict, hs: dict | None) -> None:
     cores = ours["cores"]
-    ours_mbps, ours_e2e_mbps, hs_mbps = total_mb / ours["ingest_s"], total_mb / ours["wall_s"], total_mb / hs["replay_s"]
+    ours_mbps, ours_e2e_mbps = total_mb / ours["ingest_s"], total_mb / ours["wall_s"]
     phases = ", ".join(f"{k} {v:.1f}" for k, v in ours["phases"].items())
     print(f"""
 == event logs ==
-  total uncompressed        {total_mb:10.1f} MB  ({args.copies} apps, {ours['summary']})
+  total uncompressed        {total_mb:10.1f} MB  ({copies} apps, {ours['summary']})
 == ours (ingest_event_logs, local[{cores}]) ==
   process wall time         {ours['wall_s']:10.1f} s   (until the process returned; interpreter + imports + SparkContext: {ours['startup_s']:.1f} s)
   until the JVM had exited  {ours['jvm_exit_s']:10.1f} s   (its shutdown hook stops Spark after our process ends)
@@ -306,8 +359,11 @@ def main() -> None:
   CPU time by process       {', '.join(f'{role} {seconds:.1f} s' for role, seconds in sorted(ours['cpu_by_role'].items()))}  (sampled)
   peak RSS driver python    {ours['driver_maxrss_kb'] / 1024:10.0f} MB  (getrusage; sampled {ours['driver_sampled_peak_mb']:.0f} MB)
   peak RSS JVM              {ours['jvm_peak_mb']:10.0f} MB  (sampled VmHWM)
-  peak RSS python worker    {ours['worker_peak_mb']:10.0f} MB  (largest single worker; all workers at once {ours['workers_sum_peak_mb']:.0f} MB)
-== Spark History Server (1 replay thread, first /stages request per app, sequential) ==
+  peak RSS python worker    {ours['worker_peak_mb']:10.0f} MB  (largest single worker; all workers at once {ours['workers_sum_peak_mb']:.0f} MB)""")
+    if hs is None:
+        return
+    hs_mbps = total_mb / hs["replay_s"]
+    print(f"""== Spark History Server (1 replay thread, first /stages request per app, sequential) ==
   start-up + listing        {hs['startup_and_listing_s']:10.1f} s
   replay                    {hs['replay_s']:10.1f} s   (per app: {', '.join(f'{s:.1f}' for s in hs['per_app_s'])})
   throughput                {hs_mbps:10.1f} MB/s  (one replay thread = one core)
@@ -319,9 +375,19 @@ def main() -> None:
   per core, ingestion alone {ours_mbps / cores / hs_mbps:10.2f} x
   in total, end to end      {ours_e2e_mbps / hs_mbps:10.2f} x  (ingestion alone {ours_mbps / hs_mbps:.2f} x)
   per CPU-second            {(total_mb / ours['cpu_s']) / (total_mb / hs['replay_cpu_s']):10.2f} x  (ours start-up included)""")
-    if args.keep:
-        print(f"kept {work}")
 
+
+def report_memory(sizes: list[tuple[int, float, dict]]) -> None:
+    """The driver's peak memory at each input size, and its ratio to the smallest input's."""
+    smallest = sizes[0][2]["driver_maxrss_kb"]
+    print("== driver peak RSS by input size (getrusage) ==")
+    for copies, total_mb, ours in sizes:
+        peak = ours["driver_maxrss_kb"]
+        print(f"  {copies:4d} copies, {total_mb / 1000:6.2f} GB  driver {peak / 1024:6.0f} MB "
+              f"(x{peak / smallest:.2f} of the smallest; JVM {ours['jvm_peak_mb']:.0f} MB, "
+              f"ingestion {ours['ingest_s']:.1f} s, {ours['summary']['ingested']} ingested)")
+    print(f"  ratio, largest / smallest input: input x{sizes[-1][1] / sizes[0][1]:.1f}, "
+          f"driver peak x{sizes[-1][2]['driver_maxrss_kb'] / smallest:.2f}")
 
 if __name__ == "__main__":
     main()

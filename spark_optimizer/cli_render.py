@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from typing import Any
 
@@ -49,7 +48,7 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
         if m.get("accelerator"):
             head.add_row("engine", {"rapids": "GPU (NVIDIA RAPIDS)", "photon": "Databricks Photon", "gluten": "Gluten / Velox"}
                          .get(m["accelerator"], m["accelerator"]))
-        for reason in json.loads(m.get("unknown_metrics") or "[]"):
+        for reason in m.get("unknown_metrics") or []:
             head.add_row("unknown", reason)
     parts: list[Any] = [Panel(head, title="summary", expand=False)]
     if report.get("heaviest_stages"):
@@ -67,7 +66,7 @@ def app_report(report: dict[str, Any], conf: dict[str, str]) -> Group:
         findings.add_column(column, overflow="fold")
     for f in report["findings"]:
         findings.add_row(Text(f["severity"], style=SEVERITY_STYLE[f["severity"]]), f["rule_id"],
-                         f"{f['title']}\n[dim]{f['rationale']}[/dim]", "\n".join(f["recommended_conf"]))
+                         f"{f['title']}\n[dim]{f['rationale']}[/dim]", "\n".join(f"{k}={v}" for k, v in f["recommended_conf"].items()))
     parts.append(findings if report["findings"] else Text("no findings: no rule fired", style="green"))
     whatif = report["whatif"]
     if "error" in whatif:

@@ -33,6 +33,7 @@ class Settings:
     table_backend: str = "auto"
     ingest_batch_size: int = 200
     ingest_batch_mb: int = 512
+    ingest_batch_rows: int = 500_000
     pricing_dir: str = ""
     api_key: str = field(default="", repr=False)  # a secret: kept out of logs and tracebacks
     api_key_all: bool = False
@@ -148,6 +149,8 @@ def load_settings(
         )
     if settings.ingest_batch_mb < 1:
         raise ConfigurationError(f"ingest_batch_mb must be at least 1, found {settings.ingest_batch_mb}")
+    if settings.ingest_batch_rows < 1:
+        raise ConfigurationError(f"ingest_batch_rows must be at least 1, found {settings.ingest_batch_rows}")
     if settings.ingest_batch_size < 1:
         raise ConfigurationError(f"ingest_batch_size must be at least 1, found {settings.ingest_batch_size}")
     return settings

@@ -15,6 +15,14 @@ FIXTURE_LOGS = REPO_ROOT / "tests" / "fixtures" / "eventlogs"
 PINNED_RUN_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+def quick_jit_environ() -> dict[str, str]:
+    """The environment for a subprocess that starts Spark JVMs of its own with our JIT setting (C1 only,
+    `session.quick_jit_options`), given to the JVM itself so that no Spark property is set."""
+    from spark_optimizer.session import quick_jit_options
+
+    return {**os.environ, "JAVA_TOOL_OPTIONS": " ".join(filter(None, (os.environ.get("JAVA_TOOL_OPTIONS"), quick_jit_options())))}
+
+
 @pytest.fixture(scope="session")
 def spark():
     from spark_optimizer.session import get_or_create_spark
@@ -62,6 +70,23 @@ def analyzed_shared_corpus(spark, shared_eventlogs, tmp_path_factory):
     for part in ("public", "generated"):
         ingest_event_logs(spark, store, str(shared_eventlogs / part), PINNED_RUN_TIME)
     return store, analyze_applications(spark, store, PINNED_RUN_TIME)
+
+
+@pytest.fixture(scope="session")
+def trained_public_corpus(spark, shared_eventlogs, tmp_path_factory):
+    """Every log of ../shared/eventlogs/public ingested, analyzed and trained on (2 folds) once per test
+    session: (Settings, TableStore, TrainSummary). Its users only read it or append a recommendations build."""
+    from spark_optimizer.analysis.analyze import analyze_applications
+    from spark_optimizer.config import load_settings
+    from spark_optimizer.eventlog.ingest import ingest_event_logs
+    from spark_optimizer.ml.train import train_models
+    from spark_optimizer.tables.store import TableStore
+
+    settings = load_settings(warehouse=str(tmp_path_factory.mktemp("public_corpus") / "wh"), environ={})
+    store = TableStore(spark, settings)
+    ingest_event_logs(spark, store, str(shared_eventlogs / "public"), PINNED_RUN_TIME)
+    analyze_applications(spark, store, PINNED_RUN_TIME)
+    return settings, store, train_models(spark, store, settings, PINNED_RUN_TIME, folds=2)
 
 
 _EXIT_STATUS = {"code": 0}

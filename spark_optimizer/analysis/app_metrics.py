@@ -63,9 +63,9 @@ CPU_NOT_LOGGED = ("cpu_share_of_run: no executor CPU time is logged for these ta
                   "unknown, not 0")
 
 
-def reasons_json(reasons: SparkColumn) -> SparkColumn:
-    """An array of 'metric: reason' strings as the JSON list stored in `unknown_metrics` (null when empty)."""
-    return F.when(F.size(reasons) > 0, F.to_json(reasons))
+def reasons_or_null(reasons: SparkColumn) -> SparkColumn:
+    """The array of 'metric: reason' strings stored in `unknown_metrics`, null when empty."""
+    return F.when(F.size(reasons) > 0, reasons)
 
 
 def share_columns(frame: DataFrame, run: str, cpu: str, gc: str, fetch: str, accelerator: SparkColumn) -> DataFrame:
@@ -299,5 +299,5 @@ def compute_app_metrics(
         )
     else:
         m = m.withColumn("memory_peaks_source", source)
-    m = m.withColumn("unknown_metrics", reasons_json(F.col("unknown_metrics"))).withColumn("bottleneck", bottleneck()).withColumn("skipped_reason", F.lit(None).cast("string"))
+    m = m.withColumn("unknown_metrics", reasons_or_null(F.col("unknown_metrics"))).withColumn("bottleneck", bottleneck()).withColumn("skipped_reason", F.lit(None).cast("string"))
     return m.select([F.col(c.name).cast(s.dataType) for c, s in zip(APP_METRICS.columns, APP_METRICS.spark_schema())])

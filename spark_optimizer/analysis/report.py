@@ -3,7 +3,6 @@ what-if table, read through delta-rs (no JVM)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -14,7 +13,7 @@ from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.rules.suggestions import MergedConfiguration, merge_findings
 from spark_optimizer.rules.model import finding_order
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
-from spark_optimizer.tables.findings import FINDINGS
+from spark_optimizer.tables.findings import FINDINGS, evidence_from_stored
 from spark_optimizer.tables.store import TableStore
 
 
@@ -26,7 +25,7 @@ def _rows_for(table: pa.Table, app_id: str, attempt_id: str | None = None) -> li
     keep = pc.equal(table["app_id"], app_id)
     if attempt_id is not None:
         keep = pc.and_(keep, pc.equal(table["attempt_id"], attempt_id))
-    return table.filter(keep).to_pylist()
+    return table.filter(keep).to_pylist(maps_as_pydicts="strict")
 
 
 def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
@@ -87,7 +86,7 @@ def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_c
         "metrics": {k: v for k, v in (metrics[0] if metrics else {}).items() if k not in ("app_id", "attempt_id", "analyzed_at")},
         "findings": [
             {"rule_id": f["rule_id"], "severity": f["severity"], "category": f["category"], "title": f["title"],
-             "evidence": json.loads(f["evidence"] or "{}"), "stage_ids": f["stage_ids"],
+             "evidence": evidence_from_stored(f["evidence"]), "stage_ids": f["stage_ids"],
              "recommended_conf": f["recommended_conf"], "rationale": f["rationale"]}
             for f in findings
         ],

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_optimizer.analysis.app_metrics import (
-    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio, reasons_json, share_columns,
+    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio, reasons_or_null, share_columns,
 )
 from spark_optimizer.tables.stage_metrics import STAGE_METRICS
 
@@ -74,7 +74,7 @@ def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: 
     )
     base = share_columns(base, "executor_run_time_ms", "cpu_for_share", "jvm_gc_time_ms", "shuffle_fetch_wait_time_ms",
                          F.col("accelerator"))
-    base = base.withColumn("unknown_metrics", reasons_json(F.col("unknown_metrics")))
+    base = base.withColumn("unknown_metrics", reasons_or_null(F.col("unknown_metrics")))
     classified = base.withColumn(
         "bottleneck",
         F.when((F.col("task_count") >= 10) & (F.col("task_duration_skew_ratio") > SKEW_RATIO)

@@ -56,8 +56,8 @@ class ClusterRow:
     zone: str | None = None
     log_uri: str | None = None
     event_log_dir: str | None = None
-    spark_conf: str | None = None
-    tags: str | None = None
+    spark_conf: tuple[tuple[str, str], ...] | None = None  # (key, value) pairs: a map column
+    tags: tuple[tuple[str, str], ...] | None = None
     creator: str | None = None
 
 
@@ -108,7 +108,7 @@ class RunRow:
     job_kind: str | None = None
     main: str | None = None
     arguments: tuple[str, ...] | None = None
-    properties: str | None = None
+    properties: tuple[tuple[str, str], ...] | None = None
     state: str | None = None
     result_state: str | None = None
     state_message: str | None = None
@@ -191,6 +191,15 @@ def rfc3339(ms: int) -> str:
 
 def duration(start_ms: int | None, end_ms: int | None) -> int | None:
     return end_ms - start_ms if start_ms is not None and end_ms is not None and end_ms >= start_ms else None
+
+
+def string_map(value: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+    """A mapping's entries, key-sorted, with values as strings (a nested value as compact JSON), for a
+    map<string,string> column; None when empty."""
+    if not value:
+        return None
+    return tuple(sorted((str(k), v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True, separators=(",", ":"), default=str))
+                        for k, v in value.items()))
 
 
 def json_text(value: Any) -> str | None:

@@ -40,6 +40,7 @@ from spark_optimizer.collectors.cloud_rows import (
     json_text,
     latest,
     pick,
+    string_map,
     strings,
 )
 from spark_optimizer.collectors.cloud_store import (
@@ -178,8 +179,8 @@ def cluster_from_api(cluster: Mapping, scope: str, node_types: Mapping[str, Mapp
         autoscale_max_workers=int_or_none(autoscale.get("max_workers")),
         zone=attrs.get("zone_id"), log_uri=destination,
         event_log_dir=f"{destination.rstrip('/')}/{cid}/eventlog" if destination else None,
-        spark_conf=json_text(cluster.get("spark_conf")),
-        tags=json_text({**(cluster.get("default_tags") or {}), **(cluster.get("custom_tags") or {})}),
+        spark_conf=string_map(cluster.get("spark_conf")),
+        tags=string_map({**(cluster.get("default_tags") or {}), **(cluster.get("custom_tags") or {})}),
         creator=cluster.get("creator_user_name"))
     disks = (attrs.get("ebs_volume_type"), int_or_none(attrs.get("ebs_volume_count")), int_or_none(attrs.get("ebs_volume_size")))
     if disks == (None, None, None) and attrs.get("boot_disk_size"):
@@ -261,7 +262,7 @@ def runs_from_api(run: Mapping, scope: str) -> list[RunRow]:
     rows = [RunRow(
         provider=PROVIDER, scope=scope, run_id=str(run["run_id"]), run_type="databricks_job_run",
         job_id=str(run["job_id"]) if run.get("job_id") is not None else None, cluster_id=instance.get("cluster_id"),
-        run_name=run.get("run_name"), job_kind=run.get("run_type"), properties=json_text(parameters),
+        run_name=run.get("run_name"), job_kind=run.get("run_type"), properties=string_map(parameters),
         state=state, result_state=result, state_message=message, attempt_number=int_or_none(run.get("attempt_number")),
         spark_context_id=instance.get("spark_context_id"), **_timing(run))]
     for task in run.get("tasks") or []:
@@ -275,7 +276,7 @@ def runs_from_api(run: Mapping, scope: str) -> list[RunRow]:
             cluster_id=instance.get("cluster_id") or task.get("existing_cluster_id"), cluster_name=task.get("job_cluster_key"),
             run_name=run.get("run_name"), task_key=task.get("task_key"), job_kind=kind,
             main=_TASK_MAIN.get(kind, lambda t: None)(spec), arguments=strings(spec.get("parameters")),
-            properties=json_text(spec.get("base_parameters") or spec.get("named_parameters")),
+            properties=string_map(spec.get("base_parameters") or spec.get("named_parameters")),
             state=state, result_state=result, state_message=message, attempt_number=int_or_none(task.get("attempt_number")),
             spark_context_id=instance.get("spark_context_id"), **_timing(task)))
     return rows

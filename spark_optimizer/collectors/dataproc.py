@@ -38,6 +38,7 @@ from spark_optimizer.collectors.cloud_rows import (
     json_text,
     pick,
     rfc3339,
+    string_map,
     strings,
 )
 from spark_optimizer.collectors.cloud_store import (
@@ -200,7 +201,7 @@ def cluster_from_api(cluster: Mapping, scope: str, policy: Mapping | None = None
         zone=_short(pick(config, "gceClusterConfig", "zoneUri")),
         log_uri=f"gs://{config['configBucket']}" if config.get("configBucket") else None,
         event_log_dir=spark_conf.get("spark.eventLog.dir") or (f"gs://{temp_bucket}/{cid}/spark-job-history" if temp_bucket else None),
-        spark_conf=json_text(spark_conf), tags=json_text(cluster.get("labels")))
+        spark_conf=string_map(spark_conf), tags=string_map(cluster.get("labels")))
     return row, nodes
 
 
@@ -244,7 +245,7 @@ def job_from_api(job: Mapping, scope: str) -> RunRow:
         provider=PROVIDER, scope=scope, run_id=job.get("jobUuid") or reference["jobId"], run_type="dataproc_job",
         job_id=reference.get("jobId"), cluster_id=placement.get("clusterUuid"), cluster_name=placement.get("clusterName"),
         run_name=reference.get("jobId"), job_kind=kind, main=_main(spec), arguments=strings(spec.get("args")),
-        properties=json_text(spec.get("properties")), state=state, state_message=status.get("details") or None,
+        properties=string_map(spec.get("properties")), state=state, state_message=status.get("details") or None,
         created_time_ms=first.get("PENDING") or min((v for v in first.values() if v), default=None),
         start_time_ms=start, end_time_ms=end, duration_ms=duration(start, end), yarn_application_ids=strings(apps),
         changed_time_ms=epoch_ms(status.get("stateStartTime")))
@@ -261,7 +262,7 @@ def batch_from_api(batch: Mapping, scope: str) -> RunRow:
     return RunRow(
         provider=PROVIDER, scope=scope, run_id=batch.get("uuid") or batch["name"], run_type="dataproc_batch",
         job_id=_short(batch.get("name")), run_name=_short(batch.get("name")), job_kind=kind, main=_main(spec),
-        arguments=strings(spec.get("args")), properties=json_text(pick(batch, "runtimeConfig", "properties")),
+        arguments=strings(spec.get("args")), properties=string_map(pick(batch, "runtimeConfig", "properties")),
         state=state, state_message=batch.get("stateMessage") or None, created_time_ms=epoch_ms(batch.get("createTime")),
         start_time_ms=start, end_time_ms=end, duration_ms=duration(start, end),
         milli_dcu_seconds=int_or_none(usage.get("milliDcuSeconds")),

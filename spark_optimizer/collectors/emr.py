@@ -32,9 +32,9 @@ from spark_optimizer.collectors.cloud_rows import (
     epoch_ms,
     float_or_none,
     int_or_none,
-    json_text,
     latest,
     pick,
+    string_map,
     strings,
 )
 from spark_optimizer.collectors.cloud_store import (
@@ -164,8 +164,8 @@ def cluster_from_api(cluster: Mapping, scope: str, groups: Sequence[NodeGroupRow
         autoscale_min_workers=scale_min, autoscale_max_workers=scale_max, autoscale_policy=policy,
         region=scope, zone=pick(cluster, "Ec2InstanceAttributes", "Ec2AvailabilityZone"),
         log_uri=cluster.get("LogUri"), event_log_dir=spark_defaults.get("spark.eventLog.dir"),
-        spark_conf=json_text(spark_defaults),
-        tags=json_text({t.get("Key"): t.get("Value") for t in cluster.get("Tags") or []}),
+        spark_conf=string_map(spark_defaults),
+        tags=string_map({t.get("Key"): t.get("Value") for t in cluster.get("Tags") or []}),
     )
 
 
@@ -241,7 +241,7 @@ def step_from_api(cluster_id: str, scope: str, step: Mapping) -> RunRow:
         provider=PROVIDER, scope=scope, run_id=step["Id"], run_type="emr_step", cluster_id=cluster_id,
         run_name=step.get("Name"), job_kind=config.get("Jar"), main=config.get("MainClass"),
         arguments=strings(config.get("Args")),
-        properties=json_text({**(config.get("Properties") or {}), **({"ActionOnFailure": step["ActionOnFailure"]}
+        properties=string_map({**(config.get("Properties") or {}), **({"ActionOnFailure": step["ActionOnFailure"]}
                                                                      if step.get("ActionOnFailure") else {})}),
         state=status.get("State"), result_state=failure.get("Reason"),
         state_message=failure.get("Message") or pick(status, "StateChangeReason", "Message"),

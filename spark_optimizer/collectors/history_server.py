@@ -31,6 +31,7 @@ from spark_optimizer.collectors import history_server_rows as rows_of
 from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
+from spark_optimizer.tables.app_rows import remove_superseded, replace_applications
 from spark_optimizer.tables.store import TableStore
 
 HS_TABLES = (APPLICATIONS, JOBS, STAGES, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
@@ -261,12 +262,12 @@ def _list_apps(client: HistoryServerClient, since_ms: int | None, limit: int | N
 
 
 def _write(store: TableStore, collected: dict[str, list[dict]], scope: list[dict]) -> None:
-    """Replace the rows of the attempts in `scope` in every table (one commit per table), then
-    empty the buffers."""
+    """Replace the attempts in `scope` (readers see each one's old rows or its new ones, wholly:
+    `tables.app_rows`), then empty the buffers."""
     if scope:
-        for spec in HS_TABLES:
-            data = pa.Table.from_pylist(collected[spec.name], schema=spec.arrow_schema())
-            store.replace_rows(spec, data, ("app_id", "attempt_id"), scope)
+        rows = {spec.name: pa.Table.from_pylist(collected[spec.name], schema=spec.arrow_schema()) for spec in HS_TABLES}
+        generation = collected[APPLICATIONS.name][0]["ingested_at"]
+        remove_superseded(store, scope, generation, replace_applications(store, rows, scope, generation))
     for rows in collected.values():
         rows.clear()
     scope.clear()

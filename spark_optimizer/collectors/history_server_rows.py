@@ -190,7 +190,7 @@ def job_rows(jobs: Iterable[Mapping], sql: Iterable[Mapping]) -> list[dict]:
             "duration_ms": end - start if start and end else None,
             "result": {"SUCCEEDED": "succeeded", "FAILED": "failed"}.get(j.get("status"), "unknown"),
             "failure_reason": None,
-            "stage_ids": [str(s) for s in j.get("stageIds") or []],
+            "stage_ids": list(j.get("stageIds") or []),
             "task_count": j.get("numTasks"),
             "sql_execution_id": execution_of.get(j["jobId"]),
             "job_group": j.get("jobGroup"),

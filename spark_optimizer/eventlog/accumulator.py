@@ -236,7 +236,7 @@ class AppAccumulator:
             "completion_time_ms": None,
             "result": "unknown",
             "failure_reason": None,
-            "stage_ids": [str(s) for s in stage_ids],
+            "stage_ids": list(stage_ids),
             "task_count": sum(s.get("Number of Tasks", 0) or 0 for s in e.get("Stage Infos") or []),
             "sql_execution_id": f.int_or_none(props.get("spark.sql.execution.id")),
             "job_group": props.get("spark.jobGroup.id"),
@@ -268,7 +268,7 @@ class AppAccumulator:
         stage.name = info.get("Stage Name", stage.name)
         stage.num_tasks = info.get("Number of Tasks", stage.num_tasks)
         if info.get("Parent IDs") is not None:
-            stage.parent_ids = [str(p) for p in info["Parent IDs"]]
+            stage.parent_ids = list(info["Parent IDs"])
         if info.get("Submission Time") is not None:
             stage.submission_time_ms = info["Submission Time"]
         return stage

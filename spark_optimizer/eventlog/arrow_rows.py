@@ -27,6 +27,7 @@ _TYPES = {
     "boolean": na.bool_(),
     "timestamp": na.timestamp("us", "UTC"),
     "array<string>": na.list_(na.string()),
+    "array<long>": na.list_(na.int64()),
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -77,8 +78,8 @@ class IpcFileWriter:
 def _column(kind: str, values: Sequence[Any]):
     if kind == "timestamp":
         return _timestamps(values)
-    if kind == "array<string>":
-        return _list_of_strings(values)
+    if kind.startswith("array<"):
+        return _list_of(kind, values)
     return na.c_array(values, _TYPES[kind])
 
 
@@ -97,15 +98,15 @@ def _timestamps(values: Sequence[datetime | int | None]):
     return na.c_array_from_buffers(_TYPES["timestamp"], len(values), [_validity(values), data])
 
 
-def _list_of_strings(values: Sequence[Sequence[str] | None]):
+def _list_of(kind: str, values: Sequence[Sequence[Any] | None]):
     offsets = array("i", [0])
-    items: list[str | None] = []
+    items: list[Any] = []
     for value in values:
         if value is not None:
             items.extend(value)
         offsets.append(len(items))
-    return na.c_array_from_buffers(_TYPES["array<string>"], len(values), [_validity(values), offsets],
-                                   children=[na.c_array(items, na.string())])
+    return na.c_array_from_buffers(_TYPES[kind], len(values), [_validity(values), offsets],
+                                   children=[na.c_array(items, _TYPES[kind[len("array<"):-1]])])
 
 
 def _validity(values: Sequence[Any]) -> bytes | None:

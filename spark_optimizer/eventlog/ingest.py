@@ -14,26 +14,21 @@ from datetime import datetime
 from typing import Callable, Iterator
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from spark_optimizer.errors import EventLogNotFoundError
 from spark_optimizer.eventlog.arrow_rows import ipc_stream
+from spark_optimizer.eventlog.commit import write_batch
 from spark_optimizer.eventlog.discovery import LogGroup, group_log_files
-from spark_optimizer.eventlog.listing import list_log_files
-from spark_optimizer.eventlog.parse import PARSER_VERSION, failed_record
+from spark_optimizer.eventlog.listing import list_log_files, spark_context_of
+from spark_optimizer.eventlog.parse import failed_record, ingest_log_row
 from spark_optimizer.eventlog.task_output import parse_partition
 from spark_optimizer.spark_rules import runs_on_driver_machine
-from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG
+from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
 
 FAILURE_STATUSES = ("failed",)
-APP_KEY = ("app_id", "attempt_id")
-# An application's row is committed after all its other rows, and its ingest_log record after
-# that: a reader that starts from `applications` never finds an application whose tasks,
-# stages or executors are still missing (during a run, or after a run that was killed).
-COMMIT_ORDER = tuple(spec for spec in EVENT_LOG_TABLES if spec is not APPLICATIONS) + (APPLICATIONS,)
 
 
 @dataclass
@@ -77,27 +72,6 @@ class IngestSummary:
         }
 
 
-def spark_context_of(spark: SparkSession | SparkContext) -> SparkContext:
-    return spark if isinstance(spark, SparkContext) else spark.sparkContext
-
-
-def _choose_duplicates(records: list[dict]) -> dict[str, str]:
-    """source_path -> the path that won, for groups whose application attempts another group
-    of the same batch also holds (keep the complete one, then the one with more rows)."""
-    holders: dict[str, list[dict]] = {}
-    for record in records:
-        for app in record["app_ids"] or []:
-            holders.setdefault(app, []).append(record)
-    losers: dict[str, str] = {}
-    for app, claimants in holders.items():
-        if len(claimants) < 2:
-            continue
-        ranked = sorted(claimants, key=lambda r: (bool(r["complete"]), r["rows_written"], r["source_path"]), reverse=True)
-        for loser in ranked[1:]:
-            losers[loser["source_path"]] = ranked[0]["source_path"]
-    return losers
-
-
 def previous_fingerprints(store: TableStore) -> dict[str, tuple[str, str]]:
     """source_path -> (fingerprint, status) of the last ingestion of each log."""
     if not store.exists(INGEST_LOG):
@@ -114,6 +88,7 @@ def ingest_event_logs(
     *,
     batch_size: int = 200,
     batch_bytes: int = 512 * 1024 * 1024,
+    batch_rows: int = 500_000,
     force: bool = False,
     on_batch: Callable[[list[dict], int, int], None] | None = None,
 ) -> IngestSummary:
@@ -121,6 +96,8 @@ def ingest_event_logs(
 
     `spark` may be a SparkSession or just its SparkContext: the parsing runs as RDD jobs, and
     `store` writes through delta-rs or Spark's Delta writer (which has its session).
+    `batch_size` logs and `batch_bytes` stored bytes make one Spark job; its logs are written in
+    groups of at most `batch_rows` rows (see `eventlog.commit`), which bounds the driver's memory.
 
     Example::
 
@@ -157,7 +134,7 @@ def ingest_event_logs(
     try:
         for batch, chunks in _parsed_batches(spark, plan_batches(todo, batch_size, batch_bytes), ingested_at,
                                              summary, staging_dir):
-            records = _write_batch(store, batch, chunks, summary)
+            records = write_batch(store, chunks, batch_rows, summary.timed)
             summary.records.extend(records)
             done += len(batch)
             if on_batch is not None:
@@ -329,87 +306,9 @@ def _task_failure(exc: Exception) -> str:
 
 
 def _unreadable_record(path: str, why: str, ingested_at: datetime) -> dict:
-    return {
-        "source_path": path, "source_kind": "unreadable", "codec": "none", "file_count": 0, "size_bytes": None,
-        "modification_time_ms": None, "fingerprint": f"unreadable:{why}", "status": "failed",
-        "reason": f"{path}: {why}; the logs in it were not ingested (check its permissions)", "app_ids": [],
-        "complete": False, "line_count": 0, "bad_line_count": 0, "uncompressed_bytes": 0, "rows_written": 0,
-        "parse_duration_ms": 0, "parsed_by": "driver", "parser_version": PARSER_VERSION, "ingested_at": ingested_at,
-    }
-
-
-def _write_batch(store: TableStore, batch: list[LogGroup], chunks: list[tuple[str, bytes | str]],
-                 summary: IngestSummary) -> list[dict]:
-    """Assemble a parsed batch into one Arrow table per Delta table and replace the batch's
-    applications in one commit per table (a batch is bounded by `plan_batches`; its rows are
-    summaries, the largest, `tasks`, ~200 bytes per task). Returns the batch's ingest-log records.
-
-    When the batch's commits fail, its logs are written one by one, so the log whose rows cannot
-    be written is recorded as failed and the others are stored."""
-    began = time.perf_counter()
-    tables: dict[str, list[pa.Table]] = {}
-    staged = [payload for _, payload in chunks if isinstance(payload, str)]
-    for table, payload in chunks:
-        source = pa.memory_map(payload) if isinstance(payload, str) else payload
-        tables.setdefault(table, []).append(pa.ipc.open_stream(source).read_all())
-    records = pa.concat_tables(tables.pop(INGEST_LOG.name)).to_pylist()
-    losers = _choose_duplicates(records)
-    for record in records:
-        if record["source_path"] in losers:
-            record["status"] = "duplicate"
-            record["reason"] = (
-                f"holds the same application attempt(s) {record['app_ids']} as {losers[record['source_path']]}, "
-                f"which was kept (complete, or more events)"
-            )
-            record["rows_written"] = 0
-    data = {spec.name: pa.concat_tables(tables.pop(spec.name, None) or [spec.arrow_schema().empty_table()])
-            for spec in EVENT_LOG_TABLES}
-    began = summary.timed("assembling", began)
-    try:
-        _write_records(store, data, records)
-    except Exception:  # noqa: BLE001  (isolate the log that cannot be written)
-        for record in records:
-            try:
-                _write_records(store, data, [record])
-            except Exception as exc:  # noqa: BLE001
-                record.update(status="failed", rows_written=0, app_ids=[], complete=False,
-                              reason=f"{record['source_path']}: its rows could not be written "
-                                     f"({type(exc).__name__}: {str(exc)[:300]}); nothing from this log was stored")
-                store.upsert(INGEST_LOG, pa.Table.from_pylist([record], schema=INGEST_LOG.arrow_schema()))
-    summary.timed("writing", began)
-    data.clear()  # release the memory maps before their files go
-    for path in staged:
-        os.unlink(path)
-    return records
-
-
-def _write_records(store: TableStore, data: dict[str, pa.Table], records: list[dict]) -> None:
-    """Replace the applications of `records` that were kept (not failed, not a duplicate) with
-    their rows in `data`, then commit the records themselves."""
-    kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
-    # The attempt id never holds '#' (validate rejects it); an App ID may.
-    kept_apps = sorted({tuple(app.rsplit("#", 1)) for r in kept for app in r["app_ids"] or []})
-    scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
-    if kept_apps:
-        kept_sources = pa.array(sorted({r["source_path"] for r in kept}))
-        for spec in COMMIT_ORDER:
-            rows = data[spec.name]
-            rows = rows.filter(pa.compute.is_in(rows.column("source_path"), value_set=kept_sources))
-            store.replace_rows(spec, rows, APP_KEY, scope)
-    store.upsert(INGEST_LOG, pa.Table.from_pylist(records, schema=INGEST_LOG.arrow_schema()))
-    _forget_analyses(store, scope)
-
-
-def _forget_analyses(store: TableStore, scope: list[dict]) -> None:
-    """Drop the analysis rows of re-ingested applications, so the next `analyze` redoes them
-    (an analysis that ran while they were being replaced saw a mix of old and new rows)."""
-    if not scope or not store.exists(APP_METRICS):
-        return
-    wanted = {(s["app_id"], s["attempt_id"]) for s in scope}
-    analyzed = store.read_arrow(APP_METRICS).select(list(APP_KEY)).to_pylist()
-    stale = [s for s in ({"app_id": r["app_id"], "attempt_id": r["attempt_id"]} for r in analyzed)
-             if (s["app_id"], s["attempt_id"]) in wanted]
-    if stale:
-        for spec in ANALYSIS_TABLES:
-            if store.exists(spec):
-                store.replace_rows(spec, spec.arrow_schema().empty_table(), APP_KEY, stale)
+    return ingest_log_row(
+        source_path=path, source_kind="unreadable", codec="none", file_count=0, fingerprint=f"unreadable:{why}",
+        status="failed", reason=f"{path}: {why}; the logs in it were not ingested (check its permissions)",
+        app_ids=[], complete=False, line_count=0, bad_line_count=0, uncompressed_bytes=0, rows_written=0,
+        parse_duration_ms=0, parsed_by="driver", ingested_at=ingested_at,
+    )

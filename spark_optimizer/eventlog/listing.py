@@ -27,6 +27,10 @@ class Listing:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
+def spark_context_of(spark: SparkSession | SparkContext) -> SparkContext:
+    return spark if isinstance(spark, SparkContext) else spark.sparkContext
+
+
 def list_log_files(spark: SparkSession | SparkContext, root: str) -> Listing:
     path = local_path(root)
     if path is not None:
@@ -78,7 +82,7 @@ def _add_local_file(listing: Listing, path: str) -> None:
 
 
 def _list_hadoop(spark: SparkSession | SparkContext, root: str) -> Listing:
-    context = spark if isinstance(spark, SparkContext) else spark.sparkContext
+    context = spark_context_of(spark)
     jvm = context._jvm  # type: ignore[union-attr]
     hadoop_path = jvm.org.apache.hadoop.fs.Path(root)
     fs = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())  # type: ignore[union-attr]

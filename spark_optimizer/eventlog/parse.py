@@ -19,11 +19,11 @@ import orjson
 from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
-from spark_optimizer.eventlog.redact import redact_row, redaction_rule
+from spark_optimizer.eventlog.redact import redact_row, redacted_text, redaction_rule
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
-from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, TASKS
+from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 
 PARSER_VERSION = "1"
 # High-volume events that carry nothing the tables use: counted, not decoded.
@@ -59,6 +59,16 @@ class _StreamOutcome:
             self.problems.append(text)
         elif len(self.problems) == MAX_REASONS:
             self.problems.append("… more problems not listed")
+
+
+_FAILURE_REASON = TASKS.column_names.index("failure_reason")
+
+
+def _redacted_task(row: tuple, accumulator: AppAccumulator) -> tuple:
+    """A failed task's row with its failure reason redacted (task rows bypass `redact_row`: they
+    are tuples, and only failed tasks carry text from the log)."""
+    rule = redaction_rule(accumulator.spark_properties.get("spark.redaction.regex"))
+    return row[:_FAILURE_REASON] + (redacted_text(row[_FAILURE_REASON], rule),) + row[_FAILURE_REASON + 1:]
 
 
 def without_task_accumulables(line: bytes) -> bytes | None:
@@ -229,7 +239,7 @@ def _stream_outcome(
         ingested_at=ingested_at,
         fallback_app_id=group.app_id_hint,
         fallback_spark_version=spark_version_hint,
-        on_task_row=lambda row: emit(TASKS.name, row),
+        on_task_row=lambda row: emit(TASKS.name, row if row[_FAILURE_REASON] is None else _redacted_task(row, accumulator)),
     )
     outcome.accumulator = accumulator
     if group.size_bytes == 0 and group.kind != "zip_archive":
@@ -354,26 +364,33 @@ def failed_record(group: LogGroup, ingested_at, what: str) -> Row:
                    outcomes=[], rows_written=0)
 
 
+def ingest_log_row(**values) -> Row:
+    """An ingest_log row: the table's columns, null unless given, stamped with this parser's version."""
+    unknown = sorted(set(values) - set(INGEST_LOG.column_names))
+    if unknown:
+        raise TypeError(f"ingest_log has no column(s) {unknown}; its columns are {INGEST_LOG.column_names}")
+    return {**dict.fromkeys(INGEST_LOG.column_names), "parser_version": PARSER_VERSION, **values}
+
+
 def _record(group: LogGroup, ingested_at, started: float, status: str, reason: str | None, apps: list[str],
             complete: bool, outcomes: list[_StreamOutcome], rows_written: int) -> Row:
-    return {
-        "source_path": group.source_path,
-        "source_kind": group.kind,
-        "codec": group.codec_of(group.parts[0]) if group.parts else "none",
-        "file_count": len(group.parts),
-        "size_bytes": group.size_bytes,
-        "modification_time_ms": group.modification_time_ms,
-        "fingerprint": group.fingerprint,
-        "status": status,
-        "reason": reason,
-        "app_ids": apps,
-        "complete": complete,
-        "line_count": sum(o.lines for o in outcomes),
-        "bad_line_count": sum(o.bad_lines for o in outcomes),
-        "uncompressed_bytes": sum(o.uncompressed_bytes for o in outcomes),
-        "rows_written": rows_written,
-        "parse_duration_ms": int((time.monotonic() - started) * 1000),
-        "parsed_by": worker_identity(),
-        "parser_version": PARSER_VERSION,
-        "ingested_at": ingested_at,
-    }
+    return ingest_log_row(
+        source_path=group.source_path,
+        source_kind=group.kind,
+        codec=group.codec_of(group.parts[0]) if group.parts else "none",
+        file_count=len(group.parts),
+        size_bytes=group.size_bytes,
+        modification_time_ms=group.modification_time_ms,
+        fingerprint=group.fingerprint,
+        status=status,
+        reason=reason,
+        app_ids=apps,
+        complete=complete,
+        line_count=sum(o.lines for o in outcomes),
+        bad_line_count=sum(o.bad_lines for o in outcomes),
+        uncompressed_bytes=sum(o.uncompressed_bytes for o in outcomes),
+        rows_written=rows_written,
+        parse_duration_ms=int((time.monotonic() - started) * 1000),
+        parsed_by=worker_identity(),
+        ingested_at=ingested_at,
+    )

@@ -5,7 +5,9 @@ application's own setting when it logged one, else Spark's default) has its valu
 Spark's marker. Where a value is a command line or a list of settings (`sun.java.command`,
 `spark.driver.extraJavaOptions`) only the matching `key=value` / `--key value` arguments are
 masked, so the rest stays readable. Credentials inside URLs (`scheme://user:password@host`) are
-masked in every text column.
+masked in every text column. Free text copied from the log (task failure reasons, stage failure
+reasons, job results, SQL errors, descriptions) keeps its words but loses the values of the
+`name=value`, `name: value` and `--name value` arguments whose name matches the rule.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ REDACTED = "*********(redacted)"
 # Anchored right after "://" so that long tokens without a URL cost one pass, not a backtrack each.
 _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]+)@")
 _WHITESPACE = re.compile(r"(\s+)")
+_EQUALS = re.compile("=")
+_EQUALS_OR_COLON = re.compile("[=:]")
+# Free-text columns of the event-log tables: redacted by `redacted_text`.
+FREE_TEXT_COLUMNS = {
+    "tasks": ("failure_reason",),
+    "stages": ("failure_reason",),
+    "jobs": ("failure_reason", "description"),
+    "sql_executions": ("error_message", "description"),
+    "executors": ("remove_reason",),
+}
 
 
 @lru_cache(maxsize=32)
@@ -38,9 +50,10 @@ def without_url_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(lambda m: f"{m['user']}:{REDACTED}@", text)
 
 
-def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
-    """`value` with the `name=value` and `--name value` arguments whose name matches `rule` masked,
-    and the text that stays unmasked (what would still show a secret)."""
+def _masked_arguments(value: str, rule: re.Pattern, separators: re.Pattern, value_follows: bool = False) -> tuple[str, str]:
+    """`value` with the `name=value` (`separators` between name and value) and `--name value`
+    arguments whose name matches `rule` masked, and the text that stays unmasked (what would still
+    show a secret). With `value_follows`, a matching `name:` alone masks the next word."""
     masked, kept = [], []
     mask_next = False
     for token in _WHITESPACE.split(value):
@@ -51,15 +64,30 @@ def _masked_arguments(value: str, rule: re.Pattern) -> tuple[str, str]:
             masked.append(REDACTED)
             mask_next = False
             continue
-        name, equals, _ = token.partition("=")
-        if equals and rule.search(name):
-            masked.append(f"{name}={REDACTED}")
-            continue
-        mask_next = token.startswith("-") and not equals and bool(rule.search(token))
+        separator = separators.search(token)
+        name = token[:separator.start()] if separator else token
+        if separator and rule.search(name):
+            if separator.end() < len(token) or not value_follows:
+                masked.append(token[:separator.end()] + REDACTED)
+                continue
+            # "password: x" masks x; "TokenExpiredException: x" is an exception's class, not a name.
+            mask_next = not name.endswith(("Exception", "Error"))
+        else:
+            mask_next = token.startswith("-") and not separator and bool(rule.search(token))
         masked.append(token)
         if not mask_next:
             kept.append(token)
     return "".join(masked), " ".join(kept)
+
+
+def redacted_text(text: str, rule: re.Pattern) -> str:
+    """Free text with URL credentials and the values of secret-named arguments masked
+    (`password=x`, `"fs.s3a.secret.key":"x"`, `token: x`, `--password x`); its words stay, so a
+    failure reason still says what failed ("Invalid password" is not a secret)."""
+    text = without_url_credentials(text)
+    if not rule.search(text):
+        return text
+    return _masked_arguments(text, rule, _EQUALS_OR_COLON, value_follows=True)[0]
 
 
 def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
@@ -69,7 +97,7 @@ def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
         return REDACTED
     if not rule.search(value):
         return value
-    masked, kept = _masked_arguments(value, rule)
+    masked, kept = _masked_arguments(value, rule, _EQUALS)
     return masked if masked != value and not rule.search(kept) else REDACTED
 
 
@@ -82,3 +110,6 @@ def redact_row(table: str, row: dict, rule: re.Pattern) -> None:
     for name, value in row.items():
         if isinstance(value, str) and "@" in value:
             row[name] = without_url_credentials(value)
+    for name in FREE_TEXT_COLUMNS.get(table, ()):
+        if isinstance(row.get(name), str):
+            row[name] = redacted_text(row[name], rule)

@@ -242,6 +242,8 @@ def impossible_figures(spec: TableSpec, row: dict) -> list[str]:
                 value < 0 and column.name.endswith(_NEVER_NEGATIVE) and column.name != "exit_code")
         elif kind == "array<string>":
             bad = value.__class__ is not list or any(item is not None and item.__class__ is not str for item in value)
+        elif kind == "array<long>":
+            bad = value.__class__ is not list or any(item is not None and item.__class__ is not int for item in value)
         elif kind in _TYPES:
             bad = value.__class__ not in _TYPES[kind] or (
                 kind == "double" and not 0 <= value < float("inf") and column.name.endswith(_NEVER_NEGATIVE))

@@ -49,7 +49,7 @@ def runs_from_features(features: DataFrame, updated_at: datetime) -> DataFrame:
     rows = features.select(
         run_id.alias("run_id"),
         F.lit("eventlog").alias("source"),
-        "job_signature", "job_type", "app_name", "start_time_ms", "executors", "executor_cores", "executor_memory_mb",
+        "job_signature", "job_type", "app_name", "start_time", "executors", "executor_cores", "executor_memory_mb",
         "memory_overhead_mb", "shuffle_partitions", "aqe_enabled",
         size.alias("input_bytes"),
         size_source.alias("input_size_source"),

@@ -143,7 +143,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,
             **_interval_columns(model, signature),
             "model_version": runtime_version,
-            "table_versions": json.dumps(table_versions),
+            "table_versions": table_versions,
             "trained_at": trained_at,
         })
     store.ensure(SCALING_MODELS)

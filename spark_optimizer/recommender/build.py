@@ -98,10 +98,10 @@ def _signature_facts(spark: SparkSession, store: TableStore) -> dict[str, dict]:
         F.percentile_approx("runtime_ms", 0.5).alias("median_runtime_ms"),
         F.percentile_approx(total_cores, 0.5).alias("median_total_cores"),
         F.percentile_approx("driver_only_ms", 0.5).alias("median_driver_only_ms"),
-        F.max_by("app_name", "start_time_ms").alias("app_name"),
-        F.max_by("app_id", "start_time_ms").alias("latest_app_id"),
-        F.max_by("attempt_id", "start_time_ms").alias("latest_attempt_id"),
-        F.max_by("spark_version", "start_time_ms").alias("spark_version"),
+        F.max_by("app_name", "start_time").alias("app_name"),
+        F.max_by("app_id", "start_time").alias("latest_app_id"),
+        F.max_by("attempt_id", "start_time").alias("latest_attempt_id"),
+        F.max_by("spark_version", "start_time").alias("spark_version"),
         F.max(F.coalesce(c("dynamic_allocation"), F.lit(False))).alias("dynamic_allocation"),
         F.max("driver_memory_mb").alias("driver_memory_mb"),
         F.max(F.coalesce(c("spill_bytes"), F.lit(0)) > 0).alias("spilled"),
@@ -167,8 +167,8 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
         raise NothingToRecommendError(f"scaling_models in {settings.warehouse} is empty: run `spark-optimizer train` first")
     catalogue = pricing(settings)
     facts = _signature_facts(spark, store)
-    versions = json.dumps({"scaling_models": store.version(SCALING_MODELS), "runs": store.version(RUNS),
-                           "features": store.version(FEATURES), "findings": store.version(FINDINGS)})
+    versions = {"scaling_models": store.version(SCALING_MODELS), "runs": store.version(RUNS),
+                "features": store.version(FEATURES), "findings": store.version(FINDINGS)}
     as_of = ", ".join(f"{name} {catalogue.provider(name).as_of}" for name in catalogue.clouds)
     rows = [_signature_row(m, facts.get(m["job_signature"], {})) for m in models]
     by_signature = {r["job_signature"]: r for r in rows}

@@ -10,7 +10,7 @@ recorded in `feedback` with their prediction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
@@ -79,7 +79,7 @@ def record_feedback(settings: Settings, recommendation_id: str, runtime_ms: int,
     if row["level"] == "signature":
         run_id = f"feedback:{feedback_id}"
         run = {"run_id": run_id, "source": "feedback", "job_signature": row["job_signature"], "job_type": row["job_type"],
-               "app_name": row["app_name"], "start_time_ms": int(recorded_at.timestamp() * 1000) - runtime_ms,
+               "app_name": row["app_name"], "start_time": recorded_at - timedelta(milliseconds=runtime_ms),
                "executors": config["executors"], "executor_cores": config["executor_cores"],
                "executor_memory_mb": config["executor_memory_mb"], "shuffle_partitions": config["shuffle_partitions"],
                "aqe_enabled": True, "input_bytes": config["input_bytes"], "runtime_ms": runtime_ms, "succeeded": True,

@@ -22,6 +22,8 @@ from spark_optimizer.recommender.answer import PLAN_CLOUDS, lookup_id, recommend
 from spark_optimizer.recommender.curves import spec_from_row
 from spark_optimizer.recommender.search import SPOT_SHARE, CandidateConfig, SearchResult, objective_for
 from spark_optimizer.recommender.sparkconf import Resources
+from spark_optimizer.tables.migrate import delta_logical_type, due_upgrades
+from spark_optimizer.tables.recommendations import RECOMMENDATIONS
 
 CLOUD_ALIASES = {"databricks": "databricks-aws"}
 CLOUD_CHOICES = ("aws", "gcp", "azure", "databricks", "all")
@@ -59,10 +61,19 @@ def read_rows(settings: Settings) -> list[dict]:
     if not DeltaTable.is_deltatable(path):
         raise TableNotFoundError(f"no recommendations table at {path}; run `spark-optimizer build-recommendations` "
                                  "(or `spark-optimizer quickstart`) first")
+    table = DeltaTable(path)
+    if due_upgrades(RECOMMENDATIONS, {f.name: delta_logical_type(f.type) for f in table.schema().fields}):
+        from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+
+        TableStore(None, settings, backend=DeltaRsBackend()).upgrade(RECOMMENDATIONS)  # written by an earlier release
+        table = DeltaTable(path)
+    maps = {f.name for f in table.schema().fields if type(f.type).__name__ == "MapType"}
     rows = []
-    for batch in DeltaTable(path).scan():
+    for batch in table.scan():
         names = [field.name for field in batch.schema]
         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        # arro3 gives a map as (key, value) pairs; callers get a dict, as Spark's rows give.
+        columns = [[v if v is None else dict(v) for v in c] if n in maps else c for n, c in zip(names, columns)]
         # arro3 gives zone-aware timestamps a zoneinfo.ZoneInfo; callers get datetime.timezone.utc, as before.
         for i, field in enumerate(batch.schema):
             if field.type.tz:

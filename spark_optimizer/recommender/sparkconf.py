@@ -44,8 +44,7 @@ def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
     """{property: (value, rule_id)} from findings' recommended_conf, most severe rule first wins."""
     chosen: dict[str, tuple[str, str]] = {}
     for f in sorted(findings, key=lambda f: -(f.get("severity_rank") or 0)):
-        for item in f.get("recommended_conf") or []:
-            key, _, value = item.partition("=")
+        for key, value in (f.get("recommended_conf") or {}).items():
             if key and value and key.strip() not in chosen:
                 chosen[key.strip()] = (value.strip(), f.get("rule_id") or "rule")
     return chosen

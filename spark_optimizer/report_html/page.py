@@ -112,7 +112,7 @@ def _labels(m: Mapping[str, Any]) -> list[tuple[str, str]]:
                                 "gluten": "Gluten / Velox native engine"}.get(m["accelerator"], m["accelerator"])))
     if m.get("incomplete"):
         rows.append(("incomplete", "no ApplicationEnd: the run is measured up to its last task, stage, job or SQL event"))
-    for reason in json.loads(m.get("unknown_metrics") or "[]"):
+    for reason in m.get("unknown_metrics") or []:
         rows.append(("unknown", reason))
     return rows
 
@@ -131,8 +131,8 @@ def _findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         "severity": f["severity"], "title": f["title"], "rule_id": f["rule_id"], "category": f["category"],
         "rationale": f["rationale"],
         "evidence": [(k, _evidence_value(v)) for k, v in (f["evidence"] or {}).items()],
-        "changes": list(f["recommended_conf"] or []),
-        "stage_ids": ", ".join(f["stage_ids"]) if f.get("stage_ids") else "",
+        "changes": [f"{k}={v}" for k, v in (f["recommended_conf"] or {}).items()],
+        "stage_ids": ", ".join(map(str, f["stage_ids"])) if f.get("stage_ids") else "",
     } for f in findings]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
@@ -10,6 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 from spark_optimizer.spark_rules import (
     MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_text, size_bytes,
 )
+from spark_optimizer.tables.findings import evidence_to_stored
 
 SEVERITIES = ("info", "low", "moderate", "severe", "critical")
 MB = 1024 * 1024
@@ -125,9 +125,9 @@ class Finding:
             "severity": self.severity,
             "severity_rank": SEVERITIES.index(self.severity),
             "title": self.title,
-            "evidence": json.dumps(self.evidence, sort_keys=True, default=str),
-            "stage_ids": [str(s) for s in self.stage_ids],
-            "recommended_conf": [f"{k}={v}" for k, v in self.recommended_conf.items()],
+            "evidence": evidence_to_stored(self.evidence),
+            "stage_ids": [int(s) for s in self.stage_ids],
+            "recommended_conf": dict(self.recommended_conf),
             "rationale": self.rationale,
             "analyzed_at": analyzed_at,
         }

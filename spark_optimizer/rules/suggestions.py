@@ -96,7 +96,7 @@ def merge_findings(findings: Iterable[Mapping], current: Mapping[str, str], spar
                    platform: str | None = None) -> MergedConfiguration:
     """All findings' properties as one configuration.
 
-    `findings` are rows with rule_id, severity_rank and recommended_conf ("key=value" strings).
+    `findings` are rows with rule_id, severity_rank and recommended_conf ({property: value}).
     The most severe finding wins a key (ties: the order given); a group of properties that describe
     one thing (executor count, executor memory) comes whole from the first rule that sets any of it.
     Then the executor count is brought within the dynamic-allocation bounds, and anything Spark would
@@ -106,8 +106,7 @@ def merge_findings(findings: Iterable[Mapping], current: Mapping[str, str], spar
     group_owner: dict[str, str] = {}
     for f in sorted(findings, key=lambda f: -(f.get("severity_rank") or 0)):
         rule = f.get("rule_id") or "rule"
-        for item in f.get("recommended_conf") or []:
-            key, _, value = item.partition("=")
+        for key, value in (f.get("recommended_conf") or {}).items():
             key, value = key.strip(), value.strip()
             if not key or not value or platform_manages(key, platform):
                 continue

@@ -39,7 +39,8 @@ def ingest_result(summary: "IngestSummary") -> RunResult:
 
 class IngestRunner:
     """Event logs under a folder, file or Hadoop-FS URI -> the event-log tables (incremental: unchanged
-    logs are skipped), `ingest_batch_size` logs or `ingest_batch_mb` MiB per Spark job and Delta commit."""
+    logs are skipped), `ingest_batch_size` logs or `ingest_batch_mb` MiB per Spark job, written in
+    groups of at most `ingest_batch_rows` rows."""
 
     def __init__(self, ctx: "AppContext"):
         self.ctx = ctx
@@ -51,5 +52,6 @@ class IngestRunner:
         settings = self.ctx.settings
         summary = ingest_event_logs(self.ctx.spark_context, self.ctx.store, event_log_dir, self.ctx.now(),
                                     batch_size=batch_size or settings.ingest_batch_size,
-                                    batch_bytes=settings.ingest_batch_mb * 1024 * 1024, force=force, on_batch=on_batch)
+                                    batch_bytes=settings.ingest_batch_mb * 1024 * 1024,
+                                    batch_rows=settings.ingest_batch_rows, force=force, on_batch=on_batch)
         return ingest_result(summary)

@@ -1,11 +1,12 @@
 from spark_optimizer.tables._columns import APP_KEY
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_list_of_strings
 
 APP_METRICS = TableSpec(
     name="app_metrics",
     description="One row per application attempt: where its wall time and allocated cores went, and its bottleneck.",
     keys=("app_id", "attempt_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + (
         Column("wall_ms", "long", "application duration (an incomplete application ends at its last task, stage, job or SQL event)"),
@@ -47,8 +48,9 @@ APP_METRICS = TableSpec(
         Column("tasks_per_core", "double", "tasks per stage averaged weighted by task time / max concurrent cores"),
         Column("wasted_core_hours", "double", "(allocated_core_ms - task_run_ms) in core-hours"),
         Column("bottleneck", "string", "cpu|memory_gc|io|shuffle|skew|driver|scheduling_overhead|under_parallelized|balanced|unknown"),
-        Column("unknown_metrics", "string", "JSON list of 'metric: reason' for every share left null although its inputs were logged (inconsistent or unlogged figures); null when none"),
+        Column("unknown_metrics", "array<string>", " 'metric: reason' for every share left null although its inputs were logged (inconsistent or unlogged figures); null when none"),
         Column("skipped_reason", "string", "why this application could not be analyzed (its metrics are null, it has no findings); null when analyzed"),
         Column("analyzed_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("unknown_metrics", "string", json_list_of_strings),),
 )

@@ -1,12 +1,13 @@
 from spark_optimizer.tables._cloud_columns import CLOUD_SCOPE, COLLECTED_AT
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_object_of_strings
 
 CLUSTER_RUNS = TableSpec(
     name="cluster_runs",
     description="Work submitted to the clusters: EMR steps, Databricks job runs and their task runs, Dataproc jobs "
     "and Dataproc Serverless batches.",
     keys=("provider", "scope", "run_id"),
-    schema_version=1,
+    schema_version=2,
     columns=CLOUD_SCOPE
     + (
         Column("run_id", "string", "EMR step id, Databricks run_id (job or task run), Dataproc jobUuid, batch uuid"),
@@ -21,7 +22,8 @@ CLUSTER_RUNS = TableSpec(
         Column("job_kind", "string", "EMR step jar, Databricks task type (spark_jar_task...), Dataproc job/batch type"),
         Column("main", "string", "main class, jar, Python file or notebook"),
         Column("arguments", "array<string>"),
-        Column("properties", "string", "JSON object: EMR step properties, Databricks task parameters, Dataproc properties"),
+        Column("properties", "map<string,string>", "EMR step properties, Databricks job/task parameters, Dataproc properties "
+               "(a value that is not a string as JSON)"),
         Column("state", "string", "the provider's state, e.g. COMPLETED (EMR), TERMINATED (Databricks), DONE (Dataproc)"),
         Column("result_state", "string", "Databricks result_state (SUCCESS, FAILED...); EMR failure reason"),
         Column("state_message", "string"),
@@ -41,4 +43,5 @@ CLUSTER_RUNS = TableSpec(
         Column("changed_time_ms", "long", "latest state change; unchanged finished runs are not written again"),
     )
     + COLLECTED_AT,
+    upgrades=(ColumnUpgrade("properties", "string", json_object_of_strings),),
 )

@@ -1,12 +1,13 @@
 from spark_optimizer.tables._cloud_columns import CLOUD_SCOPE, CLUSTER_REF, COLLECTED_AT
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_object_of_strings
 
 CLUSTERS = TableSpec(
     name="clusters",
     description="One row per cloud cluster (EMR cluster, Databricks cluster, Dataproc cluster) as its provider's API "
     "describes it: runtime, timeline, size and autoscaling, where its logs go, tags.",
     keys=("provider", "scope", "cluster_id"),
-    schema_version=1,
+    schema_version=2,
     columns=CLOUD_SCOPE
     + (
         CLUSTER_REF,
@@ -37,10 +38,12 @@ CLUSTERS = TableSpec(
         Column("event_log_dir", "string", "where the cluster's Spark event logs are, to point `collect --event-log-dir` at: "
                                           "spark.eventLog.dir when configured, Databricks <log destination>/<cluster_id>/"
                                           "eventlog, Dataproc gs://<temp bucket>/<clusterUuid>/spark-job-history"),
-        Column("spark_conf", "string", "JSON object of cluster-level Spark properties (EMR spark-defaults, Databricks "
+        Column("spark_conf", "map<string,string>", "cluster-level Spark properties (EMR spark-defaults, Databricks "
                                        "spark_conf, Dataproc 'spark:' software properties)"),
-        Column("tags", "string", "JSON object of tags/labels"),
+        Column("tags", "map<string,string>", "tags/labels"),
         Column("creator", "string"),
     )
     + COLLECTED_AT,
+    upgrades=(ColumnUpgrade("spark_conf", "string", json_object_of_strings),
+              ColumnUpgrade("tags", "string", json_object_of_strings)),
 )

@@ -13,14 +13,20 @@ def render() -> str:
         "",
         "Generated from `spark_optimizer/tables/*.py` by `python -m spark_optimizer.tables.docs > docs/tables.md`;",
         "a test fails when this file is stale. Each table is a Delta table at `<warehouse>/<name>`.",
-        "Times from event logs are epoch milliseconds (`*_ms`); byte counts are bytes.",
+        "Times taken from event logs for interval arithmetic are epoch milliseconds (`*_ms`), as Spark logs them;",
+        "other instants are UTC timestamps; byte counts are bytes. Structured values are Delta types (`map<string,T>`,",
+        "`array<T>`, `struct<name:T,...>`), not JSON in strings.",
         "",
         "Every table has one explicit schema, shared by both writers (Spark's Delta writer and delta-rs).",
         "Figures use Spark's real event-log field names (`Shuffle Read Metrics`' remote + local bytes,",
         "`Shuffle Bytes Written`, `Task End Reason`, `Executor CPU Time` in ns converted to ms, ...); stage",
         "quantiles follow the History Server's rule, so they agree with what its REST API reports. A newer",
         "version of the package that adds columns migrates existing tables in place (Delta schema evolution,",
-        "rows kept); every commit records the schema version that wrote it.",
+        "rows kept); every commit records the schema version that wrote it. A table whose columns an earlier",
+        "release stored in another form (JSON text, `key=value` strings, ids as strings, epoch-ms instants) is",
+        "rewritten in the new form, every row kept, in one commit when this release first reads or writes it",
+        "(tables/migrate.py; the earlier version stays in the Delta history). The columns so upgraded are",
+        "listed under each table.",
         "",
         "| table | key | what it holds |",
         "|---|---|---|",
@@ -34,6 +40,9 @@ def render() -> str:
                   "| column | type | meaning |", "|---|---|---|"]
         lines += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in spec.columns]
         lines.append("")
+        if spec.upgrades:
+            lines += ["Upgraded from earlier releases: " + ", ".join(
+                f"`{u.source}` ({u.old_type})" + (f" to `{u.column}`" if u.old_name else "") for u in spec.upgrades) + ".", ""]
     return "\n".join(lines)
 
 

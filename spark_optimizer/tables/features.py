@@ -1,5 +1,6 @@
 from spark_optimizer.tables._columns import APP_KEY
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 # Plan-operator categories counted per application (spark_optimizer/ml/signature.py maps names).
 OPERATOR_CATEGORIES = ("scan", "filter", "project", "join", "aggregate", "sort", "window", "exchange", "python", "write", "union", "expand")
@@ -9,7 +10,7 @@ FEATURES = TableSpec(
     description="One feature vector per application attempt (size, structure, operator mix, resource shares, configuration), "
     "with its recurring-job signature and inferred job type.",
     keys=("app_id", "attempt_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + (
         Column("app_name", "string"),
@@ -19,7 +20,7 @@ FEATURES = TableSpec(
         Column("job_type", "string", "etl|sql|ml|streaming|other"),
         Column("job_type_source", "string", "inferred, or tag (spark.optimizer.jobType)"),
         Column("status", "string", "completed or incomplete"),
-        Column("start_time_ms", "long"),
+        Column("start_time", "timestamp", "SparkListenerApplicationStart Timestamp (UTC)"),
         Column("wall_ms", "long", "application duration (the runtime label)"),
         Column("input_bytes", "long"),
         Column("output_bytes", "long"),
@@ -56,4 +57,5 @@ FEATURES = TableSpec(
         Column("recommendation_id", "string", "spark.optimizer.recommendationId tag, when the run applied a recommendation"),
         Column("computed_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("start_time", "long", epoch_ms_to_timestamp, old_name="start_time_ms"),),
 )

@@ -1,4 +1,8 @@
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_object, json_object_of_longs, json_object_of_strings
+
+INSTANCE_PLAN = ("struct<instance_type:string,workers:int,driver_type:string,cost:double,cost_low:double,cost_high:double,"
+                 "currency:string,spot_nodes:int,plan:string,error:string>")
 
 RECOMMENDATIONS = TableSpec(
     name="recommendations",
@@ -30,13 +34,14 @@ RECOMMENDATIONS = TableSpec(
         Column("skew_join_enabled", "boolean"),
         Column("spark_version", "string", "Spark version the configuration is written and checked for: the signature's latest "
                "run's (properties it lacks are dropped, renamed ones use its name), else 3.0"),
-        Column("spark_conf", "string", "JSON {property: value}: the whole recommended configuration, rule properties included"),
+        Column("spark_conf", "map<string,string>", "{property: value}: the whole recommended configuration, rule properties included"),
         Column("rule_properties", "array<string>", "key=value properties the analysis rules added (findings.recommended_conf), with their rule ids"),
         Column("spark_submit", "string", "ready-to-paste spark-submit --conf ... string (carries spark.optimizer.recommendationId)"),
         Column("databricks_cluster", "string", "JSON fragment of a Databricks cluster spec (node types, workers or autoscale, spark_conf)"),
         Column("instance_type", "string", "worker instance type on `cloud`"),
         Column("instance_count", "int", "worker nodes on `cloud` (the driver/master node comes on top)"),
-        Column("instance_plans", "string", "JSON per cloud: worker type and count, driver type, predicted cost, or why the shape does not fit"),
+        Column("instance_plans", f"map<string,{INSTANCE_PLAN}>", "per cloud: worker type and count, driver type, predicted cost "
+               "(cost_low/cost_high at the runtime interval's ends), or in `error` why the shape does not fit"),
         Column("spot_share", "double", "share of workers on spot/preemptible VMs priced in"),
         Column("predicted_runtime_ms", "long"),
         Column("runtime_low_ms", "long", "runtime x the calibrated interval's low ratio (interval_calibration); "
@@ -75,8 +80,13 @@ RECOMMENDATIONS = TableSpec(
         Column("run_count", "int"),
         Column("config_count", "int"),
         Column("model_version", "string", "MLflow model version of the scaling_models rows used"),
-        Column("table_versions", "string", "JSON: Delta version of each table read"),
+        Column("table_versions", "map<string,long>", "Delta version of each table read"),
         Column("pricing_as_of", "string", "dates of the pricing catalogue files"),
         Column("built_at", "timestamp"),
+    ),
+    upgrades=(
+        ColumnUpgrade("spark_conf", "string", json_object_of_strings),
+        ColumnUpgrade("instance_plans", "string", json_object),
+        ColumnUpgrade("table_versions", "string", json_object_of_longs),
     ),
 )

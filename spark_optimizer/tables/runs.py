@@ -1,18 +1,19 @@
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 RUNS = TableSpec(
     name="runs",
     description="The generic training set of the runtime and resource models: one row per run of a job, from event logs "
     "or any other source (cloud job runs, external benchmarks, feedback); configuration, input size, runtime.",
     keys=("run_id",),
-    schema_version=2,
+    schema_version=3,
     columns=(
         Column("run_id", "string", "app_id/attempt_id for event-log runs; the source's id otherwise"),
         Column("source", "string", "eventlog|external|feedback"),
         Column("job_signature", "string", "recurring job identity (see features)"),
         Column("job_type", "string"),
         Column("app_name", "string"),
-        Column("start_time_ms", "long"),
+        Column("start_time", "timestamp", "when the run started (UTC)"),
         Column("executors", "int"),
         Column("executor_cores", "int"),
         Column("executor_memory_mb", "long"),
@@ -49,4 +50,5 @@ RUNS = TableSpec(
         Column("skip_reason", "string", "why training leaves this run out (null: it is used), e.g. failed run, no configuration"),
         Column("updated_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("start_time", "long", epoch_ms_to_timestamp, old_name="start_time_ms"),),
 )

@@ -1,4 +1,5 @@
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_object_of_longs
 
 SCALING_MODELS = TableSpec(
     name="scaling_models",
@@ -40,7 +41,8 @@ SCALING_MODELS = TableSpec(
         Column("beyond_interval_coverage", "double", "the same for the beyond interval (groups: the extreme sizes held out, "
                "two per signature: measured only on a calibration set pooled over 3 or more signatures)"),
         Column("model_version", "string", "MLflow registered model version these rows were trained with"),
-        Column("table_versions", "string", "JSON: Delta version of each table read"),
+        Column("table_versions", "map<string,long>", "Delta version of each table read"),
         Column("trained_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("table_versions", "string", json_object_of_longs),),
 )

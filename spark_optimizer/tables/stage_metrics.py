@@ -1,11 +1,12 @@
 from spark_optimizer.tables._columns import APP_KEY, STAGE_KEY
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import json_list_of_strings
 
 STAGE_METRICS = TableSpec(
     name="stage_metrics",
     description="One row per stage attempt: its share of the work, resource shares, skew, critical-path membership and bottleneck.",
     keys=("app_id", "attempt_id", "stage_id", "stage_attempt_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + STAGE_KEY
     + (
@@ -24,7 +25,8 @@ STAGE_METRICS = TableSpec(
         Column("critical_path_ms", "long", "length of its job's critical path (sum of stage durations on it)"),
         Column("bottleneck", "string", "cpu|memory_gc|io|shuffle|skew|scheduling_overhead|under_parallelized|balanced|unknown"),
         Column("wall_time_share", "double", "stage duration / application duration"),
-        Column("unknown_metrics", "string", "JSON list of 'metric: reason' for every share left null although its inputs were logged; null when none"),
+        Column("unknown_metrics", "array<string>", " 'metric: reason' for every share left null although its inputs were logged; null when none"),
         Column("analyzed_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("unknown_metrics", "string", json_list_of_strings),),
 )

@@ -1,17 +1,18 @@
 from spark_optimizer.tables._columns import APP_KEY, STAGE_KEY, LINEAGE, TASK_COUNTS, TASK_METRIC_TOTALS, quantile_columns
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import integers
 
 STAGES = TableSpec(
     name="stages",
     description="One row per stage attempt, with task-metric totals, quantiles and skew ratios.",
     keys=("app_id", "attempt_id", "stage_id", "stage_attempt_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + STAGE_KEY
     + (
         Column("stage_name", "string"),
         Column("num_tasks", "long", "Number of Tasks declared by Stage Info"),
-        Column("parent_stage_ids", "array<string>"),
+        Column("parent_stage_ids", "array<long>", "Stage Info Parent IDs"),
         Column("job_id", "long", "the job that submitted this stage attempt"),
         Column("submission_time_ms", "long"),
         Column("completion_time_ms", "long"),
@@ -34,4 +35,5 @@ STAGES = TableSpec(
         Column("input_skew_ratio", "double", "max / median input bytes"),
     )
     + LINEAGE,
+    upgrades=(ColumnUpgrade("parent_stage_ids", "array<string>", integers),),
 )

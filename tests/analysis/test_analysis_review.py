@@ -51,7 +51,7 @@ def _hs_app(stages, *, jobs=None, wall_s=100.0, completed=True, summaries=None, 
 
 def _finding(rule_id, severity="moderate", stages=(), category="parallelism", title="", evidence=None):
     return {"rule_id": rule_id, "severity": severity, "category": category, "title": title or rule_id,
-            "evidence": evidence or {}, "stage_ids": [str(s) for s in stages], "recommended_conf": [], "rationale": ""}
+            "evidence": evidence or {}, "stage_ids": list(stages), "recommended_conf": {}, "rationale": ""}
 
 
 GPU_OOM_REASON = ("Job aborted due to stage failure: Task 51 in stage 34.0 failed 4 times, most recent failure: Lost task "

@@ -45,8 +45,8 @@ def test_the_critical_path_is_the_longest_chain_of_dependent_stages():
     stages = [
         {"stage_id": 0, "job_id": 0, "parent_stage_ids": [], "duration_ms": 10},
         {"stage_id": 1, "job_id": 0, "parent_stage_ids": [], "duration_ms": 50},
-        {"stage_id": 2, "job_id": 0, "parent_stage_ids": ["0", "1"], "duration_ms": 5},
-        {"stage_id": 3, "job_id": 1, "parent_stage_ids": ["2"], "duration_ms": 7},  # parent ran in an earlier job
+        {"stage_id": 2, "job_id": 0, "parent_stage_ids": [0, 1], "duration_ms": 5},
+        {"stage_id": 3, "job_id": 1, "parent_stage_ids": [2], "duration_ms": 7},  # parent ran in an earlier job
     ]
     marks = critical_path(stages)
     assert {s: on for s, (on, _) in marks.items()} == {0: False, 1: True, 2: True, 3: True}

@@ -9,14 +9,13 @@ figures a Spark version does not log are null ("unknown"), not 0.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from spark_optimizer.spark_rules import parse_version
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, JOBS, STAGE_METRICS, STAGES
-from spark_optimizer.tables.findings import FINDINGS
+from spark_optimizer.tables.findings import FINDINGS, evidence_from_stored
 
 APP_SHARES = ("driver_only_share", "core_utilization", "cpu_utilization", "cpu_share_of_run", "gc_share",
               "shuffle_fetch_wait_share", "spilled_stage_share", "spilled_task_time_share", "heap_headroom_share")
@@ -28,13 +27,13 @@ PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
 def corpus(analyzed_shared_corpus):
     """Every shared log ingested and analyzed (once per session): {table name: rows}."""
     store, summary = analyzed_shared_corpus
-    tables = {spec.name: store.read_arrow(spec).to_pylist() for spec in (APPLICATIONS, APP_METRICS, STAGE_METRICS, STAGES, JOBS, FINDINGS)}
+    tables = {spec.name: store.read_arrow(spec).to_pylist(maps_as_pydicts="strict") for spec in (APPLICATIONS, APP_METRICS, STAGE_METRICS, STAGES, JOBS, FINDINGS)}
     tables["summary"] = summary
     return tables
 
 
 def _unknown(row) -> list[str]:
-    return json.loads(row["unknown_metrics"] or "[]")
+    return row["unknown_metrics"] or []
 
 
 def _apps(corpus) -> dict[tuple[str, str], dict]:
@@ -135,7 +134,7 @@ def _numbers_in(evidence: dict, suffixes: tuple[str, ...]) -> list[tuple[str, fl
 
 def test_findings_hold_no_impossible_share_or_percentage(corpus):
     for f in corpus["findings"]:
-        evidence = json.loads(f["evidence"] or "{}")
+        evidence = evidence_from_stored(f["evidence"])
         for key, value in _numbers_in(evidence, ("share", "utilization")):
             assert 0 <= value <= 1, (f["app_id"], f["rule_id"], key, value)
         for value in PERCENT.findall(f["title"]):
@@ -146,7 +145,7 @@ def test_costs_count_no_time_outside_the_application(corpus):
     metrics = {(m["app_id"], m["attempt_id"]): m for m in corpus["app_metrics"]}
     apps = _apps(corpus)
     for f in corpus["findings"]:
-        evidence = json.loads(f["evidence"] or "{}")
+        evidence = evidence_from_stored(f["evidence"])
         wasted = evidence.get("wasted_core_hours")
         if wasted is None:
             continue

@@ -31,12 +31,12 @@ def serial_tasks(stage_id, count, duration_ms, start_ms):
 
 def stage(stage_id, job_id, parents=()):
     return {"app_id": "app-1", "attempt_id": "", "stage_id": stage_id, "stage_attempt_id": 0, "job_id": job_id,
-            "parent_stage_ids": [str(p) for p in parents]}
+            "parent_stage_ids": list(parents)}
 
 
 def job(job_id, start_ms, end_ms, stage_ids):
     return {"app_id": "app-1", "attempt_id": "", "job_id": job_id, "submission_time_ms": start_ms,
-            "completion_time_ms": end_ms, "stage_ids": [str(s) for s in stage_ids]}
+            "completion_time_ms": end_ms, "stage_ids": list(stage_ids)}
 
 
 def one_stage_app(tasks, wall_ms=10 * S, executors=1, cores=1):

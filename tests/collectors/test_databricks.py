@@ -171,7 +171,7 @@ def client_of(api: LocalDatabricksApi) -> WorkspaceClient:
 
 
 def _rows(store, spec, **where):
-    return [r for r in store.read_arrow(spec).to_pylist() if all(r[k] == v for k, v in where.items())]
+    return [r for r in store.read_arrow(spec).to_pylist(maps_as_pydicts="strict") if all(r[k] == v for k, v in where.items())]
 
 
 def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, arrow_store):
@@ -195,10 +195,10 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
         ("m5.xlarge", "m5.4xlarge", 4, "us-west-2a")
     assert job["log_uri"] == "s3://job-bank-temp/databricks/9.1.x-scala2.12/AirlineDelayLR_gz/arianna"
     assert job["event_log_dir"] == f"{job['log_uri']}/{JOB_CLUSTER}/eventlog"
-    assert json.loads(job["tags"])["JobId"] == "703" and json.loads(job["tags"])["team"] == "ml"
+    assert job["tags"]["JobId"] == "703" and job["tags"]["team"] == "ml"
     ap = clusters[ALL_PURPOSE]
     assert (ap["autoscale_min_workers"], ap["autoscale_max_workers"], ap["applications"]) == (2, 8, ["STANDARD"])
-    assert json.loads(ap["spark_conf"]) == {"spark.sql.shuffle.partitions": "200"}
+    assert ap["spark_conf"] == {"spark.sql.shuffle.partitions": "200"}
     assert ap["event_log_dir"] == f"dbfs:/cluster-logs/hao/113cpu/20240213/{ALL_PURPOSE}/eventlog"
     old = clusters[OLD_JOB_CLUSTER]  # gone from clusters/list: built from the run's job cluster spec
     assert (old["cluster_source"], old["runtime_version"], old["created_time_ms"]) == ("job_run_spec", "7.3.x-scala2.12", 1600000000000)
@@ -230,13 +230,13 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
     parent = runs_by_id["900"]
     assert (parent["run_type"], parent["job_id"], parent["state"], parent["result_state"]) == \
         ("databricks_job_run", "42", "TERMINATED", "FAILED")
-    assert json.loads(parent["properties"]) == {"date": "2024-02-13"} and parent["duration_ms"] == 1_900_000
+    assert parent["properties"] == {"date": "2024-02-13"} and parent["duration_ms"] == 1_900_000
     jar = runs_by_id["902"]
     assert (jar["run_type"], jar["parent_run_id"], jar["task_key"], jar["job_kind"], jar["main"]) == \
         ("databricks_task_run", "900", "jar", "spark_jar_task", "com.acme.Merge")
     assert (jar["arguments"], jar["cluster_id"], jar["spark_context_id"]) == (["--mode", "full"], ALL_PURPOSE, "8880912756278443690")
     assert (jar["setup_duration_ms"], jar["execution_duration_ms"], jar["result_state"]) == (20_000, 560_000, "FAILED")
-    assert json.loads(runs_by_id["901"]["properties"]) == {"scale": "100"}
+    assert runs_by_id["901"]["properties"] == {"scale": "100"}
     assert runs_by_id["5001"]["cluster_name"] == "etl" and runs_by_id["911"]["state"] == "RUNNING"
 
 

@@ -163,7 +163,7 @@ def arrow_store(tmp_path):
 
 
 def _rows(store, spec, **where):
-    return [r for r in store.read_arrow(spec).to_pylist() if all(r[k] == v for k, v in where.items())]
+    return [r for r in store.read_arrow(spec).to_pylist(maps_as_pydicts="strict") if all(r[k] == v for k, v in where.items())]
 
 
 def test_machine_shapes_come_from_the_machine_type_name():
@@ -192,7 +192,7 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert nds["log_uri"] == "gs://mahrens-test"
     # where Dataproc writes Spark event logs: the bucket and uuid the real nds_q72 log's spark.eventLog.dir names
     assert nds["event_log_dir"] == f"gs://dataproc-temp-us-central1-1025407039067-szilpert/{NDS_UUID}/spark-job-history"
-    assert json.loads(nds["spark_conf"]) == {"spark.executor.memory": "40g"} and json.loads(nds["tags"])["team"] == "rapids"
+    assert nds["spark_conf"] == {"spark.executor.memory": "40g"} and nds["tags"]["team"] == "rapids"
     assert (nds["master_node_type"], nds["worker_node_type"], nds["num_workers"]) == ("n2-standard-16", "n2-highmem-32", 6)
     assert (nds["autoscale_min_workers"], nds["autoscale_max_workers"], nds["autoscale_policy"]) == (2, 30, POLICY)
     gpu = clusters[GPU_UUID]
@@ -219,7 +219,7 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert (q72["main"], q72["arguments"], q72["state"]) == ("com.nvidia.nds.NDSBenchmark", ["--query", "q72"], "DONE")
     assert q72["yarn_application_ids"] == ["application_1751493828576_0001"]
     assert (q72["start_time_ms"], q72["end_time_ms"], q72["duration_ms"]) == (1751493812000, 1751495500000, 1688000)
-    assert json.loads(q72["properties"]) == {"spark.executor.memory": "40G"}
+    assert q72["properties"] == {"spark.executor.memory": "40G"}
     failed = runs["daily-agg-20261030"]
     assert (failed["job_kind"], failed["main"], failed["state_message"]) == \
         ("pysparkJob", "gs://acme-code/daily_agg.py", "Job failed with message [ValueError]")
@@ -228,7 +228,7 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert (done["run_type"], done["run_id"], done["job_kind"], done["state"]) == \
         ("dataproc_batch", "3d4e5f60-7182-4930-a4b5-c6d7e8f90112", "sparkBatch", "SUCCEEDED")
     assert (done["milli_dcu_seconds"], done["shuffle_storage_gb_seconds"], done["duration_ms"]) == (7200000, 3600, 1_680_000)
-    assert done["cluster_id"] is None and json.loads(done["properties"]) == {"spark.executor.instances": "4"}
+    assert done["cluster_id"] is None and done["properties"] == {"spark.executor.instances": "4"}
     assert runs["nightly-20261030"]["state_message"] == "Driver exited with code 1"
 
 

@@ -223,7 +223,7 @@ def arrow_store(tmp_path):
 
 
 def _rows(store, spec, **where):
-    return [r for r in store.read_arrow(spec).to_pylist() if all(r[k] == v for k, v in where.items())]
+    return [r for r in store.read_arrow(spec).to_pylist(maps_as_pydicts="strict") if all(r[k] == v for k, v in where.items())]
 
 
 def test_collects_clusters_instance_groups_fleets_and_steps(moto, arrow_store):
@@ -241,8 +241,8 @@ def test_collects_clusters_instance_groups_fleets_and_steps(moto, arrow_store):
     assert (g["provider"], g["scope"], g["cluster_name"], g["state"]) == ("emr", REGION, "etl-groups", "WAITING")
     assert g["runtime_version"] == "emr-7.1.0" and g["applications"] == ["Spark", "Hadoop"]
     assert g["log_uri"] == "s3://acme-logs/emr/" and g["event_log_dir"] == "s3://acme-logs/spark-events/"
-    assert json.loads(g["spark_conf"])["spark.dynamicAllocation.enabled"] == "true"
-    assert json.loads(g["tags"]) == {"team": "data"}
+    assert g["spark_conf"]["spark.dynamicAllocation.enabled"] == "true"
+    assert g["tags"] == {"team": "data"}
     assert (g["master_node_type"], g["worker_node_type"], g["num_workers"]) == ("m5.xlarge", "r5.2xlarge", 5)
     assert (g["autoscale_min_workers"], g["autoscale_max_workers"], g["autoscale_policy"]) == (1, 12, "instance_group")
     assert g["created_time_ms"] is not None and g["zone"]
@@ -273,7 +273,7 @@ def test_collects_clusters_instance_groups_fleets_and_steps(moto, arrow_store):
     part0 = steps["nightly part 0"]
     assert (part0["run_type"], part0["cluster_id"], part0["job_kind"]) == ("emr_step", groups_id, "command-runner.jar")
     assert part0["arguments"] == ["spark-submit", "--deploy-mode", "cluster", "s3://acme-code/part_0.py"]
-    assert json.loads(part0["properties"]) == {"ActionOnFailure": "CONTINUE"}
+    assert part0["properties"] == {"ActionOnFailure": "CONTINUE"}
     assert part0["state"] == "RUNNING" and part0["start_time_ms"] is not None
     assert steps["nightly part 1"]["state"] == "PENDING"
     log = {r["source_path"]: r for r in _rows(arrow_store, INGEST_LOG)}

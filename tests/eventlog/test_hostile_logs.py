@@ -184,10 +184,10 @@ def test_a_log_whose_rows_cannot_be_written_fails_alone(spark, store, tmp_path, 
         shutil.copy(REPO_ROOT / "samples" / "eventlogs" / sample, logs)
     real_replace = store.replace_rows
 
-    def rejects_one_app(spec, rows, keys, scope):
+    def rejects_one_app(spec, rows, keys, scope, **options):
         if any(s["app_id"] == "local-1795476283857" for s in scope):
             raise ValueError("Invalid data found: 1 rows failed validation check")
-        return real_replace(spec, rows, keys, scope)
+        return real_replace(spec, rows, keys, scope, **options)
 
     monkeypatch.setattr(store, "replace_rows", rejects_one_app)
     summary = ingest_event_logs(spark, store, str(logs), PINNED_RUN_TIME)

@@ -3,22 +3,11 @@ which runs it left out and why (issue 16, item 6)."""
 
 from __future__ import annotations
 
-from spark_optimizer.analysis.analyze import analyze_applications
-from spark_optimizer.config import load_settings
-from spark_optimizer.eventlog.ingest import ingest_event_logs
-from spark_optimizer.ml.train import train_models
 from spark_optimizer.tables import APPLICATIONS, RUNS
-from spark_optimizer.tables.store import TableStore
-from tests.conftest import PINNED_RUN_TIME
 
 
-def test_train_succeeds_on_all_public_logs_and_records_what_it_skipped(spark, shared_eventlogs, tmp_path):
-    settings = load_settings(warehouse=str(tmp_path / "wh"), environ={})
-    store = TableStore(spark, settings)
-    ingest_event_logs(spark, store, str(shared_eventlogs / "public"), PINNED_RUN_TIME)
-    analyze_applications(spark, store, PINNED_RUN_TIME)
-
-    summary = train_models(spark, store, settings, PINNED_RUN_TIME, folds=2)
+def test_train_succeeds_on_all_public_logs_and_records_what_it_skipped(trained_public_corpus):
+    _, store, summary = trained_public_corpus  # ingested, analyzed, then trained with 2 folds
 
     runs = store.read_arrow(RUNS).to_pandas()
     recorded = runs["skip_reason"].dropna().value_counts().to_dict()

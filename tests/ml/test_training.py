@@ -132,12 +132,12 @@ def test_training_logs_params_metrics_data_versions_and_a_registered_champion(tr
 
 def test_scaling_models_hold_one_row_per_signature_for_jvm_free_lookups(trained):
     settings, store, summary = trained
-    rows = store.read_arrow(SCALING_MODELS).to_pylist()
+    rows = store.read_arrow(SCALING_MODELS).to_pylist(maps_as_pydicts="strict")
     assert len(rows) == summary.signatures
     for row in rows:
         assert json.loads(row["coefficients"]) and row["chosen_model"] in ("scaling", "blend", "forest")
         assert row["model_version"] == summary.runtime_model_version
-        assert set(json.loads(row["table_versions"])) == {"runs", "features"}
+        assert set(row["table_versions"]) == {"runs", "features"}
 
 
 def test_training_on_an_empty_warehouse_says_what_to_do(spark, store, settings):

@@ -51,7 +51,7 @@ def test_one_row_per_signature_and_per_job_type_band(built):
         assert r["runtime_low_ms"] <= r["predicted_runtime_ms"] <= r["runtime_high_ms"]
         assert r["cost_low"] <= r["predicted_cost"] <= r["cost_high"] and r["currency"] == "USD"
         assert 0 < r["confidence"] < 1 and r["model_version"] == summary.train.runtime_model_version
-        assert set(json.loads(r["table_versions"])) >= {"scaling_models", "runs", "features", "findings"}
+        assert set(r["table_versions"]) >= {"scaling_models", "runs", "features", "findings"}
     # one run per signature: low confidence, labelled as borrowed or as a single-run prior
     assert {r["curve_source"] for r in signatures} <= {"single_run", "job_type"}
     assert {r["confidence_label"] for r in signatures} == {"low"}

@@ -4,7 +4,6 @@ reason in rationale, and a one-line summary), and recommend answers for every jo
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -13,21 +12,11 @@ from spark_optimizer.ml.model_inputs import GB
 
 
 @pytest.fixture(scope="module")
-def public_build(spark, shared_eventlogs, tmp_path_factory):
-    from spark_optimizer.analysis.analyze import analyze_applications
-    from spark_optimizer.config import load_settings
-    from spark_optimizer.eventlog.ingest import ingest_event_logs
-    from spark_optimizer.ml.train import train_models
+def public_build(spark, trained_public_corpus):
     from spark_optimizer.recommender.build import build_recommendations
-    from spark_optimizer.tables.store import TableStore
 
-    settings = load_settings(warehouse=str(tmp_path_factory.mktemp("public") / "wh"), environ={})
-    store = TableStore(spark, settings)
-    now = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
-    ingest_event_logs(spark, store, str(shared_eventlogs / "public"), now)
-    analyze_applications(spark, store, now)
-    train_models(spark, store, settings, now, folds=2)
-    return settings, build_recommendations(spark, store, settings, now)
+    settings, store, _ = trained_public_corpus  # ingested, analyzed, then trained with 2 folds
+    return settings, build_recommendations(spark, store, settings, datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc))
 
 
 def test_build_over_every_public_log_finishes_and_names_what_it_skipped(public_build):
@@ -44,7 +33,7 @@ def test_build_over_every_public_log_finishes_and_names_what_it_skipped(public_b
     line = summary.skipped_line()
     assert line.startswith("skipped nothing") if not skipped else (f"skipped {len(skipped)} (" in line and "level = 'skipped'" in line)
     for r in served:
-        conf = json.loads(r["spark_conf"])
+        conf = r["spark_conf"]
         assert r["executor_memory_mb"] >= 1024 and r["predicted_runtime_ms"] > 0
         assert int(conf["spark.sql.shuffle.partitions"]) >= 1
 
@@ -57,9 +46,9 @@ def test_every_configuration_of_the_public_build_starts_a_real_spark_session(pub
     settings, _ = public_build
     rows = [r for r in latest_build(read_rows(settings)) if r["level"] in ("signature", "job_type")]
     for r in rows:  # each written for its job's Spark version (3.0 for job types)
-        assert validation_problems(json.loads(r["spark_conf"]), r["spark_version"]) == [], (r["app_name"], r["spark_version"])
+        assert validation_problems(r["spark_conf"], r["spark_version"]) == [], (r["app_name"], r["spark_version"])
     # Spark 4 accepts every one of them too (older names are deprecated aliases, not errors).
-    parsed = [json.loads(c) for c in sorted({r["spark_conf"] for r in rows})]
+    parsed = [dict(c) for c in sorted({tuple(sorted(r["spark_conf"].items())) for r in rows})]
     assert start_in_spark(parsed) == ["started"] * len(parsed)
 
 
@@ -84,7 +73,7 @@ def test_jobs_before_spark_3_are_recommended_without_aqe(public_build):
     old = [r for r in rows if parse_version(r["spark_version"]) < (3, 0)]
     assert len(old) >= 5
     for r in rows:
-        conf = json.loads(r["spark_conf"])
+        conf = r["spark_conf"]
         adaptive = [k for k in conf if k.startswith("spark.sql.adaptive.")]
         if r in old:
             assert not r["aqe_enabled"] and not adaptive, (r["app_name"], r["spark_version"], adaptive)

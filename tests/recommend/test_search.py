@@ -109,14 +109,14 @@ def test_the_recommendation_row_carries_fragments_interval_and_rationale(catalog
     row, result = recommend(spec, 40 * GB, catalogue, row_id="rec-0123456789ab",
                             rules={"spark.sql.autoBroadcastJoinThreshold": ("64m", "broadcast_opportunity"),
                                    "spark.executor.instances": ("99", "idle_executors")})
-    conf = json.loads(row["spark_conf"])
+    conf = row["spark_conf"]
     assert conf["spark.executor.instances"] == str(result.best.shape.executors)  # the search wins over a rule
     assert conf["spark.sql.autoBroadcastJoinThreshold"] == "64m" and row["methods"] == ["model", "rules"]
     assert "--conf spark.optimizer.recommendationId=rec-0123456789ab" in row["spark_submit"]
     assert json.loads(row["databricks_cluster"])["spark_conf"]["spark.optimizer.recommendationId"] == "rec-0123456789ab"
     assert row["runtime_low_ms"] < row["predicted_runtime_ms"] < row["runtime_high_ms"]
     assert row["runtime_high_ms"] == pytest.approx(row["predicted_runtime_ms"] * 1.12, rel=1e-3)
-    assert set(json.loads(row["instance_plans"])) == {"aws", "gcp", "azure", "databricks-aws"}
+    assert set(row["instance_plans"]) == {"aws", "gcp", "azure", "databricks-aws"}
     assert row["size_band"] == "10-100GB" and "40 GB" in row["rationale"]
 
 

@@ -16,7 +16,7 @@ from spark_optimizer.ml.scaling import ScalingFit
 from spark_optimizer.recommender.answer import recommend
 from spark_optimizer.recommender.curves import Curve, CurveSpec, size_prior
 from spark_optimizer.spark_rules import validation_problems
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, quick_jit_environ
 
 START_EACH = r"""
 import json, sys
@@ -43,7 +43,7 @@ print(json.dumps(results))
 
 def start_in_spark(confs: list[dict]) -> list[str]:
     done = subprocess.run([sys.executable, "-c", START_EACH], input=json.dumps(confs), capture_output=True, text=True,
-                          timeout=600, cwd=REPO_ROOT)
+                          timeout=600, cwd=REPO_ROOT, env=quick_jit_environ())
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -74,13 +74,13 @@ def answers() -> list[dict]:
 
 def test_every_recommended_configuration_starts_a_real_spark_session():
     rows = answers()
-    confs = [json.loads(r["spark_conf"]) for r in rows]
+    confs = [r["spark_conf"] for r in rows]
     for row, conf in zip(rows, confs):
         assert validation_problems(conf, row["spark_version"]) == []
         assert int(conf["spark.executor.memory"].rstrip("mg")) * (1024 if conf["spark.executor.memory"].endswith("g") else 1) >= 450
     with_rules = rows[-1]
-    assert json.loads(with_rules["spark_conf"])["spark.sql.files.maxPartitionBytes"] == "256m"
-    assert "spark.memory.offHeap.size" not in json.loads(with_rules["spark_conf"])
+    assert with_rules["spark_conf"]["spark.sql.files.maxPartitionBytes"] == "256m"
+    assert "spark.memory.offHeap.size" not in with_rules["spark_conf"]
     assert "dropped for Spark 3.0: spark.memory.offHeap.size=384x" in with_rules["rationale"]
     control = {"spark.executor.memory": "384m"}
     results = start_in_spark(confs + [control])
@@ -95,7 +95,7 @@ def test_a_configuration_is_written_for_the_jobs_spark_version(version, has_aqe,
     catalogue = load_pricing_catalogue()
     spec = CurveSpec(Curve((ScalingFit(("fixed",), {"fixed": 11.0}, 4.0, {}),), 1.0, (), size_prior([], [])), "own", 0.2, "", 3, ())
     row, _ = recommend(spec, 10 * GB, catalogue, row_id="rec-000000000000", spark_version=version)
-    conf = json.loads(row["spark_conf"])
+    conf = row["spark_conf"]
     assert row["spark_version"] == (version or "3.0") and row["aqe_enabled"] is has_aqe
     assert ("spark.sql.adaptive.enabled" in conf) is has_aqe and overhead_key in conf
     assert validation_problems(conf, row["spark_version"]) == []

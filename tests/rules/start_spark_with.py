@@ -15,7 +15,8 @@ import time
 def try_configuration(conf: dict[str, str]) -> str | None:
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.Builder().master("local[1]")  # a fresh builder: SparkSession.builder keeps earlier options.appName("suggestion-check").config("spark.ui.enabled", "false")
+    # A fresh builder: SparkSession.builder keeps earlier options.
+    builder = SparkSession.Builder().master("local[1]").appName("suggestion-check").config("spark.ui.enabled", "false")
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:

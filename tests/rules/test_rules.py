@@ -155,11 +155,11 @@ def test_failures_and_lost_executors_get_reason_specific_fixes():
 def test_sql_settings_rules():
     assert "aqe_disabled" in fired(healthy(conf={**healthy().conf, "spark.sql.adaptive.enabled": "false"}))
     small = stage(2, tasks=1, shuffle_write_bytes=3 * MB)
-    join = stage(3, parent_stage_ids=["1", "2"])
+    join = stage(3, parent_stage_ids=[1, 2])
     smj = healthy(stages=[stage(0), stage(1), small, join], plan_node_names=("SortMergeJoin",),
                   conf={**healthy().conf, "spark.sql.autoBroadcastJoinThreshold": "-1"})
     assert fired(smj)["broadcast_join_opportunity"].recommended_conf["spark.sql.autoBroadcastJoinThreshold"] == "16m"
-    unrelated = replace(smj, stages=[stage(0), stage(1), small, stage(3, parent_stage_ids=["1"])])
+    unrelated = replace(smj, stages=[stage(0), stage(1), small, stage(3, parent_stage_ids=[1])])
     assert "broadcast_join_opportunity" not in fired(unrelated)
     rdd = healthy(stages=[stage(0, rdd_stage=True), stage(1, rdd_stage=True)], conf={})
     assert "kryo_not_used" in fired(rdd)

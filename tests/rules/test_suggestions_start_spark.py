@@ -16,6 +16,7 @@ from spark_optimizer.analysis.report import merged_configuration
 from spark_optimizer.rules.suggestions import same_value
 from spark_optimizer.spark_rules import is_true, parse_version, property_available, validation_problems
 from spark_optimizer.tables import APPLICATIONS, SPARK_CONF
+from tests.conftest import quick_jit_environ
 
 STARTER = Path(__file__).with_name("start_spark_with.py")
 # Configurations Spark must refuse: the harness can tell a refusal from a start.
@@ -60,7 +61,8 @@ def test_every_recommended_configuration_starts_a_real_spark_session(recommended
     configs = [json.loads(c) for c in distinct] + REFUSED
     path = tmp_path / "configs.json"
     path.write_text(json.dumps(configs))
-    run = subprocess.run([sys.executable, str(STARTER), str(path)], capture_output=True, text=True, timeout=1800)
+    run = subprocess.run([sys.executable, str(STARTER), str(path)], capture_output=True, text=True, timeout=1800,
+                         env=quick_jit_environ())
     results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert len(results) == len(configs), run.stderr[-2000:]
     refused = [r for r in results if r["error"]]

@@ -1,0 +1,66 @@
+"""Value conversions of the column upgrades (`ColumnUpgrade.convert`): what an earlier release stored
+(JSON text, "key=value" strings, numbers as strings, epoch milliseconds) as this release's values."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A JSON object stored as text; anything else (not JSON, not an object) is null."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def json_object_of_strings(text: str) -> dict[str, str] | None:
+    """A JSON object as {key: value as a string} (numbers and booleans as Spark writes them in a conf)."""
+    value = json_object(text)
+    if value is None:
+        return None
+    return {str(k): None if v is None else v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def json_list_of_strings(text: str) -> list[str] | None:
+    """A JSON list stored as text, its items as strings; anything else is null."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return [item if isinstance(item, str) else json.dumps(item) for item in value] if isinstance(value, list) else None
+
+
+def json_object_of_longs(text: str) -> dict[str, int] | None:
+    value = json_object(text)
+    if value is None:
+        return None
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def key_value_pairs(items: Iterable[str]) -> dict[str, str]:
+    """["k=v", ...] as {k: v} (a value may itself hold '='); items without a key are dropped."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, _, value = (item or "").partition("=")
+        if key.strip():
+            out.setdefault(key.strip(), value.strip())
+    return out
+
+
+def integers(items: Iterable[str]) -> list[int | None]:
+    """["3", "4"] as [3, 4]; an item that is no integer is null."""
+    out: list[int | None] = []
+    for item in items:
+        try:
+            out.append(int(item))
+        except (TypeError, ValueError):
+            out.append(None)
+    return out
+
+
+def epoch_ms_to_timestamp(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
