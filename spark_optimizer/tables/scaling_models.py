@@ -6,7 +6,7 @@ SCALING_MODELS = TableSpec(
     description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
     "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
     keys=("job_signature",),
-    schema_version=5,
+    schema_version=6,
     columns=(
         Column("job_signature", "string"),
         Column("job_type", "string"),

@@ -44,7 +44,7 @@ def test_a_warehouse_with_the_previous_scaling_models_schema_gains_the_coverage_
 
     added = ("beyond_interval_low_ratio", "beyond_interval_high_ratio", "interval_coverage", "new_size_interval_coverage",
              "beyond_interval_coverage")
-    previous = replace(SCALING_MODELS, columns=tuple(c for c in SCALING_MODELS.columns if c.name not in added), schema_version=4)
+    previous = replace(SCALING_MODELS, columns=tuple(c for c in SCALING_MODELS.columns if c.name not in added), schema_version=5)
     store = TableStore(spark, load_settings(warehouse=str(tmp_path / "wh"), environ={}))
     store.ensure(previous)
     store.append(previous, pa.Table.from_pylist([{"job_signature": "sort", "interval_level": 0.8,
