@@ -39,6 +39,10 @@ SIZE_FOLDS = 3
 INTERVAL_LEVEL = 0.8
 MIN_CALIBRATION_RUNS = 20
 """Below this many held-out residuals a signature's interval uses the residuals of every signature."""
+MIN_COVERAGE_GROUPS = 5
+"""Below this many held-out groups (configurations, sizes or extreme sizes held out, per signature) in a calibration
+set its coverage is not measured: a fold would rest on one group, whose errors share one cause."""
+COVERAGE_FOLDS = 5
 SEEN_RANGE_AXES = ("total_cores", "input_per_memory")
 """The configuration axes whose seen range (per signature) bounds where the trees interpolate: parallelism,
 and input per unit of cluster memory (the memory cliff). A candidate outside either range is an extrapolation
@@ -172,6 +176,30 @@ def conformal_ratios(log_residuals: np.ndarray, level: float = INTERVAL_LEVEL, s
     return float(math.exp(min(r[low_rank], 0.0))), float(math.exp(max(r[high_rank], 0.0)))
 
 
+def cross_fitted_coverage(log_residuals: np.ndarray, groups: np.ndarray, level: float = INTERVAL_LEVEL,
+                          symmetric: bool = False, folds: int = COVERAGE_FOLDS) -> float | None:
+    """Measured coverage of conformal_ratios on a calibration set: its held-out groups split into `folds`, each
+    fold's log(actual / predicted) checked against the ratios calibrated on the other folds; the share inside.
+    The in-sample share is `level` by construction; this one is what a new group of runs would see. None below
+    MIN_COVERAGE_GROUPS groups."""
+    r = np.asarray(log_residuals, dtype=float)
+    valid = ~np.isnan(r)
+    r, labels = r[valid], np.asarray(groups, dtype=object)[valid]
+    unique = sorted(set(labels.tolist()), key=str)
+    if len(unique) < MIN_COVERAGE_GROUPS:
+        return None
+    folds = min(folds, len(unique))
+    order = np.random.default_rng(7).permutation(len(unique))
+    fold_of = {unique[i]: rank % folds for rank, i in enumerate(order)}
+    assignment = np.array([fold_of[label] for label in labels.tolist()])
+    inside = 0
+    for fold in range(folds):
+        held = assignment == fold
+        low, high = conformal_ratios(r[~held], level, symmetric)
+        inside += int(((r[held] >= math.log(low) - 1e-12) & (r[held] <= math.log(high) + 1e-12)).sum())
+    return inside / len(r)
+
+
 def confidence_label(low_ratio: float, high_ratio: float, beyond_seen_sizes: bool) -> str:
     """From the calibrated interval (measured held-out error at this distance from the data): high when it
     spans at most ±15%, medium up to ±40%; never high beyond the input sizes a job ran at."""
@@ -197,6 +225,9 @@ class RuntimeModel:
     # job ran at, "new_size": a size it did not, "beyond": outside the range of sizes it ran at, from the
     # extrapolation curve with the smallest or the largest size held out), the intervals' calibration set.
     residuals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Per residual: the held-out group it was predicted without ("signature|configuration", "|size band" or
+    # "|held-out size"), the folds of interval_coverage.
+    residual_groups: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     # Outside the range of sizes it ran at: "scaling" (the extrapolation curve) or "scaled_forest" (the trees
     # times the curve's growth from the nearest seen size), by validation with the extreme sizes held out.
     chosen_beyond: dict[str, str] = field(default_factory=dict)
@@ -233,11 +264,27 @@ class RuntimeModel:
     def interval_ratios(self, signature: str, regime: str, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
         """(low, high) multipliers of a prediction for `signature` at `level`; the signature's own held-out
         residuals when it has MIN_CALIBRATION_RUNS of them, else every signature's; None without any."""
+        return conformal_ratios(self._calibration_set(signature, regime)[0], level, symmetric=regime == "beyond")
+
+    def interval_coverage(self, signature: str, regime: str, level: float = INTERVAL_LEVEL) -> float | None:
+        """Measured held-out coverage of interval_ratios(signature, regime): cross_fitted_coverage over the same
+        calibration set; None below MIN_COVERAGE_GROUPS held-out groups or without group labels."""
+        residuals, groups = self._calibration_set(signature, regime)
+        if groups is None or len(residuals) == 0:
+            return None
+        return cross_fitted_coverage(residuals, groups, level, symmetric=regime == "beyond")
+
+    def _calibration_set(self, signature: str, regime: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(log residuals, their held-out groups or None) calibrating `signature` in `regime`: its own when it has
+        MIN_CALIBRATION_RUNS, else every signature's."""
         own = self.residuals.get(signature, {}).get(regime)
-        if own is None or (~np.isnan(own)).sum() < MIN_CALIBRATION_RUNS:
-            pooled = [r[regime] for r in self.residuals.values() if regime in r]
-            own = np.concatenate(pooled) if pooled else np.array([])
-        return conformal_ratios(own, level, symmetric=regime == "beyond")
+        signatures = [signature] if own is not None and (~np.isnan(own)).sum() >= MIN_CALIBRATION_RUNS else \
+            [s for s, r in self.residuals.items() if regime in r]
+        if not signatures:
+            return np.array([]), None
+        groups = [self.residual_groups.get(s, {}).get(regime) for s in signatures]
+        return (np.concatenate([self.residuals[s][regime] for s in signatures]),
+                None if any(g is None for g in groups) else np.concatenate(groups))
 
     def _has_regime(self, regime: str) -> bool:
         return any(regime in r for r in self.residuals.values())
@@ -397,13 +444,14 @@ def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, p
     and predicting both from the rest is a longer extrapolation than the one asked), each held out in turn as a
     prediction beyond the seen sizes is made: the extrapolation curve's and the curve-scaled trees' predictions,
     with the actual runtimes under "actual"; None below 2 size bands (with two sizes, each is predicted from
-    the other alone: a harder extrapolation than the one asked, so the interval errs wide)."""
+    the other alone: a harder extrapolation than the one asked, so the interval errs wide); "held_size": the
+    size held out for each run."""
     mine = (runs["job_signature"] == signature).to_numpy()
     group = runs[mine]
     if len({size_band(b) for b in group["input_bytes"]}) < 2:
         return None
     sizes_all = group["input_bytes"].to_numpy(dtype=float)
-    out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": []}
+    out: dict[str, list] = {"actual": [], "scaling": [], "scaled_forest": [], "held_size": []}
     for held_size in (sizes_all.min(), sizes_all.max()):
         held = sizes_all == held_size
         rest, test = group[~held], group[held]
@@ -418,6 +466,7 @@ def beyond_validation(spark: SparkSession, runs: pd.DataFrame, signature: str, p
         sizes = rest["input_bytes"].to_numpy(dtype=float)
         nearest = sizes.min() if held_size == sizes_all.min() else sizes.max()
         out["actual"].append(test["runtime_ms"].to_numpy(dtype=float))
+        out["held_size"].append(np.full(len(test), held_size))
         out["scaling"].append(_curve_ms(curve, test))
         out["scaled_forest"].append(scaled_trees(tree_ms, curve, test, nearest))
     return {k: np.concatenate(v) for k, v in out.items()} if out["actual"] else None
@@ -427,6 +476,10 @@ def _chosen_predictions(chosen: str, forest: np.ndarray, curve: np.ndarray | Non
     if chosen == "forest" or curve is None:
         return forest
     return curve if chosen == "scaling" else blend(curve, forest)
+
+
+def _labels(signature: str, groups) -> np.ndarray:
+    return np.array([f"{signature}|{g}" for g in groups], dtype=object)
 
 
 def _log_ratio(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -495,6 +548,10 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
             "seen": _log_ratio(actual, _chosen_predictions(model.chosen[signature], oof[mask], curve_by_config)),
             "new_size": _log_ratio(actual, _chosen_predictions(model.chosen_new_size[signature], oof_size[mask], curve_by_size)),
         }
+        model.residual_groups[signature] = {
+            "seen": _labels(signature, [config_key(r) for r in group.to_dict("records")]),
+            "new_size": _labels(signature, [size_band(b) for b in group["input_bytes"]]),
+        }
         model.validation[signature] = {"forest_mape": errors.get("forest"), "scaling_mape": errors.get("scaling"),
                                        "blend_mape": errors.get("blend"), "runs": len(group),
                                        **{f"{name}_new_size_mape": size_errors.get(name) for name in MODEL_CHOICES},
@@ -510,6 +567,7 @@ def train_runtime_model(spark: SparkSession, runs: pd.DataFrame, folds: int = 3,
                 errors_beyond = {name: _mdape(beyond[name], beyond["actual"]) for name in ("scaling", "scaled_forest")}
                 model.chosen_beyond[signature] = min(errors_beyond, key=lambda name: (errors_beyond[name], name != "scaling"))
                 model.residuals[signature]["beyond"] = _log_ratio(beyond["actual"], beyond[model.chosen_beyond[signature]])
+                model.residual_groups[signature]["beyond"] = _labels(signature, beyond["held_size"])
                 model.validation[signature].update({f"{name}_beyond_mdape": v for name, v in errors_beyond.items()})
     valid = ~np.isnan(oof)
     if valid.any():

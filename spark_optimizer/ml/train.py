@@ -156,9 +156,10 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
 
 
 def _interval_columns(model: RuntimeModel, signature: str) -> dict:
-    seen, new_size = model.interval_ratios(signature, "seen"), model.interval_ratios(signature, "new_size")
-    return {"interval_level": INTERVAL_LEVEL,
-            "interval_low_ratio": seen[0] if seen else None, "interval_high_ratio": seen[1] if seen else None,
-            "new_size_interval_low_ratio": new_size[0] if new_size else None,
-            "new_size_interval_high_ratio": new_size[1] if new_size else None}
+    out = {"interval_level": INTERVAL_LEVEL}
+    for regime, prefix in (("seen", ""), ("new_size", "new_size_"), ("beyond", "beyond_")):
+        ratios = model.interval_ratios(signature, regime)
+        out[f"{prefix}interval_low_ratio"], out[f"{prefix}interval_high_ratio"] = ratios if ratios else (None, None)
+        out[f"{prefix}interval_coverage"] = model.interval_coverage(signature, regime) if ratios else None
+    return out
 

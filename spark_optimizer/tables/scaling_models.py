@@ -6,7 +6,7 @@ SCALING_MODELS = TableSpec(
     description="Per job signature: the fitted physically-shaped runtime curve (Ernest-style, with a memory-pressure term), "
     "the safe-memory fit, the model that won validation, and its errors; enough to evaluate any size and configuration without Spark.",
     keys=("job_signature",),
-    schema_version=5,
+    schema_version=6,
     columns=(
         Column("job_signature", "string"),
         Column("job_type", "string"),
@@ -31,6 +31,15 @@ SCALING_MODELS = TableSpec(
         Column("interval_high_ratio", "double", "high = prediction x this, at a size the job ran at"),
         Column("new_size_interval_low_ratio", "double", "the same at an input size the job has not run at (whole sizes held out)"),
         Column("new_size_interval_high_ratio", "double"),
+        Column("beyond_interval_low_ratio", "double", "the same beyond the range of input sizes the job ran at, or outside its seen "
+               "total cores or input per memory (its smallest and its largest exact size held out; symmetric)"),
+        Column("beyond_interval_high_ratio", "double"),
+        Column("interval_coverage", "double", "measured share of held-out runs inside the interval at a size the job ran at: "
+               "the calibration set's held-out groups (configurations) in 5 folds, each checked against the ratios calibrated "
+               "on the others; null below 5 groups"),
+        Column("new_size_interval_coverage", "double", "the same for the new-size interval (groups: input size bands held out)"),
+        Column("beyond_interval_coverage", "double", "the same for the beyond interval (groups: the extreme sizes held out, "
+               "two per signature: measured only on a calibration set pooled over 3 or more signatures)"),
         Column("model_version", "string", "MLflow registered model version these rows were trained with"),
         Column("table_versions", "map<string,long>", "Delta version of each table read"),
         Column("trained_at", "timestamp"),

@@ -76,3 +76,17 @@ def test_far_beyond_the_seen_sizes_the_label_drops_and_says_why(c3o_build):
     regime = calibration.get("beyond") or calibration["new_size"]  # ratios calibrated on extrapolations when stored
     assert far["runtime_high_ms"] / far["predicted_runtime_ms"] == pytest.approx(regime["high"], rel=1e-3)
     assert far["input_bytes"] > 10 * GB and far["predicted_runtime_ms"] > row["predicted_runtime_ms"]
+
+
+def test_the_stored_coverage_is_measured_and_the_reason_states_it(c3o_build):
+    from spark_optimizer.recommender.lookup import latest_build, read_rows
+
+    settings, model = c3o_build
+    coverage = model["interval_coverage"]
+    assert coverage is not None and 0.0 <= coverage <= 1.0
+    for name in ("new_size_interval_coverage", "beyond_interval_coverage"):
+        assert model[name] is None or 0.0 <= model[name] <= 1.0
+    row = next(r for r in latest_build(read_rows(settings)) if r["level"] == "signature")
+    assert json.loads(row["interval_calibration"])["seen"]["coverage"] == coverage
+    assert f"held-out coverage {coverage:.0%} of a stated {model['interval_level']:.0%}" in row["confidence_reason"]
+    assert "not measured" not in row["confidence_reason"]
