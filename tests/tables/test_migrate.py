@@ -14,6 +14,7 @@ from deltalake import DeltaTable, write_deltalake
 from spark_optimizer.recommender.lookup import read_rows
 from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables import (
+    APPLICATIONS,
     APP_METRICS, CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGE_METRICS, STAGES,
 )
 from spark_optimizer.tables.findings import evidence_from_stored
@@ -149,11 +150,18 @@ def test_scaling_models_of_the_previous_release_keep_their_rows_and_read_table_v
 
 
 def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(spark, settings):
+    # The previous release stamped every row of one ingestion with one ingested_at: the generation
+    # the applications row names, so its rows stay visible after the upgrade.
+    ingested_at = ANALYZED_AT
+    write_deltalake(settings.table_path("applications"), pa.Table.from_pylist(
+        [{"app_id": "app-1", "attempt_id": "", "ingested_at": ingested_at}], schema=APPLICATIONS.arrow_schema()))
     write_previous_release(settings, "jobs", [
-        {"app_id": "app-1", "attempt_id": "", "job_id": 0, "stage_ids": ["0", "1"], "submission_time_ms": 1_000},
-        {"app_id": "app-1", "attempt_id": "", "job_id": 1, "stage_ids": None}])
+        {"app_id": "app-1", "attempt_id": "", "job_id": 0, "stage_ids": ["0", "1"], "submission_time_ms": 1_000,
+         "ingested_at": ingested_at},
+        {"app_id": "app-1", "attempt_id": "", "job_id": 1, "stage_ids": None, "ingested_at": ingested_at}])
     write_previous_release(settings, "stages", [
-        {"app_id": "app-1", "attempt_id": "", "stage_id": 1, "stage_attempt_id": 0, "parent_stage_ids": ["0"], "job_id": 0}])
+        {"app_id": "app-1", "attempt_id": "", "stage_id": 1, "stage_attempt_id": 0, "parent_stage_ids": ["0"], "job_id": 0,
+         "ingested_at": ingested_at}])
     store = TableStore(spark, settings)
 
     jobs = {r["job_id"]: r for r in store.read_arrow(JOBS).to_pylist()}
