@@ -130,6 +130,18 @@ def test_training_logs_params_metrics_data_versions_and_a_registered_champion(tr
     assert run.data.params["skipped_runs"] == str(sum(summary.skipped.values()))
 
 
+def test_the_registered_resource_model_loads_and_predicts_from_its_input_example(trained):
+    import mlflow
+    from mlflow.models import Model
+
+    settings, _, _ = trained
+    mlflow.set_tracking_uri(settings.resolved_mlflow_tracking_uri())
+    uri = f"models:/{tracking.RESOURCE_MODEL_NAME}@{tracking.CHAMPION_ALIAS}"
+    example = Model.load(uri).load_input_example(mlflow.artifacts.download_artifacts(uri))
+    predicted = mlflow.pyfunc.load_model(uri).predict(example)
+    assert len(predicted) == len(example) and (predicted.dropna() > 0).all()
+
+
 def test_scaling_models_hold_one_row_per_signature_for_jvm_free_lookups(trained):
     settings, store, summary = trained
     rows = store.read_arrow(SCALING_MODELS).to_pylist(maps_as_pydicts="strict")
