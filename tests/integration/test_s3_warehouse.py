@@ -66,7 +66,7 @@ def test_collect_analyze_train_and_recommend_on_an_s3_warehouse(s3_env):
     env, s3 = s3_env
     warehouse = f"s3://{BUCKET}/warehouse"
     _cli(env, "collect", "--event-log-dir", str(REPO / "samples" / "runs"), "--warehouse", warehouse)
-    assert "analyzed 9 application attempt(s)" in _cli(env, "analyze", "--warehouse", warehouse).stderr
+    assert "analyzed 9 application attempt(s)" in _cli(env, "analyze", "--warehouse", warehouse).stdout  # results on stdout
     trained = _cli(env, "train", "--warehouse", warehouse).stdout
     assert "runtime model version 1" in trained and "sqlite:///" + env["XDG_CACHE_HOME"] in trained
     _cli(env, "build-recommendations", "--warehouse", warehouse)
