@@ -79,8 +79,7 @@ class AppContext:
 
     @cached_property
     def store(self) -> "TableStore":
-        from spark_optimizer.session import session_has_delta
-        from spark_optimizer.tables.store import TableStore
+        from spark_optimizer.tables.store import TableStore, session_has_delta
 
         backend = self.settings.table_backend
         if "spark" in self.__dict__ or backend == "spark" or (backend == "auto" and session_has_delta(self.spark_context)):

@@ -186,12 +186,3 @@ def _local_cds_options():
     import pyspark
 
     return driver_cds_options(pyspark.__version__)
-
-
-def session_has_delta(spark: SparkSession | SparkContext) -> bool:
-    """True when Delta Lake's Spark classes are on the driver's classpath."""
-    try:
-        spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")  # type: ignore[union-attr]
-        return True
-    except Exception:
-        return False

@@ -20,12 +20,12 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 import pyarrow as pa
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import TableNotFoundError, TableSchemaError
-from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables.migrate import delta_logical_type, logical_type, upgrade_table
 from spark_optimizer.tables import app_rows
 from spark_optimizer.tables.applications import APPLICATIONS
@@ -212,6 +212,15 @@ def key_predicate(keys: Sequence[str], key_rows: Iterable[Mapping[str, object]],
                 parts.append(f"{k} = {quote(str(value))}")
         terms.append("(" + " AND ".join(parts) + ")")
     return " OR ".join(sorted(set(terms)))
+
+
+def session_has_delta(spark: SparkSession | SparkContext) -> bool:
+    """True when Delta Lake's Spark classes are on the driver's classpath."""
+    try:
+        spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")  # type: ignore[union-attr]
+        return True
+    except Exception:
+        return False
 
 
 class TableBackend(Protocol):

@@ -12,14 +12,13 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from spark_optimizer.recommender.lookup import read_rows
-from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables import (
     APPLICATIONS,
     APP_METRICS, CLUSTER_RUNS, CLUSTERS, FEATURES, FINDINGS, JOBS, RUNS, SCALING_MODELS, STAGE_METRICS, STAGES,
 )
 from spark_optimizer.tables.findings import evidence_from_stored
 from spark_optimizer.tables.schema import Column, arrow_type_of
-from spark_optimizer.tables.store import SparkDeltaBackend, TableStore
+from spark_optimizer.tables.store import SparkDeltaBackend, TableStore, session_has_delta
 
 ANALYZED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # {table: [[column, type], ...]} of the tables this release changed, as release 5f06836 declared them

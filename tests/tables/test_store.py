@@ -11,10 +11,9 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable, QueryBuilder
 
 from spark_optimizer.errors import TableNotFoundError, TableSchemaError
-from spark_optimizer.session import session_has_delta
 from spark_optimizer.tables import APPLICATIONS, INGEST_LOG
 from spark_optimizer.tables.schema import Column, TableSpec
-from spark_optimizer.tables.store import DeltaRsBackend, SparkDeltaBackend, TableStore, key_predicate
+from spark_optimizer.tables.store import DeltaRsBackend, SparkDeltaBackend, TableStore, key_predicate, session_has_delta
 
 def read_with_delta_rs(path: str) -> pa.Table:
     """delta-rs' own reader (its DataFusion engine), independent of our table layer."""
