@@ -244,9 +244,10 @@ def held_out_intervals(spark: SparkSession, runs: pd.DataFrame, assignment: np.n
         train, test = runs[~held].reset_index(drop=True), runs[held].reset_index(drop=True)
         # A model asked only about sizes its runs have skips the validations of new sizes (same predictions);
         # when a held-out run is an extrapolation after all (a configuration outside the seen ones), it is refitted whole.
-        model = train_runtime_model(spark, train, folds=inner_folds, new_sizes=not sizes_seen(train, test))
+        seen = sizes_seen(train, test)
+        model = train_runtime_model(spark, train, folds=inner_folds, new_sizes=not seen)
         frame = model.predict_interval(spark, test, level)
-        if (frame["interval_regime"] != "seen").any() and sizes_seen(train, test):
+        if (frame["interval_regime"] != "seen").any() and seen:
             model = train_runtime_model(spark, train, folds=inner_folds)
             frame = model.predict_interval(spark, test, level)
         for name, predictor in baselines.items():

@@ -8,8 +8,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-import pandas as pd
 from pyspark.sql import SparkSession
 
 from spark_optimizer.config import Settings

@@ -15,7 +15,9 @@ from spark_optimizer.ml.model_inputs import GB
 from spark_optimizer.recommender.curves import CurveSpec
 from spark_optimizer.recommender.search import CandidateConfig, SearchResult, ranked, search
 from spark_optimizer.recommender.sparkconf import Resources, databricks_cluster, spark_properties, spark_submit
-from spark_optimizer.spark_rules import memory_overhead_mb, size_mb
+from spark_optimizer.spark_rules import (
+    memory_overhead_mb, parse_version, property_available, property_name_for, size_mb, validation_problems,
+)
 
 SIZE_BANDS = (("<1GB", 0, 1 * GB, 512 * 1024 * 1024), ("1-10GB", 1 * GB, 10 * GB, 3 * GB),
               ("10-100GB", 10 * GB, 100 * GB, 30 * GB), ("100GB-1TB", 100 * GB, 1024 * GB, 300 * GB),
@@ -33,22 +35,16 @@ class InvalidRecommendationError(SparkOptimizerError):
 
 def target_version(spark_version: str | None) -> str:
     """The Spark version a configuration is checked against: the job's own, else 3.0."""
-    from spark_optimizer.spark_rules import parse_version
-
     return spark_version if parse_version(spark_version) else RECOMMENDED_FOR_SPARK
 
 
 def has_aqe(spark_version: str | None) -> bool:
     """Whether the target Spark version has adaptive query execution (3.0+, per spark_rules' property table)."""
-    from spark_optimizer.spark_rules import property_available
-
     return property_available("spark.sql.adaptive.enabled", target_version(spark_version))
 
 
 def newest_version(versions) -> str | None:
     """The newest parseable Spark version among `versions` (None when none parses)."""
-    from spark_optimizer.spark_rules import parse_version
-
     known = [v for v in versions if parse_version(v)]
     return max(known, key=parse_version) if known else None
 
@@ -62,8 +58,6 @@ def valid_configuration(conf: dict[str, str], kept: list[str],
     """`conf` for the job's Spark version (a property under the name that version knows, none it lacks) and
     without the rule properties Spark would refuse; the rule properties left; what was dropped and why.
     Raises InvalidRecommendationError when the searched part itself is invalid."""
-    from spark_optimizer.spark_rules import property_name_for, validation_problems
-
     version = target_version(spark_version)
     dropped, renamed = [], {}
     for key in list(conf):

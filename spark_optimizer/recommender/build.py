@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyspark.sql import SparkSession, Window
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from spark_optimizer.config import Settings

@@ -16,7 +16,7 @@ from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.recommender.answer import parse_recommendation_id
 from spark_optimizer.recommender.lookup import (
-    UnknownRecommendationError, latest_build, predict_for_config, read_rows,
+    UnknownRecommendationError, predict_for_config, read_rows,
 )
 
 

@@ -75,8 +75,8 @@ def read_rows(settings: Settings) -> list[dict]:
         # arro3 gives a map as (key, value) pairs; callers get a dict, as Spark's rows give.
         columns = [[v if v is None else dict(v) for v in c] if n in maps else c for n, c in zip(names, columns)]
         # arro3 gives zone-aware timestamps a zoneinfo.ZoneInfo; callers get datetime.timezone.utc, as before.
-        for i, field in enumerate(batch.schema):
-            if field.type.tz:
+        for i, column in enumerate(batch.schema):
+            if column.type.tz:
                 columns[i] = [v and v.astimezone(timezone.utc) for v in columns[i]]
         rows.extend(dict(zip(names, values)) for values in zip(*columns))
     return rows

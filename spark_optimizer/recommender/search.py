@@ -27,10 +27,9 @@ from spark_optimizer.cost import (
     BALANCED, CHEAPEST_WITHIN_DEADLINE, FASTEST_WITHIN_BUDGET, Candidate, ClusterShape, CostModelError,
     NoFeasibleCandidateError, PricingCatalogue, choose, plan_instances,
 )
-from spark_optimizer.spark_rules import MEMORY_OVERHEAD_FACTOR
 from spark_optimizer.ml.model_inputs import MEMORY_FRACTION, RESERVED_MEMORY_MB
 from spark_optimizer.recommender.curves import Curve
-from spark_optimizer.spark_rules import MIN_EXECUTOR_MEMORY_MB
+from spark_optimizer.spark_rules import MEMORY_OVERHEAD_FACTOR, MIN_EXECUTOR_MEMORY_MB
 
 EXECUTOR_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 EXECUTOR_CORES = (2, 4, 8)
@@ -119,14 +118,19 @@ def candidate_plan(config: CandidateConfig, catalogue: PricingCatalogue, cloud: 
     return shape, plan
 
 
+def shuffled_bytes(curve: Curve, input_bytes: float) -> float:
+    """The bytes a run of `input_bytes` shuffles, by the curve's measured shuffle/input ratio (1 when unknown)."""
+    ratio = curve.shuffle_input_ratio
+    return input_bytes * (ratio if ratio > 0 else 1.0)
+
+
 def evaluate_configs(curve: Curve, input_bytes: float, interval: tuple[float, float], catalogue: PricingCatalogue, cloud: str,
                      configs: Sequence[CandidateConfig], *, spot_share: float = 0.0, driver_memory_mb: int = 2048,
                      aqe_enabled: bool = True) -> tuple[list[Candidate], dict, dict[str, str]]:
     """The asked configurations priced and predicted (partitions chosen as in the grid), and per label the
     reason a configuration could not be evaluated (not in the catalogue, does not fit, below Spark's minimum)."""
     candidates, partitions, errors = [], {}, {}
-    ratio = curve.shuffle_input_ratio
-    shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
+    shuffle_bytes = shuffled_bytes(curve, input_bytes)
     for config in configs:
         try:
             shape, plan = candidate_plan(config, catalogue, cloud, driver_memory_mb)
@@ -239,8 +243,7 @@ def evaluate_grid(curve: Curve, input_bytes: float, interval: tuple[float, float
     (low, high) multipliers of a predicted runtime (recommender/confidence.py), `aqe_enabled` whether the job's
     Spark has adaptive query execution (3.0+)."""
     candidates, partitions = [], {}
-    ratio = curve.shuffle_input_ratio
-    shuffle_bytes = input_bytes * (ratio if ratio > 0 else 1.0)
+    shuffle_bytes = shuffled_bytes(curve, input_bytes)
     cap = slot_cap(input_bytes)
     driver = None
     for cores in executor_cores:

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from spark_optimizer.spark_rules import conf_mb, default_memory_overhead_mb
+from spark_optimizer.spark_rules import conf_mb, default_memory_overhead_mb, is_true
 
 RECOMMENDATION_TAG = "spark.optimizer.recommendationId"  # the tag spark_optimizer/ml/signature.py reads back
 # Properties the search sets itself; a rule's value for one of them is superseded by the search.
@@ -72,7 +72,7 @@ def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]],
         conf.update({"spark.dynamicAllocation.enabled": "true", "spark.dynamicAllocation.minExecutors": str(r.min_executors),
                      "spark.dynamicAllocation.maxExecutors": str(r.max_executors),
                      "spark.dynamicAllocation.initialExecutors": str(r.executors)})
-        if rules.get("spark.shuffle.service.enabled", ("false", ""))[0].strip().lower() != "true":
+        if not is_true(rules.get("spark.shuffle.service.enabled", (None, ""))[0]):
             # Spark refuses dynamic allocation with no way to keep shuffle files when executors go.
             conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
     else:
