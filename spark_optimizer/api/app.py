@@ -37,7 +37,9 @@ class ApiState:
         return AppContext(self.settings, clock=self.clock)
 
     def store(self):
-        return self.context().arrow_store
+        from spark_optimizer.context import delta_rs_store
+
+        return delta_rs_store(self.settings)
 
 
 def state(request: Request) -> ApiState:

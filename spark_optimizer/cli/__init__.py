@@ -20,7 +20,8 @@ import typer
 
 from spark_optimizer.cli import analysis, collect, models, recommend
 from spark_optimizer.cli.common import (
-    ConfOption, FormatOption, WarehouseOption, console, context, emit, fail, quiet_libraries, settings, stdout, verbosity,
+    ConfOption, FormatOption, WarehouseOption, console, context, emit, fail, quiet_libraries, settings, stdout,
+    usage_errors, verbosity,
 )
 from spark_optimizer.errors import ConfigurationError
 
@@ -62,15 +63,12 @@ def quickstart(
 ) -> None:
     """Run the main job end to end on the bundled sample logs (samples/eventlogs and samples/runs) with the embedded defaults:
     ingest, analyze, train, build recommendations, and print what was found and one recommendation."""
-    from spark_optimizer.cli.collect import run_collect
-
     if not event_log_dir and not SAMPLE_LOGS.is_dir():
         fail(ConfigurationError(f"the bundled samples ({SAMPLE_LOGS}) are in the source repository, not in an "
                                 "installed wheel: pass --event-log-dir with a folder of event logs"))
     ctx = context(warehouse, None)
     sources = [event_log_dir] if event_log_dir else [str(SAMPLE_LOGS), str(SAMPLE_RUNS)]
-    collected = [run_collect(ctx, source, live=output_format == "text") for source in sources]
-    from spark_optimizer.cli.common import usage_errors
+    collected = [collect.run_collect(ctx, source, live=output_format == "text") for source in sources]
     from spark_optimizer.runners.result import RunResult
 
     with usage_errors():

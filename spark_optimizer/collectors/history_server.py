@@ -355,12 +355,6 @@ def collect_from_history_server(
     return summary
 
 
-def record_line(record: dict) -> str:
-    app = f"{record['app_id']}#{record['attempt_id']}" if record["attempt_id"] else record["app_id"]
-    line = f"[{record['status']}] {app} {record['source_path']} rows={record['rows']}"
-    return line + (f"\n    reason: {record['reason']}" if record.get("reason") else "")
-
-
 def summary_line(summary: CollectSummary) -> str:
     d = summary.as_dict()
     return (f"{d['base_url']}: listed {d['listed']}, collected {d['collected']}, failed {d['failed']}, "

@@ -39,8 +39,7 @@ class RecommendRunner:
 
         if budget is not None and budget <= 0:
             raise ValueError(f"budget must be a positive amount, not {budget}")
-        deadline_ms = _duration_ms(deadline) if isinstance(deadline, str) else None
-        deadline_s = deadline_ms / 1000 if deadline_ms is not None else deadline
+        deadline_s = _duration_ms(deadline) / 1000 if isinstance(deadline, str) else deadline
         if isinstance(candidates, str):
             candidates = read_candidates(candidates)
         elif hasattr(candidates, "to_dict"):

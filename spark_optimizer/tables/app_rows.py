@@ -85,7 +85,7 @@ def current_generation_rows(table: pa.Table, applications: pa.Table) -> pa.Table
     if table.num_rows == 0:
         return table
     wanted = _generation_keys(applications.select([*APP_KEY, GENERATION]))
-    return table.filter(pc.is_in(_generation_keys(table), value_set=pa.array(wanted.to_pylist(), pa.string())))
+    return table.filter(pc.is_in(_generation_keys(table), value_set=wanted.combine_chunks()))
 
 
 def current_generation_dataframe(df, applications):

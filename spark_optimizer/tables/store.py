@@ -505,6 +505,7 @@ class TableStore:
         """
         pinned = TableStore(self._spark, self.settings, self.backend, session=self._session)
         pinned.as_of = as_of or datetime.now(timezone.utc)
+        pinned._upgraded = self._upgraded  # tables already upgraded need no second check
         return pinned
 
     @property
