@@ -73,13 +73,16 @@ def analyze_applications(
     only: Sequence[tuple[str, str]] | None = None,
     thresholds: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> AnalyzeSummary:
-    """Compute `app_metrics` and `findings` for new or re-ingested applications (or `only` these).
+    """Compute `app_metrics` and `findings` for new or re-ingested applications (or `only` these),
+    from the tables as of one moment (`store.snapshot()`): an application replaced meanwhile is
+    analyzed whole, as it was then.
 
     Example::
 
         analyze_applications(spark, store, datetime.now(timezone.utc))
     """
-    keys = apps_to_analyze(store, only)
+    tables = store.snapshot()
+    keys = apps_to_analyze(tables, only)
     for spec in (APP_METRICS, STAGE_METRICS, FINDINGS):
         store.ensure(spec)
     if not keys:
@@ -88,7 +91,7 @@ def analyze_applications(
     wanted = F.broadcast(spark.createDataFrame(list(keys), "app_id string, attempt_id string"))
 
     def read(spec):
-        return store.read(spec).join(wanted, KEY, "left_semi")
+        return tables.read(spec).join(wanted, KEY, "left_semi")
 
     all_applications = read(APPLICATIONS).withColumn("skipped_reason", unusable_reason())
     skipped = [(r["app_id"], r["attempt_id"], r["skipped_reason"])
@@ -96,7 +99,7 @@ def analyze_applications(
     applications = all_applications.where(F.col("skipped_reason").isNull()).drop("skipped_reason")
     stages, tasks, executors = read(STAGES), read(TASKS), read(EXECUTORS)
     spark_conf, sql_executions = read(SPARK_CONF), read(SQL_EXECUTIONS)
-    scraped = metric_peaks(read(EXECUTOR_METRICS)) if store.exists(EXECUTOR_METRICS) else None
+    scraped = metric_peaks(read(EXECUTOR_METRICS)) if tables.exists(EXECUTOR_METRICS) else None
     labels = accelerators(spark_conf, sql_executions).cache()
     metrics = compute_app_metrics(applications, stages, tasks, executors, analyzed_at, scraped, labels,
                                   thresholds.get("significance")).cache()

@@ -48,6 +48,7 @@ def gather_app_report(
         page_data = gather_app_report(store, "application_1538416563558_0014", "")
         page_data.timeline.running_tasks.peak, page_data.whatif.ideal_executors
     """
+    store = store.snapshot()  # every read of one moment, `applications` read once
     [app] = _app_rows(store, APPLICATIONS, app_id, attempt_id)
     counts = executor_counts or data.whatif_counts(app.get("max_concurrent_executors") or 1)
     report = build_app_report(store, app_id, attempt_id, counts)
@@ -90,6 +91,7 @@ def runs_named(store: TableStore, app_name: str) -> list[tuple[str, str]]:
 def gather_trend(store: TableStore, app_name: str, *, cost: data.CostFunction | None = None,
                  cost_unit: str | None = None) -> data.Trend:
     """The runs named `app_name` over time (see `data.trend`)."""
+    store = store.snapshot()
     apps_table = store.read_arrow(APPLICATIONS)
     apps = apps_table.filter(pc.equal(apps_table["app_name"], app_name)).to_pylist()
     ids = pa.array(sorted({a["app_id"] for a in apps}), pa.string())
@@ -126,6 +128,7 @@ def runs_with_signature(store: TableStore, signature: str) -> tuple[str, list[tu
 def gather_signature_trend(store: TableStore, signature: str, keys: Sequence[tuple[str, str]], *,
                            cost: data.CostFunction | None = None, cost_unit: str | None = None) -> data.Trend:
     """The runs `keys` of one job signature over time (see `data.trend`)."""
+    store = store.snapshot()
     wanted = set(keys)
     ids = pa.array(sorted({app_id for app_id, _ in wanted}), pa.string())
 

@@ -53,12 +53,14 @@ class AnalyzeRunner:
         (the REST API, which never starts Spark) raises NotAnalyzedError instead."""
         from spark_optimizer.analysis.report import build_app_report, is_analyzed, merged_conf, resolve_attempt
 
-        key = resolve_attempt(self.ctx.arrow_store, app_ref)
-        if not analyze_missing and not is_analyzed(self.ctx.arrow_store, *key):
+        tables = self.ctx.arrow_store.snapshot()  # every read of one moment, `applications` read once
+        key = resolve_attempt(tables, app_ref)
+        if not analyze_missing and not is_analyzed(tables, *key):
             ref = attempt_ref(*key)
             raise NotAnalyzedError(f"application {ref!r} is ingested but not analyzed; run `spark-optimizer analyze {ref} "
                                    f"--warehouse {self.ctx.settings.warehouse}` (or `spark-optimizer analyze` for every "
                                    "new application), then ask again")
-        self.ensure_analyzed([key], refresh)
-        report = build_app_report(self.ctx.arrow_store, *key, executor_counts)
+        if self.ensure_analyzed([key], refresh) is not None:
+            tables = self.ctx.arrow_store.snapshot()  # the analysis just written
+        report = build_app_report(tables, *key, executor_counts)
         return {**report, "spark_submit_conf": merged_conf(report)}

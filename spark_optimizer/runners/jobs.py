@@ -35,7 +35,7 @@ class JobsRunner:
 
         if status is not None and status not in ("completed", "incomplete"):
             raise ValueError(f"status must be completed or incomplete, not {status!r}")
-        rows = list_applications(self.ctx.arrow_store, name, status, platform, time_ms(since), time_ms(until),
+        rows = list_applications(self.ctx.arrow_store.snapshot(), name, status, platform, time_ms(since), time_ms(until),
                                  None if min_duration is None else parse_duration_ms(min_duration))
         items = [{"ref": attempt_ref(r["app_id"], r["attempt_id"]), **r} for r in rows[offset:offset + limit]]
         return {"total": len(rows), "offset": offset, "limit": limit, "items": items}
@@ -48,7 +48,7 @@ class JobsRunner:
         from spark_optimizer.analysis.report import is_analyzed, resolve_attempt
         from spark_optimizer.tables import APPLICATIONS
 
-        store = self.ctx.arrow_store
+        store = self.ctx.arrow_store.snapshot()  # every read of one moment, `applications` read once
         app, attempt = resolve_attempt(store, app_ref)
         table = store.read_arrow(APPLICATIONS)
         [row] = table.filter(pc.and_(pc.equal(table["app_id"], app), pc.equal(table["attempt_id"], attempt))).to_pylist()

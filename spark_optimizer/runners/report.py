@@ -28,12 +28,14 @@ class ReportRunner:
 
         if sum(x is not None for x in (app_ref, app_name, signature)) != 1:
             raise ValueError("give either an application id (APP_ID or APP_ID/ATTEMPT), an app name or a job signature")
-        store = self.ctx.arrow_store
+        store = self.ctx.arrow_store.snapshot()  # every read of one moment, `applications` read once
         if signature is not None:
             signature, keys = runs_with_signature(store, signature)
         else:
             keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
         analyzed = self.ctx.analyze.ensure_analyzed(keys, refresh)
+        if analyzed is not None:
+            store = self.ctx.arrow_store.snapshot()  # the analysis just written
         now = self.ctx.now()
         if signature is not None:
             page = signature_trend_html(store, signature, keys, now)

@@ -80,12 +80,18 @@ def _generation_keys(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(table.column("app_id"), table.column("attempt_id"), generation, "\x00")
 
 
-def current_generation_rows(table: pa.Table, applications: pa.Table) -> pa.Table:
-    """The rows of `table` whose generation is the one their application's row names."""
+def generation_index(applications: pa.Table) -> pa.Array:
+    """The key and generation each `applications` row names, as the set `current_generation_rows` filters by
+    (one per read of `applications`: a snapshot computes it once for all its reads)."""
+    return _generation_keys(applications.select([*APP_KEY, GENERATION])).combine_chunks()
+
+
+def current_generation_rows(table: pa.Table, index: pa.Array) -> pa.Table:
+    """The rows of `table` whose generation is the one their application's row names (`index`:
+    `generation_index` of the applications)."""
     if table.num_rows == 0:
         return table
-    wanted = _generation_keys(applications.select([*APP_KEY, GENERATION]))
-    return table.filter(pc.is_in(_generation_keys(table), value_set=wanted.combine_chunks()))
+    return table.filter(pc.is_in(_generation_keys(table), value_set=index))
 
 
 def current_generation_dataframe(df, applications):

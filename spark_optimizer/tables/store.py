@@ -493,16 +493,25 @@ class TableStore:
         self.backend = backend or self._choose_backend(spark, settings)
         self._upgraded: set[str] = set()
         self.as_of: datetime | None = None
+        # A snapshot's one read of `applications` (as Arrow, its generation index, as a DataFrame), shared by
+        # all its reads: the generation filter of the app-row tables needs it on every read.
+        self._applications: pa.Table | None = None
+        self._generation_index: pa.Array | None = None
+        self._applications_frame: DataFrame | None = None
 
     def snapshot(self, as_of: datetime | None = None) -> "TableStore":
         """This store reading every table as of one moment (now unless given): several reads
-        then see one state of the warehouse, never an application replaced between two of them.
+        then see one state of the warehouse, never an application replaced between two of them,
+        and `applications` is read once for all of them. A snapshot's own snapshot (no `as_of`)
+        is itself, so a function can pin its reads whether or not its caller already did.
 
         Example::
 
             with_snapshot = store.snapshot()
             apps, tasks = with_snapshot.read_arrow(APPLICATIONS), with_snapshot.read_arrow(TASKS)
         """
+        if as_of is None and self.as_of is not None:
+            return self
         pinned = TableStore(self._spark, self.settings, self.backend, session=self._session)
         pinned.as_of = as_of or datetime.now(timezone.utc)
         pinned._upgraded = self._upgraded  # tables already upgraded need no second check
@@ -566,11 +575,24 @@ class TableStore:
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
         self.upgrade(spec)
+        if spec.name == APPLICATIONS.name:
+            return self._applications_dataframe()
         data = self.backend.read(self.spark, spec, self.path(spec), self.as_of)
         if app_rows.is_app_row_table(spec):
-            applications = self.backend.read(self.spark, APPLICATIONS, self.path(APPLICATIONS), self.as_of)
-            data = app_rows.current_generation_dataframe(data, applications)
+            data = app_rows.current_generation_dataframe(data, self._applications_dataframe())
         return data
+
+    def _applications_dataframe(self) -> DataFrame:
+        """`applications` as a DataFrame; a snapshot's is read once, from its Arrow read when delta-rs reads both."""
+        if self._applications_frame is not None:
+            return self._applications_frame
+        if self.as_of is not None and isinstance(self.backend, DeltaRsBackend):
+            frame = arrow_to_dataframe(self.spark, self._applications_arrow(), APPLICATIONS)
+        else:
+            frame = self.backend.read(self.spark, APPLICATIONS, self.path(APPLICATIONS), self.as_of)
+        if self.as_of is not None:
+            self._applications_frame = frame
+        return frame
 
     def read_arrow(self, spec: TableSpec) -> pa.Table:
         """The table through delta-rs, with no JVM: for the CLI and quick lookups. Of the tables
@@ -583,13 +605,38 @@ class TableStore:
                 f"table {spec.name} does not exist at {self.path(spec)}; run `spark-optimizer collect` first"
             )
         self.upgrade(spec)
+        if spec.name == APPLICATIONS.name:
+            return self._applications_arrow()
         data = conform_arrow(spec, read_delta_arrow(self.path(spec), spec.arrow_schema(), as_of=self.as_of))
         if app_rows.is_app_row_table(spec):
-            applications = read_delta_arrow(self.path(APPLICATIONS), APPLICATIONS.arrow_schema(),
-                                             columns=[*app_rows.APP_KEY, app_rows.GENERATION], as_of=self.as_of) \
-                if DeltaTable.is_deltatable(self.path(APPLICATIONS)) else None
-            data = app_rows.current_generation_rows(data, applications) if applications is not None else data.slice(0, 0)
+            index = self._applications_index()
+            data = app_rows.current_generation_rows(data, index) if index is not None else data.slice(0, 0)
         return data
+
+    def _applications_arrow(self) -> pa.Table:
+        """`applications` through delta-rs; a snapshot reads it once."""
+        if self._applications is not None:
+            return self._applications
+        table = conform_arrow(APPLICATIONS, read_delta_arrow(self.path(APPLICATIONS), APPLICATIONS.arrow_schema(),
+                                                             as_of=self.as_of))
+        if self.as_of is not None:
+            self._applications = table
+        return table
+
+    def _applications_index(self) -> pa.Array | None:
+        """`app_rows.generation_index` of `applications` (None without the table): a snapshot computes it
+        from its one read; a plain store reads only the key and generation columns, each time."""
+        from deltalake import DeltaTable
+
+        if self._generation_index is not None:
+            return self._generation_index
+        if not DeltaTable.is_deltatable(self.path(APPLICATIONS)):
+            return None
+        if self.as_of is not None:
+            self._generation_index = app_rows.generation_index(self._applications_arrow())
+            return self._generation_index
+        return app_rows.generation_index(read_delta_arrow(self.path(APPLICATIONS), APPLICATIONS.arrow_schema(),
+                                                          columns=[*app_rows.APP_KEY, app_rows.GENERATION]))
 
     def append(self, spec: TableSpec, data: TableData) -> None:
         self.ensure(spec)

@@ -58,14 +58,16 @@ def whole(state: tuple) -> bool:
 
 
 class ObservedStore(TableStore):
-    """The real store, with a reader looking at the application after each of the writer's commits."""
+    """The real store, with a reader looking at the application after each of the writer's commits
+    (through `reader`, else a store reading the tables as they are then)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, reader: TableStore | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.reader = reader
         self.seen: list[tuple] = []
 
     def _look(self) -> None:
-        state = state_of(TableStore(None, self.settings))
+        state = state_of(self.reader or TableStore(None, self.settings))
         if state is not None:
             self.seen.append(state)
 
@@ -94,6 +96,33 @@ def test_after_every_commit_of_a_replacement_a_reader_sees_the_old_or_the_new_ap
     assert observed.seen and all(state in (old, new) for state in observed.seen), \
         [state for state in observed.seen if state not in (old, new)]
     assert observed.seen[0] == old and observed.seen[-1] == new
+
+
+def test_a_snapshot_taken_before_a_replacement_reads_the_old_application_wholly_after_every_commit_of_it(
+        spark, store, tmp_path, shared_eventlogs, monkeypatch):
+    from spark_optimizer.tables import store as store_module
+
+    logs, old = stored_then_grown(spark, store, tmp_path, shared_eventlogs)
+    snapshot = store.snapshot()
+    applications = store.path(APPLICATIONS)
+    snapshot_loads = []
+    real_delta_table = store_module.delta_table
+
+    def counted(path, *args, **kwargs):  # loads of `applications` as of the snapshot's moment
+        if path == applications and kwargs.get("as_of", args[1] if len(args) > 1 else None) == snapshot.as_of:
+            snapshot_loads.append(path)
+        return real_delta_table(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "delta_table", counted)
+    observed = ObservedStore(None, store.settings, reader=snapshot)
+
+    ingest_event_logs(spark, observed, str(logs), PINNED_RUN_TIME + timedelta(hours=1))
+
+    new = state_of(store)
+    assert whole(new) and new != old  # the writer committed: now the tables hold the new application only
+    assert len(observed.seen) >= 5 and all(state == old for state in observed.seen), \
+        [state for state in observed.seen if state != old]
+    assert len(snapshot_loads) == 1  # every read through the snapshot shared its one read of `applications`
 
 
 def test_a_reader_polling_while_an_application_is_replaced_sees_it_whole_each_time(
