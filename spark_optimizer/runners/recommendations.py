@@ -46,7 +46,7 @@ class MainJobRunner:
     def run(self, event_log_dirs: Sequence[str] = (), folds: int = 2) -> RunResult:
         ingested = [self.ctx.ingest.run(source) for source in event_log_dirs]
         analyzed = self.ctx.analyze.run()
-        trained = self.ctx.train.run(folds=folds)
+        trained = self.ctx.train.run(folds=folds, analyze_new=False)
         built = self.ctx.build_recommendations.run()
         parts = [*ingested, analyzed, trained, built]
         code = max(part.exit_code for part in parts)

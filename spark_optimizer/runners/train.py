@@ -23,12 +23,15 @@ class TrainRunner:
     def __init__(self, ctx: "AppContext"):
         self.ctx = ctx
 
-    def run(self, folds: int = 3, external_runs: Any = None, external_source: str = "external") -> RunResult:
-        """Analyze what is new, add `external_runs` (a Spark or pandas DataFrame with the runs table's
-        columns), refresh features and runs, train and log the models to MLflow."""
+    def run(self, folds: int = 3, external_runs: Any = None, external_source: str = "external",
+            analyze_new: bool = True) -> RunResult:
+        """Analyze what is new (unless `analyze_new` is false: the caller just did), add `external_runs`
+        (a Spark or pandas DataFrame with the runs table's columns), refresh features and runs, train
+        and log the models to MLflow."""
         from spark_optimizer.ml.train import train_models
 
-        self.ctx.analyze.run_if_ingested()
+        if analyze_new:
+            self.ctx.analyze.run_if_ingested()
         if external_runs is not None:
             from spark_optimizer.ml.runs import add_external_runs
 

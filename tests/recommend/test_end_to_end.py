@@ -20,7 +20,14 @@ GENERATED_LOGS = ("local-1795476254430.snappy", "local-1795476268849.lzf", "even
 
 
 @pytest.fixture(scope="module")
-def built(spark, shared_eventlogs, tmp_path_factory):
+def analyze_runs() -> list:
+    """The summary of every analysis the main job of `built` ran."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def built(spark, shared_eventlogs, tmp_path_factory, analyze_runs):
+    from spark_optimizer.analysis import analyze
     from spark_optimizer.config import load_settings
     from spark_optimizer.context import AppContext
 
@@ -29,8 +36,21 @@ def built(spark, shared_eventlogs, tmp_path_factory):
         (shutil.copytree if source.is_dir() else shutil.copy)(source, logs / source.name)
     settings = load_settings(warehouse=str(tmp_path_factory.mktemp("rec") / "wh"), environ={})
     ctx = AppContext(settings, spark=spark, clock=lambda: PINNED_RUN_TIME)
-    summary = ctx.main_job.run([str(logs)]).summary
+    analyze_applications = analyze.analyze_applications
+
+    def counted(*args, **kwargs):
+        analyze_runs.append(analyze_applications(*args, **kwargs))
+        return analyze_runs[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analyze, "analyze_applications", counted)
+        summary = ctx.main_job.run([str(logs)]).summary
     return settings, ctx.store, summary
+
+
+def test_the_main_job_analyzes_the_ingested_applications_once(built, analyze_runs):
+    _, _, summary = built
+    assert [len(run.analyzed) for run in analyze_runs] == [summary.analyzed] == [5]
 
 
 def rows_of(settings):
