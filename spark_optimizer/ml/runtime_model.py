@@ -238,8 +238,12 @@ class RuntimeModel:
         return model_frame(with_run_defaults(runs.reset_index(drop=True)), self.profiles, self.forest.params)
 
     def predict_ms(self, spark: SparkSession, runs: pd.DataFrame) -> np.ndarray:
-        frame = self._frame(runs)
-        predictions = predict_forest(spark, self.forest, frame)
+        return self._predictions(spark, self._frame(runs))[0]
+
+    def _predictions(self, spark: SparkSession, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of a model frame: (the prediction of the family its signature uses, the tree model's)."""
+        trees = predict_forest(spark, self.forest, frame)
+        predictions = trees.copy()
         for i, r in enumerate(frame.itertuples(index=False)):
             fit, chosen = self.scaling.get(r.job_signature), self.chosen.get(r.job_signature)
             if not self.size_seen(r.job_signature, r.input_bytes):
@@ -256,15 +260,20 @@ class RuntimeModel:
                 curve = fit.predict_ms(r.executors, r.executor_cores, r.executor_memory_mb, r.shuffle_partitions,
                                        bool(r.aqe_enabled), r.input_bytes)
                 predictions[i] = curve if chosen == "scaling" else blend(curve, predictions[i])
-        return predictions
+        return predictions, trees
 
     def size_seen(self, signature: str, input_bytes) -> bool:
         return int(float(input_bytes or 0)) in self.sizes_seen.get(signature, ())
 
     def interval_ratios(self, signature: str, regime: str, level: float = INTERVAL_LEVEL) -> tuple[float, float] | None:
         """(low, high) multipliers of a prediction for `signature` at `level`; the signature's own held-out
-        residuals when it has MIN_CALIBRATION_RUNS of them, else every signature's; None without any."""
-        return conformal_ratios(self._calibration_set(signature, regime)[0], level, symmetric=regime == "beyond")
+        residuals when it has MIN_CALIBRATION_RUNS of them, else every signature's; None without any.
+        Computed once per model (its residuals are fixed once trained), not for every row asked about."""
+        computed = self.__dict__.setdefault("_interval_ratios", {})  # not a field: models pickled before it load too
+        if (signature, regime, level) not in computed:
+            computed[signature, regime, level] = conformal_ratios(self._calibration_set(signature, regime)[0], level,
+                                                                  symmetric=regime == "beyond")
+        return computed[signature, regime, level]
 
     def interval_coverage(self, signature: str, regime: str, level: float = INTERVAL_LEVEL) -> float | None:
         """Measured held-out coverage of interval_ratios(signature, regime): cross_fitted_coverage over the same
@@ -310,9 +319,13 @@ class RuntimeModel:
         Regimes: a size the job ran at, inside the seen configurations: configurations held out; a new size
         inside the range: whole sizes held out; beyond the range of sizes or outside the seen configurations
         (SEEN_RANGE_AXES): the smallest and the largest size held out, i.e. measured extrapolations."""
-        runs = runs.reset_index(drop=True)
-        predicted = self.predict_ms(spark, runs)
-        outside = self.outside_seen_configurations(self._frame(runs))
+        return self._intervals(spark, runs.reset_index(drop=True), level)[0]
+
+    def _intervals(self, spark: SparkSession, runs: pd.DataFrame, level: float) -> tuple[pd.DataFrame, np.ndarray]:
+        """(`predict_interval` of `runs`, the tree model's prediction of each): one model frame, the trees run once."""
+        frame = self._frame(runs)
+        predicted, trees = self._predictions(spark, frame)
+        outside = self.outside_seen_configurations(frame)
         rows = []
         for value, out_of_range, r in zip(predicted, outside, runs.itertuples(index=False)):
             seen = self.size_seen(r.job_signature, r.input_bytes)
@@ -327,7 +340,7 @@ class RuntimeModel:
                          "size_seen": seen, "beyond_seen_sizes": beyond, "outside_seen_configurations": bool(out_of_range),
                          "interval_regime": regime,
                          "confidence_label": "low" if ratios is None else confidence_label(*ratios, extrapolated)})
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows), trees
 
     def choose(self, spark: SparkSession, candidates: pd.DataFrame, cost_per_ms=None) -> int:
         """Position in `candidates` of the one with the lowest cost: runtime x `cost_per_ms` (one value per
@@ -336,8 +349,9 @@ class RuntimeModel:
         that depends on total cores only) are ordered by the tree model, which sees every setting."""
         candidates = candidates.reset_index(drop=True)
         weight = np.ones(len(candidates)) if cost_per_ms is None else np.asarray(cost_per_ms, dtype=float)
-        cost = cautious_runtime_ms(self.predict_interval(spark, candidates)) * weight
-        trees = predict_forest(spark, self.forest, self._frame(candidates)) * weight
+        intervals, trees = self._intervals(spark, candidates, INTERVAL_LEVEL)
+        cost = cautious_runtime_ms(intervals) * weight
+        trees = trees * weight
         with np.errstate(divide="ignore", invalid="ignore"):
             primary = np.round(np.log(cost), 9)  # equal up to rounding counts as a tie
         return int(np.lexsort((trees, np.where(np.isfinite(primary), primary, np.inf)))[0])

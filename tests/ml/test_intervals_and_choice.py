@@ -66,3 +66,21 @@ def test_choices_rank_by_the_upper_end_of_the_interval_and_the_trees_order_what_
     trees = predict_forest(None, model.forest, model._frame(same_cores))
     assert trees[0] != trees[1]
     assert model.choose(None, same_cores) == int(np.argmin(trees))
+
+
+def test_a_choice_runs_the_trees_once_and_each_interval_is_calibrated_once_per_model(monkeypatch):
+    from spark_optimizer.ml import runtime_model
+
+    model = train_runtime_model(None, usable_runs(parametric_runs(14)))
+    asked = candidates([2, 4, 8, 16, 32])
+    tree_runs, calibrations = [], []
+    for name, log in (("predict_forest", tree_runs), ("conformal_ratios", calibrations)):
+        real = getattr(runtime_model, name)
+        monkeypatch.setattr(runtime_model, name, lambda *args, real=real, log=log, **kwargs: log.append(args) or real(*args, **kwargs))
+
+    model.choose(None, asked)
+    model.choose(None, asked, asked["executors"].to_numpy(dtype=float))
+
+    assert len(tree_runs) == 2  # one per choice: the intervals and the tie-break share the trees' run
+    regimes = set(model.predict_interval(None, asked)["interval_regime"])
+    assert len(regimes) >= 2 and len(calibrations) == len(regimes)  # one per regime, for all the rows and choices
