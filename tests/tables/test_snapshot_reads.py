@@ -13,7 +13,6 @@ from spark_optimizer.api.app import create_app
 from spark_optimizer.config import load_settings
 from spark_optimizer.context import AppContext
 from spark_optimizer.eventlog.ingest import ingest_event_logs
-from spark_optimizer.runners.refs import attempt_ref
 from spark_optimizer.tables import APPLICATIONS
 from spark_optimizer.tables import store as store_module
 from spark_optimizer.tables.store import TableStore
@@ -67,7 +66,7 @@ def test_analyze_reads_applications_once(spark, settings, applications_reads):
 def test_the_html_report_of_an_application_reads_applications_once(settings, applications_reads, tmp_path):
     result = context(settings).report.html(tmp_path / "report.html", app_ref=HEALTHY)
 
-    assert result.data["runs"] == [attempt_ref(HEALTHY, "")]
+    assert result.data["runs"] == [HEALTHY]  # its one attempt, unnamed
     assert len(applications_reads) == 1
 
 
