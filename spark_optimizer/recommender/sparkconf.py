@@ -97,8 +97,8 @@ def rules_of(kept: Iterable[Mapping[str, str]] | None) -> dict[str, tuple[str, s
 
 
 def databricks_cluster(conf: Mapping[str, str], r: Resources, plan, recommendation_id: str, spot_share: float) -> dict:
-    """Cluster spec for the Jobs/Clusters API (`recommendations.databricks_cluster`): Databricks runs one executor per worker node, so the
-    worker count is the number of nodes the cost model packed the executors onto."""
+    """Cluster spec for the Jobs/Clusters API (`recommendations.databricks_cluster`): Databricks runs one executor
+    per worker node, so the worker count is the number of nodes the cost model packed the executors onto."""
     spark_conf = {k: v for k, v in conf.items() if k not in (
         "spark.executor.instances", "spark.executor.cores", "spark.executor.memory", "spark.executor.memoryOverhead",
         "spark.driver.memory", "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors",
