@@ -307,6 +307,12 @@ def test_the_command_uses_the_sdk_credential_chain_and_links_nothing_without_app
     assert result.exit_code == 0, result.output
     assert f"databricks 127.0.0.1:{api.port}: listed 3 cluster(s), collected 4" in result.output
     assert api.token not in result.output
+    again = runner.invoke(cli_app, ["collect-from-databricks", "--workspace-url", api.url, "--warehouse",
+                                    str(tmp_path / "wh"), "--format", "json"],
+                          env={"DATABRICKS_TOKEN": api.token, "DATABRICKS_CONFIG_FILE": str(tmp_path / "none.cfg")})
+    summary = json.loads(again.output)["summary"]
+    # instants in the JSON are ISO-8601 UTC: here the start of the oldest run still active at the first collection
+    assert (summary["clusters_unchanged"], summary["watermark"]) == (3, "2024-02-14T18:58:17.370000+00:00")
     wrong = runner.invoke(cli_app, ["collect-from-databricks", "--workspace-url", api.url, "--warehouse",
                                     str(tmp_path / "wh")],
                           env={"DATABRICKS_TOKEN": "dapi-wrong", "DATABRICKS_CONFIG_FILE": str(tmp_path / "none.cfg")})
