@@ -23,6 +23,7 @@ from spark_optimizer.eventlog.redact import redact_row, redacted_text, redaction
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
+from spark_optimizer.refs import ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 
 PARSER_VERSION = "1"
@@ -326,7 +327,7 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
         accumulator = outcome.accumulator
         if accumulator is None:
             continue
-        apps.append(f"{accumulator.app_id}#{accumulator.attempt_id}")
+        apps.append(ingest_log_app(accumulator.app_id, accumulator.attempt_id))
         if not accumulator.has_app_end:
             reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
                            f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.recommender.answer import parse_recommendation_id
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.recommender.lookup import (
     UnknownRecommendationError, predict_for_config, read_rows,
 )
@@ -131,7 +132,7 @@ def link_ingested_feedback(spark, store, recorded_at: datetime) -> int:
                     "input_bytes": t["input_bytes"], "predicted_runtime_ms": None if predicted is None else int(predicted),
                     "actual_runtime_ms": actual, "runtime_error": (actual / predicted - 1) if actual and predicted else None,
                     "predicted_cost": cost, "currency": row["currency"] if row else None,
-                    "run_id": t["app_id"] + (f"/{t['attempt_id']}" if t["attempt_id"] else ""), "recorded_at": recorded_at})
+                    "run_id": attempt_ref(t["app_id"], t["attempt_id"]), "recorded_at": recorded_at})
     if out:
         store.upsert(FEEDBACK, pa.Table.from_pylist(out, schema=FEEDBACK.arrow_schema()))
     return len(out)
