@@ -24,14 +24,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def delta_rs_store(settings: Settings) -> "TableStore":
-    """The warehouse's tables through delta-rs, whatever `table_backend` says: the store of every
-    command that starts no JVM (recommend, feedback, jobs, tables, the REST API)."""
-    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
-
-    return TableStore(None, settings, backend=DeltaRsBackend())
-
-
 class AppContext:
     """Example::
 
@@ -89,6 +81,8 @@ class AppContext:
 
     @cached_property
     def arrow_store(self) -> "TableStore":
+        from spark_optimizer.tables.store import delta_rs_store
+
         return delta_rs_store(self.settings)
 
     # One runner per workflow (spark_optimizer/runners); each is cheap to build and starts nothing.

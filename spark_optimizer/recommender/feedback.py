@@ -34,12 +34,6 @@ class FeedbackRecord:
     row: dict
 
 
-def _arrow_store(settings: Settings):
-    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
-
-    return TableStore(None, settings, backend=DeltaRsBackend())
-
-
 def _prediction(settings: Settings, recommendation_id: str) -> tuple[dict, dict | None, int | None, float | None]:
     """(table row, configuration, predicted runtime ms, predicted cost) of an id."""
     row_id, config = parse_recommendation_id(recommendation_id)
@@ -68,6 +62,7 @@ def record_feedback(settings: Settings, recommendation_id: str, runtime_ms: int,
     import pyarrow as pa
 
     from spark_optimizer.tables import FEEDBACK, RUNS
+    from spark_optimizer.tables.store import delta_rs_store
 
     if runtime_ms <= 0:
         raise FeedbackError(f"--runtime must be positive, found {runtime_ms} ms")
@@ -76,7 +71,7 @@ def record_feedback(settings: Settings, recommendation_id: str, runtime_ms: int,
     row, config, predicted_ms, predicted_cost = _prediction(settings, recommendation_id)
     feedback_id = f"cli:{recommendation_id}:{int(recorded_at.timestamp() * 1000)}"
     run_id = None
-    store = _arrow_store(settings)
+    store = delta_rs_store(settings)
     if row["level"] == "signature":
         run_id = f"feedback:{feedback_id}"
         run = {"run_id": run_id, "source": "feedback", "job_signature": row["job_signature"], "job_type": row["job_type"],
