@@ -19,7 +19,7 @@ import orjson
 from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
-from spark_optimizer.eventlog.redact import redact_row, redacted_text, redaction_rule
+from spark_optimizer.eventlog.redact import free_text_positions, redact_row, redact_tuple, redaction_rule
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
@@ -62,14 +62,14 @@ class _StreamOutcome:
             self.problems.append("… more problems not listed")
 
 
-_FAILURE_REASON = TASKS.column_names.index("failure_reason")
+_TASK_TEXT = free_text_positions(TASKS.name, TASKS.column_names)
 
 
 def _redacted_task(row: tuple, accumulator: AppAccumulator) -> tuple:
-    """A failed task's row with its failure reason redacted (task rows bypass `redact_row`: they
-    are tuples, and only failed tasks carry text from the log)."""
-    rule = redaction_rule(accumulator.spark_properties.get("spark.redaction.regex"))
-    return row[:_FAILURE_REASON] + (redacted_text(row[_FAILURE_REASON], rule),) + row[_FAILURE_REASON + 1:]
+    """A task's row (a tuple, so not `redact_row`'s) with its free text redacted by the application's rule."""
+    if not any(map(row.__getitem__, _TASK_TEXT)):  # only failed tasks carry text from the log
+        return row
+    return redact_tuple(row, _TASK_TEXT, redaction_rule(accumulator.spark_properties.get("spark.redaction.regex")))
 
 
 def without_task_accumulables(line: bytes) -> bytes | None:
@@ -240,7 +240,7 @@ def _stream_outcome(
         ingested_at=ingested_at,
         fallback_app_id=group.app_id_hint,
         fallback_spark_version=spark_version_hint,
-        on_task_row=lambda row: emit(TASKS.name, row if row[_FAILURE_REASON] is None else _redacted_task(row, accumulator)),
+        on_task_row=lambda row: emit(TASKS.name, _redacted_task(row, accumulator)),
     )
     outcome.accumulator = accumulator
     if group.size_bytes == 0 and group.kind != "zip_archive":
