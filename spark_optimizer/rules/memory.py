@@ -115,7 +115,8 @@ def executor_memory_underprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> F
         return None
     memory = memory or DEFAULT_EXECUTOR_MEMORY_MB
     grown = memory * (p["increase"] if not oom else 1.5)
-    overhead = facts.executor_overhead_mb(grown, keep_explicit=False) * (1.5 if oom else 1.0)
+    # Never below the overhead the run had: an explicit one (Python, off-heap) may exceed the default's share of the heap.
+    overhead = max(facts.executor_overhead_mb(memory), facts.executor_overhead_mb(grown, keep_explicit=False)) * (1.5 if oom else 1.0)
     return Finding(
         "executor_memory_underprovisioned", "memory", "severe" if oom else "moderate",
         f"Executors ran out of memory ({oom} OOM task failures)" if oom else f"Peak heap reached {share:.0%} of executor memory",
