@@ -48,14 +48,11 @@ class AppContext:
 
         if self._spark is not None:
             return self._spark
-        spark = get_or_create_spark(self.settings.spark_master, speedups=self.settings.spark_speedups, **self._log_conf())
-        if self.log_level:
+        spark = get_or_create_spark(self.settings.spark_master, speedups=self.settings.spark_speedups,
+                                    log_level=self.log_level)
+        if self.log_level:  # an active session is only set to it
             spark.sparkContext.setLogLevel(self.log_level)
         return spark
-
-    def _log_conf(self) -> dict[str, str]:
-        """A local session logs at `log_level` from its start; an active one is only set to it."""
-        return {"spark.log.level": self.log_level} if self.log_level else {}
 
     @cached_property
     def spark_context(self) -> "SparkContext":
@@ -64,7 +61,7 @@ class AppContext:
         from spark_optimizer.session import get_or_create_spark_context
 
         context = get_or_create_spark_context(self.settings.spark_master, speedups=self.settings.spark_speedups,
-                                              **self._log_conf())
+                                              log_level=self.log_level)
         if self.log_level:
             context.setLogLevel(self.log_level)
         return context
