@@ -139,9 +139,9 @@ def write_batch(store: TableStore, chunks: list[tuple[str, bytes | str]], max_ro
     for record in records:
         if record["source_path"] in losers:
             record["status"] = "duplicate"
+            attempts = ", ".join(attempt_ref(*parse_ingest_log_app(app)) for app in record["app_ids"])
             record["reason"] = (
-                f"holds the same application attempt(s) {', '.join(attempt_ref(*parse_ingest_log_app(app)) for app in record['app_ids'])} "
-                f"as {losers[record['source_path']]}, "
+                f"holds the same application attempt(s) {attempts} as {losers[record['source_path']]}, "
                 f"which was kept (complete, or more events)"
             )
             record["rows_written"] = 0
