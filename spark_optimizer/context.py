@@ -33,7 +33,8 @@ class AppContext:
     The SparkSession is built on first use of `spark` (or of a store that needs it): a command
     that only ingests runs on the SparkContext alone, and one that only reads tables
     (`arrow_store`, `recommend`, `feedback`, `jobs`) starts no JVM. `clock` gives the run time of
-    every runner (pinned in tests); `log_level` (e.g. "ERROR") the Spark log level of a session it builds."""
+    every runner (pinned in tests); `log_level` (e.g. "ERROR") the Spark log level of a session it
+    builds, whose driver then prints none of Spark's start-up lines (session.get_or_create_spark_context)."""
 
     def __init__(self, settings: Settings | None = None, spark: "SparkSession | None" = None,
                  clock: Callable[[], datetime] = utc_now, log_level: str | None = None):
