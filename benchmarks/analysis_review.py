@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from spark_optimizer.refs import attempt_ref  # noqa: E402  (the repository's package, on the path above)
+
 DEFAULT_PUBLIC = REPO.parent / "shared" / "eventlogs" / "public"
 if not DEFAULT_PUBLIC.is_dir():
     DEFAULT_PUBLIC = Path("/work/shared/eventlogs/public")
@@ -385,7 +387,7 @@ def analyze_with_project(log_dir: Path, warehouse: Path, spark=None) -> dict[tup
         try:
             report = build_app_report(ctx.store, row["app_id"], row["attempt_id"], executor_counts=[1])
         except Exception as exc:  # noqa: BLE001 - one app the analysis cannot report on is a verdict, not a crash
-            print(f"no analysis report for {row['app_id']}#{row['attempt_id']}: {exc}", file=sys.stderr)
+            print(f"no analysis report for {attempt_ref(row['app_id'], row['attempt_id'])}: {exc}", file=sys.stderr)
             continue
         ours[(row["app_id"], row["attempt_id"])] = OurApp(row["app_id"], row["attempt_id"], report["application"],
                                                          report["metrics"], report["findings"])
@@ -1061,7 +1063,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
     ]
     for review in reviews:
         facts, ours = review.facts, review.ours
-        app = review.selected.app_key[0] + (f" #{review.selected.app_key[1]}" if review.selected.app_key[1] else "")
+        app = attempt_ref(*review.selected.app_key)
         platform = (ours.application.get("platform") if ours else "?") or "?"
         accelerator = ours.metrics.get("accelerator") if ours else None
         platform += f", {accelerator}" if accelerator else ""
@@ -1076,7 +1078,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
             _finding_cell(review, 0), _finding_cell(review, 1), "**yes**" if review.top_agrees else "no")) + " |")
     lines += ["", "## Each verdict", ""]
     for review in reviews:
-        app = review.selected.app_key[0] + (f" #{review.selected.app_key[1]}" if review.selected.app_key[1] else "")
+        app = attempt_ref(*review.selected.app_key)
         lines.append(f"- `{app}` ({review.selected.candidate.path}): HS wall {review.facts.wall_ms / 1000:.1f} s, "
                      f"run time {review.facts.run_ms / 1000:.1f} s; pressing: {'; '.join(review.facts.pressing) or 'nothing'}")
         for verdict in [review.bottleneck, *review.findings, review.figures]:
