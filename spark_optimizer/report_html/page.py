@@ -209,7 +209,7 @@ def _stages(stages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def trend_page(trend: Trend, generated_at: datetime) -> str:
     """The runs of one application name over time."""
     runs = trend.runs
-    rows = [(datetime.fromtimestamp(r.start_ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    rows = [(r.start_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
              r.app_id + (f"/{r.attempt_id}" if r.attempt_id else ""), r.status, duration(r.duration_ms), r.executors,
              size(r.input_bytes), number(r.cost, 3), r.bottleneck or "not analyzed", r.finding_count) for r in runs]
     headers = ("start (UTC)", "application", "status", "duration", "executors", "input", f"cost ({trend.cost_unit})", "bottleneck", "findings")
