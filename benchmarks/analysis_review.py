@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from spark_optimizer.refs import attempt_ref  # noqa: E402  (the repository's package, on the path above)
+
 DEFAULT_PUBLIC = REPO.parent / "shared" / "eventlogs" / "public"
 if not DEFAULT_PUBLIC.is_dir():
     DEFAULT_PUBLIC = Path("/work/shared/eventlogs/public")
@@ -385,7 +387,7 @@ def analyze_with_project(log_dir: Path, warehouse: Path, spark=None) -> dict[tup
         try:
             report = build_app_report(ctx.store, row["app_id"], row["attempt_id"], executor_counts=[1])
         except Exception as exc:  # noqa: BLE001 - one app the analysis cannot report on is a verdict, not a crash
-            print(f"no analysis report for {row['app_id']}#{row['attempt_id']}: {exc}", file=sys.stderr)
+            print(f"no analysis report for {attempt_ref(row['app_id'], row['attempt_id'])}: {exc}", file=sys.stderr)
             continue
         ours[(row["app_id"], row["attempt_id"])] = OurApp(row["app_id"], row["attempt_id"], report["application"],
                                                          report["metrics"], report["findings"])
@@ -926,77 +928,18 @@ def judge_app(selected: Selected, hs: HsApp, facts: HsFacts, ours: OurApp | None
 
 # Written diagnoses of disagreements, keyed by (app id, verdict subject without the severity). The
 # script prints each beside the disagreement it explains; a disagreement without one is listed as
-# "not diagnosed", and a diagnosis whose disagreement went away is reported as resolved.
+# "not diagnosed", and a diagnosis whose disagreement went away is named on stderr, to be removed.
 DIAGNOSES: dict[tuple[str, str], str] = {
-    ("application_1603128018386_7846", "#1 too_many_shuffle_partitions"):
-        "ours: `failed_tasks` grades severity by the share of failed attempts (53 of 8630 = 0.6% -> low) and ignores "
-        "that a job failed (FetchFailedException after executor 2 was lost), so it ranks 9th; a configuration-size "
-        "finding about a 280-task stage holding 1% of the run time ranks first. Fix: failed jobs make a failure "
-        "finding at least severe (issue 16 item 4).",
-    ("application_1603128018386_7846", "#1 idle_executors"):
-        "ours: three findings are critical (idle_executors, driver_bound, failed_tasks naming the FetchFailedException "
-        "after executor 2 was lost) and `build_app_report` orders findings by severity only, so among equal "
-        "severities the table's row order decides and the failure comes third. The idle cores are real (the HS shows "
-        "no stage running for 87% of the 97 s), but the issue asks for failures first. Fix: break severity ties with "
-        "failures first (e.g. sort by (severity_rank, category == 'reliability')).",
-    ("application_1603128018386_7846", "#2 tasks_too_short"):
-        "ours: the rule counts tasks (8630 with a 7 ms median), not their time: all tasks together ran 28 s of a 97 s "
-        "app that had no stage running 87% of the time; the stage it names (238) holds 1% of the run time. Fix: weigh "
-        "by the share of run time in short-task stages.",
-    ("application_1701368813061_0008", "bottleneck skew"):
-        "ours: `max_stage_skew_ratio` comes from stage 13 (`load`, a 2004-task file-listing stage: 62 ms median, "
-        "2.7 s max, 10.0% of task time but 2.7 s of a 110 s app), which passes the 10%-of-task-time guard by a hair; "
-        "the straggler costs 2.6 s of wall time. Fix: weigh skew by the wall time the straggler adds (max - median vs "
-        "the app's wall time) or require the stage to read input or shuffle data.",
     ("application_1701368813061_0008", "bottleneck unknown"):
         "borderline: no class of ours fits and the RAPIDS run's JVM CPU share is rightly unknown, but the HS shows GC "
         "at 12% of run time and no stage running for 30% of the 110 s, each just at the review's 'pressing' line "
         "(the lowest severity of our own excessive_gc / driver_bound rules) and below the bottleneck classifier's "
         "15% / 50%. Either 'memory_gc' or 'unknown' is defensible; the review counts it against us.",
-    ("application_1701368813061_0008", "#1 data_skew"):
-        "ours: the same stage 13 (see the bottleneck): 43x max/median on a stage with no input or shuffle read, "
-        "where the data-byte check cannot run and the duration ratio alone (>= 4) decides; the HS's heavy stages 36 "
-        "and 37 (60% of run time) have max/median 1.5x and 2.3x.",
-    ("application_1701368813061_0008", "#2 too_many_shuffle_partitions"):
-        "ours: the rule picks the stage with most shuffle tasks (38: 400 tasks reading 2.26 MB in all, 3% of the run "
-        "time) without a share guard, and sizes partitions on the conf rather than the bytes shuffled. Fix: only "
-        "stages holding a meaningful share of the run time (issue 16 item 3).",
-    ("app-20250305192829-0000", "#1 cores_per_executor"):
-        "ours: 5 jobs failed with GpuSplitAndRetryOOM (112 failed attempts), but `failed_tasks` grades by the failed "
-        "share of 12416 attempts (0.9% -> low) and suggests `spark.task.maxFailures=8`; the GPU run is not recognized. "
-        "Fix: failed jobs first, at least severe, with GPU-memory advice for RAPIDS apps (issue 16 item 4).",
     ("spark-195580588c0f4597ade9c93018b4e67f", "bottleneck skew"):
         "borderline, the HS view is not the whole story: stage 0 (46% of run time) does have 7.0x max/median (5.2 s vs "
         "0.7 s, and p95 4.9 s: a long tail rather than one straggler), but the longest task exceeds the median by 4.4 s "
         "= 9.4% of the 47 s app, just under the review's 10% line for 'skew is what holds the app's time'. Ours uses "
         "max/median > 5 on a stage with >= 10% of task time, without the wall-time cost.",
-    ("application_1640227485896_0002", "bottleneck under_parallelized"):
-        "ours: `tasks_per_core` is the unweighted mean of tasks per stage (0.18 x 32 cores: ~2700 one-task RandomForest "
-        "stages outnumber the rest) while stages with 1205 tasks hold most of the run time; stages with fewer tasks "
-        "than cores hold 1% of it. Fix: weigh stages by task time (issue 16 item 3).",
-    ("local-1622043423017", "#1 cost_waste"):
-        "ours: the cost comes from the 80-million-second wall time (see figures): executors held 'until the app "
-        "ended' for 2.5 years. The HS cannot compute a utilization either: the log's two executors are added after "
-        "its last task.",
-    ("local-1622043423017", "figures"):
-        "ours: an incomplete app ends at its last event of any kind; this log (edited upstream for cluster-shape "
-        "tests, per the manifest) adds its executors on 2023-12-12, 2.5 years after its tasks ran in 2021-05, so "
-        "the wall time becomes 80,374,296 s. The HS's jobs, stages and tasks end 5.3 s after the start. Fix: end an "
-        "incomplete app at its last job/stage/task event and record the inconsistent timestamps (issue 16 item 2).",
-    ("app-20240919162642-0000", "#1 too_many_shuffle_partitions"):
-        "ours: the named stages are Photon scan stages (stage 44: 433 tasks reading 5 GB of input, ~12 MB and 1 s per "
-        "task; 52 and 56 read 16-25 GB) that also read a 31 KB broadcast-sized shuffle; the rule takes any stage with "
-        "shuffle read for a shuffle stage and sees '0.0 KB per task'. Their partition count comes from file splits, "
-        "not `spark.sql.shuffle.partitions`, and 1 s tasks carry no scheduling overhead to save. Fix: only stages "
-        "whose shuffle read is their main input.",
-    ("application_1751493828576_0001", "#2 speculation_for_long_tail"):
-        "ours: the evidence is stage 45 (p95/median 3.2x, 9.6% of run time); the rule has no run-time share guard "
-        "and lists every stage it looked at, the heavy stages 50 and 55 having p95/median 1.1x. Fix: a share guard "
-        "as for skew.",
-    ("local-1776286786993", "#2 broadcast_join_opportunity"):
-        "ours: the rule reads the plan shape (a sort-merge join with a 1 KB side, with broadcasting disabled by "
-        "`autoBroadcastJoinThreshold=-1`), not time: the join's shuffle stages 10 and 11 hold 0.4% and 2.7% of the "
-        "run time. The advice is right but not worth second place; weigh by the join stages' share.",
 }
 
 
@@ -1120,7 +1063,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
     ]
     for review in reviews:
         facts, ours = review.facts, review.ours
-        app = review.selected.app_key[0] + (f" #{review.selected.app_key[1]}" if review.selected.app_key[1] else "")
+        app = attempt_ref(*review.selected.app_key)
         platform = (ours.application.get("platform") if ours else "?") or "?"
         accelerator = ours.metrics.get("accelerator") if ours else None
         platform += f", {accelerator}" if accelerator else ""
@@ -1135,7 +1078,7 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
             _finding_cell(review, 0), _finding_cell(review, 1), "**yes**" if review.top_agrees else "no")) + " |")
     lines += ["", "## Each verdict", ""]
     for review in reviews:
-        app = review.selected.app_key[0] + (f" #{review.selected.app_key[1]}" if review.selected.app_key[1] else "")
+        app = attempt_ref(*review.selected.app_key)
         lines.append(f"- `{app}` ({review.selected.candidate.path}): HS wall {review.facts.wall_ms / 1000:.1f} s, "
                      f"run time {review.facts.run_ms / 1000:.1f} s; pressing: {'; '.join(review.facts.pressing) or 'nothing'}")
         for verdict in [review.bottleneck, *review.findings, review.figures]:
@@ -1153,10 +1096,9 @@ def render_report(reviews: Sequence[Review], skipped: Sequence[tuple[Candidate, 
             undiagnosed += diagnosis is None
             lines.append(f"- **`{key[0]}` — {verdict.subject}**: {_cell(verdict.why)}.  ")
             lines.append(f"  Diagnosis: {diagnosis or '_not diagnosed yet_'}")
-    resolved = sorted(set(DIAGNOSES) - used)
-    if resolved:
-        lines += ["", "Diagnoses whose disagreement no longer occurs (fixed since they were written):", ""]
-        lines += [f"- `{app}` — {subject}: {DIAGNOSES[(app, subject)]}" for app, subject in resolved]
+    for app, subject in sorted(set(DIAGNOSES) - used):
+        print(f"analysis_review: the diagnosis of {app} — {subject} matches no disagreement any more; "
+              "remove it from DIAGNOSES", file=sys.stderr)
     lines += ["", "## Selection", "",
               "Picked by `select_logs` from the properties `MANIFEST.tsv` states (platform hint, Spark version, notes",
               "saying failed jobs/tasks, no ApplicationEnd, executors removed): every property below is held by at least",

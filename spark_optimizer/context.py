@@ -24,14 +24,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def delta_rs_store(settings: Settings) -> "TableStore":
-    """The warehouse's tables through delta-rs, whatever `table_backend` says: the store of every
-    command that starts no JVM (recommend, feedback, jobs, tables, the REST API)."""
-    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
-
-    return TableStore(None, settings, backend=DeltaRsBackend())
-
-
 class AppContext:
     """Example::
 
@@ -41,7 +33,8 @@ class AppContext:
     The SparkSession is built on first use of `spark` (or of a store that needs it): a command
     that only ingests runs on the SparkContext alone, and one that only reads tables
     (`arrow_store`, `recommend`, `feedback`, `jobs`) starts no JVM. `clock` gives the run time of
-    every runner (pinned in tests); `log_level` (e.g. "ERROR") the Spark log level of a session it builds."""
+    every runner (pinned in tests); `log_level` (e.g. "ERROR") the Spark log level of a session it
+    builds, whose driver then prints none of Spark's start-up lines (session.get_or_create_spark_context)."""
 
     def __init__(self, settings: Settings | None = None, spark: "SparkSession | None" = None,
                  clock: Callable[[], datetime] = utc_now, log_level: str | None = None):
@@ -56,14 +49,11 @@ class AppContext:
 
         if self._spark is not None:
             return self._spark
-        spark = get_or_create_spark(self.settings.spark_master, speedups=self.settings.spark_speedups, **self._log_conf())
-        if self.log_level:
+        spark = get_or_create_spark(self.settings.spark_master, speedups=self.settings.spark_speedups,
+                                    log_level=self.log_level)
+        if self.log_level:  # an active session is only set to it
             spark.sparkContext.setLogLevel(self.log_level)
         return spark
-
-    def _log_conf(self) -> dict[str, str]:
-        """A local session logs at `log_level` from its start; an active one is only set to it."""
-        return {"spark.log.level": self.log_level} if self.log_level else {}
 
     @cached_property
     def spark_context(self) -> "SparkContext":
@@ -72,7 +62,7 @@ class AppContext:
         from spark_optimizer.session import get_or_create_spark_context
 
         context = get_or_create_spark_context(self.settings.spark_master, speedups=self.settings.spark_speedups,
-                                              **self._log_conf())
+                                              log_level=self.log_level)
         if self.log_level:
             context.setLogLevel(self.log_level)
         return context
@@ -89,6 +79,8 @@ class AppContext:
 
     @cached_property
     def arrow_store(self) -> "TableStore":
+        from spark_optimizer.tables.store import delta_rs_store
+
         return delta_rs_store(self.settings)
 
     # One runner per workflow (spark_optimizer/runners); each is cheap to build and starts nothing.

@@ -7,6 +7,8 @@ import os
 import shutil
 import sys
 import threading
+from importlib import resources
+from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -20,6 +22,8 @@ LOCAL_DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
 }
 JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
+LOG_LEVEL_KEY = "spark.log.level"
+QUIET_LOG4J2 = "log4j2-quiet.properties"
 DRIVER_JIT_ENV = "SPARK_OPTIMIZER_DRIVER_JIT"
 # The one switch for every start-up and worker speed-up of local sessions (quick JIT, class-data
 # sharing, the worker daemon, imports during the JVM start): off gives Spark's own path.
@@ -32,21 +36,27 @@ def speedups_enabled(environ: dict[str, str] | None = None) -> bool:
 
 
 def get_or_create_spark(master: str = "local[2]", app_name: str = "spark-optimizer", speedups: bool | None = None,
-                        **conf: str) -> SparkSession:
+                        log_level: str | None = None, **conf: str) -> SparkSession:
     """Reuse the active session (Databricks, spark-submit); otherwise build a local one.
-    `speedups=None` reads SPARK_OPTIMIZER_SPARK_SPEEDUPS (default on)."""
+    `speedups=None` reads SPARK_OPTIMIZER_SPARK_SPEEDUPS (default on); `log_level`: see
+    get_or_create_spark_context."""
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    get_or_create_spark_context(master, app_name, speedups, **conf)
+    get_or_create_spark_context(master, app_name, speedups, log_level, **conf)
     # The context holds our settings (SQL ones included); options given to the builder would
     # only be applied again to the session's SQL configuration.
     return SparkSession.builder.getOrCreate()
 
 
 def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark-optimizer", speedups: bool | None = None,
-                                **conf: str) -> SparkContext:
+                                log_level: str | None = None, **conf: str) -> SparkContext:
     """The active session's SparkContext, else spark-submit's, else a local one with our defaults.
+
+    `log_level` (e.g. "ERROR", a CLI command without --verbose): a local driver starts with the
+    packaged quiet log4j2 configuration (no start-up lines on stderr) and logs at that level;
+    spark-submit's logs at it from its SparkContext's start. None: Spark's own log4j2 defaults,
+    then WARN (or spark-submit's spark.log.level).
 
     For RDD work such as the event-log ingestion: Spark SQL's session is not started, which saves
     ~0.5 s of a local start-up (the JVM loads and links its classes); `get_or_create_spark` later
@@ -59,16 +69,21 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Launched by spark-submit (or a notebook kernel with a JVM): its --master and --conf
         # are already in the JVM and must win over our local defaults.
-        # Spark logs at INFO unless told otherwise: WARN unless spark-submit set spark.log.level.
+        # Spark logs at INFO unless told otherwise: the caller's level, else WARN unless spark-submit set spark.log.level.
         submitted = SparkConf().setAppName(app_name)
-        if not submitted.contains("spark.log.level"):
-            submitted.set("spark.log.level", "WARN")
+        if log_level is not None or not submitted.contains(LOG_LEVEL_KEY):
+            submitted.set(LOG_LEVEL_KEY, log_level or "WARN")
         return SparkContext.getOrCreate(submitted)
     # PySpark starts its workers with $PYSPARK_PYTHON, else whatever `python3` is on PATH: a venv's
     # spark-optimizer run by its path (pipx, cron) would get a Python without our package.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     speedups = speedups_enabled() if speedups is None else speedups
     settings = {**LOCAL_DEFAULTS, **(_compiled_worker_daemon() if speedups else {}), **conf}
+    if log_level is not None:
+        settings[LOG_LEVEL_KEY] = log_level
+    # A log4j2 configuration the caller's own Java options name wins over ours.
+    own_log4j2 = "log4j2.configurationFile" in settings.get(JAVA_OPTIONS_KEY, "")
+    quiet = "" if log_level is None or own_log4j2 else quiet_log_options()
     if speedups and not pyspark_version().startswith("3."):  # 3.5's pyspark.testing.utils imports pandas-on-Spark
         _import_while_the_jvm_starts()
 
@@ -83,9 +98,9 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
     if _driver_java_options_given():
         context = start(None)
     elif not speedups:
-        context = start(settings.get(JAVA_OPTIONS_KEY))
+        context = start(" ".join(filter(None, (settings.get(JAVA_OPTIONS_KEY, ""), quiet))) or None)
     else:
-        own = " ".join(filter(None, (settings.get(JAVA_OPTIONS_KEY, ""), quick_jit_options())))
+        own = " ".join(filter(None, (settings.get(JAVA_OPTIONS_KEY, ""), quiet, quick_jit_options())))
         cds_options, archive = _local_cds_options()
         try:
             context = start(" ".join(filter(None, (own, cds_options))))
@@ -95,8 +110,15 @@ def get_or_create_spark_context(master: str = "local[2]", app_name: str = "spark
             # A damaged or foreign class-data archive stops the JVM before it starts: drop it, start without.
             archive.unlink(missing_ok=True)
             context = start(own)
-    context.setLogLevel("WARN")
+    context.setLogLevel(log_level or "WARN")
     return context
+
+
+def quiet_log_options() -> str:
+    """The driver JVM option that points log4j2 at the packaged quiet configuration
+    (spark_optimizer/defaults/log4j2-quiet.properties): only errors reach stderr."""
+    path = Path(str(resources.files("spark_optimizer.defaults") / QUIET_LOG4J2))
+    return f"-Dlog4j2.configurationFile={path.resolve().as_uri()}"
 
 
 # PySpark's py4j converter for numpy arrays imports pyspark.testing.utils, and with it pandas, on

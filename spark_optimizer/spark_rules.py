@@ -139,11 +139,16 @@ def default_memory_overhead_mb(memory_mb: float, factor: float = MEMORY_OVERHEAD
     return max(minimum_mb, int(memory_mb * factor))
 
 
+def memory_overhead_keys(role: str = "executor") -> tuple[str, str]:
+    """The properties that set a `role`'s overhead explicitly: spark.<role>.memoryOverhead, then YARN's older key."""
+    return f"spark.{role}.memoryOverhead", f"spark.yarn.{role}.memoryOverhead"
+
+
 def memory_overhead_mb(conf: Mapping[str, str], memory_mb: float, role: str = "executor") -> int:
     """The overhead Spark gives a `role` ('executor' or 'driver') container of `memory_mb` heap under `conf`:
     the explicit spark.<role>.memoryOverhead (spark.yarn.<role>.memoryOverhead before 2.3), else the default
     with the configured factor and minimum. ValueError when a set value is one Spark refuses."""
-    for key in (f"spark.{role}.memoryOverhead", f"spark.yarn.{role}.memoryOverhead"):
+    for key in memory_overhead_keys(role):
         if conf.get(key) is not None and key in SPARK_PROPERTIES:
             return size_mb(key, conf[key])
     factor_key, minimum_key = f"spark.{role}.memoryOverheadFactor", f"spark.{role}.minMemoryOverhead"

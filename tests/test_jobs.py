@@ -60,3 +60,14 @@ def test_the_ingest_job_prints_the_clis_json_and_its_exit_code(spark, tmp_path, 
     assert result["summary"]["ingested"] == 1 and result["failed"] == []
     assert job.main(["--event-log-dir", str(logs), "--warehouse", str(tmp_path / "wh")]) == 0
     assert "skipped unchanged 1" in capsys.readouterr().out
+
+
+def test_a_jobs_json_is_the_clis_and_the_apis_not_nan_or_python_reprs(capsys):
+    from datetime import datetime, timezone
+
+    from spark_optimizer.runners.result import RunResult
+    from spark_optimizer.runners.spark_submit import print_result
+
+    collected_at = datetime(2026, 12, 7, 1, 30, tzinfo=timezone.utc)
+    assert print_result(RunResult(None, {"wall_share": float("nan"), "collected_at": collected_at}), "json") == 0
+    assert json.loads(capsys.readouterr().out) == {"wall_share": None, "collected_at": collected_at.isoformat()}

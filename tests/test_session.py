@@ -133,3 +133,44 @@ def test_a_worker_whose_input_is_not_a_socket_reads_it_directly():
     with os.fdopen(read_end, "rb") as stream:
         acknowledging(lambda infile, outfile: seen.append((infile, infile.read())))(stream, None)
     assert seen == [(stream, b"task")]
+
+
+# The one line no log4j2 configuration reaches: the JVM itself warns about the incubator module
+# that Spark 4's launcher always adds (--add-modules=jdk.incubator.vector).
+JVM_MODULE_WARNING = "WARNING: Using incubator modules"
+# Spark's notices written straight to stderr, and any line in its log4j2 layout ("26/12/07 01:12:46 WARN Utils: ...").
+SPARK_NOTICES = ("Using Spark's default log4j profile", "Setting default log level", "To adjust logging level",
+                 "Setting Spark log level")
+LOG4J_LINE = r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) "
+
+
+def spark_lines(stderr_lines: list[str]) -> list[str]:
+    import re
+
+    return [line for line in stderr_lines if line.startswith(SPARK_NOTICES) or re.match(LOG4J_LINE, line)]
+
+
+def _collect_one_log(tmp_path, name: str, *options: str):
+    """`spark-optimizer [options] collect` over one real log, in its own process (its own driver JVM)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    logs = tmp_path / f"{name}-logs"
+    logs.mkdir()
+    shutil.copy(REPO_ROOT / "samples" / "eventlogs" / "local-1795476283857.zstd", logs)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, "-m", "spark_optimizer.cli", *options, "collect", "--event-log-dir", str(logs),
+                           "--warehouse", str(tmp_path / f"{name}-wh")], capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ingested 1" in done.stdout
+    return [line for line in done.stderr.splitlines() if not line.startswith(JVM_MODULE_WARNING)]
+
+
+def test_a_command_prints_no_spark_start_up_lines_unless_verbose(tmp_path):
+    assert spark_lines(_collect_one_log(tmp_path, "quiet")) == []
+    verbose = spark_lines(_collect_one_log(tmp_path, "verbose", "--verbose"))
+    assert any(line.startswith("Using Spark's default log4j profile") for line in verbose), verbose  # Spark's own defaults

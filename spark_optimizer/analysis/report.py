@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_stored_app
 from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.refs import parse_attempt_ref
 from spark_optimizer.rules.suggestions import MergedConfiguration, merge_findings
 from spark_optimizer.rules.model import finding_order
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
@@ -31,7 +32,7 @@ def _rows_for(table: pa.Table, app_id: str, attempt_id: str | None = None) -> li
 
 def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
     """'APP_ID' (latest attempt) or 'APP_ID/ATTEMPT' -> (app_id, attempt_id)."""
-    app_id, _, attempt = app_ref.partition("/")
+    app_id, attempt = parse_attempt_ref(app_ref)
     rows = _rows_for(store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time"]), app_id)
     if not rows:
         known = store.read_arrow(APPLICATIONS).column("app_id").to_pylist()

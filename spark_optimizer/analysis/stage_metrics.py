@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_optimizer.analysis.app_metrics import (
-    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio, reasons_or_null, share_columns,
+    GC_BOUND_SHARE, LOW_CPU_SHARE_OF_RUN, SHORT_TASK_MS, SHUFFLE_WAIT_SHARE, SKEW_RATIO, _ratio, _share, reasons_or_null, share_columns,
 )
 from spark_optimizer.tables.stage_metrics import STAGE_METRICS
 
@@ -67,7 +67,7 @@ def compute_stage_metrics(spark: SparkSession, stages: DataFrame, applications: 
     base = (
         stages.join(cores, KEY, "left").join(labels, KEY, "left").join(app_cpu, KEY, "left")
         .withColumn("task_time_share", _ratio(F.col("task_time_ms"), F.sum("task_time_ms").over(per_app)))
-        .withColumn("wall_time_share", F.when(F.col("duration_ms") <= F.col("app_wall_ms"), _ratio(F.col("duration_ms"), F.col("app_wall_ms"))))
+        .withColumn("wall_time_share", _share(F.col("duration_ms"), F.col("app_wall_ms")))
         .withColumn("cpu_for_share", F.when((F.coalesce("app_cpu_ms", F.lit(0)) == 0) & (F.col("app_run_ms") > 0), F.lit(0.0))
                     .otherwise(F.col("executor_cpu_time_ms")))
         .withColumn("tasks_per_core", _ratio(F.col("task_count"), F.col("max_concurrent_cores")))

@@ -37,7 +37,7 @@ class ApiState:
         return AppContext(self.settings, clock=self.clock)
 
     def store(self):
-        from spark_optimizer.context import delta_rs_store
+        from spark_optimizer.tables.store import delta_rs_store
 
         return delta_rs_store(self.settings)
 

@@ -12,7 +12,7 @@ from spark_optimizer.api.schemas import (
     ID_PATTERN, AnalyzeQuery, FeedbackRecorded, FeedbackRequest, Health, JobsPage, JobsQuery, Problem,
     Recommendation, RecommendRequest, TableState,
 )
-from spark_optimizer.runners.refs import attempt_ref
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.runners.result import json_safe
 
 router = APIRouter()

@@ -3,7 +3,6 @@ results on stdout and progress on stderr, and Spark/MLflow noise off unless `--v
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -16,7 +15,7 @@ import typer
 
 from spark_optimizer.config import load_settings
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.runners.result import EXIT_USAGE, RunResult
+from spark_optimizer.runners.result import EXIT_USAGE, RunResult, json_text
 
 # Wide enough that paths and reasons are not folded when output goes to a file or CI log.
 _PIPE_WIDTH = int(os.environ.get("COLUMNS", "200"))
@@ -128,9 +127,7 @@ def emit(result: RunResult, output_format: str) -> NoReturn:
 
 def print_json(data: object) -> None:
     """The same JSON as the REST API's (spark_optimizer.runners.result.json_safe)."""
-    from spark_optimizer.runners.result import json_safe
-
-    print(json.dumps(json_safe(data), indent=2, default=str))
+    print(json_text(data))
 
 
 def since_ms(since: str | None, since_ms_value: int | None) -> int | None:

@@ -8,14 +8,14 @@ the rows are written.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, string_values
 
 
 class CloudCollectError(SparkOptimizerError):
@@ -42,10 +42,10 @@ class ClusterRow:
     state_message: str | None = None
     runtime_version: str | None = None
     applications: tuple[str, ...] | None = None
-    created_time_ms: int | None = None
-    ready_time_ms: int | None = None
-    ended_time_ms: int | None = None
-    changed_time_ms: int | None = None
+    created_time: datetime | None = None  # instants are UTC datetimes
+    ready_time: datetime | None = None
+    ended_time: datetime | None = None
+    changed_time: datetime | None = None
     master_node_type: str | None = None
     worker_node_type: str | None = None
     num_workers: int | None = None
@@ -112,9 +112,9 @@ class RunRow:
     state: str | None = None
     result_state: str | None = None
     state_message: str | None = None
-    created_time_ms: int | None = None
-    start_time_ms: int | None = None
-    end_time_ms: int | None = None
+    created_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
     duration_ms: int | None = None
     queue_duration_ms: int | None = None
     setup_duration_ms: int | None = None
@@ -125,7 +125,7 @@ class RunRow:
     yarn_application_ids: tuple[str, ...] | None = None
     milli_dcu_seconds: int | None = None
     shuffle_storage_gb_seconds: int | None = None
-    changed_time_ms: int | None = None
+    changed_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,13 @@ class ClusterEventRow:
     provider: str
     scope: str
     cluster_id: str
-    timestamp_ms: int
+    event_time: datetime
     event_type: str
     current_num_workers: int | None = None
     target_num_workers: int | None = None
     cause: str | None = None
     reason_code: str | None = None
-    details: str | None = None
+    details: tuple[tuple[str, str], ...] | None = None
 
 
 ROW_TABLES = {ClusterRow: CLUSTERS, NodeGroupRow: CLUSTER_NODES, RunRow: CLUSTER_RUNS, ClusterEventRow: CLUSTER_EVENTS}
@@ -161,16 +161,15 @@ def as_table_row(row: Any, collected_at: datetime) -> dict:
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def epoch_ms(value: Any) -> int | None:
-    """Epoch milliseconds from a datetime, an RFC 3339 string ('2026-01-02T03:04:05.123456Z') or a number
-    that already is epoch ms; None when absent or unreadable."""
+def instant(value: Any) -> datetime | None:
+    """A UTC datetime from a datetime (naive ones are UTC), an RFC 3339 string ('2026-01-02T03:04:05.123456Z')
+    or epoch milliseconds (Databricks); None when absent or unreadable."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return int(round(stamp.timestamp() * 1000))
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value) if value > 0 else None
+        return epoch_ms_to_timestamp(int(value)) if value > 0 else None
     if isinstance(value, str):
         match = _RFC3339.match(value.strip())
         if not match:
@@ -179,18 +178,27 @@ def epoch_ms(value: Any) -> int | None:
         fraction = (fraction or ".0")[:7]  # datetime takes at most microseconds; Google sends nanoseconds
         zone = "+00:00" if zone in (None, "Z") else zone
         try:
-            return epoch_ms(datetime.fromisoformat(f"{date}T{clock}{fraction}{zone}"))
+            return instant(datetime.fromisoformat(f"{date}T{clock}{fraction}{zone}"))
         except ValueError:
             return None
     return None
 
 
-def rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+def epoch_ms(value: Any) -> int | None:
+    """Epoch milliseconds of `instant(value)`, for the APIs that filter by them."""
+    stamp = instant(value)
+    return None if stamp is None else int(round(stamp.timestamp() * 1000))
 
 
-def duration(start_ms: int | None, end_ms: int | None) -> int | None:
-    return end_ms - start_ms if start_ms is not None and end_ms is not None and end_ms >= start_ms else None
+def rfc3339(stamp: datetime) -> str:
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def duration(start: datetime | None, end: datetime | None) -> int | None:
+    """Milliseconds from start to end; None when either is unknown or end comes first."""
+    if start is None or end is None or end < start:
+        return None
+    return (end - start) // timedelta(milliseconds=1)
 
 
 def string_map(value: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
@@ -198,15 +206,7 @@ def string_map(value: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] |
     map<string,string> column; None when empty."""
     if not value:
         return None
-    return tuple(sorted((str(k), v if isinstance(v, str) or v is None else json.dumps(v, sort_keys=True, separators=(",", ":"), default=str))
-                        for k, v in value.items()))
-
-
-def json_text(value: Any) -> str | None:
-    """Compact, key-sorted JSON of a mapping or list; None when empty."""
-    if not value:
-        return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return tuple(sorted(string_values(value).items()))
 
 
 def int_or_none(value: Any) -> int | None:
@@ -243,6 +243,6 @@ def pick(payload: Mapping | None, *path: str) -> Any:
     return value
 
 
-def latest(*stamps: int | None) -> int | None:
+def latest(*stamps: datetime | None) -> datetime | None:
     present = [s for s in stamps if s is not None]
     return max(present) if present else None

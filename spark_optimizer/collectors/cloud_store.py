@@ -2,7 +2,7 @@
 unchanged clusters and runs, earlier failures to retry), the summary of one collection, and writing
 its rows through the TableStore.
 
-Incremental by design: a cluster whose latest state change (`changed_time_ms`) and state are already
+Incremental by design: a cluster whose latest state change (`changed_time`) and state are already
 stored is not collected again, a finished run is not written again, and each cloud asks its API only
 for what is newer than the watermarks where the API can filter (EMR CreatedAfter, Databricks
 start_time_from, Dataproc batch create_time). Clusters and runs that were still active at the last
@@ -24,6 +24,7 @@ from spark_optimizer.collectors.cloud_rows import (
     NodeGroupRow,
     RunRow,
     as_table_row,
+    epoch_ms,
 )
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS, INGEST_LOG
 from spark_optimizer.tables.store import TableStore
@@ -36,23 +37,23 @@ def target_path(provider: str, scope: str, kind: str, ident: str = "") -> str:
 
 @dataclass
 class CloudState:
-    """What earlier collections stored for one provider and scope."""
+    """What earlier collections stored for one provider and scope (instants as UTC datetimes)."""
 
-    clusters: dict[str, tuple[str | None, int | None, int | None]] = field(default_factory=dict)  # id -> state, changed, created
-    runs: dict[str, tuple[str | None, int | None, int | None, str]] = field(default_factory=dict)  # id -> state, changed, created, type
-    last_event_ms: dict[str, int] = field(default_factory=dict)
+    clusters: dict[str, tuple[str | None, datetime | None, datetime | None]] = field(default_factory=dict)  # id -> state, changed, created
+    runs: dict[str, tuple[str | None, datetime | None, datetime | None, str]] = field(default_factory=dict)  # id -> state, changed, created, type
+    last_event: dict[str, datetime] = field(default_factory=dict)
     retry_clusters: set[str] = field(default_factory=set)
 
-    def cluster_unchanged(self, cluster_id: str, state: str | None, changed_ms: int | None) -> bool:
+    def cluster_unchanged(self, cluster_id: str, state: str | None, changed: datetime | None) -> bool:
         stored = self.clusters.get(cluster_id)
-        return (stored is not None and cluster_id not in self.retry_clusters and changed_ms is not None
-                and stored[0] == state and stored[1] == changed_ms)
+        return (stored is not None and cluster_id not in self.retry_clusters and changed is not None
+                and stored[0] == state and stored[1] == changed)
 
-    def run_unchanged(self, run_id: str, state: str | None, changed_ms: int | None) -> bool:
+    def run_unchanged(self, run_id: str, state: str | None, changed: datetime | None) -> bool:
         stored = self.runs.get(run_id)
-        return stored is not None and stored[0] == state and stored[1] == changed_ms
+        return stored is not None and stored[0] == state and stored[1] == changed
 
-    def max_created_ms(self) -> int | None:
+    def max_created(self) -> datetime | None:
         created = [c[2] for c in self.clusters.values() if c[2] is not None]
         return max(created) if created else None
 
@@ -60,7 +61,7 @@ class CloudState:
         done = set(terminal)
         return {cid for cid, (state, _, _) in self.clusters.items() if state not in done}
 
-    def run_watermark_ms(self, run_types: Iterable[str], terminal: Iterable[str]) -> int | None:
+    def run_watermark(self, run_types: Iterable[str], terminal: Iterable[str]) -> datetime | None:
         """Creation (else start) of the oldest stored run that was not finished when stored, else of the newest
         stored run: where the next listing must begin so that no run is missed."""
         wanted, done = set(run_types), set(terminal)
@@ -83,13 +84,14 @@ def load_state(store: TableStore, provider: str, scope: str) -> CloudState:
         mask = pc.and_(pc.equal(table.column("provider"), provider), pc.equal(table.column("scope"), scope))
         return table.filter(mask).select(columns).to_pylist()
 
-    for r in rows(CLUSTERS, ["cluster_id", "state", "changed_time_ms", "created_time_ms"]):
-        state.clusters[r["cluster_id"]] = (r["state"], r["changed_time_ms"], r["created_time_ms"])
-    for r in rows(CLUSTER_RUNS, ["run_id", "state", "changed_time_ms", "start_time_ms", "created_time_ms", "run_type"]):
-        state.runs[r["run_id"]] = (r["state"], r["changed_time_ms"], r["created_time_ms"] or r["start_time_ms"], r["run_type"])
-    for r in rows(CLUSTER_EVENTS, ["cluster_id", "timestamp_ms"]):
-        if r["timestamp_ms"] is not None:
-            state.last_event_ms[r["cluster_id"]] = max(r["timestamp_ms"], state.last_event_ms.get(r["cluster_id"], 0))
+    for r in rows(CLUSTERS, ["cluster_id", "state", "changed_time", "created_time"]):
+        state.clusters[r["cluster_id"]] = (r["state"], r["changed_time"], r["created_time"])
+    for r in rows(CLUSTER_RUNS, ["run_id", "state", "changed_time", "start_time", "created_time", "run_type"]):
+        state.runs[r["run_id"]] = (r["state"], r["changed_time"], r["created_time"] or r["start_time"], r["run_type"])
+    for r in rows(CLUSTER_EVENTS, ["cluster_id", "event_time"]):
+        last = state.last_event.get(r["cluster_id"])
+        if r["event_time"] is not None and (last is None or r["event_time"] > last):
+            state.last_event[r["cluster_id"]] = r["event_time"]
     if store.exists(INGEST_LOG):
         prefix = target_path(provider, scope, "clusters") + "/"
         log = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status"]).to_pylist()
@@ -106,7 +108,7 @@ class CloudCollectSummary:
 
     provider: str
     scope: str
-    watermark_ms: int | None = None
+    watermark: datetime | None = None
     listed: int = 0
     unchanged: int = 0
     node_groups: int = 0
@@ -130,7 +132,7 @@ class CloudCollectSummary:
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict:
-        return {"provider": self.provider, "scope": self.scope, "watermark_ms": self.watermark_ms,
+        return {"provider": self.provider, "scope": self.scope, "watermark": self.watermark,
                 "clusters_listed": self.listed, "clusters_collected": self.count("collected"),
                 "clusters_partial": self.count("partial"), "failed": self.count("failed"),
                 "clusters_unchanged": self.unchanged, "node_groups": self.node_groups, "runs": self.runs,
@@ -167,7 +169,8 @@ class CloudBatch:
 
 
 def log_row(provider: str, scope: str, cluster_id: str, status: str, reason: str | None, rows: int,
-            changed_ms: int | None, state: str | None, collected_at: datetime) -> dict:
+            changed: datetime | None, state: str | None, collected_at: datetime) -> dict:
+    changed_ms = epoch_ms(changed)
     return {"source_path": target_path(provider, scope, "clusters", cluster_id), "source_kind": f"{provider}_cluster",
             "fingerprint": f"state={state};changed={changed_ms}", "modification_time_ms": changed_ms,
             "status": {"collected": "ingested"}.get(status, status), "reason": reason, "rows_written": rows,

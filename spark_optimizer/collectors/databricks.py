@@ -35,9 +35,10 @@ from spark_optimizer.collectors.cloud_rows import (
     NodeGroupRow,
     RunRow,
     duration,
+    epoch_ms,
     float_or_none,
+    instant,
     int_or_none,
-    json_text,
     latest,
     pick,
     string_map,
@@ -158,8 +159,8 @@ def cluster_from_api(cluster: Mapping, scope: str, node_types: Mapping[str, Mapp
     availability = _availability(attrs.get("availability"))
     first_on_demand = int_or_none(attrs.get("first_on_demand"))
     autoscale = cluster.get("autoscale") or {}
-    started, restarted = cluster.get("start_time"), cluster.get("last_restarted_time")
-    terminated, lost = cluster.get("terminated_time"), cluster.get("last_state_loss_time")
+    started, restarted = instant(cluster.get("start_time")), instant(cluster.get("last_restarted_time"))
+    terminated, lost = instant(cluster.get("terminated_time")), instant(cluster.get("last_state_loss_time"))
     reason = cluster.get("termination_reason") or {}
     destination = _log_destination(cluster)
     worker_type = cluster.get("node_type_id")
@@ -171,8 +172,8 @@ def cluster_from_api(cluster: Mapping, scope: str, node_types: Mapping[str, Mapp
         state_message=": ".join(str(v) for v in (reason.get("code"), reason.get("type")) if v) or cluster.get("state_message") or None,
         runtime_version=cluster.get("spark_version"), applications=strings([cluster["runtime_engine"]])
         if cluster.get("runtime_engine") else None,
-        created_time_ms=started, ready_time_ms=restarted, ended_time_ms=terminated,
-        changed_time_ms=latest(started, restarted, terminated, lost),
+        created_time=started, ready_time=restarted, ended_time=terminated,
+        changed_time=latest(started, restarted, terminated, lost),
         master_node_type=driver_type, worker_node_type=worker_type,
         num_workers=int_or_none(cluster.get("num_workers")),
         autoscale_min_workers=int_or_none(autoscale.get("min_workers")),
@@ -222,10 +223,10 @@ def event_from_api(event: Mapping, scope: str) -> ClusterEventRow:
     """A ClusterEventRow from clusters/events' ClusterEvent."""
     details = event.get("details") or {}
     return ClusterEventRow(
-        provider=PROVIDER, scope=scope, cluster_id=event["cluster_id"], timestamp_ms=int(event["timestamp"]),
+        provider=PROVIDER, scope=scope, cluster_id=event["cluster_id"], event_time=instant(int(event["timestamp"])),
         event_type=event.get("type") or "UNKNOWN", current_num_workers=int_or_none(details.get("current_num_workers")),
         target_num_workers=int_or_none(details.get("target_num_workers")), cause=details.get("cause"),
-        reason_code=pick(details, "reason", "code"), details=json_text(details))
+        reason_code=pick(details, "reason", "code"), details=string_map(details))
 
 
 _TASK_MAIN = {
@@ -246,12 +247,12 @@ def _state(item: Mapping) -> tuple[str | None, str | None, str | None]:
 
 
 def _timing(item: Mapping) -> dict:
-    start, end = item.get("start_time") or None, item.get("end_time") or None
-    return {"start_time_ms": start, "end_time_ms": end, "created_time_ms": start,
+    start, end = instant(item.get("start_time")), instant(item.get("end_time"))
+    return {"start_time": start, "end_time": end, "created_time": start,
             "duration_ms": item.get("run_duration") or duration(start, end),
             "queue_duration_ms": item.get("queue_duration"), "setup_duration_ms": item.get("setup_duration"),
             "execution_duration_ms": item.get("execution_duration"), "cleanup_duration_ms": item.get("cleanup_duration"),
-            "changed_time_ms": latest(start, end)}
+            "changed_time": latest(start, end)}
 
 
 def runs_from_api(run: Mapping, scope: str) -> list[RunRow]:
@@ -328,13 +329,13 @@ def collect_from_databricks(store: TableStore, collected_at: datetime, *, client
         cid = cluster["cluster_id"]
         known.add(cid)
         row, nodes = cluster_from_api(cluster, scope, node_types)
-        if state.cluster_unchanged(cid, row.state, row.changed_time_ms):
+        if state.cluster_unchanged(cid, row.state, row.changed_time):
             summary.unchanged += 1
             continue
         problem = None
         if events:
             try:
-                since = state.last_event_ms.get(cid)
+                since = epoch_ms(state.last_event.get(cid))
                 batch.events.extend(event_from_api(e.as_dict(), scope) for e in call(
                     "clusters/events", lambda: list(client.clusters.events(cid, start_time=since, order=_asc(), limit=500))))
             except CloudCollectError as exc:
@@ -361,23 +362,23 @@ def _add_cluster(batch: CloudBatch, summary: CloudCollectSummary, row: ClusterRo
     status = "partial" if problem else "collected"
     rows = 1 + len(nodes) + sum(e.cluster_id == row.cluster_id for e in batch.events)
     summary.record(target_path(PROVIDER, row.scope, "clusters", row.cluster_id), status, problem, rows)
-    batch.log.append(log_row(PROVIDER, row.scope, row.cluster_id, status, problem, rows, row.changed_time_ms, row.state,
+    batch.log.append(log_row(PROVIDER, row.scope, row.cluster_id, status, problem, rows, row.changed_time, row.state,
                              collected_at))
 
 
 def _collect_runs(client, call: _Caller, scope: str, state: CloudState, summary: CloudCollectSummary, batch: CloudBatch,
                   node_types: Mapping, known_clusters: set[str], since_ms: int | None, collected_at: datetime) -> None:
-    start_from = since_ms if since_ms is not None else state.run_watermark_ms(["databricks_job_run"], TERMINAL_RUN_STATES)
-    summary.watermark_ms = start_from
+    start_from = instant(since_ms) if since_ms is not None else state.run_watermark(["databricks_job_run"], TERMINAL_RUN_STATES)
+    summary.watermark = start_from
     try:
         listed = call("jobs/runs/list", lambda: [r.as_dict() for r in client.jobs.list_runs(
-            expand_tasks=True, start_time_from=start_from, limit=25)])
+            expand_tasks=True, start_time_from=epoch_ms(start_from), limit=25)])
     except CloudCollectError as exc:
         summary.record(target_path(PROVIDER, scope, "jobs/runs"), "failed", str(exc))
         return
     for run in listed:
         rows = runs_from_api(run, scope)
-        if all(state.run_unchanged(r.run_id, r.state, r.changed_time_ms) and r.state in TERMINAL_RUN_STATES for r in rows):
+        if all(state.run_unchanged(r.run_id, r.state, r.changed_time) and r.state in TERMINAL_RUN_STATES for r in rows):
             continue
         batch.runs.extend(rows)
         summary.runs += len(rows)
@@ -387,14 +388,14 @@ def _collect_runs(client, call: _Caller, scope: str, state: CloudState, summary:
                 continue
             known_clusters.add(cid)
             row, nodes = cluster_from_api({**spec, "cluster_id": cid}, scope, node_types, source="job_run_spec")
-            row = _with_times(row, task.get("start_time") or None, task.get("end_time") or None)
+            row = _with_times(row, instant(task.get("start_time")), instant(task.get("end_time")))
             _add_cluster(batch, summary, row, nodes, None, collected_at)
 
 
-def _with_times(row: ClusterRow, start: int | None, end: int | None) -> ClusterRow:
+def _with_times(row: ClusterRow, start: datetime | None, end: datetime | None) -> ClusterRow:
     from dataclasses import replace
 
-    return replace(row, created_time_ms=start, ended_time_ms=end, changed_time_ms=latest(start, end))
+    return replace(row, created_time=start, ended_time=end, changed_time=latest(start, end))
 
 
 __all__ = ["collect_from_databricks", "cluster_from_api", "event_from_api", "runs_from_api", "workspace_client"]

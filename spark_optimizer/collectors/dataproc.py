@@ -33,9 +33,8 @@ from spark_optimizer.collectors.cloud_rows import (
     NodeGroupRow,
     RunRow,
     duration,
-    epoch_ms,
+    instant,
     int_or_none,
-    json_text,
     pick,
     rfc3339,
     string_map,
@@ -155,7 +154,7 @@ def cluster_from_api(cluster: Mapping, scope: str, policy: Mapping | None = None
     history = list(cluster.get("statusHistory") or []) + [status]
     since = {}
     for s in history:  # the latest start of each state
-        since[s.get("state")] = epoch_ms(s.get("stateStartTime"))
+        since[s.get("state")] = instant(s.get("stateStartTime"))
     software = config.get("softwareConfig") or {}
     properties = software.get("properties") or {}
     spark_conf = {k[len("spark:"):]: v for k, v in properties.items() if k.startswith("spark:")}
@@ -188,10 +187,10 @@ def cluster_from_api(cluster: Mapping, scope: str, policy: Mapping | None = None
         provider=PROVIDER, scope=scope, cluster_id=cid, cluster_name=cluster.get("clusterName"), state=state,
         state_message=status.get("detail") or status.get("substate") or None,
         runtime_version=software.get("imageVersion"), applications=strings(software.get("optionalComponents")),
-        created_time_ms=since.get("CREATING") or min((epoch_ms(s.get("stateStartTime")) for s in history
-                                                       if s.get("stateStartTime")), default=None),
-        ready_time_ms=since.get("RUNNING"), ended_time_ms=since.get(state) if state in ("STOPPED", "ERROR", "DELETING") else None,
-        changed_time_ms=epoch_ms(status.get("stateStartTime")),
+        created_time=since.get("CREATING") or min((t for t in (instant(s.get("stateStartTime")) for s in history) if t),
+                                                  default=None),
+        ready_time=since.get("RUNNING"), ended_time=since.get(state) if state in ("STOPPED", "ERROR", "DELETING") else None,
+        changed_time=instant(status.get("stateStartTime")),
         master_node_type=next((n.node_type for n in nodes if n.role == "master"), None),
         worker_node_type=next((n.node_type for n in nodes if n.role == "worker"), None),
         num_workers=sum(n.requested_count or 0 for n in workers) if workers else None,
@@ -210,10 +209,10 @@ def events_from_api(cluster: Mapping, scope: str) -> list[ClusterEventRow]:
     cid = cluster.get("clusterUuid") or cluster["clusterName"]
     rows = []
     for s in list(cluster.get("statusHistory") or []) + [cluster.get("status") or {}]:
-        stamp = epoch_ms(s.get("stateStartTime"))
+        stamp = instant(s.get("stateStartTime"))
         if stamp is not None and s.get("state"):
-            rows.append(ClusterEventRow(provider=PROVIDER, scope=scope, cluster_id=cid, timestamp_ms=stamp, event_type=s["state"],
-                                        details=json_text({k: s[k] for k in ("detail", "substate") if s.get(k)})))
+            rows.append(ClusterEventRow(provider=PROVIDER, scope=scope, cluster_id=cid, event_time=stamp, event_type=s["state"],
+                                        details=string_map({k: s[k] for k in ("detail", "substate") if s.get(k)})))
     return rows
 
 
@@ -236,9 +235,9 @@ def job_from_api(job: Mapping, scope: str) -> RunRow:
     history = list(job.get("statusHistory") or []) + [status]
     first = {}
     for s in history:  # the first start of each state
-        first.setdefault(s.get("state"), epoch_ms(s.get("stateStartTime")))
+        first.setdefault(s.get("state"), instant(s.get("stateStartTime")))
     state = status.get("state")
-    start, end = first.get("RUNNING"), epoch_ms(status.get("stateStartTime")) if state in TERMINAL_JOB_STATES else None
+    start, end = first.get("RUNNING"), instant(status.get("stateStartTime")) if state in TERMINAL_JOB_STATES else None
     placement, reference = job.get("placement") or {}, job.get("reference") or {}
     apps = sorted({m.group(0) for a in job.get("yarnApplications") or [] for m in [_YARN_APP.search(a.get("trackingUrl") or "")] if m})
     return RunRow(
@@ -246,28 +245,28 @@ def job_from_api(job: Mapping, scope: str) -> RunRow:
         job_id=reference.get("jobId"), cluster_id=placement.get("clusterUuid"), cluster_name=placement.get("clusterName"),
         run_name=reference.get("jobId"), job_kind=kind, main=_main(spec), arguments=strings(spec.get("args")),
         properties=string_map(spec.get("properties")), state=state, state_message=status.get("details") or None,
-        created_time_ms=first.get("PENDING") or min((v for v in first.values() if v), default=None),
-        start_time_ms=start, end_time_ms=end, duration_ms=duration(start, end), yarn_application_ids=strings(apps),
-        changed_time_ms=epoch_ms(status.get("stateStartTime")))
+        created_time=first.get("PENDING") or min((v for v in first.values() if v), default=None),
+        start_time=start, end_time=end, duration_ms=duration(start, end), yarn_application_ids=strings(apps),
+        changed_time=instant(status.get("stateStartTime")))
 
 
 def batch_from_api(batch: Mapping, scope: str) -> RunRow:
     """A RunRow from ListBatches' Batch (v1 JSON)."""
     kind, spec = _kind(batch, "Batch")
     state = batch.get("state")
-    running = [epoch_ms(s.get("stateStartTime")) for s in batch.get("stateHistory") or [] if s.get("state") == "RUNNING"]
-    start = running[0] if running else (epoch_ms(batch.get("stateTime")) if state == "RUNNING" else None)
-    end = epoch_ms(batch.get("stateTime")) if state in TERMINAL_BATCH_STATES else None
+    running = [instant(s.get("stateStartTime")) for s in batch.get("stateHistory") or [] if s.get("state") == "RUNNING"]
+    start = running[0] if running else (instant(batch.get("stateTime")) if state == "RUNNING" else None)
+    end = instant(batch.get("stateTime")) if state in TERMINAL_BATCH_STATES else None
     usage = pick(batch, "runtimeInfo", "approximateUsage") or {}
     return RunRow(
         provider=PROVIDER, scope=scope, run_id=batch.get("uuid") or batch["name"], run_type="dataproc_batch",
         job_id=_short(batch.get("name")), run_name=_short(batch.get("name")), job_kind=kind, main=_main(spec),
         arguments=strings(spec.get("args")), properties=string_map(pick(batch, "runtimeConfig", "properties")),
-        state=state, state_message=batch.get("stateMessage") or None, created_time_ms=epoch_ms(batch.get("createTime")),
-        start_time_ms=start, end_time_ms=end, duration_ms=duration(start, end),
+        state=state, state_message=batch.get("stateMessage") or None, created_time=instant(batch.get("createTime")),
+        start_time=start, end_time=end, duration_ms=duration(start, end),
         milli_dcu_seconds=int_or_none(usage.get("milliDcuSeconds")),
         shuffle_storage_gb_seconds=int_or_none(usage.get("shuffleStorageGbSeconds")),
-        changed_time_ms=epoch_ms(batch.get("stateTime")))
+        changed_time=instant(batch.get("stateTime")))
 
 
 # ---- collection -----------------------------------------------------------------------------------
@@ -296,7 +295,7 @@ def collect_from_dataproc(store: TableStore, project: str, region: str, collecte
     policies: dict[str, Any] = {}
     for cluster in listed:
         row, _ = cluster_from_api(cluster, scope)
-        if state.cluster_unchanged(row.cluster_id, row.state, row.changed_time_ms):
+        if state.cluster_unchanged(row.cluster_id, row.state, row.changed_time):
             summary.unchanged += 1
             continue
         problem, uri = None, pick(cluster, "config", "autoscalingConfig", "policyUri")
@@ -306,21 +305,21 @@ def collect_from_dataproc(store: TableStore, project: str, region: str, collecte
             except CloudCollectError as exc:
                 policies[uri], problem = None, str(exc)
         row, nodes = cluster_from_api(cluster, scope, policies.get(uri) if uri else None)
-        last = state.last_event_ms.get(row.cluster_id, -1)
-        batch.events.extend(e for e in events_from_api(cluster, scope) if e.timestamp_ms > last)
+        last = state.last_event.get(row.cluster_id)
+        batch.events.extend(e for e in events_from_api(cluster, scope) if last is None or e.event_time > last)
         batch.clusters.append(row)
         batch.nodes.extend(nodes)
         summary.node_groups += len(nodes)
         status = "partial" if problem else "collected"
         summary.record(target_path(PROVIDER, scope, "clusters", row.cluster_id), status, problem, 1 + len(nodes))
-        batch.log.append(log_row(PROVIDER, scope, row.cluster_id, status, problem, 1 + len(nodes), row.changed_time_ms,
+        batch.log.append(log_row(PROVIDER, scope, row.cluster_id, status, problem, 1 + len(nodes), row.changed_time,
                                  row.state, collected_at))
     if jobs:
         _runs(summary, batch, state, "jobs", TERMINAL_JOB_STATES, lambda: [job_from_api(j, scope) for j in clients.call(
             "ListJobs", clients.jobs.list_jobs, project_id=project, region=region)])
     if batches:
-        start_from = since_ms if since_ms is not None else state.run_watermark_ms(["dataproc_batch"], TERMINAL_BATCH_STATES)
-        summary.watermark_ms = start_from
+        start_from = instant(since_ms) if since_ms is not None else state.run_watermark(["dataproc_batch"], TERMINAL_BATCH_STATES)
+        summary.watermark = start_from
         query = {"filter": f'create_time >= "{rfc3339(start_from)}"'} if start_from else {}
         _runs(summary, batch, state, "batches", TERMINAL_BATCH_STATES, lambda: [batch_from_api(b, scope) for b in clients.call(
             "ListBatches", clients.batches.list_batches, request={"parent": f"projects/{project}/locations/{region}", **query})])
@@ -335,7 +334,7 @@ def _runs(summary: CloudCollectSummary, batch: CloudBatch, state, kind: str, ter
     except CloudCollectError as exc:
         summary.record(target_path(PROVIDER, summary.scope, kind), "failed", str(exc))
         return
-    fresh = [r for r in rows if not (state.run_unchanged(r.run_id, r.state, r.changed_time_ms) and r.state in terminal)]
+    fresh = [r for r in rows if not (state.run_unchanged(r.run_id, r.state, r.changed_time) and r.state in terminal)]
     batch.runs.extend(fresh)
     summary.runs += len(fresh)
 

@@ -19,7 +19,7 @@ cluster's steps are paged (newest first) only until a page holds nothing new.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from spark_optimizer.collectors.cloud_rows import (
@@ -29,8 +29,8 @@ from spark_optimizer.collectors.cloud_rows import (
     NodeGroupRow,
     RunRow,
     duration,
-    epoch_ms,
     float_or_none,
+    instant,
     int_or_none,
     latest,
     pick,
@@ -107,10 +107,10 @@ def _pages(client, action: str, method: str, key: str, **kwargs) -> Iterator[lis
 
 # ---- API payloads -> rows -------------------------------------------------------------------------
 
-def _timeline(status: Mapping | None) -> tuple[int | None, int | None, int | None, int | None]:
+def _timeline(status: Mapping | None) -> tuple[datetime | None, datetime | None, datetime | None, datetime | None]:
     timeline = pick(status, "Timeline") or {}
-    created, ready = epoch_ms(timeline.get("CreationDateTime")), epoch_ms(timeline.get("ReadyDateTime"))
-    started, ended = epoch_ms(timeline.get("StartDateTime")), epoch_ms(timeline.get("EndDateTime"))
+    created, ready = instant(timeline.get("CreationDateTime")), instant(timeline.get("ReadyDateTime"))
+    started, ended = instant(timeline.get("StartDateTime")), instant(timeline.get("EndDateTime"))
     return created, ready or started, ended, latest(created, ready, started, ended)
 
 
@@ -158,7 +158,7 @@ def cluster_from_api(cluster: Mapping, scope: str, groups: Sequence[NodeGroupRow
         runtime_version=cluster.get("ReleaseLabel") or cluster.get("RunningAmiVersion"),
         applications=strings(" ".join(str(v) for v in (a.get("Name"), a.get("Version")) if v)
                              for a in cluster.get("Applications") or []),
-        created_time_ms=created, ready_time_ms=ready, ended_time_ms=ended, changed_time_ms=changed,
+        created_time=created, ready_time=ready, ended_time=ended, changed_time=changed,
         master_node_type=_types(by_role.get("master", [])), worker_node_type=_types(by_role.get("core", [])),
         num_workers=sum(counts) if counts and None not in counts else None,
         autoscale_min_workers=scale_min, autoscale_max_workers=scale_max, autoscale_policy=policy,
@@ -234,7 +234,7 @@ def step_from_api(cluster_id: str, scope: str, step: Mapping) -> RunRow:
     """A RunRow from ListSteps' StepSummary."""
     status = step.get("Status") or {}
     timeline = status.get("Timeline") or {}
-    created, start, end = (epoch_ms(timeline.get(k)) for k in ("CreationDateTime", "StartDateTime", "EndDateTime"))
+    created, start, end = (instant(timeline.get(k)) for k in ("CreationDateTime", "StartDateTime", "EndDateTime"))
     failure = status.get("FailureDetails") or {}
     config = step.get("Config") or {}
     return RunRow(
@@ -245,8 +245,8 @@ def step_from_api(cluster_id: str, scope: str, step: Mapping) -> RunRow:
                                                                      if step.get("ActionOnFailure") else {})}),
         state=status.get("State"), result_state=failure.get("Reason"),
         state_message=failure.get("Message") or pick(status, "StateChangeReason", "Message"),
-        created_time_ms=created, start_time_ms=start, end_time_ms=end, duration_ms=duration(start, end),
-        changed_time_ms=latest(created, start, end))
+        created_time=created, start_time=start, end_time=end, duration_ms=duration(start, end),
+        changed_time=latest(created, start, end))
 
 
 # ---- collection -----------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ class _EmrCluster:
             rows = []
             for page in _pages(self.client, "ListSteps", "list_steps", "Steps", ClusterId=cid):  # newest first
                 new = [step_from_api(cid, self.scope, s) for s in page]
-                fresh = [r for r in new if not (self.state.run_unchanged(r.run_id, r.state, r.changed_time_ms)
+                fresh = [r for r in new if not (self.state.run_unchanged(r.run_id, r.state, r.changed_time)
                                                  and r.state in TERMINAL_STEP_STATES)]
                 rows.extend(fresh)
                 if new and not fresh:  # everything older was collected before
@@ -343,14 +343,14 @@ def collect_from_emr(store: TableStore, region: str, collected_at: datetime, *, 
     client = client or emr_client(region, profile=profile, endpoint_url=endpoint_url, retries=retries, timeout_s=timeout_s)
     state = load_state(store, PROVIDER, region)
     summary = CloudCollectSummary(PROVIDER, region)
-    targets: dict[str, tuple[str | None, int | None]] = {}  # id -> listed (state, changed) or (None, None)
+    targets: dict[str, tuple[str | None, datetime | None]] = {}  # id -> listed (state, changed) or (None, None)
     if cluster_ids:
         targets = {cid: (None, None) for cid in cluster_ids}
     else:
-        created_after = since_ms if since_ms is not None else state.max_created_ms()
-        summary.watermark_ms = created_after
+        created_after = instant(since_ms) if since_ms is not None else state.max_created()
+        summary.watermark = created_after
         # A second of overlap (the API takes whole seconds); clusters listed again are skipped as unchanged.
-        kwargs = {"CreatedAfter": datetime.fromtimestamp(created_after // 1000 - 1, tz=timezone.utc)} if created_after else {}
+        kwargs = {"CreatedAfter": created_after.replace(microsecond=0) - timedelta(seconds=1)} if created_after else {}
         for page in _pages(client, "ListClusters", "list_clusters", "Clusters", **kwargs):
             for c in page:
                 summary.listed += 1
@@ -374,7 +374,7 @@ def collect_from_emr(store: TableStore, region: str, collected_at: datetime, *, 
         rows = 1 + sum(n.cluster_id == cid for n in batch.nodes) + sum(r.cluster_id == cid for r in batch.runs)
         status = "partial" if problem else "collected"
         summary.record(target, status, problem, rows)
-        batch.log.append(log_row(PROVIDER, region, cid, status, problem, rows, row.changed_time_ms, row.state,
+        batch.log.append(log_row(PROVIDER, region, cid, status, problem, rows, row.changed_time, row.state,
                                  collected_at))
     summary.node_groups, summary.runs = len(batch.nodes), len(batch.runs)
     write_batch(store, batch, collected_at)

@@ -125,7 +125,7 @@ class RetryingGetter:
         self.auth = httpx_auth(auth)
         self._backoff = tenacity.wait_exponential(multiplier=backoff_s)
         if client is None:
-            client = httpx.Client(follow_redirects=True)
+            client = httpx.Client()
             weakref.finalize(self, client.close)
         self.client = client
 

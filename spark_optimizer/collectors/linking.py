@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 import pyarrow as pa
 
+from spark_optimizer.collectors.cloud_rows import instant
 from spark_optimizer.tables import APP_CLUSTER_LINKS, APPLICATIONS, CLUSTER_RUNS, CLUSTERS, SPARK_CONF
-from spark_optimizer.tables.instants import epoch_ms
 from spark_optimizer.tables.store import TableStore
 
 DATABRICKS_KEYS = ("spark.databricks.clusterUsageTags.clusterId", "spark.databricks.clusterUsageTags.clusterName",
@@ -140,7 +140,7 @@ def link_rows(apps: Iterable[Mapping], properties: Mapping[tuple[str, str], Mapp
         ids = ids_from_properties(properties.get(key, {}))
         if ids.provider is None:
             continue
-        start = epoch_ms(app.get("start_time"))
+        start = instant(app.get("start_time"))
         cluster = _cluster(ids, by_id, by_name, start)
         cluster_id = cluster["cluster_id"] if cluster else ids.cluster_id
         run, evidence = _run(ids, app["app_id"], cluster_id, start, runs, run_by_id)
@@ -156,17 +156,20 @@ def link_rows(apps: Iterable[Mapping], properties: Mapping[tuple[str, str], Mapp
     return rows
 
 
-def _cluster(ids: AppIds, by_id: Mapping, by_name: Mapping, start: int | None) -> Mapping | None:
+_NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # orders rows without an instant first
+
+
+def _cluster(ids: AppIds, by_id: Mapping, by_name: Mapping, start: datetime | None) -> Mapping | None:
     if ids.cluster_id and by_id.get((ids.provider, ids.cluster_id)):
         return by_id[(ids.provider, ids.cluster_id)][0]
     if ids.cluster_id is None and ids.cluster_name:  # a name can be reused: the latest cluster created before the app
         named = [c for c in by_name.get((ids.provider, ids.cluster_name), [])
-                 if start is None or (c.get("created_time_ms") or 0) <= start]
-        return max(named, key=lambda c: c.get("created_time_ms") or 0) if named else None
+                 if start is None or (c.get("created_time") or _NEVER) <= start]
+        return max(named, key=lambda c: c.get("created_time") or _NEVER) if named else None
     return None
 
 
-def _run(ids: AppIds, app_id: str, cluster_id: str | None, start: int | None, runs: list[Mapping],
+def _run(ids: AppIds, app_id: str, cluster_id: str | None, start: datetime | None, runs: list[Mapping],
          run_by_id: Mapping) -> tuple[Mapping | None, str | None]:
     provider = ids.provider
     if ids.run_id and (provider, ids.run_id) in run_by_id:
@@ -180,7 +183,7 @@ def _run(ids: AppIds, app_id: str, cluster_id: str | None, start: int | None, ru
             named = [r for r in mine if r.get("job_id") == ids.job_id and r.get("run_type") == "dataproc_job"
                      and (cluster_id is None or r.get("cluster_id") in (None, cluster_id))]
             if named:
-                return max(named, key=lambda r: r.get("start_time_ms") or 0), ids.run_evidence
+                return max(named, key=lambda r: r.get("start_time") or _NEVER), ids.run_evidence
     if provider == "databricks" and ids.spark_context_id:
         candidates = [r for r in mine if r.get("spark_context_id") == ids.spark_context_id]
         found = _in_window(candidates, start)
@@ -193,16 +196,16 @@ def _run(ids: AppIds, app_id: str, cluster_id: str | None, start: int | None, ru
     return None, None
 
 
-def _in_window(runs: list[Mapping], start: int | None) -> Mapping | None:
+def _in_window(runs: list[Mapping], start: datetime | None) -> Mapping | None:
     """The run (task runs before job runs) whose [start, end] holds `start`, the latest started first."""
     if start is None:
         return None
-    slack_ms = 5 * 60 * 1000  # run start is logged before the driver's ApplicationStart; clocks differ a little
-    inside = [r for r in runs if r.get("start_time_ms") is not None and r["start_time_ms"] - slack_ms <= start
-              and (r.get("end_time_ms") is None or start <= r["end_time_ms"] + slack_ms)]
+    slack = timedelta(minutes=5)  # run start is logged before the driver's ApplicationStart; clocks differ a little
+    inside = [r for r in runs if r.get("start_time") is not None and r["start_time"] - slack <= start
+              and (r.get("end_time") is None or start <= r["end_time"] + slack)]
     if not inside:
         return None
-    return max(inside, key=lambda r: (r.get("run_type") != "databricks_job_run", r["start_time_ms"]))
+    return max(inside, key=lambda r: (r.get("run_type") != "databricks_job_run", r["start_time"]))
 
 
 @dataclass

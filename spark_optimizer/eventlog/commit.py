@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
+from spark_optimizer.refs import attempt_ref, parse_ingest_log_app
 from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 from spark_optimizer.tables.app_rows import APP_KEY, remove_superseded, replace_applications
 from spark_optimizer.tables.schema import TableSpec
@@ -138,8 +139,9 @@ def write_batch(store: TableStore, chunks: list[tuple[str, bytes | str]], max_ro
     for record in records:
         if record["source_path"] in losers:
             record["status"] = "duplicate"
+            attempts = ", ".join(attempt_ref(*parse_ingest_log_app(app)) for app in record["app_ids"])
             record["reason"] = (
-                f"holds the same application attempt(s) {record['app_ids']} as {losers[record['source_path']]}, "
+                f"holds the same application attempt(s) {attempts} as {losers[record['source_path']]}, "
                 f"which was kept (complete, or more events)"
             )
             record["rows_written"] = 0
@@ -169,8 +171,7 @@ def write_records(store: TableStore, batch: ParsedBatch, records: list[dict]) ->
     """Replace the applications of `records` that were kept (not failed, not a duplicate) with
     their rows in `batch`, then commit the records themselves."""
     kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
-    # The attempt id never holds '#' (validate rejects it); an App ID may.
-    kept_apps = sorted({tuple(app.rsplit("#", 1)) for r in kept for app in r["app_ids"] or []})
+    kept_apps = sorted({parse_ingest_log_app(app) for r in kept for app in r["app_ids"] or []})
     scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
     generation = kept[0]["ingested_at"] if kept else None
     if kept_apps:

@@ -19,10 +19,11 @@ import orjson
 from spark_optimizer.eventlog.accumulator import AppAccumulator, Row
 from spark_optimizer.eventlog.codecs import EventLogCodecError, TruncatedStreamError, open_decompressed
 from spark_optimizer.eventlog.discovery import LogFile, LogGroup, group_log_files
-from spark_optimizer.eventlog.redact import redact_row, redacted_text, redaction_rule
+from spark_optimizer.eventlog.redact import free_text_positions, redact_row, redact_tuple, redaction_rule
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
+from spark_optimizer.refs import ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 from spark_optimizer.tables.instants import from_epoch_ms
 
@@ -62,14 +63,15 @@ class _StreamOutcome:
             self.problems.append("… more problems not listed")
 
 
-_FAILURE_REASON = TASKS.column_names.index("failure_reason")
+_TASK_TEXT = free_text_positions(TASKS.name, TASKS.column_names)
+# Tasks carry one free-text column (the failure reason, null unless the task failed): tested inline,
+# per task, so that a successful task's row costs no call.
+(_TASK_FAILURE_TEXT,) = _TASK_TEXT
 
 
 def _redacted_task(row: tuple, accumulator: AppAccumulator) -> tuple:
-    """A failed task's row with its failure reason redacted (task rows bypass `redact_row`: they
-    are tuples, and only failed tasks carry text from the log)."""
-    rule = redaction_rule(accumulator.spark_properties.get("spark.redaction.regex"))
-    return row[:_FAILURE_REASON] + (redacted_text(row[_FAILURE_REASON], rule),) + row[_FAILURE_REASON + 1:]
+    """A task's row (a tuple, so not `redact_row`'s) with its free text redacted by the application's rule."""
+    return redact_tuple(row, _TASK_TEXT, redaction_rule(accumulator.spark_properties.get("spark.redaction.regex")))
 
 
 def without_task_accumulables(line: bytes) -> bytes | None:
@@ -240,7 +242,7 @@ def _stream_outcome(
         ingested_at=ingested_at,
         fallback_app_id=group.app_id_hint,
         fallback_spark_version=spark_version_hint,
-        on_task_row=lambda row: emit(TASKS.name, row if row[_FAILURE_REASON] is None else _redacted_task(row, accumulator)),
+        on_task_row=lambda row: emit(TASKS.name, row if row[_TASK_FAILURE_TEXT] is None else _redacted_task(row, accumulator)),
     )
     outcome.accumulator = accumulator
     if group.size_bytes == 0 and group.kind != "zip_archive":
@@ -327,7 +329,7 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
         accumulator = outcome.accumulator
         if accumulator is None:
             continue
-        apps.append(f"{accumulator.app_id}#{accumulator.attempt_id}")
+        apps.append(ingest_log_app(accumulator.app_id, accumulator.attempt_id))
         if not accumulator.has_app_end:
             reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
                            f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")

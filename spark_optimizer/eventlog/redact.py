@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Sequence
 
 SPARK_DEFAULT_REDACTION_REGEX = r"(?i)secret|password|token|access[.]key"
 REDACTED = "*********(redacted)"
@@ -22,7 +23,8 @@ _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^\s/:@]*):(?P<password>[^\s/@]
 _WHITESPACE = re.compile(r"(\s+)")
 _EQUALS = re.compile("=")
 _EQUALS_OR_COLON = re.compile("[=:]")
-# Free-text columns of the event-log tables: redacted by `redacted_text`.
+# Free-text columns of the event-log tables: redacted by `redacted_text`, in dict rows by `redact_row`
+# and in the rows kept as tuples (tasks) by `redact_tuple`.
 FREE_TEXT_COLUMNS = {
     "tasks": ("failure_reason",),
     "stages": ("failure_reason",),
@@ -99,6 +101,21 @@ def redacted_property(key: str, value: str, rule: re.Pattern) -> str:
         return value
     masked, kept = _masked_arguments(value, rule, _EQUALS)
     return masked if masked != value and not rule.search(kept) else REDACTED
+
+
+def free_text_positions(table: str, columns: Sequence[str]) -> tuple[int, ...]:
+    """Where `table`'s free-text columns sit in its row tuples of `columns`."""
+    return tuple(columns.index(name) for name in FREE_TEXT_COLUMNS.get(table, ()))
+
+
+def redact_tuple(row: tuple, positions: tuple[int, ...], rule: re.Pattern) -> tuple:
+    """A row kept as a tuple (tasks, the bulk of a log) with its free text at `positions` redacted;
+    its other columns are ids, hosts and numbers, so they are not scanned as `redact_row` scans a dict row."""
+    values = list(row)
+    for position in positions:
+        if isinstance(values[position], str):
+            values[position] = redacted_text(values[position], rule)
+    return tuple(values)
 
 
 def redact_row(table: str, row: dict, rule: re.Pattern) -> None:

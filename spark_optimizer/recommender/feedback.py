@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from spark_optimizer.config import Settings
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.recommender.answer import parse_recommendation_id
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.recommender.lookup import (
     UnknownRecommendationError, predict_for_config, read_rows,
 )
@@ -31,12 +32,6 @@ class FeedbackRecord:
     predicted_runtime_ms: int | None
     runtime_error: float | None
     row: dict
-
-
-def _arrow_store(settings: Settings):
-    from spark_optimizer.tables.store import DeltaRsBackend, TableStore
-
-    return TableStore(None, settings, backend=DeltaRsBackend())
 
 
 def _prediction(settings: Settings, recommendation_id: str) -> tuple[dict, dict | None, int | None, float | None]:
@@ -67,6 +62,7 @@ def record_feedback(settings: Settings, recommendation_id: str, runtime_ms: int,
     import pyarrow as pa
 
     from spark_optimizer.tables import FEEDBACK, RUNS
+    from spark_optimizer.tables.store import delta_rs_store
 
     if runtime_ms <= 0:
         raise FeedbackError(f"--runtime must be positive, found {runtime_ms} ms")
@@ -75,7 +71,7 @@ def record_feedback(settings: Settings, recommendation_id: str, runtime_ms: int,
     row, config, predicted_ms, predicted_cost = _prediction(settings, recommendation_id)
     feedback_id = f"cli:{recommendation_id}:{int(recorded_at.timestamp() * 1000)}"
     run_id = None
-    store = _arrow_store(settings)
+    store = delta_rs_store(settings)
     if row["level"] == "signature":
         run_id = f"feedback:{feedback_id}"
         run = {"run_id": run_id, "source": "feedback", "job_signature": row["job_signature"], "job_type": row["job_type"],
@@ -131,7 +127,7 @@ def link_ingested_feedback(spark, store, recorded_at: datetime) -> int:
                     "input_bytes": t["input_bytes"], "predicted_runtime_ms": None if predicted is None else int(predicted),
                     "actual_runtime_ms": actual, "runtime_error": (actual / predicted - 1) if actual and predicted else None,
                     "predicted_cost": cost, "currency": row["currency"] if row else None,
-                    "run_id": t["app_id"] + (f"/{t['attempt_id']}" if t["attempt_id"] else ""), "recorded_at": recorded_at})
+                    "run_id": attempt_ref(t["app_id"], t["attempt_id"]), "recorded_at": recorded_at})
     if out:
         store.upsert(FEEDBACK, pa.Table.from_pylist(out, schema=FEEDBACK.arrow_schema()))
     return len(out)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup
 
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.report_html import plots
 from spark_optimizer.report_html.data import AppReportData, Trend
 from spark_optimizer.report_html.fmt import duration, number, pct, size
@@ -55,7 +56,7 @@ def app_page(page: AppReportData, generated_at: datetime) -> str:
     """
     report = page.report
     app = report["application"]
-    ref = app["app_id"] + (f"/{app['attempt_id']}" if app["attempt_id"] else "")
+    ref = attempt_ref(app["app_id"], app["attempt_id"])
     return _render(
         "app.html.j2", generated_at, app.get("source_path") or ref,
         app=app, ref=ref, sections=SECTIONS,
@@ -83,7 +84,7 @@ def _summary(report: Mapping[str, Any]) -> dict[str, list[tuple[Any, Any]]]:
         (pct(m.get("core_utilization")), "core utilization"),
     ]
     rows = [
-        ("application", f"{app['app_id']}{'/' + app['attempt_id'] if app['attempt_id'] else ''}  {app['app_name'] or ''}"),
+        ("application", f"{attempt_ref(app['app_id'], app['attempt_id'])}  {app['app_name'] or ''}"),
         ("user", app["user"]),
         ("run", f"Spark {app['spark_version']} on {app['platform']} ({app['master']}), {app['status']}, {duration(app['duration_ms'])}"),
         ("resources", f"{app['max_concurrent_executors']} executors × {app['executor_cores']} cores, "
@@ -210,7 +211,7 @@ def trend_page(trend: Trend, generated_at: datetime) -> str:
     """The runs of one application name over time."""
     runs = trend.runs
     rows = [(r.start_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-             r.app_id + (f"/{r.attempt_id}" if r.attempt_id else ""), r.status, duration(r.duration_ms), r.executors,
+             attempt_ref(r.app_id, r.attempt_id), r.status, duration(r.duration_ms), r.executors,
              size(r.input_bytes), number(r.cost, 3), r.bottleneck or "not analyzed", r.finding_count) for r in runs]
     headers = ("start (UTC)", "application", "status", "duration", "executors", "input", f"cost ({trend.cost_unit})", "bottleneck", "findings")
     return _render("trend.html.j2", generated_at, f"{len(runs)} runs named {trend.app_name}",

@@ -8,7 +8,7 @@ import re
 from typing import Any, Mapping
 
 from spark_optimizer.rules.model import AppFacts, Finding, severity_for
-from spark_optimizer.spark_rules import MIB, default_memory_overhead_mb, executor_memory_text, memory_text
+from spark_optimizer.spark_rules import MIB, executor_memory_text, memory_text
 
 _JAVA_CLASS = re.compile(r"\b(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*)(?::[ \t]*([^\n]*))?")
 _PYTHON_ERROR = re.compile(r"^([\w.]*(?:Error|Exception|Exit|Interrupt)): ?([^\n]*)$", re.M)
@@ -93,7 +93,7 @@ def _fixes(facts: AppFacts, categories: set[str], p: Mapping[str, Any]) -> tuple
         change.setdefault("spark.sql.shuffle.partitions", str(partitions * 2))
         why.append("the JVM heap ran out: more heap per executor, and smaller partitions so each task holds less")
     if "container_memory" in categories or "fetch_failed" in categories:
-        overhead = facts.conf_mb("spark.executor.memoryOverhead") or default_memory_overhead_mb(memory or 0)
+        overhead = facts.executor_overhead_mb(memory or 0)
         change["spark.executor.memoryOverhead"] = memory_text(overhead * p["memory_increase"])
         why.append("containers were killed for memory (or shuffle files vanished with their executor): more off-heap "
                    "overhead per executor")

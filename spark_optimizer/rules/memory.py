@@ -7,7 +7,7 @@ import re
 from typing import Any, Mapping
 
 from spark_optimizer.rules.model import MB, AppFacts, Finding, memory_mb_text, severity_for
-from spark_optimizer.spark_rules import DEFAULT_EXECUTOR_MEMORY_MB, default_memory_overhead_mb, executor_memory_text, size_mb
+from spark_optimizer.spark_rules import DEFAULT_EXECUTOR_MEMORY_MB, executor_memory_text, size_mb
 
 
 def heap_use_share(facts: AppFacts) -> float | None:
@@ -91,16 +91,16 @@ def executor_memory_overprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> Fi
         return None
     recommended = executor_memory_text(peak / MB * p["headroom"])  # never below Spark's 450 MiB minimum
     change = {"spark.executor.memory": recommended}
-    if facts.conf_value("spark.executor.memoryOverhead"):  # an explicit overhead sized for the old heap
+    if facts.explicit_executor_overhead:  # sized for the old heap
         new_heap_mb = size_mb("spark.executor.memory", recommended)
-        change["spark.executor.memoryOverhead"] = memory_mb_text(default_memory_overhead_mb(new_heap_mb))
+        change["spark.executor.memoryOverhead"] = memory_mb_text(facts.executor_overhead_mb(new_heap_mb, keep_explicit=False))
     return Finding(
         "executor_memory_overprovisioned", "cost", "moderate" if share < 0.25 else "low",
         f"Peak executor heap was {share:.0%} of the {memory} MB requested",
         {"peak_jvm_heap_bytes": peak, "executor_memory_mb": memory, "heap_use_share": round(share, 3)},
         change,
         f"Unused heap is paid for; peak x {p['headroom']} keeps headroom for the next run's variation "
-        "(Spark refuses less than 450 MiB; overhead: Spark's default max(384 MiB, 10%)).",
+        "(Spark refuses less than 450 MiB; overhead: what Spark derives for the new heap, by default max(384 MiB, 10%)).",
     )
 
 
@@ -115,7 +115,8 @@ def executor_memory_underprovisioned(facts: AppFacts, p: Mapping[str, Any]) -> F
         return None
     memory = memory or DEFAULT_EXECUTOR_MEMORY_MB
     grown = memory * (p["increase"] if not oom else 1.5)
-    overhead = default_memory_overhead_mb(grown) * (1.5 if oom else 1.0)
+    # Never below the overhead the run had: an explicit one (Python, off-heap) may exceed the default's share of the heap.
+    overhead = max(facts.executor_overhead_mb(memory), facts.executor_overhead_mb(grown, keep_explicit=False)) * (1.5 if oom else 1.0)
     return Finding(
         "executor_memory_underprovisioned", "memory", "severe" if oom else "moderate",
         f"Executors ran out of memory ({oom} OOM task failures)" if oom else f"Peak heap reached {share:.0%} of executor memory",
@@ -139,7 +140,7 @@ def executor_loss(facts: AppFacts, p: Mapping[str, Any]) -> Finding | None:
     change: dict[str, str] = {}
     if any(_CONTAINER_MEMORY.search(r) for r in reasons):
         memory = facts.executor_memory_mb or DEFAULT_EXECUTOR_MEMORY_MB
-        overhead = facts.conf_mb("spark.executor.memoryOverhead") or default_memory_overhead_mb(memory)
+        overhead = facts.executor_overhead_mb(memory)
         change["spark.executor.memoryOverhead"] = memory_mb_text(overhead * p["overhead_increase"])
     if any(_PREEMPTION.search(r) for r in reasons):
         change.update({"spark.decommission.enabled": "true", "spark.storage.decommission.enabled": "true",

@@ -7,7 +7,8 @@ from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
 from spark_optimizer.spark_rules import (
-    MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_text, size_bytes,
+    MEMORY_OVERHEAD_MIN_MB, SPARK_PROPERTIES, conf_mb, is_local_master, memory_overhead_keys, memory_overhead_mb,
+    memory_text, size_bytes,
 )
 from spark_optimizer.tables.findings import evidence_to_stored
 
@@ -80,6 +81,22 @@ class AppFacts:
     def executor_memory_mb(self) -> int | None:
         """The executors' heap: the resource profile's / ingested figure, else spark.executor.memory."""
         return self.app.get("executor_memory_mb") or self.conf_mb("spark.executor.memory")
+
+    @property
+    def explicit_executor_overhead(self) -> bool:
+        """Whether the run set the executors' overhead itself (either key Spark reads)."""
+        return any(self.conf.get(key) is not None for key in memory_overhead_keys())
+
+    def executor_overhead_mb(self, memory_mb: float, *, keep_explicit: bool = True) -> int:
+        """The overhead Spark gives executors of `memory_mb` heap under this run's conf (spark_rules.memory_overhead_mb:
+        the explicit value, YARN's older key, the factor, the minimum); `keep_explicit=False` gives what Spark would
+        derive for that heap from the factor and minimum alone (for a resized heap). A value Spark refuses (so it
+        never ran with it) counts as unset."""
+        conf = self.conf if keep_explicit else {k: v for k, v in self.conf.items() if k not in memory_overhead_keys()}
+        try:
+            return memory_overhead_mb(conf, memory_mb)
+        except ValueError:
+            return memory_overhead_mb({}, memory_mb)
 
     def conf_bool(self, key: str, default: bool) -> bool:
         value = self.conf.get(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.runners.refs import attempt_ref
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.runners.result import RunResult
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from spark_optimizer.runners.refs import attempt_ref
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.runners.result import RunResult
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from spark_optimizer.runners.refs import attempt_ref
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.runners.result import RunResult
 
 if TYPE_CHECKING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,3 +47,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def json_text(data: Any) -> str:
+    """The JSON text the CLI and the spark-submit jobs print for `--format json`."""
+    return json.dumps(json_safe(data), indent=2, default=str)

@@ -4,9 +4,8 @@ the context built from them, and the result printed to the driver's stdout."""
 from __future__ import annotations
 
 import argparse
-import json
 
-from spark_optimizer.runners.result import RunResult
+from spark_optimizer.runners.result import RunResult, json_text
 
 
 def job_parser(doc: str) -> argparse.ArgumentParser:
@@ -26,7 +25,7 @@ def job_context(args: argparse.Namespace):
 
 def print_result(result: RunResult, output_format: str = "text") -> int:
     """The result on stdout (its lines, or its JSON); the exit code."""
-    text = json.dumps(result.data, indent=2, default=str) if output_format == "json" else result.text
+    text = json_text(result.data) if output_format == "json" else result.text
     print(text, flush=True)
     return result.exit_code
 

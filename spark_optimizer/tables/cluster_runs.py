@@ -1,13 +1,13 @@
 from spark_optimizer.tables._cloud_columns import CLOUD_SCOPE, COLLECTED_AT
 from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
-from spark_optimizer.tables.upgrades import json_object_of_strings
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, json_object_of_strings
 
 CLUSTER_RUNS = TableSpec(
     name="cluster_runs",
     description="Work submitted to the clusters: EMR steps, Databricks job runs and their task runs, Dataproc jobs "
     "and Dataproc Serverless batches.",
     keys=("provider", "scope", "run_id"),
-    schema_version=2,
+    schema_version=3,
     columns=CLOUD_SCOPE
     + (
         Column("run_id", "string", "EMR step id, Databricks run_id (job or task run), Dataproc jobUuid, batch uuid"),
@@ -27,9 +27,9 @@ CLUSTER_RUNS = TableSpec(
         Column("state", "string", "the provider's state, e.g. COMPLETED (EMR), TERMINATED (Databricks), DONE (Dataproc)"),
         Column("result_state", "string", "Databricks result_state (SUCCESS, FAILED...); EMR failure reason"),
         Column("state_message", "string"),
-        Column("created_time_ms", "long"),
-        Column("start_time_ms", "long"),
-        Column("end_time_ms", "long"),
+        Column("created_time", "timestamp", "submission, UTC"),
+        Column("start_time", "timestamp"),
+        Column("end_time", "timestamp"),
         Column("duration_ms", "long", "end - start, or the provider's run duration"),
         Column("queue_duration_ms", "long", "Databricks"),
         Column("setup_duration_ms", "long", "Databricks: cluster setup"),
@@ -40,8 +40,10 @@ CLUSTER_RUNS = TableSpec(
         Column("yarn_application_ids", "array<string>", "Dataproc: YARN applications the job ran (= Spark app ids)"),
         Column("milli_dcu_seconds", "long", "Dataproc Serverless approximate usage"),
         Column("shuffle_storage_gb_seconds", "long", "Dataproc Serverless approximate usage"),
-        Column("changed_time_ms", "long", "latest state change; unchanged finished runs are not written again"),
+        Column("changed_time", "timestamp", "latest state change; unchanged finished runs are not written again"),
     )
     + COLLECTED_AT,
-    upgrades=(ColumnUpgrade("properties", "string", json_object_of_strings),),
+    upgrades=(ColumnUpgrade("properties", "string", json_object_of_strings),)
+    + tuple(ColumnUpgrade(instant, "long", epoch_ms_to_timestamp, old_name=f"{instant}_ms")
+            for instant in ("created_time", "start_time", "end_time", "changed_time")),
 )

@@ -1,13 +1,13 @@
 from spark_optimizer.tables._cloud_columns import CLOUD_SCOPE, CLUSTER_REF, COLLECTED_AT
 from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
-from spark_optimizer.tables.upgrades import json_object_of_strings
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, json_object_of_strings
 
 CLUSTERS = TableSpec(
     name="clusters",
     description="One row per cloud cluster (EMR cluster, Databricks cluster, Dataproc cluster) as its provider's API "
     "describes it: runtime, timeline, size and autoscaling, where its logs go, tags.",
     keys=("provider", "scope", "cluster_id"),
-    schema_version=2,
+    schema_version=3,
     columns=CLOUD_SCOPE
     + (
         CLUSTER_REF,
@@ -19,11 +19,12 @@ CLUSTERS = TableSpec(
         Column("runtime_version", "string", "EMR ReleaseLabel, Databricks spark_version, Dataproc imageVersion"),
         Column("applications", "array<string>", "EMR applications 'Name Version', Dataproc optional components, "
                                                     "Databricks runtime_engine (STANDARD/PHOTON)"),
-        Column("created_time_ms", "long", "creation (EMR CreationDateTime, Databricks start_time, Dataproc first status)"),
-        Column("ready_time_ms", "long", "EMR ReadyDateTime, Databricks last_restarted_time, Dataproc RUNNING since"),
-        Column("ended_time_ms", "long", "EMR EndDateTime, Databricks terminated_time, Dataproc STOPPED/ERROR since"),
-        Column("changed_time_ms", "long", "latest state change the API reported; a cluster whose value did not move is "
-                                          "not collected again"),
+        Column("created_time", "timestamp", "creation, UTC (EMR CreationDateTime, Databricks start_time, Dataproc first "
+                                            "status)"),
+        Column("ready_time", "timestamp", "EMR ReadyDateTime, Databricks last_restarted_time, Dataproc RUNNING since"),
+        Column("ended_time", "timestamp", "EMR EndDateTime, Databricks terminated_time, Dataproc STOPPED/ERROR since"),
+        Column("changed_time", "timestamp", "latest state change the API reported; a cluster whose value did not move is "
+                                            "not collected again"),
         Column("master_node_type", "string", "EMR master, Databricks driver, Dataproc master instance/machine type"),
         Column("worker_node_type", "string", "EMR core, Databricks worker, Dataproc primary worker type"),
         Column("num_workers", "int", "requested workers (EMR core+task instances, Databricks num_workers, Dataproc primary "
@@ -45,5 +46,7 @@ CLUSTERS = TableSpec(
     )
     + COLLECTED_AT,
     upgrades=(ColumnUpgrade("spark_conf", "string", json_object_of_strings),
-              ColumnUpgrade("tags", "string", json_object_of_strings)),
+              ColumnUpgrade("tags", "string", json_object_of_strings))
+    + tuple(ColumnUpgrade(instant, "long", epoch_ms_to_timestamp, old_name=f"{instant}_ms")
+            for instant in ("created_time", "ready_time", "ended_time", "changed_time")),
 )

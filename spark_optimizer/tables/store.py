@@ -689,3 +689,9 @@ class TableStore:
                 except (ValueError, KeyError, TypeError):
                     continue
         return None
+
+
+def delta_rs_store(settings: Settings) -> TableStore:
+    """The warehouse's tables through delta-rs, whatever `table_backend` says: the store of every
+    command that starts no JVM (recommend, feedback, jobs, tables, the REST API)."""
+    return TableStore(None, settings, backend=DeltaRsBackend())

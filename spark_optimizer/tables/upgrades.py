@@ -18,12 +18,20 @@ def json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def compact_json(value: Any) -> str:
+    """Compact, key-sorted JSON: how a value that is no string is kept in a map<string,string> column."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def string_values(mapping: dict[str, Any]) -> dict[str, str | None]:
+    """{key: value as a string}: numbers and booleans as Spark writes them in a conf, nested values as compact JSON."""
+    return {str(k): None if v is None else v if isinstance(v, str) else compact_json(v) for k, v in mapping.items()}
+
+
 def json_object_of_strings(text: str) -> dict[str, str] | None:
-    """A JSON object as {key: value as a string} (numbers and booleans as Spark writes them in a conf)."""
+    """A JSON object stored as text as {key: value as a string} (`string_values`)."""
     value = json_object(text)
-    if value is None:
-        return None
-    return {str(k): None if v is None else v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    return None if value is None else string_values(value)
 
 
 def json_list_of_strings(text: str) -> list[str] | None:

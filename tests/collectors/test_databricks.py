@@ -170,6 +170,10 @@ def client_of(api: LocalDatabricksApi) -> WorkspaceClient:
     return WorkspaceClient(host=api.url, token=api.token)
 
 
+def utc_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
 def _rows(store, spec, **where):
     return [r for r in store.read_arrow(spec).to_pylist(maps_as_pydicts="strict") if all(r[k] == v for k, v in where.items())]
 
@@ -190,7 +194,8 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
     job = clusters[JOB_CLUSTER]
     assert (job["cluster_name"], job["cluster_source"], job["state"], job["runtime_version"]) == \
         ("job-703-run-31144", "JOB", "TERMINATED", "9.1.x-scala2.12")
-    assert (job["state_message"], job["created_time_ms"], job["ended_time_ms"]) == ("JOB_FINISHED: SUCCESS", T0, T0 + 3_600_000)
+    assert (job["state_message"], job["created_time"], job["ended_time"]) == \
+        ("JOB_FINISHED: SUCCESS", utc_ms(T0), utc_ms(T0 + 3_600_000))
     assert (job["master_node_type"], job["worker_node_type"], job["num_workers"], job["zone"]) == \
         ("m5.xlarge", "m5.4xlarge", 4, "us-west-2a")
     assert job["log_uri"] == "s3://job-bank-temp/databricks/9.1.x-scala2.12/AirlineDelayLR_gz/arianna"
@@ -201,7 +206,8 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
     assert ap["spark_conf"] == {"spark.sql.shuffle.partitions": "200"}
     assert ap["event_log_dir"] == f"dbfs:/cluster-logs/hao/113cpu/20240213/{ALL_PURPOSE}/eventlog"
     old = clusters[OLD_JOB_CLUSTER]  # gone from clusters/list: built from the run's job cluster spec
-    assert (old["cluster_source"], old["runtime_version"], old["created_time_ms"]) == ("job_run_spec", "7.3.x-scala2.12", 1600000000000)
+    assert (old["cluster_source"], old["runtime_version"], old["created_time"]) == \
+        ("job_run_spec", "7.3.x-scala2.12", datetime(2020, 9, 13, 12, 26, 40, tzinfo=timezone.utc))  # 1600000000000
 
     nodes = {(r["cluster_id"], r["role"]): r for r in _rows(arrow_store, CLUSTER_NODES)}
     driver, workers = nodes[(JOB_CLUSTER, "driver")], nodes[(JOB_CLUSTER, "worker")]
@@ -217,8 +223,12 @@ def test_collects_clusters_nodes_events_and_runs_through_pages_and_a_429(api, ar
     assert (nodes[(GCP_CLUSTER, "worker")]["disk_type"], nodes[(GCP_CLUSTER, "worker")]["disk_size_gb"]) == ("boot_disk", 100)
     assert (nodes[(OLD_JOB_CLUSTER, "driver")]["market"], nodes[(OLD_JOB_CLUSTER, "worker")]["requested_count"]) == ("SPOT", 1)
 
-    evts = sorted(_rows(arrow_store, CLUSTER_EVENTS), key=lambda e: e["timestamp_ms"])
+    evts = sorted(_rows(arrow_store, CLUSTER_EVENTS), key=lambda e: e["event_time"])
     assert [e["event_type"] for e in evts] == ["CREATING", "RUNNING", "RESIZING", "UPSIZE_COMPLETED", "NODES_LOST"]
+    assert evts[0]["event_time"] == datetime(2024, 2, 7, 20, 16, 46, tzinfo=timezone.utc)  # 1707337006000
+    assert evts[0]["details"] == {"user": "hazhu@nvidia.com"}
+    assert evts[2]["details"] == {"cause": "AUTOSCALE", "current_num_workers": "2", "target_num_workers": "6"}
+    assert json.loads(evts[4]["details"]["reason"]) == {"code": "SPOT_INSTANCE_TERMINATION", "type": "CLOUD_FAILURE"}
     assert (evts[2]["cause"], evts[2]["target_num_workers"]) == ("AUTOSCALE", 6)
     assert (evts[4]["reason_code"], evts[4]["current_num_workers"]) == ("SPOT_INSTANCE_TERMINATION", 5)
     event_calls = [b for _, p, b in api.requests if p == "/api/2.1/clusters/events" and b["cluster_id"] == ALL_PURPOSE]
@@ -264,10 +274,10 @@ def test_second_collection_skips_what_did_not_change_and_never_duplicates(api, a
     [events_call] = [b for _, p, b in api.requests if p == "/api/2.1/clusters/events"]
     assert events_call["start_time"] == 1707337006000 + 900_000  # from the newest stored event on
     evts = _rows(arrow_store, CLUSTER_EVENTS)
-    assert len(evts) == 6 and len({(e["timestamp_ms"], e["event_type"]) for e in evts}) == 6
+    assert len(evts) == 6 and len({(e["event_time"], e["event_type"]) for e in evts}) == 6
     runs_now = _rows(arrow_store, CLUSTER_RUNS)
     assert len(runs_now) == 10 and {r["run_id"]: r["state"] for r in runs_now}["910"] == "TERMINATED"
-    assert {r["cluster_id"]: r["ready_time_ms"] for r in _rows(arrow_store, CLUSTERS)}[ALL_PURPOSE] == restart
+    assert {r["cluster_id"]: r["ready_time"] for r in _rows(arrow_store, CLUSTERS)}[ALL_PURPOSE] == utc_ms(restart)
 
 
 def test_permission_errors_name_what_is_missing_and_the_rest_is_collected(api, arrow_store):
@@ -297,6 +307,12 @@ def test_the_command_uses_the_sdk_credential_chain_and_links_nothing_without_app
     assert result.exit_code == 0, result.output
     assert f"databricks 127.0.0.1:{api.port}: listed 3 cluster(s), collected 4" in result.output
     assert api.token not in result.output
+    again = runner.invoke(cli_app, ["collect-from-databricks", "--workspace-url", api.url, "--warehouse",
+                                    str(tmp_path / "wh"), "--format", "json"],
+                          env={"DATABRICKS_TOKEN": api.token, "DATABRICKS_CONFIG_FILE": str(tmp_path / "none.cfg")})
+    summary = json.loads(again.output)["summary"]
+    # instants in the JSON are ISO-8601 UTC: here the start of the oldest run still active at the first collection
+    assert (summary["clusters_unchanged"], summary["watermark"]) == (3, "2024-02-14T18:58:17.370000+00:00")
     wrong = runner.invoke(cli_app, ["collect-from-databricks", "--workspace-url", api.url, "--warehouse",
                                     str(tmp_path / "wh")],
                           env={"DATABRICKS_TOKEN": "dapi-wrong", "DATABRICKS_CONFIG_FILE": str(tmp_path / "none.cfg")})

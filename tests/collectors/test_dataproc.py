@@ -188,7 +188,8 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert (nds["provider"], nds["scope"], nds["cluster_name"], nds["state"]) == ("dataproc", SCOPE, "psarthi-nds-cpu-test", "RUNNING")
     assert (nds["runtime_version"], nds["applications"], nds["zone"], nds["region"]) == \
         ("2.2.58-debian12", ["JUPYTER"], "us-central1-f", REGION)
-    assert nds["created_time_ms"] == 1751493121500 and nds["ready_time_ms"] == 1751493310120 and nds["ended_time_ms"] is None
+    assert nds["created_time"] == datetime(2025, 7, 2, 21, 52, 1, 500123, tzinfo=timezone.utc)  # microseconds kept
+    assert nds["ready_time"] == datetime(2025, 7, 2, 21, 55, 10, 120000, tzinfo=timezone.utc) and nds["ended_time"] is None
     assert nds["log_uri"] == "gs://mahrens-test"
     # where Dataproc writes Spark event logs: the bucket and uuid the real nds_q72 log's spark.eventLog.dir names
     assert nds["event_log_dir"] == f"gs://dataproc-temp-us-central1-1025407039067-szilpert/{NDS_UUID}/spark-job-history"
@@ -196,7 +197,7 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert (nds["master_node_type"], nds["worker_node_type"], nds["num_workers"]) == ("n2-standard-16", "n2-highmem-32", 6)
     assert (nds["autoscale_min_workers"], nds["autoscale_max_workers"], nds["autoscale_policy"]) == (2, 30, POLICY)
     gpu = clusters[GPU_UUID]
-    assert gpu["event_log_dir"] == "gs://eordentlich/spark-events" and gpu["ended_time_ms"] == 1701374400000
+    assert gpu["event_log_dir"] == "gs://eordentlich/spark-events" and gpu["ended_time"] == datetime(2023, 11, 30, 20, tzinfo=timezone.utc)
     assert clusters[ETL_UUID]["state_message"] == "Initialization action failed"
 
     nodes = {(r["cluster_id"], r["role"]): r for r in _rows(arrow_store, CLUSTER_NODES)}
@@ -209,8 +210,11 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
     assert (gpu_workers["vcpus"], gpu_workers["memory_mb"], gpu_workers["gpus"]) == (16, 65536, 2)  # per node
     assert nodes[(GPU_UUID, "master")]["market"] == "ON_DEMAND"
 
-    history = sorted((e["timestamp_ms"], e["event_type"]) for e in _rows(arrow_store, CLUSTER_EVENTS, cluster_id=GPU_UUID))
+    history = sorted((e["event_time"], e["event_type"]) for e in _rows(arrow_store, CLUSTER_EVENTS, cluster_id=GPU_UUID))
     assert [t for _, t in history] == ["CREATING", "RUNNING", "STOPPING", "STOPPED"]
+    assert history[0][0] == datetime(2023, 11, 30, 17, 40, tzinfo=timezone.utc)
+    [failed_event] = _rows(arrow_store, CLUSTER_EVENTS, cluster_id=ETL_UUID)
+    assert failed_event["details"] == {"detail": "Initialization action failed"}
 
     runs = {r["job_id"]: r for r in _rows(arrow_store, CLUSTER_RUNS)}
     q72 = runs["nds-q72-7f3a"]
@@ -218,12 +222,13 @@ def test_collects_clusters_nodes_history_jobs_and_batches_through_pages_a_503_an
         ("dataproc_job", "8a1f3c2e-0d4b-4f6a-9e8d-7c6b5a4f3e2d", NDS_UUID, "psarthi-nds-cpu-test", "sparkJob")
     assert (q72["main"], q72["arguments"], q72["state"]) == ("com.nvidia.nds.NDSBenchmark", ["--query", "q72"], "DONE")
     assert q72["yarn_application_ids"] == ["application_1751493828576_0001"]
-    assert (q72["start_time_ms"], q72["end_time_ms"], q72["duration_ms"]) == (1751493812000, 1751495500000, 1688000)
+    assert (q72["start_time"], q72["end_time"], q72["duration_ms"]) == \
+        (datetime(2025, 7, 2, 22, 3, 32, tzinfo=timezone.utc), datetime(2025, 7, 2, 22, 31, 40, tzinfo=timezone.utc), 1688000)
     assert q72["properties"] == {"spark.executor.memory": "40G"}
     failed = runs["daily-agg-20261030"]
     assert (failed["job_kind"], failed["main"], failed["state_message"]) == \
         ("pysparkJob", "gs://acme-code/daily_agg.py", "Job failed with message [ValueError]")
-    assert runs["stream-sessions"]["end_time_ms"] is None and runs["stream-sessions"]["job_kind"] == "sparkSqlJob"
+    assert runs["stream-sessions"]["end_time"] is None and runs["stream-sessions"]["job_kind"] == "sparkSqlJob"
     done = runs["nightly-20261029"]
     assert (done["run_type"], done["run_id"], done["job_kind"], done["state"]) == \
         ("dataproc_batch", "3d4e5f60-7182-4930-a4b5-c6d7e8f90112", "sparkBatch", "SUCCEEDED")

@@ -245,7 +245,7 @@ def test_collects_clusters_instance_groups_fleets_and_steps(moto, arrow_store):
     assert g["tags"] == {"team": "data"}
     assert (g["master_node_type"], g["worker_node_type"], g["num_workers"]) == ("m5.xlarge", "r5.2xlarge", 5)
     assert (g["autoscale_min_workers"], g["autoscale_max_workers"], g["autoscale_policy"]) == (1, 12, "instance_group")
-    assert g["created_time_ms"] is not None and g["zone"]
+    assert g["created_time"] is not None and g["zone"]
     f = clusters[fleet_id]
     assert (f["autoscale_min_workers"], f["autoscale_max_workers"], f["autoscale_policy"]) == \
         (2, 20, "managed_scaling:InstanceFleetUnits")
@@ -274,7 +274,7 @@ def test_collects_clusters_instance_groups_fleets_and_steps(moto, arrow_store):
     assert (part0["run_type"], part0["cluster_id"], part0["job_kind"]) == ("emr_step", groups_id, "command-runner.jar")
     assert part0["arguments"] == ["spark-submit", "--deploy-mode", "cluster", "s3://acme-code/part_0.py"]
     assert part0["properties"] == {"ActionOnFailure": "CONTINUE"}
-    assert part0["state"] == "RUNNING" and part0["start_time_ms"] is not None
+    assert part0["state"] == "RUNNING" and part0["start_time"] is not None
     assert steps["nightly part 1"]["state"] == "PENDING"
     log = {r["source_path"]: r for r in _rows(arrow_store, INGEST_LOG)}
     assert log[f"emr://{REGION}/clusters/{groups_id}"]["status"] == "ingested"
@@ -296,16 +296,16 @@ def test_steps_and_clusters_are_paged_and_collection_is_incremental(moto, arrow_
     moto.params.clear()
     second = collect_from_emr(arrow_store, REGION, RUN_TIME + timedelta(hours=1), client=emr)
 
-    assert second.watermark_ms == max(r["created_time_ms"] for r in _rows(arrow_store, CLUSTERS) if r["cluster_id"] != newest)
+    assert second.watermark == max(r["created_time"] for r in _rows(arrow_store, CLUSTERS) if r["cluster_id"] != newest)
     # listed: the new cluster (and, by the one-second overlap, clusters created just before the watermark,
     # skipped when unchanged); collected: the new one plus the 51 stored clusters that were still active
     listings = [p for a, p in moto.params if a == "ListClusters"]  # every page asks with the same bound,
-    assert {p["CreatedAfter"] for p in listings} == {int(second.watermark_ms / 1000 - 1)}  # sent in whole seconds
+    assert {p["CreatedAfter"] for p in listings} == {int(second.watermark.timestamp()) - 1}  # sent in whole seconds
     assert newest in {r["target"].rsplit("/", 1)[1] for r in second.records}
     assert second.as_dict()["clusters_collected"] == 52
     clusters = {r["cluster_id"]: r for r in _rows(arrow_store, CLUSTERS)}
     assert len(clusters) == 52 and clusters[others[0]]["state"] == "TERMINATED"
-    assert clusters[others[0]]["ended_time_ms"] is not None
+    assert clusters[others[0]]["ended_time"] is not None
     runs = _rows(arrow_store, CLUSTER_RUNS)
     assert len(runs) == len({r["run_id"] for r in runs}) == 55 + 1 + 1  # upserts never duplicate
     assert len(_rows(arrow_store, CLUSTER_NODES)) == 52 * 3

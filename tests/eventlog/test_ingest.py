@@ -106,6 +106,16 @@ def test_two_copies_of_one_application_attempt_keep_one_and_record_the_other(spa
     assert store.read(STAGES).groupBy("stage_id", "stage_attempt_id").count().where("count > 1").count() == 0
 
 
+def test_a_duplicates_reason_names_the_attempt_as_app_slash_attempt(spark, store, tmp_path, shared_eventlogs):
+    real = shared_eventlogs / "public" / "groupon__sparklint" / "application_1472176676028_407508_1"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(real, tmp_path / folder)
+    summary = ingest_event_logs(spark, store, str(tmp_path), PINNED_RUN_TIME)
+    duplicate, = (r for r in summary.records if r["status"] == "duplicate")
+    assert duplicate["reason"].startswith("holds the same application attempt(s) application_1472176676028_407508/1 as ")
+
+
 def test_a_missing_folder_is_a_clear_error(spark, store, tmp_path):
     with pytest.raises(EventLogNotFoundError, match="does not exist"):
         ingest_event_logs(spark, store, str(tmp_path / "nope"), PINNED_RUN_TIME)

@@ -21,12 +21,11 @@ a key the SDK does not know makes the constructor fail, so a test cannot rely on
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterable, Mapping
 
-from tests.fakes.history_server import free_port
+from tests.fakes.local_api import LocalJsonApi
 
 
 def undocumented_keys(payload: Any, documented: Any, path: str = "") -> list[str]:
@@ -60,7 +59,7 @@ def _value_at(payload: Any, path: str) -> Any:
     return value
 
 
-class LocalDatabricksApi:
+class LocalDatabricksApi(LocalJsonApi):
     """The server on 127.0.0.1:<free port>; `requests` lists (method, path, query or body) as received."""
 
     def __init__(self, *, clusters: Iterable[Mapping] = (), events: Mapping[str, Iterable[Mapping]] | None = None,
@@ -68,6 +67,7 @@ class LocalDatabricksApi:
                  page_size: int = 2, task_page_size: int = 100, workspace_id: str = "1234567890"):
         from databricks.sdk.service import compute, jobs
 
+        super().__init__()
         self._compute, self._jobs = compute, jobs
         self.token, self.page_size, self.task_page_size, self.workspace_id = token, page_size, task_page_size, workspace_id
         self.clusters: dict[str, dict] = {}
@@ -83,13 +83,6 @@ class LocalDatabricksApi:
         for n in node_types:
             check_documented(compute.NodeType, n, "node type")
             self.node_types.append(dict(n))
-        self.requests: list[tuple[str, str, Any]] = []
-        self._faults: list[dict] = []
-        self._denied: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self.port = free_port()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- seeding ------------------------------------------------------------------------------------
     def put_cluster(self, cluster: Mapping) -> None:
@@ -113,42 +106,6 @@ class LocalDatabricksApi:
 
     def deny(self, path: str, message: str = "User does not have permission") -> None:
         self._denied[path] = message
-
-    # ---- lifecycle ----------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LocalDatabricksApi":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                api._handle(self, "GET")
-
-            def do_POST(self):  # noqa: N802
-                api._handle(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = None
 
     # ---- requests -----------------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -182,21 +139,6 @@ class LocalDatabricksApi:
             return self._send(handler, 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {path}'"})
         status, payload = route(body if method == "POST" else query)
         self._send(handler, status, payload)
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def _page(self, items: list, token: str | None, size: int) -> tuple[list, str | None]:
-        start = int(token or 0)
-        return items[start:start + size], (str(start + size) if start + size < len(items) else None)
 
     def _clusters_list(self, query: Mapping) -> tuple[int, dict]:
         size = min(int(query.get("page_size") or self.page_size), self.page_size)

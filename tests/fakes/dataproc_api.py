@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterable, Mapping
 
-from tests.fakes.history_server import free_port
+from tests.fakes.local_api import LocalJsonApi
 
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
            500: "INTERNAL", 503: "UNAVAILABLE"}
@@ -39,13 +38,16 @@ def check_documented(message_type: Any, resource: Mapping, what: str) -> None:
         raise ValueError(f"{what} is not a documented Dataproc v1 {message_type.__name__}: {exc}") from None
 
 
-class LocalDataprocApi:
+class LocalDataprocApi(LocalJsonApi):
     """The server on 127.0.0.1:<free port>; `requests` lists (path, query) as received."""
+
+    content_type = "application/json; charset=UTF-8"
 
     def __init__(self, project: str, region: str, *, clusters: Iterable[Mapping] = (), jobs: Iterable[Mapping] = (),
                  batches: Iterable[Mapping] = (), policies: Iterable[Mapping] = (), page_size: int = 2):
         from google.cloud import dataproc_v1
 
+        super().__init__()
         self._types = dataproc_v1
         self.project, self.region, self.page_size = project, region, page_size
         self.clusters: dict[str, dict] = {}
@@ -61,14 +63,7 @@ class LocalDataprocApi:
         for p in policies:
             check_documented(dataproc_v1.AutoscalingPolicy, p, f"policy {p.get('id')}")
             self.policies[p["id"]] = dict(p)
-        self.requests: list[tuple[str, dict]] = []
         self.authorizations: list[str | None] = []  # Authorization header of each request
-        self._faults: list[dict] = []
-        self._denied: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self.port = free_port()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def put_cluster(self, cluster: Mapping) -> None:
         check_documented(self._types.Cluster, cluster, f"cluster {cluster.get('clusterName')}")
@@ -89,40 +84,8 @@ class LocalDataprocApi:
     def deny(self, path_suffix: str, permission: str) -> None:
         self._denied[path_suffix] = permission
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LocalDataprocApi":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                api._handle(self)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = None
-
     # ---- requests -----------------------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parsed = urllib.parse.urlsplit(handler.path)
         path, query = parsed.path, {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         with self._lock:
@@ -133,6 +96,8 @@ class LocalDataprocApi:
                 fault["times"] -= 1
         if fault:
             return self._error(handler, fault["status"], f"injected HTTP {fault['status']}")
+        if method != "GET":  # the v1 list and get calls the collector makes are all GETs
+            return self._error(handler, 404, f"Unknown path {method} {path}")
         for suffix, permission in self._denied.items():
             if path.endswith(suffix):
                 return self._error(handler, 403, f"Permission '{permission}' denied on resource "
@@ -164,21 +129,8 @@ class LocalDataprocApi:
 
     def _list(self, handler, key: str, items: list, query: Mapping) -> None:
         size = min(int(query.get("pageSize") or self.page_size), self.page_size)
-        start = int(query.get("pageToken") or 0)
-        page = items[start:start + size]
-        answer: dict = {key: page}
-        if start + size < len(items):
-            answer["nextPageToken"] = str(start + size)
-        self._send(handler, 200, answer)
+        page, token = self._page(items, query.get("pageToken"), size)
+        self._send(handler, 200, {key: page, **({"nextPageToken": token} if token else {})})
 
     def _error(self, handler, status: int, message: str) -> None:
         self._send(handler, status, {"error": {"code": status, "message": message, "status": _STATUS.get(status, "UNKNOWN")}})
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)

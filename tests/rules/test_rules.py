@@ -152,6 +152,32 @@ def test_failures_and_lost_executors_get_reason_specific_fixes():
     assert findings["executor_loss"].recommended_conf["spark.executor.memoryOverhead"] == "1280m"
 
 
+@pytest.mark.parametrize("overhead_conf", [
+    {"spark.yarn.executor.memoryOverhead": "2048"},  # Spark before 2.3 (and later, as the fallback key)
+    {"spark.executor.memoryOverheadFactor": "0.25"},  # 25% of the 8192 MB heap
+])
+def test_the_overhead_grown_after_lost_containers_starts_from_the_one_spark_gave(overhead_conf):
+    def overhead_fixes(conf):
+        facts = replace(with_app(failed_task_count=10, failed_job_count=0), failure_reasons={"FetchFailed": 10},
+                        conf={**healthy().conf, **conf},
+                        executors=[{"executor_id": "1", "lost": True, "remove_reason": "Container killed by YARN for exceeding physical memory limits"}])
+        findings = fired(facts)
+        return [findings[rule].recommended_conf["spark.executor.memoryOverhead"] for rule in ("failed_tasks", "executor_loss")]
+
+    explicit = overhead_fixes({"spark.executor.memoryOverhead": "2048m"})
+    assert overhead_fixes(overhead_conf) == explicit != overhead_fixes({})
+
+
+def test_a_resized_heap_gets_the_overhead_its_runs_factor_gives():
+    over = with_metrics(peak_jvm_heap_bytes=1000 * MB)
+    base = fired(replace(over, conf={**over.conf, "spark.executor.memoryOverhead": "2g"}))["executor_memory_overprovisioned"]
+    factor = fired(replace(over, conf={**over.conf, "spark.yarn.executor.memoryOverhead": "2g",
+                                       "spark.executor.memoryOverheadFactor": "0.5"}))["executor_memory_overprovisioned"]
+    heap_mb = int(factor.recommended_conf["spark.executor.memory"].rstrip("m"))
+    assert factor.recommended_conf["spark.executor.memoryOverhead"] == f"{heap_mb // 2}m"
+    assert base.recommended_conf["spark.executor.memoryOverhead"] == "384m"  # Spark's minimum: 10% of the small heap is less
+
+
 def test_sql_settings_rules():
     assert "aqe_disabled" in fired(healthy(conf={**healthy().conf, "spark.sql.adaptive.enabled": "false"}))
     small = stage(2, tasks=1, shuffle_write_bytes=3 * MB)

@@ -203,7 +203,7 @@ def test_cloud_properties_and_tags_of_the_previous_release_become_maps(settings)
     [run] = store.read_arrow(CLUSTER_RUNS).to_pylist(maps_as_pydicts="strict")
 
     assert cluster["spark_conf"] == {"spark.dynamicAllocation.enabled": "true"} and cluster["tags"] == {"team": "data"}
-    assert cluster["changed_time_ms"] == 5
+    assert cluster["changed_time"] == datetime(1970, 1, 1, 0, 0, 0, 5_000, tzinfo=timezone.utc)  # 5 ms
     assert run["properties"] == {"iterations": "10", "scale": "100"}
 
 
