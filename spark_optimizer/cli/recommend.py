@@ -68,7 +68,9 @@ def recommend(
     elif output_format == "spark-submit":
         print(answer.row["spark_submit"])
     elif output_format == "databricks":
-        print(answer.row["databricks_cluster"])
+        from spark_optimizer.recommender.sparkconf import cluster_json
+
+        print(cluster_json(answer.row["databricks_cluster"]))
     else:
         from spark_optimizer.recommender.render import pareto_table, ranking_table, recommendation_view
 

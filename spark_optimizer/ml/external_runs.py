@@ -37,7 +37,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.ml.model_inputs import job_params_json
+from spark_optimizer.ml.model_inputs import stored_job_params
 
 MB = 1024 * 1024
 RUNTIME_UNITS_MS = {"ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0}
@@ -247,7 +247,7 @@ def map_runs(frame: pd.DataFrame, mapping: RunsMapping, *, source: str, job: str
         if unusable:
             skip(f"job parameter column(s) {', '.join(unusable)} hold no number")
             continue
-        row["job_params"] = job_params_json(values)
+        row["job_params"] = stored_job_params(values)
         rows.append(row)
     from spark_optimizer.tables import RUNS
 

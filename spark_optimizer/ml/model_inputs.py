@@ -43,7 +43,8 @@ def size_band(input_bytes) -> int:
 
 
 def job_params(value) -> dict[str, float]:
-    """A run's job parameters ({name: number}) from the runs table's JSON text (or a dict); {} when none."""
+    """A run's job parameters ({name: number}) from the runs table's map (a dict, or the (key, value) pairs Arrow's
+    pandas conversion gives) or JSON text; {} when none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return {}
     if isinstance(value, str):
@@ -51,8 +52,13 @@ def job_params(value) -> dict[str, float]:
     return {str(k): float(v) for k, v in dict(value).items() if v is not None}
 
 
+def stored_job_params(params: Mapping[str, float] | None) -> dict[str, float] | None:
+    """Job parameters as the runs table stores them (sorted names, numbers as doubles), None for none."""
+    return {k: float(v) for k, v in sorted(params.items())} if params else None
+
+
 def job_params_json(params: Mapping[str, float] | None) -> str | None:
-    """The canonical text of job parameters (sorted keys), None for none."""
+    """The canonical text of job parameters (sorted keys), None for none: a run's input identity (config_key)."""
     return json.dumps({k: float(v) for k, v in sorted(params.items())}, sort_keys=True) if params else None
 
 

@@ -89,6 +89,8 @@ def normalize_external_runs(runs: DataFrame, source: str, updated_at: datetime) 
     for name, value in defaults.items():
         if name not in filled.columns:
             filled = filled.withColumn(name, value)
+    if dict(filled.dtypes).get("job_params") == "string":  # {name: number} as JSON text, as the runs table once stored it
+        filled = filled.withColumn("job_params", F.from_json("job_params", "map<string,double>"))
     return conform_dataframe(RUNS, filled)
 
 
@@ -96,7 +98,8 @@ def external_runs_arrow(runs: "pd.DataFrame", source: str, updated_at: datetime)
     """The pandas counterpart of normalize_external_runs: an Arrow table conforming to RUNS."""
     import pyarrow as pa
 
-    from spark_optimizer.ml.model_inputs import job_params, job_params_json
+    from spark_optimizer.ml.model_inputs import job_params, stored_job_params
+    from spark_optimizer.tables.schema import arrow_type_of
     from spark_optimizer.tables.store import conform_arrow
 
     _missing_required(runs.columns, source)
@@ -104,13 +107,16 @@ def external_runs_arrow(runs: "pd.DataFrame", source: str, updated_at: datetime)
     for name, value in {"source": source, "succeeded": True, "updated_at": updated_at}.items():
         if name not in frame.columns:
             frame[name] = value
-    if "job_params" in frame.columns:
-        frame["job_params"] = [job_params_json(job_params(v)) for v in frame["job_params"]]
     for column in RUNS.columns:  # whole-number columns take measured floats (a runtime of 46378.9 ms) rounded
         if column.type in ("int", "long") and column.name in frame.columns and frame[column.name].dtype.kind == "f":
             frame[column.name] = frame[column.name].round().astype("Int64")
     frame = frame.astype(object).where(frame.notna(), None)
-    return conform_arrow(RUNS, pa.Table.from_pylist(frame.to_dict("records")))
+    records = frame.to_dict("records")
+    params = [stored_job_params(job_params(r.pop("job_params"))) for r in records] if "job_params" in frame.columns else None
+    table = pa.Table.from_pylist(records)
+    if params is not None:  # a dict would be taken for a struct
+        table = table.append_column("job_params", pa.array(params, type=arrow_type_of(RUNS.column("job_params"))))
+    return conform_arrow(RUNS, table)
 
 
 def add_external_runs(store: TableStore, runs: "DataFrame | pd.DataFrame", source: str, updated_at: datetime) -> int:

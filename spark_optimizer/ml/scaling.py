@@ -12,7 +12,6 @@ at few configurations gets a short curve rather than an overfitted one."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -54,21 +53,18 @@ class ScalingFit:
     beyond: "ScalingFit | None" = None
     seen_bands: tuple[int, int] | None = None
 
-    def to_json(self) -> str:
-        return json.dumps(self.coefficients, sort_keys=True)
-
     def extrapolates(self, input_bytes) -> bool:
         """True when `input_bytes` is outside the fitted size range and a curve for beyond it exists."""
         if self.beyond is None or self.seen_bands is None:
             return False
         return not self.seen_bands[0] <= size_band(input_bytes) <= self.seen_bands[1]
 
-    def beyond_json(self) -> str | None:
+    def extrapolation(self) -> dict | None:
         """The curve beyond the fitted sizes and the size range, as stored in scaling_models.extrapolation."""
         if self.beyond is None or self.seen_bands is None:
             return None
-        return json.dumps({"coefficients": self.beyond.coefficients, "memory_threshold": self.beyond.memory_threshold,
-                           "seen_bands": list(self.seen_bands)}, sort_keys=True)
+        return {"coefficients": dict(sorted(self.beyond.coefficients.items())), "memory_threshold": self.beyond.memory_threshold,
+                "seen_bands": list(self.seen_bands)}
 
     def predict_ms(self, executors, executor_cores, executor_memory_mb, shuffle_partitions, aqe_enabled, input_bytes) -> float:
         if self.extrapolates(input_bytes):
@@ -252,17 +248,16 @@ def select_scaling(runs: pd.DataFrame, profile: Mapping[str, float], term_sets: 
     return SelectedCurve(fit_scaling(runs, profile, best[1]), best[0], best[2], errors)
 
 
-def scaling_from_row(coefficients_json: str, memory_threshold: float, profile_json: str,
-                     extrapolation_json: str | None = None) -> ScalingFit:
-    def fit(coefficients: dict, threshold, **beyond) -> ScalingFit:
-        return ScalingFit(tuple(coefficients), coefficients, float(threshold), profile, **beyond)
+def scaling_from_row(coefficients: Mapping[str, float], memory_threshold: float, profile: Mapping[str, float] | None,
+                     extrapolation: Mapping | None = None) -> ScalingFit:
+    """The curve a scaling_models (or recommendations) row stores: its coefficients, profile and extrapolation."""
+    def fit(stored: Mapping[str, float], threshold, **beyond) -> ScalingFit:
+        return ScalingFit(tuple(stored), dict(stored), float(threshold), dict(profile or {}), **beyond)
 
-    profile = json.loads(profile_json or "{}")
-    if not extrapolation_json:
-        return fit(json.loads(coefficients_json), memory_threshold)
-    stored = json.loads(extrapolation_json)
-    return fit(json.loads(coefficients_json), memory_threshold, beyond=fit(stored["coefficients"], stored["memory_threshold"]),
-               seen_bands=tuple(stored["seen_bands"]))
+    if not extrapolation:
+        return fit(coefficients, memory_threshold)
+    return fit(coefficients, memory_threshold, beyond=fit(extrapolation["coefficients"], extrapolation["memory_threshold"]),
+               seen_bands=tuple(extrapolation["seen_bands"]))
 
 
 __all__ = ["AMDAHL_WAVES_TERMS", "BASIC_TERMS", "ERNEST_TERMS", "FULL_TERMS", "TERM_SETS", "ScalingFit", "SelectedCurve", "fit_scaling",

@@ -3,7 +3,6 @@ per-signature curves written to `scaling_models` for JVM-free lookups."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,7 +99,7 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
         mlflow.set_tags({f"data_version.{k}": str(v) for k, v in table_versions.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({sig: {"chosen": model.chosen[sig], "chosen_new_size": model.chosen_new_size.get(sig), **model.validation[sig],
-                               "terms": list(fit.terms), "coefficients": fit.coefficients,
+                               "terms": list(fit.terms), "coefficients": dict(sorted(fit.coefficients.items())),
                                "memory_threshold": fit.memory_threshold}
                          for sig, fit in model.scaling.items()}, "scaling_models.json")
         info = tracking.log_runtime_forest(mlflow, model.forest, model_frame(usable, model.profiles, model.forest.params))
@@ -127,15 +126,15 @@ def train_models(spark: SparkSession, store: TableStore, settings: Settings, tra
             "job_type": group["job_type"].mode().iat[0] if group["job_type"].notna().any() else None,
             "run_count": len(group),
             "config_count": len({config_key(r) for r in group.to_dict("records")}),
-            "coefficients": fit.to_json(),
+            "coefficients": dict(sorted(fit.coefficients.items())),
             "memory_threshold": fit.memory_threshold,
-            "profile": json.dumps({k: _clean(v) for k, v in model.profiles.get(signature, {}).items()}),
+            "profile": {k: v for k, v in model.profiles.get(signature, {}).items() if _clean(v) is not None},
             "scaling_mape": _clean(validation["scaling_mape"]),
             "forest_mape": _clean(validation["forest_mape"]),
             "blend_mape": _clean(validation["blend_mape"]),
             "chosen_model": model.chosen[signature],
             "chosen_model_new_size": model.chosen_new_size.get(signature),
-            "extrapolation": fit.beyond_json(),
+            "extrapolation": fit.extrapolation(),
             "peak_memory_per_core_bytes": resource.base_bytes if resource else None,
             "memory_bytes_per_input_byte": resource.bytes_per_task_byte if resource else None,
             "spill_free_data_per_memory": resource.spill_free_pressure if resource else None,

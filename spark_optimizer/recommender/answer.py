@@ -4,7 +4,6 @@ rationale). Shared by the build job and the JVM-free lookup, so both give the sa
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Mapping, Sequence
@@ -53,8 +52,8 @@ def dropped_keys(dropped: list[str]) -> set[str]:
     return {item.partition(":")[0].partition("=")[0] for item in dropped}
 
 
-def valid_configuration(conf: dict[str, str], kept: list[str],
-                        spark_version: str | None = None) -> tuple[dict[str, str], list[str], list[str]]:
+def valid_configuration(conf: dict[str, str], kept: list[dict[str, str]],
+                        spark_version: str | None = None) -> tuple[dict[str, str], list[dict[str, str]], list[str]]:
     """`conf` for the job's Spark version (a property under the name that version knows, none it lacks) and
     without the rule properties Spark would refuse; the rule properties left; what was dropped and why.
     Raises InvalidRecommendationError when the searched part itself is invalid."""
@@ -67,15 +66,14 @@ def valid_configuration(conf: dict[str, str], kept: list[str],
         elif name != key:
             renamed[key] = name
     conf = {renamed.get(k, k): v for k, v in conf.items() if property_name_for(k, version) is not None}
-    kept = [item for item in kept if property_name_for(item.partition("=")[0], version) is not None]
+    kept = [item for item in kept if property_name_for(item["property"], version) is not None]
     for item in list(kept):
-        key, _, rest = item.partition("=")
-        key = renamed.get(key, key)
-        problems = validation_problems({key: rest.rsplit(" (", 1)[0]}, version)
+        key = renamed.get(item["property"], item["property"])
+        problems = validation_problems({key: item["value"]}, version)
         if problems:
             conf = {k: v for k, v in conf.items() if k != key}
             kept = [k for k in kept if k != item]
-            dropped.append(f"{item}: {'; '.join(map(str, problems))}")
+            dropped.append(f"{item['property']}={item['value']} ({item['rule_id']}): {'; '.join(map(str, problems))}")
     if (conf.get("spark.dynamicAllocation.enabled") == "true" and "spark.dynamicAllocation.shuffleTracking.enabled" in dropped_keys(dropped)
             and conf.get("spark.shuffle.service.enabled") != "true"):
         # Before shuffle tracking (Spark 3.0) dynamic allocation ran only with the external shuffle service.
@@ -179,7 +177,7 @@ def recommend(spec: CurveSpec, input_bytes: float, catalogue: PricingCatalogue, 
                  f"{curve_note}, error: {spec.error_source}{size_note}; {memory_note}"
                  + ("" if aqe else f"; no adaptive query execution in Spark {target_version(spark_version)}: predicted "
                     "and configured without it")
-                 + (f"; rules added {', '.join(k.split('=')[0] for k in kept)}" if kept else "")
+                 + (f"; rules added {', '.join(k['property'] for k in kept)}" if kept else "")
                  + (f"; dropped for Spark {target_version(spark_version)}: {'; '.join(dropped)}" if dropped else "") + ".")
     row = {
         "recommendation_id": rec_id, "size_band": size_band(input_bytes), "input_bytes": int(input_bytes),
@@ -229,10 +227,6 @@ def human_size(num_bytes: float) -> str:
         if num_bytes >= 1024 ** power:
             return f"{num_bytes / 1024 ** power:,.3g} {unit}"
     return f"{int(num_bytes)} B"
-
-
-def observed_json(points: Sequence[Sequence[float]]) -> str:
-    return json.dumps([[int(p[0] or 0), int(p[1] or 1), int(p[2] or 0)] for p in points])
 
 
 def nan_to_none(value):

@@ -9,7 +9,6 @@ runs on the driver, one signature at a time (a few hundred candidates each).
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,10 +19,10 @@ from pyspark.sql import functions as F
 from spark_optimizer.config import Settings
 from spark_optimizer.cost import BALANCED, PricingCatalogue, load_pricing_catalogue
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.recommender.answer import SIZE_BANDS, base_id, has_aqe, nan_to_none, newest_version, observed_json, recommend
+from spark_optimizer.recommender.answer import SIZE_BANDS, base_id, has_aqe, nan_to_none, newest_version, recommend
 from spark_optimizer.recommender.confidence import calibration_from_model
 from spark_optimizer.recommender.curves import (
-    POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, validation_error,
+    POOLED_ERROR_PENALTY, UNKNOWN_ERROR, amdahl_prior, spec_from_row, stored_points, validation_error,
 )
 from spark_optimizer.recommender.sparkconf import rule_properties
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FEATURES, FINDINGS, RECOMMENDATIONS, RUNS, SCALING_MODELS
@@ -126,7 +125,7 @@ def _signature_row(model: dict, facts: dict) -> dict:
            "app_name": facts.get("app_name"), "run_count": model.get("run_count"), "config_count": model.get("config_count"),
            "model_version": model.get("model_version"), **{k: nan_to_none(model.get(k)) for k in CURVE_COLUMNS},
            "member_signatures": [model["job_signature"]], "curve_scale": 1.0,
-           "observed_points": observed_json(facts.get("points") or []), "curve_source": "own",
+           "observed_points": stored_points(facts.get("points") or []), "curve_source": "own",
            "runtime_error": error if error is not None else UNKNOWN_ERROR, "error_source": source,
            "interval_calibration": calibration_from_model(model), "spark_version": facts.get("spark_version")}
     if not facts.get("spilled"):
@@ -138,7 +137,7 @@ def _signature_row(model: dict, facts: dict) -> dict:
         cores = int(facts.get("median_total_cores") or 1)
         prior = amdahl_prior(float(facts.get("median_driver_only_ms") or 0), float(facts.get("median_runtime_ms") or 0),
                              float(facts.get("median_input_bytes") or 0), cores)
-        row.update(coefficients=json.dumps(prior), extrapolation=None, curve_source="single_run", runtime_error=max(error or 0, UNKNOWN_ERROR),
+        row.update(coefficients=prior, extrapolation=None, curve_source="single_run", runtime_error=max(error or 0, UNKNOWN_ERROR),
                    error_source=source + "; single-run prior, error assumed ±100%")
     return row
 
@@ -162,7 +161,7 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
 
     if not store.exists(SCALING_MODELS):
         raise NothingToRecommendError(f"no scaling_models table in {settings.warehouse}: run `spark-optimizer train` first")
-    models = store.read_arrow(SCALING_MODELS).to_pylist()
+    models = store.read_arrow(SCALING_MODELS).to_pylist(maps_as_pydicts="strict")
     if not models:
         raise NothingToRecommendError(f"scaling_models in {settings.warehouse} is empty: run `spark-optimizer train` first")
     catalogue = pricing(settings)
@@ -211,7 +210,7 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
         own = all(p["curve_source"] == "own" for p in pool)
         members = [p["job_signature"] for p in pool]
         error = statistics.median(p["runtime_error"] for p in pool)
-        points = [pt for p in pool for pt in json.loads(p["observed_points"])]
+        points = [pt for p in pool for pt in p["observed_points"]]
         # Written for the newest Spark its members ran (no AQE if all ran before 3.0), else 3.0.
         version = newest_version(p.get("spark_version") for p in pool)
         base = {"level": "job_type", "job_signature": None, "job_type": job_type, "app_name": None,
@@ -219,7 +218,7 @@ def build_recommendations(spark: SparkSession, store: TableStore, settings: Sett
                 "model_version": pool[0]["model_version"], "member_signatures": members, "curve_scale": 1.0,
                 "curve_source": "job_type", "runtime_error": error if own else max(error, UNKNOWN_ERROR),
                 "error_source": f"median validation error over {len(pool)} signature(s) of type {job_type}"
-                + ("" if own else " (single-run priors)"), "observed_points": observed_json(points),
+                + ("" if own else " (single-run priors)"), "observed_points": points,
                 **{k: None for k in CURVE_COLUMNS}}
         for band, _, _, size in SIZE_BANDS:
             row = dict(base, recommendation_id=base_id("job_type", job_type, band, base["model_version"], built_at.isoformat()))

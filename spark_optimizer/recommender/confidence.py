@@ -25,7 +25,6 @@ The label is the lowest of four ceilings; its reason states each fact, the limit
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -53,8 +52,8 @@ def _number(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def calibration_from_model(model: Mapping) -> str | None:
-    """The `recommendations.interval_calibration` JSON of one scaling_models row:
+def calibration_from_model(model: Mapping) -> dict | None:
+    """The `recommendations.interval_calibration` of one scaling_models row:
     {"level": 0.8, "seen": {"low": .., "high": .., "coverage": ..|null, "model": "scaling"|..}, "new_size": {...}};
     None without ratios."""
     level = _number(model.get("interval_level"))
@@ -66,18 +65,18 @@ def calibration_from_model(model: Mapping) -> str | None:
                                "model": model.get(chosen) if chosen else None}
     if level is None or not regimes:
         return None
-    return json.dumps({"level": level, **regimes}, sort_keys=True)
+    return {"level": level, **regimes}
 
 
-def pooled_calibration(members: Sequence[str | None]) -> str | None:
+def pooled_calibration(members: Sequence[Mapping | None]) -> dict | None:
     """A borrowed curve's calibration: per regime the widest of its members' intervals and the lowest of their
     coverages (unknown if any member's is); None unless every member has one at the same level."""
-    parsed = [json.loads(m) for m in members if m]
+    parsed = [m for m in members if m]
     if not parsed or len(parsed) != len(members) or len({p["level"] for p in parsed}) != 1:
         return None
     out = {"level": parsed[0]["level"]}
     for regime in REGIMES:
-        parts = [p[regime] for p in parsed if regime in p]
+        parts = [p[regime] for p in parsed if p.get(regime)]
         if len(parts) != len(parsed):
             continue
         coverages = [p["coverage"] for p in parts]
@@ -85,7 +84,7 @@ def pooled_calibration(members: Sequence[str | None]) -> str | None:
         out[regime] = {"low": min(p["low"] for p in parts), "high": max(p["high"] for p in parts),
                        "coverage": None if None in coverages else min(coverages),
                        "model": models.pop() if len(models) == 1 else "mixed"}
-    return json.dumps(out, sort_keys=True) if len(out) > 1 else None
+    return out if len(out) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -124,20 +123,19 @@ def size_was_seen(input_bytes: float, observed: Sequence[Sequence[float]]) -> bo
     return any(abs(size - float(p[0] or 0)) <= SEEN_SIZE_TOLERANCE * max(size, 1.0) for p in observed)
 
 
-def interval_at(calibration: str | None, runtime_error: float, input_bytes: float,
+def interval_at(calibration: Mapping | None, runtime_error: float, input_bytes: float,
                 observed: Sequence[Sequence[float]]) -> Interval:
     """The calibrated interval for a prediction at `input_bytes`: "seen" ratios at a size the runs had, "beyond"
     ones (when the table has them) outside the range of seen sizes, else "new_size"; or the assumed
     ±runtime_error one when the curve has no calibration."""
     if calibration:
-        parsed = json.loads(calibration)
         sizes = [float(p[0] or 0) for p in observed]
         outside = bool(sizes) and _outside(float(input_bytes), min(sizes), max(sizes)) > 0
-        regime = ("seen" if size_was_seen(input_bytes, observed) and "seen" in parsed
-                  else "beyond" if outside and "beyond" in parsed else "new_size")
-        part = parsed.get(regime) or parsed.get("seen")
+        regime = ("seen" if size_was_seen(input_bytes, observed) and calibration.get("seen")
+                  else "beyond" if outside and calibration.get("beyond") else "new_size")
+        part = calibration.get(regime) or calibration.get("seen")
         if part:
-            return Interval(part["low"], part["high"], parsed["level"], part["coverage"], regime, part.get("model"))
+            return Interval(part["low"], part["high"], calibration["level"], part["coverage"], regime, part.get("model"))
     return error_interval(runtime_error)
 
 

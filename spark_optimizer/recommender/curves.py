@@ -25,7 +25,6 @@ spark_optimizer/recommender/confidence.py.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -113,15 +112,14 @@ class Curve:
 
 
 def fit_from_row(row: Mapping) -> ScalingFit:
-    return scaling_from_row(row["coefficients"], row["memory_threshold"] or 4.0, row.get("profile") or "{}",
-                            row.get("extrapolation"))
+    return scaling_from_row(row["coefficients"], row["memory_threshold"] or 4.0, row.get("profile"), row.get("extrapolation"))
 
 
 def resource_from_row(row: Mapping) -> ResourceFit | None:
     if row.get("peak_memory_per_core_bytes") is None:
         return None
     return ResourceFit(float(row["peak_memory_per_core_bytes"]), float(row.get("memory_bytes_per_input_byte") or 0.0),
-                       row.get("spill_free_data_per_memory"), 0, json.loads(row.get("profile") or "{}"))
+                       row.get("spill_free_data_per_memory"), 0, dict(row.get("profile") or {}))
 
 
 def amdahl_prior(driver_only_ms: float, runtime_ms: float, input_bytes: float, total_cores: int) -> dict[str, float]:
@@ -163,8 +161,8 @@ class CurveSpec:
     error_source: str
     configurations: float
     observed: tuple[tuple[float, float, float], ...] = field(default_factory=tuple)
-    calibration: str | None = None
-    """`recommendations.interval_calibration` JSON (confidence.calibration_from_model); None: not calibrated."""
+    calibration: Mapping | None = None
+    """`recommendations.interval_calibration` (confidence.calibration_from_model); None: not calibrated."""
 
     def interval_at(self, input_bytes: float) -> Interval:
         return interval_at(self.calibration, self.runtime_error, input_bytes, self.observed)
@@ -175,6 +173,16 @@ class CurveSpec:
         distance = neighbour_distance(input_bytes, total_cores, self.observed)
         label, reason = confidence_label(interval, beyond_seen(input_bytes, total_cores, self.observed), self.source)
         return Trust(interval, label, reason, score(interval, self.configurations, distance), distance)
+
+
+def stored_points(points: Sequence[Sequence[float]]) -> list[dict[str, int]]:
+    """(input_bytes, total_cores, runtime_ms) points as `recommendations.observed_points` stores them."""
+    return [{"input_bytes": int(p[0] or 0), "total_cores": int(p[1] or 1), "runtime_ms": int(p[2] or 0)} for p in points]
+
+
+def point_tuples(stored: Sequence[Mapping] | None) -> tuple[tuple[int, int, int], ...]:
+    """Stored `observed_points` as (input_bytes, total_cores, runtime_ms) tuples."""
+    return tuple((p["input_bytes"], p["total_cores"], p["runtime_ms"]) for p in stored or ())
 
 
 def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveSpec:
@@ -191,8 +199,8 @@ def spec_from_row(row: Mapping, signature_rows: Mapping[str, Mapping]) -> CurveS
     resources = tuple(r for r in (resource_from_row(m) for m in member_rows) if r is not None)
     pooled = row["curve_source"] != "own"
     configurations = float(row.get("config_count") or 0) * (0.5 if pooled else 1.0)
-    observed = tuple(tuple(p) for p in json.loads(row.get("observed_points") or "[]"))
-    build_points = [p for r in signature_rows.values() for p in json.loads(r.get("observed_points") or "[]")]
+    observed = point_tuples(row.get("observed_points"))
+    build_points = [p for r in signature_rows.values() for p in point_tuples(r.get("observed_points"))]
     prior = size_prior(observed, build_points)
     # A single-run prior is not the model the training calibrated; a borrowed curve takes its members' intervals.
     calibration = {"own": row.get("interval_calibration"), "single_run": None}.get(

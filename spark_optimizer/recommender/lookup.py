@@ -21,7 +21,7 @@ from spark_optimizer.errors import SparkOptimizerError, TableNotFoundError
 from spark_optimizer.recommender.answer import PLAN_CLOUDS, lookup_id, recommend
 from spark_optimizer.recommender.curves import spec_from_row
 from spark_optimizer.recommender.search import SPOT_SHARE, CandidateConfig, SearchResult, objective_for
-from spark_optimizer.recommender.sparkconf import Resources
+from spark_optimizer.recommender.sparkconf import RECOMMENDATION_TAG, Resources, rules_of, without_nulls
 from spark_optimizer.tables.migrate import delta_logical_type, due_upgrades
 from spark_optimizer.tables.recommendations import RECOMMENDATIONS
 
@@ -67,19 +67,31 @@ def read_rows(settings: Settings) -> list[dict]:
 
         TableStore(None, settings, backend=DeltaRsBackend()).upgrade(RECOMMENDATIONS)  # written by an earlier release
         table = DeltaTable(path)
-    maps = {f.name for f in table.schema().fields if type(f.type).__name__ == "MapType"}
+    types = {f.name: f.type for f in table.schema().fields}
     rows = []
     for batch in table.scan():
         names = [field.name for field in batch.schema]
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        # arro3 gives a map as (key, value) pairs; callers get a dict, as Spark's rows give.
-        columns = [[v if v is None else dict(v) for v in c] if n in maps else c for n, c in zip(names, columns)]
+        columns = [[_with_dicts(v, types[n]) for v in batch.column(i).to_pylist()] for i, n in enumerate(names)]
         # arro3 gives zone-aware timestamps a zoneinfo.ZoneInfo; callers get datetime.timezone.utc, as before.
         for i, column in enumerate(batch.schema):
             if column.type.tz:
                 columns[i] = [v and v.astimezone(timezone.utc) for v in columns[i]]
         rows.extend(dict(zip(names, values)) for values in zip(*columns))
     return rows
+
+
+def _with_dicts(value, delta_type):
+    """arro3 gives a map, at any depth, as (key, value) pairs; callers get a dict, as Spark's rows give."""
+    if value is None:
+        return None
+    kind = type(delta_type).__name__
+    if kind == "MapType":
+        return {k: _with_dicts(v, delta_type.value_type) for k, v in value}
+    if kind == "StructType":
+        return {f.name: _with_dicts(value[f.name], f.type) for f in delta_type.fields}
+    if kind == "ArrayType":
+        return [_with_dicts(v, delta_type.element_type) for v in value]
+    return value
 
 
 def latest_build(rows: list[dict]) -> list[dict]:
@@ -135,11 +147,7 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
             configs: list[CandidateConfig] | None = None) -> tuple[dict, SearchResult]:
     signature_rows = {r["job_signature"]: r for r in build if r["level"] == "signature"}
     spec = spec_from_row(base, signature_rows)
-    rules = {}
-    for item in base.get("rule_properties") or []:
-        key, _, rest = item.partition("=")
-        value, _, rule = rest.rpartition(" (")
-        rules[key] = (value, rule.rstrip(")"))
+    rules = rules_of(base.get("rule_properties"))
     name = base["app_name"] or base["job_signature"] if base["level"] == "signature" else f"{base['job_type']} jobs"
     row, result = recommend(spec, input_bytes, catalogue, cloud=cloud, objective=objective, deadline_s=deadline_s,
                             budget=budget, spot_share=spot_share, driver_memory_mb=int(base["driver_memory_mb"] or 2048),
@@ -149,8 +157,8 @@ def _answer(base: dict, build: list[dict], input_bytes: float, catalogue: Pricin
     s = result.best.shape
     resources = Resources(s.executors, s.executor_cores, s.executor_memory_mb, row["shuffle_partitions"], 0)
     new_id = lookup_id(base["recommendation_id"], resources, input_bytes)
-    for key in ("spark_submit", "databricks_cluster"):
-        row[key] = row[key].replace(base["recommendation_id"], new_id)
+    row["spark_submit"] = row["spark_submit"].replace(base["recommendation_id"], new_id)
+    row["databricks_cluster"]["spark_conf"][RECOMMENDATION_TAG] = new_id
     row["recommendation_id"] = new_id
     keep = {k: base[k] for k in ("level", "job_signature", "job_type", "app_name", "member_signatures", "curve_scale",
                                   "run_count", "config_count", "model_version", "table_versions", "pricing_as_of", "built_at")}
@@ -264,9 +272,8 @@ def read_candidates(path: str) -> list[dict]:
 def as_json(answer: LookupAnswer) -> str:
     def plain(row: dict) -> dict:
         out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-        for key in ("spark_conf", "instance_plans", "databricks_cluster", "observed_points"):
-            if isinstance(out.get(key), str):
-                out[key] = json.loads(out[key])
+        if out.get("databricks_cluster"):
+            out["databricks_cluster"] = without_nulls(out["databricks_cluster"])
         return out
 
     doc = plain(answer.row)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -11,6 +9,7 @@ from rich.text import Text
 
 from spark_optimizer.cost import format_duration
 from spark_optimizer.recommender.answer import human_size
+from spark_optimizer.recommender.sparkconf import cluster_json
 
 
 def _money(currency: str, value) -> str:
@@ -77,7 +76,7 @@ def clouds_table(answer) -> Table:
 
 
 def databricks_fragment(answer) -> str:
-    return json.dumps(json.loads(answer.row["databricks_cluster"]), indent=2)
+    return cluster_json(answer.row["databricks_cluster"])
 
 
 def ranking_table(answer) -> Table:

@@ -51,8 +51,8 @@ def rule_properties(findings: Iterable[Mapping]) -> dict[str, tuple[str, str]]:
 
 
 def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]],
-                     aqe_enabled: bool = True) -> tuple[dict[str, str], list[str]]:
-    """The whole configuration, and the rule properties kept (key=value (rule_id)); adaptive query
+                     aqe_enabled: bool = True) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The whole configuration, and the rule properties kept ({property, value, rule_id}); adaptive query
     execution only when the job's Spark has it (`aqe_enabled`: 3.0+)."""
     rule_values = {key: value for key, (value, _) in rules.items()}
     overhead = max(default_memory_overhead_mb(r.executor_memory_mb), conf_mb(rule_values, "spark.executor.memoryOverhead") or 0)
@@ -82,7 +82,7 @@ def spark_properties(r: Resources, rules: Mapping[str, tuple[str, str]],
         if key in SEARCHED or key in ("spark.executor.memoryOverhead", "spark.driver.memory"):
             continue
         conf[key] = value
-        kept.append(f"{key}={value} ({rule_id})")
+        kept.append({"property": key, "value": value, "rule_id": rule_id})
     return conf, kept
 
 
@@ -91,9 +91,14 @@ def spark_submit(conf: Mapping[str, str], recommendation_id: str) -> str:
     return "spark-submit " + " ".join(f"--conf {k}={v}" for k, v in items.items())
 
 
-def databricks_cluster(conf: Mapping[str, str], r: Resources, plan, recommendation_id: str, spot_share: float) -> str:
-    """Cluster JSON for the Jobs/Clusters API: Databricks runs one executor per worker node, so the
-    worker count is the number of nodes the cost model packed the executors onto."""
+def rules_of(kept: Iterable[Mapping[str, str]] | None) -> dict[str, tuple[str, str]]:
+    """{property: (value, rule_id)} of stored `recommendations.rule_properties` (the inverse of spark_properties' `kept`)."""
+    return {item["property"]: (item["value"], item["rule_id"]) for item in kept or []}
+
+
+def databricks_cluster(conf: Mapping[str, str], r: Resources, plan, recommendation_id: str, spot_share: float) -> dict:
+    """Cluster spec for the Jobs/Clusters API (`recommendations.databricks_cluster`): Databricks runs one executor
+    per worker node, so the worker count is the number of nodes the cost model packed the executors onto."""
     spark_conf = {k: v for k, v in conf.items() if k not in (
         "spark.executor.instances", "spark.executor.cores", "spark.executor.memory", "spark.executor.memoryOverhead",
         "spark.driver.memory", "spark.dynamicAllocation.enabled", "spark.dynamicAllocation.minExecutors",
@@ -109,4 +114,16 @@ def databricks_cluster(conf: Mapping[str, str], r: Resources, plan, recommendati
     if spot_share > 0 and plan is not None:
         on_demand = workers - round(spot_share * workers)
         cluster["aws_attributes"] = {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": on_demand + 1}
-    return json.dumps(cluster, indent=2)
+    return cluster
+
+
+def without_nulls(value):
+    """A stored struct as the API takes it: its null fields left out (a struct read back has every field)."""
+    if isinstance(value, Mapping):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def cluster_json(cluster: Mapping | None) -> str:
+    """The Databricks cluster spec as ready-to-paste JSON."""
+    return json.dumps(without_nulls(cluster or {}), indent=2)

@@ -1,12 +1,12 @@
 from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
-from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, json_object_of_doubles
 
 RUNS = TableSpec(
     name="runs",
     description="The generic training set of the runtime and resource models: one row per run of a job, from event logs "
     "or any other source (cloud job runs, external benchmarks, feedback); configuration, input size, runtime.",
     keys=("run_id",),
-    schema_version=3,
+    schema_version=4,
     columns=(
         Column("run_id", "string", "app_id/attempt_id for event-log runs; the source's id otherwise"),
         Column("source", "string", "eventlog|external|feedback"),
@@ -43,12 +43,15 @@ RUNS = TableSpec(
         Column("machine_type", "string", "instance type of every worker node (external runs; resolved through the pricing catalogue)"),
         Column("nodes", "int", "worker node count (external runs)"),
         Column("cloud", "string", "pricing-catalogue cloud of machine_type"),
-        Column("job_params", "string", "JSON {name: number}: the job's own parameters (iterations, features, lines...), model inputs; "
+        Column("job_params", "map<string,double>", "{name: number}: the job's own parameters (iterations, features, lines...), model inputs; "
                "runs with different parameters at one input size are different inputs, not repeats"),
         Column("price_per_hour", "double", "catalogue price of the cluster's worker nodes per hour (on demand, platform fee included)"),
         Column("cost", "double", "measured cost of the run when the source states it"),
         Column("skip_reason", "string", "why training leaves this run out (null: it is used), e.g. failed run, no configuration"),
         Column("updated_at", "timestamp"),
     ),
-    upgrades=(ColumnUpgrade("start_time", "long", epoch_ms_to_timestamp, old_name="start_time_ms"),),
+    upgrades=(
+        ColumnUpgrade("start_time", "long", epoch_ms_to_timestamp, old_name="start_time_ms"),
+        ColumnUpgrade("job_params", "string", json_object_of_doubles),
+    ),
 )

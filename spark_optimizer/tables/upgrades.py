@@ -50,6 +50,51 @@ def json_object_of_longs(text: str) -> dict[str, int] | None:
     return {str(k): int(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def json_object_of_doubles(text: str) -> dict[str, float] | None:
+    """A JSON object as {key: number}; null values and values that are no number are left out."""
+    value = json_object(text)
+    return None if value is None else _doubles(value)
+
+
+def _doubles(value: dict) -> dict[str, float]:
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def json_curve(text: str) -> dict[str, Any] | None:
+    """A stored curve {"coefficients": {...}, "memory_threshold": x, "seen_bands": [low, high]} with typed values."""
+    value = json_object(text)
+    if value is None:
+        return None
+    coefficients = value.get("coefficients")
+    return {"coefficients": _doubles(coefficients) if isinstance(coefficients, dict) else None,
+            "memory_threshold": value.get("memory_threshold"),
+            "seen_bands": [int(b) for b in value.get("seen_bands") or []]}
+
+
+def json_observed_points(text: str) -> list[dict[str, float]] | None:
+    """[[input_bytes, total_cores, runtime_ms], ...] stored as text, as a list of named points."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    return [{"input_bytes": p[0], "total_cores": p[1], "runtime_ms": p[2]} for p in value if isinstance(p, list) and len(p) == 3]
+
+
+def rule_property_items(items: Iterable[str]) -> list[dict[str, str]]:
+    """["key=value (rule_id)", ...] as [{"property", "value", "rule_id"}, ...]; items without a key are dropped."""
+    out = []
+    for item in items:
+        text, rule_id = (item or "").strip(), None
+        if text.endswith(")") and " (" in text:
+            text, _, rule_id = text[:-1].rpartition(" (")
+        key, _, value = text.partition("=")
+        if key.strip():
+            out.append({"property": key.strip(), "value": value.strip(), "rule_id": rule_id})
+    return out
+
+
 def key_value_pairs(items: Iterable[str]) -> dict[str, str]:
     """["k=v", ...] as {k: v} (a value may itself hold '='); items without a key are dropped."""
     out: dict[str, str] = {}

@@ -35,7 +35,7 @@ def test_c3o_rows_resolve_machine_types_through_the_catalogue(tmp_path):
     assert runs.iloc[1]["executor_memory_mb"] > c4["executor_memory_mb"]  # an r4.large has more memory than a c4.2xlarge
     assert c4["price_per_hour"] > 2 * 0.398  # two nodes at the EC2 price plus the EMR fee
     assert c4["runtime_ms"] == 150_000 and c4["input_bytes"] == 15150 * MB
-    assert json.loads(c4["job_params"]) == {"line_length": 100.0, "lines": 150000000.0, "p_occurrence": 0.5}
+    assert c4["job_params"] == {"line_length": 100.0, "lines": 150000000.0, "p_occurrence": 0.5}
 
 
 def test_runs_that_differ_only_in_job_parameters_or_exact_size_are_not_repeats(tmp_path):

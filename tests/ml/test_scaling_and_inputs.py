@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from spark_optimizer.ml.model_inputs import GB, MB, config_key, derived_inputs, error_summary, signature_profiles, size_band
@@ -15,6 +15,7 @@ from spark_optimizer.ml.resource_model import fit_resource
 from spark_optimizer.ml.scaling import (
     ERNEST_TERMS, FULL_TERMS, fit_scaling, leave_one_config_out_mape, scaling_from_row, select_scaling,
 )
+from spark_optimizer.tables import SCALING_MODELS
 
 PROFILE = {"shuffle_input_ratio": 0.5}
 
@@ -127,9 +128,12 @@ def test_a_stored_curve_keeps_its_curve_for_beyond_the_sizes_it_was_fitted_on():
     inside = fit_scaling(pd.DataFrame([run(1, 1, 2048, 8, 1.0, 20), run(2, 2, 2048, 8, 1.0, 9)]), PROFILE, ("fixed", "per_core"))
     beyond = fit_scaling(pd.DataFrame([run(1, 1, 2048, 8, 1.0, 30), run(2, 2, 2048, 8, 4.0, 40)]), PROFILE, ("fixed", "input"))
     fit = replace(inside, beyond=beyond, seen_bands=(size_band(1 * GB), size_band(2 * GB)))
-    stored = scaling_from_row(fit.to_json(), fit.memory_threshold, json.dumps(PROFILE), fit.beyond_json())
+    [row] = pa.Table.from_pylist([{"coefficients": fit.coefficients, "memory_threshold": fit.memory_threshold, "profile": PROFILE,
+                                   "extrapolation": fit.extrapolation()}], schema=SCALING_MODELS.arrow_schema()
+                                 ).to_pylist(maps_as_pydicts="strict")  # as scaling_models stores and gives it back
+    stored = scaling_from_row(row["coefficients"], row["memory_threshold"], row["profile"], row["extrapolation"])
     for size in (0.5, 1.0, 1.5, 2.0, 8.0):
         assert stored.predict_ms(2, 2, 2048, 8, False, size * GB) == pytest.approx(fit.predict_ms(2, 2, 2048, 8, False, size * GB))
     assert stored.predict_ms(2, 2, 2048, 8, False, 8 * GB) == pytest.approx(beyond.predict_ms(2, 2, 2048, 8, False, 8 * GB))
     assert stored.predict_ms(2, 2, 2048, 8, False, 1.5 * GB) == pytest.approx(inside.predict_ms(2, 2, 2048, 8, False, 1.5 * GB))
-    assert scaling_from_row(inside.to_json(), inside.memory_threshold, "{}").beyond is None
+    assert scaling_from_row(inside.coefficients, inside.memory_threshold, {}).beyond is None

@@ -4,7 +4,6 @@ inside the runs behind the curve; the reason names the facts, the limiting ones 
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -62,15 +61,15 @@ def test_distance_counts_doublings_of_size_and_cores_outside_the_seen_range():
 
 
 def test_calibration_comes_from_the_scaling_models_columns_and_pools_to_the_widest():
-    own = json.loads(calibration_from_model(model_row()))
+    own = calibration_from_model(model_row())
     assert own == {"level": 0.8, "seen": {"low": 0.9, "high": 1.1, "coverage": 0.8, "model": "scaling"},
                    "new_size": {"low": 0.7, "high": 1.35, "coverage": 0.75, "model": "scaling"}}
     assert calibration_from_model({"interval_level": 0.8, "interval_low_ratio": None}) is None
     # Coverage columns the table does not have yet read as "not measured".
     no_coverage = {k: v for k, v in model_row().items() if "coverage" not in k}
-    assert json.loads(calibration_from_model(no_coverage))["seen"]["coverage"] is None
-    pooled = json.loads(pooled_calibration([calibration_from_model(model_row()),
-                                            calibration_from_model(model_row(low=0.8, high=1.05, coverage=0.7))]))
+    assert calibration_from_model(no_coverage)["seen"]["coverage"] is None
+    pooled = pooled_calibration([calibration_from_model(model_row()),
+                                 calibration_from_model(model_row(low=0.8, high=1.05, coverage=0.7))])
     assert pooled["seen"] == {"low": 0.8, "high": 1.1, "coverage": 0.7, "model": "scaling"}
     assert pooled_calibration([calibration_from_model(model_row()), None]) is None  # a single-run member
 
@@ -82,7 +81,7 @@ def test_the_seen_ratios_apply_at_a_size_the_job_ran_at_and_the_new_size_ones_el
     assert (at_seen.regime, at_seen.low_ratio, at_seen.high_ratio) == ("seen", 0.9, 1.1)
     assert (elsewhere.regime, elsewhere.low_ratio, elsewhere.high_ratio) == ("new_size", 0.7, 1.35)
     # Ratios calibrated on extrapolations, when the table has them, apply beyond the seen sizes only.
-    with_beyond = json.dumps({**json.loads(calibration), "beyond": {"low": 0.5, "high": 1.8, "coverage": 0.8, "model": None}})
+    with_beyond = {**calibration, "beyond": {"low": 0.5, "high": 1.8, "coverage": 0.8, "model": None}}
     assert interval_at(with_beyond, 0.3, 3 * GB, OBSERVED).regime == "new_size"
     assert (interval_at(with_beyond, 0.3, 30 * GB, OBSERVED).regime, interval_at(with_beyond, 0.3, 30 * GB, OBSERVED).high_ratio) == ("beyond", 1.8)
     assumed = interval_at(None, 0.3, 3 * GB, OBSERVED)

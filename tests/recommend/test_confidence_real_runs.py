@@ -5,7 +5,6 @@ cores are from the runs."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def test_the_signature_row_states_the_calibrated_interval_and_its_reason(c3o_bui
 
     settings, model = c3o_build
     row = next(r for r in latest_build(read_rows(settings)) if r["level"] == "signature")
-    calibration = json.loads(row["interval_calibration"])
+    calibration = row["interval_calibration"]
     assert calibration["level"] == model["interval_level"] == row["interval_level"]
     assert calibration["seen"]["low"] == model["interval_low_ratio"] and calibration["seen"]["high"] == model["interval_high_ratio"]
     assert calibration["new_size"]["high"] == model["new_size_interval_high_ratio"]
@@ -68,11 +67,11 @@ def test_far_beyond_the_seen_sizes_the_label_drops_and_says_why(c3o_build):
     settings, model = c3o_build
     answer = lookup(settings, signature=model["job_signature"])
     row = answer.row
-    largest = max(p[0] for p in json.loads(answer.base["observed_points"]))
+    largest = max(p["input_bytes"] for p in answer.base["observed_points"])
     far = lookup(settings, signature=model["job_signature"], input_bytes=largest * 8).row
     assert far["confidence_label"] == "low"
     assert "8x beyond the seen input sizes" in far["confidence_reason"]
-    calibration = json.loads(far["interval_calibration"])
+    calibration = far["interval_calibration"]
     regime = calibration.get("beyond") or calibration["new_size"]  # ratios calibrated on extrapolations when stored
     assert far["runtime_high_ms"] / far["predicted_runtime_ms"] == pytest.approx(regime["high"], rel=1e-3)
     assert far["input_bytes"] > 10 * GB and far["predicted_runtime_ms"] > row["predicted_runtime_ms"]
@@ -87,6 +86,6 @@ def test_the_stored_coverage_is_measured_and_the_reason_states_it(c3o_build):
     for name in ("new_size_interval_coverage", "beyond_interval_coverage"):
         assert model[name] is None or 0.0 <= model[name] <= 1.0
     row = next(r for r in latest_build(read_rows(settings)) if r["level"] == "signature")
-    assert json.loads(row["interval_calibration"])["seen"]["coverage"] == coverage
+    assert row["interval_calibration"]["seen"]["coverage"] == coverage
     assert f"held-out coverage {coverage:.0%} of a stated {model['interval_level']:.0%}" in row["confidence_reason"]
     assert "not measured" not in row["confidence_reason"]

@@ -57,7 +57,7 @@ def test_one_row_per_signature_and_per_job_type_band(built):
     assert {r["confidence_label"] for r in signatures} == {"low"}
     assert len({r["confidence"] for r in rows}) > 3  # computed, not a constant
     taxi = next(r for r in signatures if r["job_signature"].startswith("newyorktaxidata"))
-    assert json.loads(taxi["coefficients"])["per_core"] > 0 and taxi["input_bytes"] == 3892162000
+    assert taxi["coefficients"]["per_core"] > 0 and taxi["input_bytes"] == 3892162000
 
 
 def test_rows_come_back_as_plain_python_values(built):

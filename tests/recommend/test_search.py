@@ -3,7 +3,6 @@ and confidence: pure Python, curves with hand-set coefficients."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -113,7 +112,7 @@ def test_the_recommendation_row_carries_fragments_interval_and_rationale(catalog
     assert conf["spark.executor.instances"] == str(result.best.shape.executors)  # the search wins over a rule
     assert conf["spark.sql.autoBroadcastJoinThreshold"] == "64m" and row["methods"] == ["model", "rules"]
     assert "--conf spark.optimizer.recommendationId=rec-0123456789ab" in row["spark_submit"]
-    assert json.loads(row["databricks_cluster"])["spark_conf"]["spark.optimizer.recommendationId"] == "rec-0123456789ab"
+    assert row["databricks_cluster"]["spark_conf"]["spark.optimizer.recommendationId"] == "rec-0123456789ab"
     assert row["runtime_low_ms"] < row["predicted_runtime_ms"] < row["runtime_high_ms"]
     assert row["runtime_high_ms"] == pytest.approx(row["predicted_runtime_ms"] * 1.12, rel=1e-3)
     assert set(row["instance_plans"]) == {"aws", "gcp", "azure", "databricks-aws"}
@@ -160,9 +159,8 @@ def test_a_signature_row_evaluates_its_curve_for_beyond_the_sizes_it_ran_at():
     inside = {"fixed": 10.0, "per_core": 20.0}
     beyond = {"fixed": 2.0, "per_core": 20.0, "input": 6.0, "executors": 1.5, "waves": 0.05}
     model_row = {"job_signature": "nightly#c", "job_type": "etl", "run_count": 12, "config_count": 6,
-                 "coefficients": json.dumps(inside), "memory_threshold": 4.0, "profile": "{}", "scaling_mape": 0.05,
-                 "extrapolation": json.dumps({"coefficients": beyond, "memory_threshold": 4.0,
-                                              "seen_bands": [band_of(1 * GB), band_of(2 * GB)]})}
+                 "coefficients": inside, "memory_threshold": 4.0, "profile": {}, "scaling_mape": 0.05,
+                 "extrapolation": {"coefficients": beyond, "memory_threshold": 4.0, "seen_bands": [band_of(1 * GB), band_of(2 * GB)]}}
     row = _signature_row(model_row, {"points": [(1 * GB, 2, 30_000), (2 * GB, 4, 30_000)]})
     predicted = spec_from_row(row, {}).curve.predict_ms
     assert predicted(2, 2, 4096, 32, False, 8 * GB) == pytest.approx(1000 * (2 + 20 * 2 + 6 * 8 + 1.5 * 2 + 0.05 * 8))
