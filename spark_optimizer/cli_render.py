@@ -107,6 +107,7 @@ def applications_table(store: Any, warehouse: str) -> Table:
     """Every ingested attempt with its bottleneck and most severe finding (the quickstart's overview)."""
     from spark_optimizer.rules.model import finding_order
     from spark_optimizer.tables import APP_METRICS, APPLICATIONS, FINDINGS
+    from spark_optimizer.tables.instants import epoch_ms
 
     metrics = {(r["app_id"], r["attempt_id"]): r for r in store.read_arrow(APP_METRICS).to_pylist()}
     findings: dict = {}
@@ -114,7 +115,7 @@ def applications_table(store: Any, warehouse: str) -> Table:
         findings.setdefault((f["app_id"], f["attempt_id"]), []).append(f)
     table = Table("app_id/attempt", "name", "spark", "platform", "duration s", "executors", "tasks", "failed",
                   "bottleneck", "findings", "most severe finding", title=f"applications in {warehouse}")
-    for row in sorted(store.read_arrow(APPLICATIONS).to_pylist(), key=lambda r: r["start_time_ms"] or 0):
+    for row in sorted(store.read_arrow(APPLICATIONS).to_pylist(), key=lambda r: epoch_ms(r["start_time"]) or 0):
         key = (row["app_id"], row["attempt_id"])
         top = findings.get(key, [])
         table.add_row(attempt_ref(*key), (row["app_name"] or "")[:28], row["spark_version"], row["platform"],

@@ -43,7 +43,7 @@ class AnalyzeSummary:
 def unusable_reason() -> F.Column:
     """Why an application's metrics cannot be computed (null: they can)."""
     return (
-        F.when(F.col("start_time_ms").isNull(), F.lit("no application start event (a log fragment): no time span to measure"))
+        F.when(F.col("start_time").isNull(), F.lit("no application start event (a log fragment): no time span to measure"))
         .when(F.col("duration_ms").isNull() | (F.col("duration_ms") <= 0), F.lit("no event after the application start: no duration"))
     )
 

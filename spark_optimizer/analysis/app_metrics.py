@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from spark_optimizer import defaults
 from spark_optimizer.tables.app_metrics import APP_METRICS
+from spark_optimizer.tables.instants import epoch_ms_column
 
 KEY = ["app_id", "attempt_id"]
 
@@ -108,15 +109,16 @@ def executor_busy_time(tasks: DataFrame) -> DataFrame:
     Tasks sorted by launch time; a task opens a new busy island when it starts after every
     earlier task finished (running max of finish times over the preceding rows).
     """
-    timed = tasks.where(F.col("launch_time_ms").isNotNull() & F.col("finish_time_ms").isNotNull())
-    ordered = Window.partitionBy(*KEY).orderBy("launch_time_ms", "task_id")
-    previous_max_finish = F.max("finish_time_ms").over(ordered.rowsBetween(Window.unboundedPreceding, -1))
+    timed = tasks.where(F.col("launch_time").isNotNull() & F.col("finish_time").isNotNull()).select(
+        *KEY, "task_id", epoch_ms_column("launch_time").alias("launch_ms"), epoch_ms_column("finish_time").alias("finish_ms"))
+    ordered = Window.partitionBy(*KEY).orderBy("launch_ms", "task_id")
+    previous_max_finish = F.max("finish_ms").over(ordered.rowsBetween(Window.unboundedPreceding, -1))
     islands = (
         timed.withColumn("prev_max_finish", previous_max_finish)
-        .withColumn("new_island", (F.col("prev_max_finish").isNull() | (F.col("launch_time_ms") > F.col("prev_max_finish"))).cast("int"))
+        .withColumn("new_island", (F.col("prev_max_finish").isNull() | (F.col("launch_ms") > F.col("prev_max_finish"))).cast("int"))
         .withColumn("island", F.sum("new_island").over(ordered.rowsBetween(Window.unboundedPreceding, 0)))
         .groupBy(*KEY, "island")
-        .agg((F.max("finish_time_ms") - F.min("launch_time_ms")).alias("island_ms"))
+        .agg((F.max("finish_ms") - F.min("launch_ms")).alias("island_ms"))
     )
     return islands.groupBy(*KEY).agg(F.sum("island_ms").cast("long").alias("executor_busy_ms"))
 
@@ -128,15 +130,17 @@ def allocated_cores(applications: DataFrame, executors: DataFrame) -> DataFrame:
     Executor times are clamped to the application's span: an incomplete application ends at its last
     event, and no cost is counted after it (or before it started).
     """
-    app_end = applications.select(*KEY, "end_time_ms", "start_time_ms", "master")
-    workers = executors.join(app_end, KEY).where(~F.col("is_driver") | F.col("master").rlike(r"^local(\[|$)"))
+    app_end = applications.select(*KEY, epoch_ms_column("end_time").alias("end_ms"),
+                                  epoch_ms_column("start_time").alias("start_ms"), "master")
+    workers = executors.withColumn("add_ms", epoch_ms_column("add_time")).withColumn(
+        "remove_ms", epoch_ms_column("remove_time")).join(app_end, KEY).where(~F.col("is_driver") | F.col("master").rlike(r"^local(\[|$)"))
     # An executor the log names without cores and without a task (a corrupted or partial event) held nothing we can count.
     workers = workers.where(F.col("total_cores").isNotNull() | (F.coalesce("task_count", F.lit(0)) > 0))
 
     def clamped(column: str, default: str) -> SparkColumn:
-        return F.least(F.greatest(F.coalesce(column, default), F.col("start_time_ms")), F.col("end_time_ms"))
+        return F.least(F.greatest(F.coalesce(column, default), F.col("start_ms")), F.col("end_ms"))
 
-    alive_ms = F.greatest(F.lit(0), clamped("remove_time_ms", "end_time_ms") - clamped("add_time_ms", "start_time_ms"))
+    alive_ms = F.greatest(F.lit(0), clamped("remove_ms", "end_ms") - clamped("add_ms", "start_ms"))
     return workers.groupBy(*KEY).agg(
         F.sum(alive_ms * F.coalesce("total_cores", F.lit(1))).cast("double").alias("allocated_core_ms"),
         F.sum(F.when(~F.col("is_driver") & (F.col("task_count") == 0), 1).otherwise(0)).cast("int").alias("idle_executor_count"),

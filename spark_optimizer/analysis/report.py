@@ -15,6 +15,7 @@ from spark_optimizer.rules.suggestions import MergedConfiguration, merge_finding
 from spark_optimizer.rules.model import finding_order
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, SPARK_CONF, STAGE_METRICS
 from spark_optimizer.tables.findings import FINDINGS, evidence_from_stored
+from spark_optimizer.tables.instants import epoch_ms
 from spark_optimizer.tables.store import TableStore
 
 
@@ -32,7 +33,7 @@ def _rows_for(table: pa.Table, app_id: str, attempt_id: str | None = None) -> li
 def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
     """'APP_ID' (latest attempt) or 'APP_ID/ATTEMPT' -> (app_id, attempt_id)."""
     app_id, attempt = parse_attempt_ref(app_ref)
-    rows = _rows_for(store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time_ms"]), app_id)
+    rows = _rows_for(store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time"]), app_id)
     if not rows:
         known = store.read_arrow(APPLICATIONS).column("app_id").to_pylist()
         similar = [k for k in known if app_id.lower() in k.lower()][:5]
@@ -42,7 +43,7 @@ def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
         if attempt not in {r["attempt_id"] for r in rows}:
             raise ApplicationNotFoundError(f"application {app_id!r} has no attempt {attempt!r}; attempts: {sorted(r['attempt_id'] for r in rows)}")
         return app_id, attempt
-    latest = max(rows, key=lambda r: (r["start_time_ms"] or 0, r["attempt_id"]))
+    latest = max(rows, key=lambda r: (epoch_ms(r["start_time"]) or 0, r["attempt_id"]))
     return app_id, latest["attempt_id"]
 
 
@@ -132,10 +133,8 @@ def list_applications(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Ingested application attempts, newest first, with their bottleneck when analyzed."""
-    from datetime import datetime, timezone
-
     apps = store.read_arrow(APPLICATIONS).select(
-        ["app_id", "attempt_id", "app_name", "start_time_ms", "status", "duration_ms", "platform", "executors_added",
+        ["app_id", "attempt_id", "app_name", "start_time", "status", "duration_ms", "platform", "executors_added",
          "task_count", "failed_task_count"]
     ).to_pylist()
     bottlenecks = {}
@@ -144,7 +143,7 @@ def list_applications(
                        for r in store.read_arrow(APP_METRICS).select(["app_id", "attempt_id", "bottleneck"]).to_pylist()}
     rows = []
     for r in apps:
-        start = r["start_time_ms"] or 0
+        start = epoch_ms(r["start_time"]) or 0
         if name and name.lower() not in (r["app_name"] or "").lower() and name.lower() not in r["app_id"].lower():
             continue
         if (status and r["status"] != status) or (platform and r["platform"] != platform):
@@ -154,7 +153,7 @@ def list_applications(
         if min_duration_ms and (r["duration_ms"] or 0) < min_duration_ms:
             continue
         r["bottleneck"] = bottlenecks.get((r["app_id"], r["attempt_id"]))
-        r["start"] = datetime.fromtimestamp(start / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M") if start else "-"
+        r["start"] = r["start_time"].strftime("%Y-%m-%d %H:%M") if r["start_time"] else "-"
         rows.append(r)
-    rows.sort(key=lambda r: r["start_time_ms"] or 0, reverse=True)
+    rows.sort(key=lambda r: epoch_ms(r["start_time"]) or 0, reverse=True)
     return rows[:limit] if limit else rows

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from spark_optimizer.errors import SparkOptimizerError
+from spark_optimizer.tables.instants import epoch_ms, iso_utc
 
 if TYPE_CHECKING:
     from spark_optimizer.tables.store import TableStore
@@ -195,8 +196,8 @@ def _job_groups(
     for job_id, stage_ids in units.items():
         tasks = [t for s in stage_ids for t in stage_tasks[s]]
         start, end = job_span.get(job_id, (None, None))
-        start = start if start is not None else min(t["launch_time_ms"] for t in tasks)
-        end = end if end is not None else max(t["finish_time_ms"] for t in tasks)
+        start = start if start is not None else min(t["launch_ms"] for t in tasks)
+        end = end if end is not None else max(t["finish_ms"] for t in tasks)
         spans.append((start, max(start, end), job_id))
     groups: list[list[int]] = []
     group_end = None
@@ -232,9 +233,10 @@ def _wall_window(app_row: Mapping, allow_incomplete: bool) -> tuple[int, int]:
             f"application {app_id}: the log is incomplete (no ApplicationEnd), so its wall time is unknown; "
             "pass allow_incomplete=True to replay what was logged up to the last event"
         )
-    start_ms, end_ms = app_row.get("start_time_ms"), app_row.get("end_time_ms")
+    start_ms, end_ms = epoch_ms(app_row.get("start_time")), epoch_ms(app_row.get("end_time"))
     if start_ms is None or end_ms is None or end_ms < start_ms:
-        raise WhatIfError(f"application {app_id}: start_time_ms={start_ms}, end_time_ms={end_ms}; a wall time is needed")
+        raise WhatIfError(f"application {app_id}: start_time={iso_utc(app_row.get('start_time'))}, "
+                          f"end_time={iso_utc(app_row.get('end_time'))}; a wall time is needed")
     return start_ms, end_ms
 
 
@@ -242,15 +244,26 @@ def _for_app(rows: Iterable[Mapping], app_id: str, attempt_id: str) -> list[Mapp
     return [r for r in rows if r.get("app_id", app_id) == app_id and (r.get("attempt_id", attempt_id) or "") == attempt_id]
 
 
+def _timed_tasks(tasks: Iterable[Mapping]) -> list[dict]:
+    """The tasks with a launch and a finish time, as the fields the replay reads (times in epoch ms)."""
+    timed = []
+    for t in tasks:
+        launch, finish = epoch_ms(t.get("launch_time")), epoch_ms(t.get("finish_time"))
+        if launch is not None and finish is not None:
+            timed.append({"task_id": t.get("task_id"), "stage_id": t["stage_id"], "duration_ms": t.get("duration_ms"),
+                          "launch_ms": launch, "finish_ms": finish})
+    return timed
+
+
 def _duration_ms(task: Mapping) -> int:
     duration = task.get("duration_ms")
-    return max(0, duration if duration is not None else task["finish_time_ms"] - task["launch_time_ms"])
+    return max(0, duration if duration is not None else task["finish_ms"] - task["launch_ms"])
 
 
 def _stage_groups(timed_tasks: list[Mapping], stages: list[Mapping], jobs: list[Mapping]) -> list[list[_Stage]]:
     """The replay's input: per job group, its stages with parents and task durations in launch order."""
     stage_tasks: dict[int, list[Mapping]] = {}
-    for t in sorted(timed_tasks, key=lambda t: (t["launch_time_ms"], t.get("task_id") or 0)):
+    for t in sorted(timed_tasks, key=lambda t: (t["launch_ms"], t.get("task_id") or 0)):
         stage_tasks.setdefault(t["stage_id"], []).append(t)
     stage_job: dict[int, int] = {}
     parents: dict[int, set[int]] = {}
@@ -263,7 +276,7 @@ def _stage_groups(timed_tasks: list[Mapping], stages: list[Mapping], jobs: list[
         if s.get("job_id") is not None:
             stage_job[s["stage_id"]] = s["job_id"]
         parents.setdefault(s["stage_id"], set()).update(int(p) for p in s.get("parent_stage_ids") or [])
-    job_span = {j["job_id"]: (j.get("submission_time_ms"), j.get("completion_time_ms")) for j in jobs}
+    job_span = {j["job_id"]: (epoch_ms(j.get("submission_time")), epoch_ms(j.get("completion_time"))) for j in jobs}
     return [
         [
             _Stage(s, (stage_job.get(s, -1), s), [_duration_ms(t) for t in stage_tasks[s]], parents.get(s, set()))
@@ -310,14 +323,14 @@ def simulate_app(
     cores = cores_per_executor or observed_cores
 
     tasks = _for_app(task_rows, app_id, attempt_id)
-    timed = [t for t in tasks if t.get("launch_time_ms") is not None and t.get("finish_time_ms") is not None]
+    timed = _timed_tasks(tasks)
     if not timed:
         raise WhatIfError(
             f"application {app_id}: {len(tasks)} task rows, none with launch and finish times; nothing to replay "
             "(a driver-only application runs the same at any executor count)"
         )
     groups = _stage_groups(timed, _for_app(stage_rows, app_id, attempt_id), _for_app(job_rows, app_id, attempt_id))
-    busy_ms = _busy_ms([(t["launch_time_ms"], t["finish_time_ms"]) for t in timed], start_ms, end_ms)
+    busy_ms = _busy_ms([(t["launch_ms"], t["finish_ms"]) for t in timed], start_ms, end_ms)
     driver_only_ms = observed_wall_ms - busy_ms
 
     def executor_ms(slots: int) -> int:

@@ -149,7 +149,7 @@ class Job(BaseModel):
     app_id: str
     attempt_id: str
     app_name: str | None = None
-    start_time_ms: int | None = None
+    start_time: str | None = Field(default=None, description="SparkListenerApplicationStart Timestamp, ISO-8601 UTC.")
     start: str
     status: str | None = None
     duration_ms: int | None = None

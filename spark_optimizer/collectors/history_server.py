@@ -6,7 +6,7 @@ Example::
     summary = collect_from_history_server(store, "http://history:18080", datetime.now(timezone.utc))
     summary.as_dict()   # {'listed': 12, 'collected': 11, 'failed': 1, 'skipped_before_watermark': 0, ...}
 
-Incremental: only completed attempts that ended after the watermark (the latest `end_time_ms`
+Incremental: only completed attempts that ended after the watermark (the latest `end_time`
 among applications whose `source_path` starts with this server's URL) are fetched. Each
 attempt's rows replace its previous rows (`replaceWhere` on app_id/attempt_id), so nothing is
 ever duplicated. Requests go through `collectors.http` (httpx with retries); an `httpx.Client`
@@ -33,6 +33,7 @@ from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.refs import ingest_log_app, parse_ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.app_rows import remove_superseded, replace_applications
+from spark_optimizer.tables.instants import epoch_ms, from_epoch_ms
 from spark_optimizer.tables.store import TableStore
 
 HS_TABLES = (APPLICATIONS, JOBS, STAGES, EXECUTORS, SQL_EXECUTIONS, SPARK_CONF)
@@ -132,13 +133,13 @@ def format_date_ms(epoch_ms: int) -> str:
 
 
 def read_watermark(store: TableStore, base_url: str) -> int | None:
-    """Latest end_time_ms among applications collected from this History Server."""
+    """Latest end_time (epoch ms) among applications collected from this History Server."""
     if not store.exists(APPLICATIONS):
         return None
     prefix = f"{normalize_base_url(base_url)}/api/v1/applications/"
-    table = store.read_arrow(APPLICATIONS).select(["source_path", "end_time_ms"]).to_pylist()
-    ends = [r["end_time_ms"] for r in table if (r["source_path"] or "").startswith(prefix) and r["end_time_ms"]]
-    return max(ends) if ends else None
+    table = store.read_arrow(APPLICATIONS).select(["source_path", "end_time"]).to_pylist()
+    ends = [r["end_time"] for r in table if (r["source_path"] or "").startswith(prefix) and r["end_time"]]
+    return epoch_ms(max(ends)) if ends else None
 
 
 SOURCE_KIND = "history_server"
@@ -164,7 +165,7 @@ def _ingest_log_rows(summary: "CollectSummary", ends: dict, collected_at: dateti
         "source_path": r["source_path"],
         "source_kind": SOURCE_KIND,
         "fingerprint": f"endTime={ends.get(r['source_path'])}",
-        "modification_time_ms": ends.get(r["source_path"]),
+        "modification_time": from_epoch_ms(ends.get(r["source_path"])),
         "status": "ingested" if r["status"] == "collected" else "failed",
         "reason": r["reason"],
         "app_ids": [ingest_log_app(r['app_id'], r['attempt_id'])],

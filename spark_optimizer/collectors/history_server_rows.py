@@ -16,6 +16,7 @@ from spark_optimizer.eventlog import fields as f
 from spark_optimizer.eventlog.aggregates import executor_fleet, stage_skew_ratios
 from spark_optimizer.tables._columns import QUANTILES
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
+from spark_optimizer.tables.instants import from_epoch_ms
 
 # Quantiles requested from /stages?withSummaries=true, in the order of our QUANTILES.
 QUANTILE_POINTS = (0.0, 0.25, 0.5, 0.75, 0.95, 1.0)
@@ -158,8 +159,8 @@ def stage_rows(stages: Iterable[Mapping], jobs: Iterable[Mapping]) -> list[dict]
             "num_tasks": s.get("numTasks"),
             "parent_stage_ids": None,
             "job_id": first_job.get(s["stageId"]),
-            "submission_time_ms": start,
-            "completion_time_ms": end,
+            "submission_time": from_epoch_ms(start),
+            "completion_time": from_epoch_ms(end),
             "duration_ms": end - start if start and end else None,
             "status": status,
             "failure_reason": ((s.get("failureReason") or None) and s["failureReason"][:1000]) if status == "failed" else None,
@@ -185,8 +186,8 @@ def job_rows(jobs: Iterable[Mapping], sql: Iterable[Mapping]) -> list[dict]:
         start, end = parse_date_ms(j.get("submissionTime")), parse_date_ms(j.get("completionTime"))
         rows.append({
             "job_id": j["jobId"],
-            "submission_time_ms": start,
-            "completion_time_ms": end,
+            "submission_time": from_epoch_ms(start),
+            "completion_time": from_epoch_ms(end),
             "duration_ms": end - start if start and end else None,
             "result": {"SUCCEEDED": "succeeded", "FAILED": "failed"}.get(j.get("status"), "unknown"),
             "failure_reason": None,
@@ -217,8 +218,8 @@ def executor_rows(executors: Iterable[Mapping], master: str | None = None) -> li
             "host": (e.get("hostPort") or "").rsplit(":", 1)[0] or None,
             "total_cores": cores,
             "resource_profile_id": e.get("resourceProfileId"),
-            "add_time_ms": parse_date_ms(e.get("addTime")),
-            "remove_time_ms": parse_date_ms(e.get("removeTime")),
+            "add_time": from_epoch_ms(parse_date_ms(e.get("addTime"))),
+            "remove_time": from_epoch_ms(parse_date_ms(e.get("removeTime"))),
             "remove_reason": reason and reason[:1000],
             "lost": f.is_executor_loss(reason),
             "max_memory_bytes": e.get("maxMemory"),
@@ -277,8 +278,8 @@ def sql_rows(sql: Iterable[Mapping]) -> list[dict]:
             "execution_id": x["id"],
             "root_execution_id": x.get("rootExecutionId"),
             "description": (x.get("description") or "")[:2000],
-            "start_time_ms": start,
-            "end_time_ms": start + duration if start is not None and duration is not None and status != "incomplete" else None,
+            "start_time": from_epoch_ms(start),
+            "end_time": from_epoch_ms(start + duration) if start is not None and duration is not None and status != "incomplete" else None,
             "duration_ms": duration if status != "incomplete" else None,
             "status": status,
             "error_message": x.get("errorMessage"),
@@ -321,8 +322,8 @@ def application_row(app: Mapping, attempt: Mapping, environment: Mapping, jobs: 
         "master": master,
         "platform": f.platform_of(master, version, {**props, **system}, False),
         "cluster_id": f.cluster_id_of({**props, **system}),
-        "start_time_ms": start,
-        "end_time_ms": end,
+        "start_time": from_epoch_ms(start),
+        "end_time": from_epoch_ms(end),
         "duration_ms": attempt.get("duration"),
         "status": "completed" if attempt.get("completed") else "incomplete",
         "exit_code": None,

@@ -140,7 +140,7 @@ def link_rows(apps: Iterable[Mapping], properties: Mapping[tuple[str, str], Mapp
         ids = ids_from_properties(properties.get(key, {}))
         if ids.provider is None:
             continue
-        start = instant(app.get("start_time_ms"))
+        start = instant(app.get("start_time"))
         cluster = _cluster(ids, by_id, by_name, start)
         cluster_id = cluster["cluster_id"] if cluster else ids.cluster_id
         run, evidence = _run(ids, app["app_id"], cluster_id, start, runs, run_by_id)
@@ -228,7 +228,7 @@ def link_applications(store: TableStore, linked_at: datetime) -> LinkSummary:
     properties: dict[tuple[str, str], dict[str, str]] = {}
     for r in conf.to_pylist():
         properties.setdefault((r["app_id"], r["attempt_id"]), {})[r["key"]] = r["value"]
-    apps = store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time_ms"]).to_pylist()
+    apps = store.read_arrow(APPLICATIONS).select(["app_id", "attempt_id", "start_time"]).to_pylist()
     clusters = store.read_arrow(CLUSTERS).to_pylist() if store.exists(CLUSTERS) else []
     runs = store.read_arrow(CLUSTER_RUNS).to_pylist() if store.exists(CLUSTER_RUNS) else []
     rows = link_rows(apps, properties, clusters, runs, linked_at)

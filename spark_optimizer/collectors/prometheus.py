@@ -24,8 +24,8 @@ Spark exposes two kinds of series (names checked against Spark 4.0.1):
 
 `METRIC_MAP` lists every series read and the normalized metric (and unit conversion) it becomes.
 Samples are downsampled by the query_range `step`. Without `start_ms`, collection starts at the
-newest `timestamp_ms` already stored (else one hour before `end_ms`); rows are upserted on
-(app_id, attempt_id, executor_id, metric, timestamp_ms), so collecting again never duplicates.
+newest `sample_time` already stored (else one hour before `end_ms`); rows are upserted on
+(app_id, attempt_id, executor_id, metric, sample_time), so collecting again never duplicates.
 Requests go through `collectors.http` (httpx with retries).
 """
 
@@ -44,6 +44,7 @@ import pyarrow as pa
 from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
+from spark_optimizer.tables.instants import epoch_ms_array, from_epoch_ms
 from spark_optimizer.tables.store import TableStore
 
 DEFAULT_LOOKBACK_MS = 3600 * 1000
@@ -252,14 +253,13 @@ def summary_line(summary: MetricsCollectSummary) -> str:
 
 
 def read_watermark(store: TableStore) -> int | None:
-    """Newest `timestamp_ms` already stored in executor_metrics."""
+    """Newest `sample_time` already stored in executor_metrics, as epoch ms."""
     if not store.exists(EXECUTOR_METRICS):
         return None
     import pyarrow.compute as pc
 
-    column = store.read_arrow(EXECUTOR_METRICS).column("timestamp_ms")
-    newest = pc.max(column).as_py() if len(column) else None
-    return int(newest) if newest is not None else None
+    column = store.read_arrow(EXECUTOR_METRICS).column("sample_time")
+    return pc.max(epoch_ms_array(column)).as_py() if len(column) else None
 
 
 def series_rows(series: Iterable[Mapping], collected_at: datetime, app_ids: Sequence[str] | None = None
@@ -295,7 +295,7 @@ def series_rows(series: Iterable[Mapping], collected_at: datetime, app_ids: Sequ
             ts_ms = int(round(float(ts_s) * 1000))
             key = (app_id, "", executor_id, mapping.metric, ts_ms)
             rows[key] = {"app_id": app_id, "attempt_id": "", "executor_id": executor_id, "metric": mapping.metric,
-                         "timestamp_ms": ts_ms, "value": value, "source_series": name, "collected_at": collected_at}
+                         "sample_time": from_epoch_ms(ts_ms), "value": value, "source_series": name, "collected_at": collected_at}
     return list(rows.values()), skipped
 
 

@@ -2,6 +2,10 @@
 
 Memory is bounded by the application's shape (stages, executors, per-task metric samples),
 not by the log's size: task rows are handed out as their TaskEnd arrives.
+
+Instants are folded as the epoch milliseconds the log holds; the rows give them as UTC datetimes,
+except task rows (tuples, one per task), whose Launch and Finish Time stay integers until
+`arrow_rows` writes them as timestamps, so the hot path builds no datetime per task.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from spark_optimizer.eventlog.task_end_struct import PEAK_COLUMNS, TaskEndStruct
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES, TASKS
 from spark_optimizer.tables._columns import QUANTILES
 from spark_optimizer.tables.executors import PEAK_METRIC_COLUMNS
+from spark_optimizer.tables.instants import from_epoch_ms
 
 
 class AppAccumulator:
@@ -232,8 +237,8 @@ class AppAccumulator:
             self.stage_to_job.setdefault(stage_id, job_id)
         self.jobs[job_id] = {
             "job_id": job_id,
-            "submission_time_ms": e.get("Submission Time"),
-            "completion_time_ms": None,
+            "submission_time": e.get("Submission Time"),
+            "completion_time": None,
             "result": "unknown",
             "failure_reason": None,
             "stage_ids": list(stage_ids),
@@ -251,7 +256,7 @@ class AppAccumulator:
         job = self.jobs.get(e.get("Job ID"))
         if job is None:  # JobEnd without JobStart: the History Server ignores it too
             return
-        job["completion_time_ms"] = e.get("Completion Time")
+        job["completion_time"] = e.get("Completion Time")
         result = e.get("Job Result") or {}
         succeeded = result.get("Result") == "JobSucceeded"
         job["result"] = "succeeded" if succeeded else "failed"
@@ -425,8 +430,8 @@ class AppAccumulator:
             "execution_id": execution_id,
             "root_execution_id": e.get("rootExecutionId"),
             "description": (e.get("description") or "")[:2000],
-            "start_time_ms": e.get("time"),
-            "end_time_ms": None,
+            "start_time": e.get("time"),
+            "end_time": None,
             "status": "incomplete",
             "error_message": None,
             "plan_node_names": f.plan_node_names(e.get("sparkPlanInfo")),
@@ -438,7 +443,7 @@ class AppAccumulator:
         execution = self.sql.get(e.get("executionId"))
         if execution is None:
             return
-        execution["end_time_ms"] = e.get("time")
+        execution["end_time"] = e.get("time")
         error = e.get("errorMessage")
         execution["status"] = "failed" if error else "completed"
         execution["error_message"] = error[:1000] if error else None
@@ -483,8 +488,8 @@ class AppAccumulator:
             "master": self.master,
             "platform": f.platform_of(self.master, self.spark_version, {**props, **self.system_properties}, self.databricks_header),
             "cluster_id": f.cluster_id_of({**props, **self.system_properties}),
-            "start_time_ms": self.start_time_ms,
-            "end_time_ms": end,
+            "start_time": from_epoch_ms(self.start_time_ms),
+            "end_time": from_epoch_ms(end),
             "duration_ms": (end - self.start_time_ms) if end and self.start_time_ms else None,
             "status": "completed" if self.has_app_end else "incomplete",
             "exit_code": self.exit_code,
@@ -511,8 +516,9 @@ class AppAccumulator:
     def job_rows(self) -> Iterator[Row]:
         for job in self.jobs.values():
             row = dict(job)
-            start, end = row.get("submission_time_ms"), row.get("completion_time_ms")
+            start, end = row.get("submission_time"), row.get("completion_time")
             row["duration_ms"] = end - start if start and end else None
+            row["submission_time"], row["completion_time"] = from_epoch_ms(start), from_epoch_ms(end)
             yield self._lineage(row)
 
     def stage_rows(self) -> Iterator[Row]:
@@ -524,8 +530,8 @@ class AppAccumulator:
                 "num_tasks": stage.num_tasks,
                 "parent_stage_ids": stage.parent_ids,
                 "job_id": stage.job_id,
-                "submission_time_ms": stage.submission_time_ms,
-                "completion_time_ms": stage.completion_time_ms,
+                "submission_time": from_epoch_ms(stage.submission_time_ms),
+                "completion_time": from_epoch_ms(stage.completion_time_ms),
                 "duration_ms": (stage.completion_time_ms - stage.submission_time_ms)
                 if stage.completion_time_ms and stage.submission_time_ms else None,
                 "status": "failed" if stage.failure_reason else "succeeded" if stage.completed else "incomplete",
@@ -556,8 +562,8 @@ class AppAccumulator:
                 "host": e.host,
                 "total_cores": e.total_cores,
                 "resource_profile_id": e.resource_profile_id,
-                "add_time_ms": e.add_time_ms,
-                "remove_time_ms": e.remove_time_ms,
+                "add_time": from_epoch_ms(e.add_time_ms),
+                "remove_time": from_epoch_ms(e.remove_time_ms),
                 "remove_reason": (e.remove_reason or None) and e.remove_reason[:1000],
                 "lost": f.is_executor_loss(e.remove_reason),
                 "max_memory_bytes": e.max_memory_bytes,
@@ -571,8 +577,9 @@ class AppAccumulator:
     def sql_rows(self) -> Iterator[Row]:
         for execution in self.sql.values():
             row = dict(execution)
-            start, end = row.get("start_time_ms"), row.get("end_time_ms")
+            start, end = row.get("start_time"), row.get("end_time")
             row["duration_ms"] = end - start if start and end else None
+            row["start_time"], row["end_time"] = from_epoch_ms(start), from_epoch_ms(end)
             yield self._lineage(row)
 
     def conf_rows(self) -> Iterator[Row]:
@@ -592,5 +599,5 @@ class AppAccumulator:
 
 
 TASK_TABLE = TASKS.name
-TASK_ROW_FIELDS = ('app_id', 'attempt_id', 'task_id', 'stage_id', 'stage_attempt_id', 'partition_index', 'task_attempt', 'executor_id', 'host', 'launch_time_ms', 'finish_time_ms', 'duration_ms', 'status', 'failure_reason', 'speculative', 'locality', 'executor_run_time_ms', 'executor_cpu_time_ms', 'jvm_gc_time_ms', 'executor_deserialize_time_ms', 'result_serialization_time_ms', 'getting_result_time_ms', 'input_bytes', 'output_bytes', 'shuffle_read_bytes', 'shuffle_fetch_wait_time_ms', 'shuffle_write_bytes', 'memory_bytes_spilled', 'disk_bytes_spilled', 'peak_execution_memory_bytes', 'source_path', 'ingested_at')
+TASK_ROW_FIELDS = ('app_id', 'attempt_id', 'task_id', 'stage_id', 'stage_attempt_id', 'partition_index', 'task_attempt', 'executor_id', 'host', 'launch_time', 'finish_time', 'duration_ms', 'status', 'failure_reason', 'speculative', 'locality', 'executor_run_time_ms', 'executor_cpu_time_ms', 'jvm_gc_time_ms', 'executor_deserialize_time_ms', 'result_serialization_time_ms', 'getting_result_time_ms', 'input_bytes', 'output_bytes', 'shuffle_read_bytes', 'shuffle_fetch_wait_time_ms', 'shuffle_write_bytes', 'memory_bytes_spilled', 'disk_bytes_spilled', 'peak_execution_memory_bytes', 'source_path', 'ingested_at')
 assert tuple(TASKS.column_names) == TASK_ROW_FIELDS, "task row tuple out of step with the tasks table"

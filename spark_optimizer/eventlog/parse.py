@@ -25,6 +25,7 @@ from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end,
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
 from spark_optimizer.refs import ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
+from spark_optimizer.tables.instants import from_epoch_ms
 
 PARSER_VERSION = "1"
 # High-volume events that carry nothing the tables use: counted, not decoded.
@@ -382,7 +383,7 @@ def _record(group: LogGroup, ingested_at, started: float, status: str, reason: s
         codec=group.codec_of(group.parts[0]) if group.parts else "none",
         file_count=len(group.parts),
         size_bytes=group.size_bytes,
-        modification_time_ms=group.modification_time_ms,
+        modification_time=from_epoch_ms(group.modification_time_ms),
         fingerprint=group.fingerprint,
         status=status,
         reason=reason,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
+from spark_optimizer.tables.instants import iso_utc
 from spark_optimizer.tables.schema import TableSpec
 
 INT64_MAX = 2**63 - 1
@@ -215,8 +216,7 @@ _NEVER_NEGATIVE = ("_ms", "_bytes", "_count", "_mb", "_records", "_cores", "_exe
 _TYPES = {"string": (str,), "double": (float, int), "boolean": (bool,)}
 
 
-_INTERVALS = (("start_time_ms", "end_time_ms"), ("submission_time_ms", "completion_time_ms"),
-              ("add_time_ms", "remove_time_ms"))
+_INTERVALS = (("start_time", "end_time"), ("submission_time", "completion_time"), ("add_time", "remove_time"))
 
 
 def impossible_figures(spec: TableSpec, row: dict) -> list[str]:
@@ -225,8 +225,8 @@ def impossible_figures(spec: TableSpec, row: dict) -> list[str]:
     nulled = []
     for start, end in _INTERVALS:
         began, ended = row.get(start), row.get(end)
-        if began.__class__ is int and ended.__class__ is int and ended < began:
-            nulled.append(f"{end}={ended} (before {start}={began})")
+        if began is not None and ended is not None and ended < began:
+            nulled.append(f"{end}={iso_utc(ended)} (before {start}={iso_utc(began)})")
             row[end] = None
             if row.get("duration_ms") is not None:
                 nulled.append(f"duration_ms={row['duration_ms']}")

@@ -109,7 +109,7 @@ def compute_features(
         F.when(tagged_type.isin(*JOB_TYPES), tagged_type).otherwise(inferred_job_type(with_config)).alias("job_type"),
         F.when(tagged_type.isin(*JOB_TYPES), F.lit("tag")).otherwise(F.lit("inferred")).alias("job_type_source"),
         "status",
-        F.timestamp_millis(c("start_time_ms")).alias("start_time"),
+        c("start_time"),
         c("duration_ms").alias("wall_ms"),
         "input_bytes",
         "output_bytes",

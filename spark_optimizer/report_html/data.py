@@ -7,9 +7,12 @@ application started; byte counts stay bytes until the plot formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Collection, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
+
+from spark_optimizer.tables.instants import epoch_ms
 
 MS_PER_HOUR = 3.6e6
 EXACT_STEP_LIMIT = 2000
@@ -174,7 +177,7 @@ class WhatIfCurve:
 class TrendRun:
     app_id: str
     attempt_id: str
-    start_ms: int
+    start_time: datetime
     duration_ms: int | None
     input_bytes: int | None
     cost: float | None
@@ -251,8 +254,8 @@ def executor_spans(executor_rows: Sequence[Mapping], start_ms: int, end_ms: int)
         executors = [e for e in executor_rows if e.get("is_driver")]
     spans = []
     for e in executors:
-        add = e.get("add_time_ms")
-        remove = e.get("remove_time_ms")
+        add = epoch_ms(e.get("add_time"))
+        remove = epoch_ms(e.get("remove_time"))
         add_s = max(0.0, ((add if add is not None else start_ms) - start_ms) / 1000)
         end_s = ((min(remove, end_ms) if remove is not None else end_ms) - start_ms) / 1000
         spans.append(ExecutorSpan(str(e.get("executor_id")), add_s, max(add_s, end_s), int(e.get("total_cores") or 1),
@@ -271,19 +274,20 @@ def executor_timeline(app: Mapping, executor_rows: Sequence[Mapping], task_rows:
     Running tasks count every task attempt between its launch and finish (failed and speculative
     ones included: they held a slot).
     """
-    start_ms = app.get("start_time_ms")
+    timed = [(launch, finish) for t in task_rows
+             if (launch := epoch_ms(t.get("launch_time"))) is not None and (finish := epoch_ms(t.get("finish_time"))) is not None]
+    start_ms = epoch_ms(app.get("start_time"))
     if start_ms is None:
-        start_ms = min((t["launch_time_ms"] for t in task_rows if t.get("launch_time_ms") is not None), default=0)
-    end_ms = app.get("end_time_ms")
+        start_ms = min((launch for launch, _ in timed), default=0)
+    end_ms = epoch_ms(app.get("end_time"))
     if end_ms is None:
-        end_ms = max((t["finish_time_ms"] for t in task_rows if t.get("finish_time_ms") is not None), default=start_ms)
+        end_ms = max((finish for _, finish in timed), default=start_ms)
     wall_s = max(0.0, (end_ms - start_ms) / 1000)
     spans, local_mode = executor_spans(executor_rows, start_ms, end_ms)
     alive = step_series([(s.start_s, 1) for s in spans] + [(s.end_s, -1) for s in spans if s.removed], 0.0, wall_s)
     slots = step_series([(s.start_s, s.cores) for s in spans] + [(s.end_s, -s.cores) for s in spans if s.removed], 0.0, wall_s)
-    timed = [t for t in task_rows if t.get("launch_time_ms") is not None and t.get("finish_time_ms") is not None]
     running = step_series(
-        [((t["launch_time_ms"] - start_ms) / 1000, 1) for t in timed] + [((t["finish_time_ms"] - start_ms) / 1000, -1) for t in timed],
+        [((launch - start_ms) / 1000, 1) for launch, _ in timed] + [((finish - start_ms) / 1000, -1) for _, finish in timed],
         0.0, wall_s,
     )
     return Timeline(wall_s, tuple(spans), alive, slots, running, local_mode)
@@ -294,14 +298,14 @@ def executor_timeline(app: Mapping, executor_rows: Sequence[Mapping], task_rows:
 def critical_path(app: Mapping, stage_metric_rows: Sequence[Mapping], stage_rows: Sequence[Mapping],
                   limit: int = CRITICAL_STAGE_LIMIT) -> CriticalPath:
     """The stages on their job's critical path (stage_metrics.on_critical_path) with their start and end."""
-    start_ms = app.get("start_time_ms") or 0  # None: times stay epoch-based, the bars keep their lengths
+    start_ms = epoch_ms(app.get("start_time")) or 0  # None: times stay epoch-based, the bars keep their lengths
     info = {(s["stage_id"], s["stage_attempt_id"]): s for s in stage_rows}
     critical = [m for m in stage_metric_rows if m.get("on_critical_path")]
     per_job = {m.get("job_id"): m.get("critical_path_ms") or 0 for m in critical}
     timed, untimed = [], 0
     for m in critical:
         s = info.get((m["stage_id"], m["stage_attempt_id"]), {})
-        submitted, completed = s.get("submission_time_ms"), s.get("completion_time_ms")
+        submitted, completed = epoch_ms(s.get("submission_time")), epoch_ms(s.get("completion_time"))
         if submitted is None or completed is None:
             untimed += 1
             continue
@@ -425,7 +429,7 @@ def trend(app_name: str, app_rows: Sequence[Mapping], metric_rows: Sequence[Mapp
     runs = []
     for a in app_rows:
         key = (a["app_id"], a.get("attempt_id") or "")
-        if (key not in keys if keys is not None else a.get("app_name") != app_name) or a.get("start_time_ms") is None:
+        if (key not in keys if keys is not None else a.get("app_name") != app_name) or a.get("start_time") is None:
             continue
         m = metrics.get(key, {})
         executors, cores, wall_ms = a.get("max_concurrent_executors"), a.get("executor_cores"), a.get("duration_ms")
@@ -437,9 +441,9 @@ def trend(app_name: str, app_rows: Sequence[Mapping], metric_rows: Sequence[Mapp
             price = core_hours(app=a, executors=executors, cores_per_executor=cores, wall_ms=wall_ms)
         else:
             price = None
-        runs.append(TrendRun(key[0], key[1], a["start_time_ms"], wall_ms, a.get("input_bytes"), price,
+        runs.append(TrendRun(key[0], key[1], a["start_time"], wall_ms, a.get("input_bytes"), price,
                              m.get("bottleneck"), a.get("status"), executors, findings.get(key, 0)))
-    runs.sort(key=lambda r: (r.start_ms, r.app_id, r.attempt_id))
+    runs.sort(key=lambda r: (r.start_time, r.app_id, r.attempt_id))
     unit = cost_unit or ("core-hours" if cost is None else "cost")
     notes = () if all(r.bottleneck for r in runs) else ("runs without a bottleneck were not analyzed",)
     return Trend(app_name, tuple(runs), unit, notes)

@@ -14,7 +14,7 @@ from spark_optimizer.tables import (
 )
 from spark_optimizer.tables.store import TableStore
 
-TASK_COLUMNS = ["stage_id", "stage_attempt_id", "launch_time_ms", "finish_time_ms", "duration_ms", "status"]
+TASK_COLUMNS = ["stage_id", "stage_attempt_id", "launch_time", "finish_time", "duration_ms", "status"]
 
 
 def _app_rows(store: TableStore, spec, app_id: str, attempt_id: str, columns: Sequence[str] | None = None) -> list[dict]:
@@ -55,7 +55,7 @@ def gather_app_report(
     tasks = _app_rows(store, TASKS, app_id, attempt_id, TASK_COLUMNS)
     executors = _app_rows(store, EXECUTORS, app_id, attempt_id)
     stages = _app_rows(store, STAGES, app_id, attempt_id, ["stage_id", "stage_attempt_id", "stage_name",
-                                                            "submission_time_ms", "completion_time_ms"])
+                                                            "submission_time", "completion_time"])
     stage_metrics = _app_rows(store, STAGE_METRICS, app_id, attempt_id)
     metrics = _app_rows(store, APP_METRICS, app_id, attempt_id)
     scraped = _app_rows(store, EXECUTOR_METRICS, app_id, attempt_id, ["executor_id", "metric", "value"])

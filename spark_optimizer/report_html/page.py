@@ -210,7 +210,7 @@ def _stages(stages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def trend_page(trend: Trend, generated_at: datetime) -> str:
     """The runs of one application name over time."""
     runs = trend.runs
-    rows = [(datetime.fromtimestamp(r.start_ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    rows = [(r.start_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
              attempt_ref(r.app_id, r.attempt_id), r.status, duration(r.duration_ms), r.executors,
              size(r.input_bytes), number(r.cost, 3), r.bottleneck or "not analyzed", r.finding_count) for r in runs]
     headers = ("start (UTC)", "application", "status", "duration", "executors", "input", f"cost ({trend.cost_unit})", "bottleneck", "findings")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Iterator
 
 import matplotlib
@@ -320,7 +319,7 @@ def trend(runs: Trend, plot_id: str = "plot-trend") -> str:
     with _style(plot_id):
         fig = Figure(figsize=(WIDTH_IN, 6.4), layout="constrained")
         axes = fig.subplots(3, 1, sharex=True)
-        when = [datetime.fromtimestamp(r.start_ms / 1000, timezone.utc) for r in runs.runs]
+        when = [r.start_time for r in runs.runs]
         colors = [BOTTLENECK_COLORS.get(r.bottleneck or "", UNKNOWN_COLOR) for r in runs.runs]
         time_scale, time_unit = _time_axis(max((r.duration_ms or 0 for r in runs.runs), default=0))
         byte_scale, bytes_label = byte_unit(max((r.input_bytes or 0 for r in runs.runs), default=0))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from spark_optimizer.tables.instants import iso_utc
+
 EXIT_OK = 0
 EXIT_SOME_WORK_FAILED = 1
 EXIT_USAGE = 2
@@ -40,7 +42,9 @@ def json_safe(value: Any) -> Any:
     null (JSON has neither), dates and times ISO strings."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}

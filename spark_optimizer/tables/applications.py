@@ -1,11 +1,12 @@
 from spark_optimizer.tables._columns import APP_KEY, LINEAGE, TASK_COUNTS, TASK_METRIC_TOTALS
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 APPLICATIONS = TableSpec(
     name="applications",
     description="One row per application attempt, with its resources and task-metric totals.",
     keys=("app_id", "attempt_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + (
         Column("app_name", "string"),
@@ -14,8 +15,8 @@ APPLICATIONS = TableSpec(
         Column("master", "string", "spark.master"),
         Column("platform", "string", "databricks|emr|dataproc|kubernetes|yarn|standalone|local|unknown"),
         Column("cluster_id", "string", "Databricks cluster id, EMR cluster id or Dataproc cluster name when logged"),
-        Column("start_time_ms", "long", "SparkListenerApplicationStart Timestamp (epoch ms)"),
-        Column("end_time_ms", "long", "SparkListenerApplicationEnd Timestamp; for incomplete logs the last event time seen"),
+        Column("start_time", "timestamp", "SparkListenerApplicationStart Timestamp (UTC)"),
+        Column("end_time", "timestamp", "SparkListenerApplicationEnd Timestamp (UTC); for incomplete logs the last event time seen"),
         Column("duration_ms", "long"),
         Column("status", "string", "completed (ApplicationEnd logged) or incomplete"),
         Column("exit_code", "int", "ApplicationEnd ExitCode (Spark 3.4+)"),
@@ -52,4 +53,6 @@ APPLICATIONS = TableSpec(
         Column("bad_line_count", "long", "lines that were not valid JSON events (skipped)"),
     )
     + LINEAGE,
+    upgrades=(ColumnUpgrade("start_time", "long", epoch_ms_to_timestamp, old_name="start_time_ms"),
+              ColumnUpgrade("end_time", "long", epoch_ms_to_timestamp, old_name="end_time_ms"),),
 )

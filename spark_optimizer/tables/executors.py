@@ -1,5 +1,6 @@
 from spark_optimizer.tables._columns import APP_KEY, LINEAGE
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 # ExecutorMetrics names (SparkListenerStageExecutorMetrics, Task Executor Metrics) -> column.
 PEAK_METRIC_COLUMNS = {
@@ -21,7 +22,7 @@ EXECUTORS = TableSpec(
     name="executors",
     description="One row per executor (and the driver), with lifetime, size, peak memory and task totals.",
     keys=("app_id", "attempt_id", "executor_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + (
         Column("executor_id", "string", "'driver' for the driver (Spark 1.x '<driver>' is normalised)"),
@@ -29,8 +30,8 @@ EXECUTORS = TableSpec(
         Column("host", "string"),
         Column("total_cores", "int", "Executor Info 'Total Cores'"),
         Column("resource_profile_id", "int"),
-        Column("add_time_ms", "long"),
-        Column("remove_time_ms", "long"),
+        Column("add_time", "timestamp"),
+        Column("remove_time", "timestamp"),
         Column("remove_reason", "string", "SparkListenerExecutorRemoved 'Removed Reason'"),
         Column("lost", "boolean", "removed for a failure (not killed by the driver)"),
         Column("max_memory_bytes", "long", "block manager 'Maximum Memory' (storage + execution pool)"),
@@ -46,4 +47,6 @@ EXECUTORS = TableSpec(
     )
     + tuple(Column(name, "long", f"peak of ExecutorMetrics {metric}") for metric, name in PEAK_METRIC_COLUMNS.items())
     + LINEAGE,
+    upgrades=(ColumnUpgrade("add_time", "long", epoch_ms_to_timestamp, old_name="add_time_ms"),
+              ColumnUpgrade("remove_time", "long", epoch_ms_to_timestamp, old_name="remove_time_ms"),),
 )

@@ -1,17 +1,18 @@
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 INGEST_LOG = TableSpec(
     name="ingest_log",
     description="One row per event-log file or file group: what happened to it on its last ingestion.",
     keys=("source_path",),
-    schema_version=1,
+    schema_version=2,
     columns=(
         Column("source_path", "string", "file, rolling folder, legacy folder or zip; '.inprogress' removed"),
         Column("source_kind", "string", "single_file|rolling_dir|databricks_rolled|legacy_dir|zip_archive"),
         Column("codec", "string", "compression of the (first) part"),
         Column("file_count", "int"),
         Column("size_bytes", "long", "bytes on storage (compressed)"),
-        Column("modification_time_ms", "long", "newest part's modification time"),
+        Column("modification_time", "timestamp", "newest part's modification time (UTC)"),
         Column("fingerprint", "string", "what decides whether a re-run has work to do"),
         Column("status", "string", "ingested|partial|failed|duplicate"),
         Column("reason", "string", "why it failed or what was skipped: file, line and what was wrong"),
@@ -26,4 +27,5 @@ INGEST_LOG = TableSpec(
         Column("parser_version", "string"),
         Column("ingested_at", "timestamp"),
     ),
+    upgrades=(ColumnUpgrade("modification_time", "long", epoch_ms_to_timestamp, old_name="modification_time_ms"),),
 )

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 # Logical column types: the scalars below, and `array<T>`, `map<string,T>` and
 # `struct<name:T,...>` of them (Delta's nested types), e.g. `map<string,long>`. Instants are UTC
-# timestamps; times taken from event logs for interval arithmetic stay epoch milliseconds (`*_ms`),
-# exactly as Spark writes them. Their Arrow and Spark forms are built on first use: the event-log
+# timestamps (tables/instants.py converts them to and from epoch milliseconds); durations are
+# milliseconds (`*_ms`). Their Arrow and Spark forms are built on first use: the event-log
 # parser runs in Python workers that write Arrow through nanoarrow (task_output), and importing
 # pyarrow there (with the pandas it pulls in on its first array) or pyspark.sql would cost every
 # worker start a few tenths of a second of CPU.

@@ -1,12 +1,12 @@
 from spark_optimizer.tables._columns import APP_KEY, STAGE_KEY, LINEAGE, TASK_COUNTS, TASK_METRIC_TOTALS, quantile_columns
 from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
-from spark_optimizer.tables.upgrades import integers
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, integers
 
 STAGES = TableSpec(
     name="stages",
     description="One row per stage attempt, with task-metric totals, quantiles and skew ratios.",
     keys=("app_id", "attempt_id", "stage_id", "stage_attempt_id"),
-    schema_version=2,
+    schema_version=3,
     columns=APP_KEY
     + STAGE_KEY
     + (
@@ -14,8 +14,8 @@ STAGES = TableSpec(
         Column("num_tasks", "long", "Number of Tasks declared by Stage Info"),
         Column("parent_stage_ids", "array<long>", "Stage Info Parent IDs"),
         Column("job_id", "long", "the job that submitted this stage attempt"),
-        Column("submission_time_ms", "long"),
-        Column("completion_time_ms", "long"),
+        Column("submission_time", "timestamp"),
+        Column("completion_time", "timestamp"),
         Column("duration_ms", "long"),
         Column("status", "string", "succeeded|failed|incomplete"),
         Column("failure_reason", "string"),
@@ -35,5 +35,7 @@ STAGES = TableSpec(
         Column("input_skew_ratio", "double", "max / median input bytes"),
     )
     + LINEAGE,
-    upgrades=(ColumnUpgrade("parent_stage_ids", "array<string>", integers),),
+    upgrades=(ColumnUpgrade("parent_stage_ids", "array<string>", integers),
+              ColumnUpgrade("submission_time", "long", epoch_ms_to_timestamp, old_name="submission_time_ms"),
+              ColumnUpgrade("completion_time", "long", epoch_ms_to_timestamp, old_name="completion_time_ms")),
 )

@@ -1,11 +1,12 @@
 from spark_optimizer.tables._columns import APP_KEY, LINEAGE
-from spark_optimizer.tables.schema import Column, TableSpec
+from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
+from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
 
 TASKS = TableSpec(
     name="tasks",
     description="One row per task attempt (for scheduling replay, skew and critical-path analysis).",
     keys=("app_id", "attempt_id", "task_id"),
-    schema_version=1,
+    schema_version=2,
     columns=APP_KEY
     + (
         Column("task_id", "long"),
@@ -15,8 +16,8 @@ TASKS = TableSpec(
         Column("task_attempt", "long", "Task Info Attempt"),
         Column("executor_id", "string"),
         Column("host", "string"),
-        Column("launch_time_ms", "long"),
-        Column("finish_time_ms", "long"),
+        Column("launch_time", "timestamp"),
+        Column("finish_time", "timestamp"),
         Column("duration_ms", "long"),
         Column("status", "string", "success|failed|killed"),
         Column("failure_reason", "string", "Task End Reason: Reason plus class/description for failures"),
@@ -38,4 +39,6 @@ TASKS = TableSpec(
         Column("peak_execution_memory_bytes", "long"),
     )
     + LINEAGE,
+    upgrades=(ColumnUpgrade("launch_time", "long", epoch_ms_to_timestamp, old_name="launch_time_ms"),
+              ColumnUpgrade("finish_time", "long", epoch_ms_to_timestamp, old_name="finish_time_ms"),),
 )

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any, Iterable
+
+from spark_optimizer.tables.instants import from_epoch_ms
 
 
 def json_object(text: str) -> dict[str, Any] | None:
@@ -115,5 +116,5 @@ def integers(items: Iterable[str]) -> list[int | None]:
     return out
 
 
-def epoch_ms_to_timestamp(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+# Epoch milliseconds (what the earlier releases stored for an instant) as a UTC datetime.
+epoch_ms_to_timestamp = from_epoch_ms

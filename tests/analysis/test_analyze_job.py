@@ -80,7 +80,7 @@ def test_jobs_command_filters_strictly(analyzed):
     warehouse = analyzed.settings.warehouse
     page = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--format", "json"]).stdout)
     listed = page["items"]
-    assert page["total"] == 6 and len(listed) == 6 and listed[0]["start_time_ms"] >= listed[-1]["start_time_ms"]
+    assert page["total"] == 6 and len(listed) == 6 and listed[0]["start_time"] >= listed[-1]["start_time"]
     long_runs = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--min-duration", "5m", "--format", "json"]).stdout)
     assert [r["app_id"] for r in long_runs["items"]] == ["spark-cc4d115f011443d787f03a71a476a745"]
     by_name = json.loads(runner.invoke(cli_app, ["jobs", "--warehouse", warehouse, "--name", "KMeans", "--format", "json"]).stdout)

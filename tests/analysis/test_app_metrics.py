@@ -7,13 +7,15 @@ from chispa import assert_df_equality
 from spark_optimizer.analysis.app_metrics import compute_app_metrics, executor_busy_time
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, STAGES, TASKS
+from spark_optimizer.tables.instants import from_epoch_ms as at
 from tests.conftest import PINNED_RUN_TIME, REPO_ROOT
 
 
 def test_busy_time_is_the_union_of_overlapping_task_intervals(spark):
     tasks = spark.createDataFrame(
-        [("a", "", 1, 0, 10), ("a", "", 2, 5, 15), ("a", "", 3, 20, 30), ("b", "", 1, 100, 101)],
-        "app_id string, attempt_id string, task_id long, launch_time_ms long, finish_time_ms long",
+        [(app, "", task_id, at(launch_ms), at(finish_ms)) for app, task_id, launch_ms, finish_ms in
+         (("a", 1, 0, 10), ("a", 2, 5, 15), ("a", 3, 20, 30), ("b", 1, 100, 101))],
+        "app_id string, attempt_id string, task_id long, launch_time timestamp, finish_time timestamp",
     )
     expected = spark.createDataFrame([("a", "", 25), ("b", "", 1)], "app_id string, attempt_id string, executor_busy_ms long")
     assert_df_equality(executor_busy_time(tasks), expected, ignore_row_order=True, ignore_nullable=True)
@@ -63,7 +65,7 @@ def test_scraped_metrics_fill_memory_peaks_that_the_event_log_lacks(spark, store
     ingest_event_logs(spark, store, str(REPO_ROOT / "samples" / "eventlogs"), PINNED_RUN_TIME)
     store.upsert(EXECUTOR_METRICS, pa.Table.from_pylist([
         {"app_id": "local-1795476283857", "attempt_id": "", "executor_id": "driver", "metric": "jvm_heap_used_bytes",
-         "timestamp_ms": t, "value": v, "source_series": "metrics_local_1795476283857_driver_jvm_heap_used_Value"}
+         "sample_time": at(t), "value": v, "source_series": "metrics_local_1795476283857_driver_jvm_heap_used_Value"}
         for t, v in ((1_000, 200e6), (2_000, 350e6))
     ], schema=EXECUTOR_METRICS.arrow_schema()))
     scraped = metric_peaks(store.read(EXECUTOR_METRICS))

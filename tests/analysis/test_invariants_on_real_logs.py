@@ -16,6 +16,7 @@ import pytest
 from spark_optimizer.spark_rules import parse_version
 from spark_optimizer.tables import APP_METRICS, APPLICATIONS, JOBS, STAGE_METRICS, STAGES
 from spark_optimizer.tables.findings import FINDINGS, evidence_from_stored
+from spark_optimizer.tables.instants import epoch_ms
 
 APP_SHARES = ("driver_only_share", "core_utilization", "cpu_utilization", "cpu_share_of_run", "gc_share",
               "shuffle_fetch_wait_share", "spilled_stage_share", "spilled_task_time_share", "heap_headroom_share")
@@ -89,8 +90,8 @@ def test_an_unknown_share_always_says_why(corpus):
 def test_durations_lie_within_the_applications_first_and_last_event(corpus):
     apps = _apps(corpus)
     for a in apps.values():
-        if a["start_time_ms"] and a["end_time_ms"]:
-            assert a["duration_ms"] == a["end_time_ms"] - a["start_time_ms"] >= 0, a["app_id"]
+        if a["start_time"] and a["end_time"]:
+            assert a["duration_ms"] == epoch_ms(a["end_time"]) - epoch_ms(a["start_time"]) >= 0, a["app_id"]
     for m in corpus["app_metrics"]:
         if m["wall_ms"] is None:
             continue

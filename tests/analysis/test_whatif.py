@@ -7,6 +7,7 @@ import pytest
 from spark_optimizer.analysis.whatif import WhatIfError, simulate_app, simulate_stored_app
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.tables import APPLICATIONS, JOBS, STAGES, TASKS
+from spark_optimizer.tables.instants import from_epoch_ms as at
 from tests.conftest import PINNED_RUN_TIME
 
 S = 1000  # ms
@@ -15,13 +16,13 @@ S = 1000  # ms
 # ---- tiny row factories (only the columns the simulator reads) ----------------------
 
 def app(wall_ms=10 * S, executors=1, cores=1, status="completed", app_id="app-1"):
-    return {"app_id": app_id, "attempt_id": "", "start_time_ms": 0, "end_time_ms": wall_ms, "status": status,
+    return {"app_id": app_id, "attempt_id": "", "start_time": at(0), "end_time": at(wall_ms), "status": status,
             "max_concurrent_executors": executors, "executor_cores": cores}
 
 
 def task(stage_id, launch_ms, duration_ms, status="success", app_id="app-1"):
-    return {"app_id": app_id, "attempt_id": "", "stage_id": stage_id, "launch_time_ms": launch_ms,
-            "finish_time_ms": launch_ms + duration_ms, "duration_ms": duration_ms, "status": status}
+    return {"app_id": app_id, "attempt_id": "", "stage_id": stage_id, "launch_time": at(launch_ms),
+            "finish_time": at(launch_ms + duration_ms), "duration_ms": duration_ms, "status": status}
 
 
 def serial_tasks(stage_id, count, duration_ms, start_ms):
@@ -35,8 +36,8 @@ def stage(stage_id, job_id, parents=()):
 
 
 def job(job_id, start_ms, end_ms, stage_ids):
-    return {"app_id": "app-1", "attempt_id": "", "job_id": job_id, "submission_time_ms": start_ms,
-            "completion_time_ms": end_ms, "stage_ids": list(stage_ids)}
+    return {"app_id": "app-1", "attempt_id": "", "job_id": job_id, "submission_time": at(start_ms),
+            "completion_time": at(end_ms), "stage_ids": list(stage_ids)}
 
 
 def one_stage_app(tasks, wall_ms=10 * S, executors=1, cores=1):
@@ -155,7 +156,7 @@ def test_an_application_without_tasks_cannot_be_replayed():
 
 
 def test_tasks_without_launch_or_finish_time_are_left_out_and_counted():
-    untimed = {**task(0, 0, S), "launch_time_ms": None}
+    untimed = {**task(0, 0, S), "launch_time": None}
     result = simulate_app(*one_stage_app(serial_tasks(0, 8, S, start_ms=S) + [untimed]), executor_counts=[1])
     assert (result.task_count, result.tasks_without_times) == (8, 1)
     with pytest.raises(WhatIfError, match="none with launch and finish times"):

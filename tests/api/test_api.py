@@ -43,7 +43,7 @@ def test_health_reports_table_versions(client):
 def test_jobs_filters_and_pages(client):
     everything = client.get("/jobs").json()
     assert everything["total"] == 6 and len(everything["items"]) == 6
-    starts = [j["start_time_ms"] for j in everything["items"]]
+    starts = [j["start_time"] for j in everything["items"]]
     assert starts == sorted(starts, reverse=True)
     first, second = (client.get("/jobs", params={"limit": 4, "offset": o}).json() for o in (0, 4))
     assert [j["app_id"] for j in first["items"] + second["items"]] == [j["app_id"] for j in everything["items"]]

@@ -7,14 +7,15 @@ from typer.testing import CliRunner
 
 from spark_optimizer.cli import app as cli_app
 from spark_optimizer.report_html.data import trend
+from spark_optimizer.tables.instants import from_epoch_ms
 
 TAXI = "spark-cc4d115f011443d787f03a71a476a745"
 
 
 def test_trend_by_keys_takes_runs_whatever_their_names():
-    apps = [{"app_id": "a", "attempt_id": "", "app_name": "orders v1", "start_time_ms": 2_000, "duration_ms": 10},
-            {"app_id": "b", "attempt_id": "1", "app_name": "orders v2", "start_time_ms": 1_000, "duration_ms": 20},
-            {"app_id": "c", "attempt_id": "", "app_name": "orders v1", "start_time_ms": 3_000, "duration_ms": 30}]
+    apps = [{"app_id": "a", "attempt_id": "", "app_name": "orders v1", "start_time": from_epoch_ms(2_000), "duration_ms": 10},
+            {"app_id": "b", "attempt_id": "1", "app_name": "orders v2", "start_time": from_epoch_ms(1_000), "duration_ms": 20},
+            {"app_id": "c", "attempt_id": "", "app_name": "orders v1", "start_time": from_epoch_ms(3_000), "duration_ms": 30}]
     by_keys = trend("orders#3f2a", apps, keys={("a", ""), ("b", "1")})
     assert by_keys.app_name == "orders#3f2a" and [r.app_id for r in by_keys.runs] == ["b", "a"]
     assert [r.app_id for r in trend("orders v1", apps).runs] == ["a", "c"]  # by name, as before

@@ -28,6 +28,7 @@ from spark_optimizer.config import load_settings
 from spark_optimizer.eventlog.accumulator import AppAccumulator
 from spark_optimizer.eventlog.codecs import codec_for_name, iter_lines, open_decompressed
 from spark_optimizer.tables import APP_CLUSTER_LINKS, APPLICATIONS, SPARK_CONF
+from spark_optimizer.tables.instants import epoch_ms
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 from tests.collectors import test_databricks as databricks_seed
 from tests.collectors import test_dataproc as dataproc_seed
@@ -86,8 +87,8 @@ def write_emr(store: TableStore, apps: dict) -> None:
     def at(ms):
         return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
-    step_start = apps["emr_step"]["start_time_ms"] - 40_000
-    other_start = apps["emr_cluster"]["start_time_ms"]
+    step_start = epoch_ms(apps["emr_step"]["start_time"]) - 40_000
+    other_start = epoch_ms(apps["emr_cluster"]["start_time"])
     batch = CloudBatch()
     for cid, created, steps in (
         (EMR_STEP_CLUSTER, step_start - 600_000, [{"Id": EMR_STEP, "Name": "AirlineDelay", "Status": {"State": "COMPLETED",

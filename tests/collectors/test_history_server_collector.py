@@ -83,7 +83,7 @@ def test_first_collect_collects_every_app(env):
     assert all(log[r["source_path"]]["source_kind"] == "history_server" for r in first.records)
 
 
-APP_COLUMNS = ("duration_ms", "start_time_ms", "end_time_ms", "status", "app_name", "user", "spark_version",
+APP_COLUMNS = ("duration_ms", "start_time", "end_time", "status", "app_name", "user", "spark_version",
                "master", "platform", "executors_added", "max_concurrent_executors", "max_concurrent_cores", "executors_removed", "executors_lost", "executor_cores",
                "job_count", "failed_job_count", "stage_count", "failed_stage_count", "task_count",
                "failed_task_count", "killed_task_count", "executor_run_time_ms", "jvm_gc_time_ms", "input_bytes",
@@ -104,8 +104,8 @@ def test_application_figures_agree(env, app_id):
 STAGE_COLUMNS = ("num_tasks", "status", "task_count", "successful_task_count", "failed_task_count",
                  "killed_task_count", "executor_run_time_ms", "jvm_gc_time_ms", "input_bytes", "input_records",
                  "output_bytes", "shuffle_read_bytes", "shuffle_read_records", "shuffle_write_bytes",
-                 "shuffle_write_records", "memory_bytes_spilled", "disk_bytes_spilled", "submission_time_ms",
-                 "completion_time_ms", "job_id", "failure_reason", "input_bytes_max", "shuffle_read_bytes_median",
+                 "shuffle_write_records", "memory_bytes_spilled", "disk_bytes_spilled", "submission_time",
+                 "completion_time", "job_id", "failure_reason", "input_bytes_max", "shuffle_read_bytes_median",
                  "shuffle_read_bytes_max", "disk_bytes_spilled_max", "jvm_gc_time_ms_p95")
 
 
@@ -130,18 +130,18 @@ def test_jobs_executors_sql_and_conf_agree(env, app_id):
     hs_jobs, our_jobs = pick(env["hs_store"], JOBS, "job_id"), pick(env["log_store"], JOBS, "job_id")
     assert set(hs_jobs) == set(our_jobs)
     for job_id, row in hs_jobs.items():
-        for column in ("result", "stage_ids", "submission_time_ms", "completion_time_ms", "sql_execution_id"):
+        for column in ("result", "stage_ids", "submission_time", "completion_time", "sql_execution_id"):
             assert row[column] == our_jobs[job_id][column], f"{app_id} job {job_id} {column}"
     hs_execs, our_execs = pick(env["hs_store"], EXECUTORS, "executor_id"), pick(env["log_store"], EXECUTORS, "executor_id")
     assert set(hs_execs) == set(our_execs)
     for executor_id, row in hs_execs.items():
-        for column in ("host", "total_cores", "add_time_ms", "remove_time_ms", "lost", "max_memory_bytes"):
+        for column in ("host", "total_cores", "add_time", "remove_time", "lost", "max_memory_bytes"):
             assert row[column] == our_execs[executor_id][column], f"{app_id} executor {executor_id} {column}"
     hs_sql, our_sql = pick(env["hs_store"], SQL_EXECUTIONS, "execution_id"), pick(env["log_store"], SQL_EXECUTIONS, "execution_id")
     assert set(hs_sql) == set(our_sql)
     wrappers = ("InputAdapter", "ResultQueryStage", "ShuffleQueryStage", "TableCacheQueryStage", "BroadcastQueryStage")
     for execution_id, row in hs_sql.items():
-        for column in ("status", "start_time_ms", "duration_ms", "description"):
+        for column in ("status", "start_time", "duration_ms", "description"):
             assert row[column] == our_sql[execution_id][column], f"{app_id} sql {execution_id} {column}"
         # the REST plan graph of Spark 4 has no InputAdapter / query-stage wrapper nodes (Spark 3.5's has some)
         ours, theirs = ([n for n in names or [] if n not in wrappers]

@@ -19,6 +19,7 @@ from spark_optimizer.config import load_settings
 from tests.fakes.history_server import _alive, free_port
 from tests.fakes.prometheus import PROMETHEUS_BINARY, LocalPrometheus
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
+from spark_optimizer.tables.instants import epoch_ms
 from spark_optimizer.tables.store import DeltaRsBackend, TableStore
 
 pytestmark = pytest.mark.slow
@@ -162,8 +163,8 @@ def test_collects_driver_and_executor_series(spark_app, prometheus, tmp_path):
     assert {r["app_id"] for r in rows} == {app_id}
     assert {r["attempt_id"] for r in rows} == {""}
     assert {r["executor_id"] for r in rows} == {"driver"}  # local mode: the driver runs the tasks
-    assert all(start_ms <= r["timestamp_ms"] <= end_ms for r in rows)
-    assert all(r["timestamp_ms"] % 1000 == start_ms % 1000 for r in rows)  # on the step grid
+    assert all(start_ms <= epoch_ms(r["sample_time"]) <= end_ms for r in rows)
+    assert all(epoch_ms(r["sample_time"]) % 1000 == start_ms % 1000 for r in rows)  # on the step grid
 
     by_metric: dict[str, list[dict]] = {}
     for r in rows:
@@ -188,14 +189,14 @@ def test_collects_driver_and_executor_series(spark_app, prometheus, tmp_path):
     assert again.rows == first.rows
     rows_after = store.read_arrow(EXECUTOR_METRICS).to_pylist()
     assert len(rows_after) == len(rows)
-    keys = [(r["app_id"], r["attempt_id"], r["executor_id"], r["metric"], r["timestamp_ms"]) for r in rows_after]
+    keys = [(r["app_id"], r["attempt_id"], r["executor_id"], r["metric"], r["sample_time"]) for r in rows_after]
     assert len(set(keys)) == len(keys)
 
-    newest = max(r["timestamp_ms"] for r in rows_after)
+    newest = epoch_ms(max(r["sample_time"] for r in rows_after))
     incremental = collect_from_metrics(store, prometheus.url, datetime.now(timezone.utc), step_s=1, retries=0)
     assert incremental.watermark_ms == newest and incremental.start_ms == newest
     final = store.read_arrow(EXECUTOR_METRICS).to_pylist()
-    final_keys = [(r["app_id"], r["executor_id"], r["metric"], r["timestamp_ms"]) for r in final]
+    final_keys = [(r["app_id"], r["executor_id"], r["metric"], r["sample_time"]) for r in final]
     assert len(set(final_keys)) == len(final_keys)
     assert len(final) >= len(rows_after)
 

@@ -2,6 +2,7 @@
 
 from spark_optimizer.eventlog.accumulator import AppAccumulator, quantile
 from spark_optimizer.tables import TASKS
+from spark_optimizer.tables.instants import from_epoch_ms
 from tests.eventlog import factories as ev
 
 
@@ -110,7 +111,7 @@ def test_unknown_and_vendor_events_are_counted_not_fatal():
 def test_incomplete_application_ends_at_its_last_event():
     acc, _ = accumulate(ev.app_start(time=1_000), ev.job_start(time=2_000), ev.task_end(0, launch=2_100, finish=7_000))
     app = acc.application_row()
-    assert (app["status"], app["end_time_ms"], app["duration_ms"]) == ("incomplete", 7_000, 6_000)
+    assert (app["status"], app["end_time"], app["duration_ms"]) == ("incomplete", from_epoch_ms(7_000), 6_000)
 
 
 def test_platform_hints_from_properties_and_version():

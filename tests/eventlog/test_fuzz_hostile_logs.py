@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spark_optimizer.eventlog.arrow_rows import ipc_stream
+from spark_optimizer.tables.instants import epoch_ms
 from spark_optimizer.eventlog.codecs import open_decompressed
 from spark_optimizer.eventlog.ingest import ingest_event_logs
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
@@ -133,9 +134,13 @@ def impossible(table: str, row: dict) -> list[str]:
                 found.append(f"{column.name}={value!r}")
             elif column.name.endswith("_time_ms") and value > latest:
                 found.append(f"{column.name}={value!r}")
+        elif column.type == "timestamp" and column.name.endswith("_time"):
+            # an instant: a datetime, or epoch ms in a task row (arrow_rows makes it a timestamp)
+            if not 0 <= (value if type(value) is int else epoch_ms(value)) <= latest:
+                found.append(f"{column.name}={value!r}")
         elif column.type == "string" and type(value) is not str:
             found.append(f"{column.name}={value!r}")
-    for start, end in (("start_time_ms", "end_time_ms"), ("submission_time_ms", "completion_time_ms")):
+    for start, end in (("start_time", "end_time"), ("submission_time", "completion_time")):
         if row.get(start) is not None and row.get(end) is not None and row[end] < row[start]:
             found.append(f"{end} before {start}")
     return found

@@ -80,7 +80,7 @@ MUTATIONS = {
     negative_metric: ("partial", "'Task Metrics / JVM GC Time' -5 is outside 0..2^63-1"),
     null_task_and_job_ids: ("partial", "13 event(s) rejected"),
     second_application_start: ("partial", "a second SparkListenerApplicationStart (App ID 'another-app')"),
-    app_end_before_app_start: ("partial", "applications.end_time_ms=2115 (before start_time_ms="),
+    app_end_before_app_start: ("partial", "applications.end_time=1970-01-01T00:00:02.115000+00:00 (before start_time="),
     task_info_is_a_string: ("partial", "'Task Info' is str, not an object"),
 }
 

@@ -7,23 +7,24 @@ import re
 import pytest
 
 from spark_optimizer.report_html import data, plots
+from spark_optimizer.tables.instants import from_epoch_ms as at
 
 S = 1000  # ms
 
 
 def task(stage_id, launch_s, duration_s, status="success", attempt=0):
     launch_ms = int(launch_s * S)
-    return {"stage_id": stage_id, "stage_attempt_id": attempt, "launch_time_ms": launch_ms,
-            "finish_time_ms": launch_ms + int(duration_s * S), "duration_ms": int(duration_s * S), "status": status}
+    return {"stage_id": stage_id, "stage_attempt_id": attempt, "launch_time": at(launch_ms),
+            "finish_time": at(launch_ms + int(duration_s * S)), "duration_ms": int(duration_s * S), "status": status}
 
 
 def executor(executor_id, add_s, remove_s=None, cores=2, lost=False, driver=False, **extra):
-    return {"executor_id": executor_id, "is_driver": driver, "add_time_ms": int(add_s * S),
-            "remove_time_ms": None if remove_s is None else int(remove_s * S), "total_cores": cores, "lost": lost,
+    return {"executor_id": executor_id, "is_driver": driver, "add_time": at(int(add_s * S)),
+            "remove_time": None if remove_s is None else at(int(remove_s * S)), "total_cores": cores, "lost": lost,
             "remove_reason": "Container marked as failed" if lost else None, **extra}
 
 
-APP = {"app_id": "app-1", "attempt_id": "", "start_time_ms": 0, "end_time_ms": 100 * S, "executor_memory_mb": 1024,
+APP = {"app_id": "app-1", "attempt_id": "", "start_time": at(0), "end_time": at(100 * S), "executor_memory_mb": 1024,
        "max_concurrent_executors": 2, "executor_cores": 2}
 
 
@@ -66,7 +67,7 @@ def test_critical_path_keeps_the_longest_stages_in_time_order():
     metrics = [{"stage_id": i, "stage_attempt_id": 0, "job_id": i // 2, "duration_ms": (i + 1) * S, "task_count": 4,
                 "on_critical_path": i != 3, "critical_path_ms": 10 * S, "bottleneck": "cpu"} for i in range(6)]
     stages = [{"stage_id": i, "stage_attempt_id": 0, "stage_name": f"map at job.py:{i}",
-               "submission_time_ms": i * 10 * S if i != 5 else None, "completion_time_ms": i * 10 * S + (i + 1) * S}
+               "submission_time": at(i * 10 * S) if i != 5 else None, "completion_time": at(i * 10 * S + (i + 1) * S)}
               for i in range(6)]
     path = data.critical_path(APP, metrics, stages, limit=3)
     assert [s.stage_id for s in path.stages] == [1, 2, 4]  # 5 has no submission time, 3 is off the path
@@ -129,11 +130,11 @@ def test_whatif_curve_prices_points_with_the_given_cost_function():
 
 def test_trend_orders_runs_and_prices_them():
     apps = [
-        {**APP, "app_id": "b", "app_name": "nightly", "start_time_ms": 2 * S, "duration_ms": 60 * 60 * S, "input_bytes": 5,
+        {**APP, "app_id": "b", "app_name": "nightly", "start_time": at(2 * S), "duration_ms": 60 * 60 * S, "input_bytes": 5,
          "status": "completed"},
-        {**APP, "app_id": "a", "app_name": "nightly", "start_time_ms": 1 * S, "duration_ms": 30 * 60 * S, "input_bytes": 3,
+        {**APP, "app_id": "a", "app_name": "nightly", "start_time": at(1 * S), "duration_ms": 30 * 60 * S, "input_bytes": 3,
          "status": "completed"},
-        {**APP, "app_id": "c", "app_name": "nightly-2", "start_time_ms": 3 * S, "duration_ms": S},
+        {**APP, "app_id": "c", "app_name": "nightly-2", "start_time": at(3 * S), "duration_ms": S},
     ]
     metrics = [{"app_id": "a", "attempt_id": "", "allocated_core_ms": 7.2e6, "bottleneck": "skew"}]
     findings = [{"app_id": "a", "attempt_id": "", "rule_id": "data_skew"}, {"app_id": "a", "attempt_id": "", "rule_id": "x"}]

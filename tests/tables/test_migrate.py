@@ -167,7 +167,7 @@ def test_stage_ids_of_jobs_and_stages_of_the_previous_release_become_integers(sp
     jobs = {r["job_id"]: r for r in store.read_arrow(JOBS).to_pylist()}
     [stage] = store.read(STAGES).collect()
 
-    assert jobs[0]["stage_ids"] == [0, 1] and jobs[0]["submission_time_ms"] == 1_000 and jobs[1]["stage_ids"] is None
+    assert jobs[0]["stage_ids"] == [0, 1] and jobs[0]["submission_time"] == datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc) and jobs[1]["stage_ids"] is None
     assert stage.parent_stage_ids == [0] and stage.job_id == 0
 
 
