@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS
+from spark_optimizer.tables import instants
 from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, string_values
 
 
@@ -186,8 +187,7 @@ def instant(value: Any) -> datetime | None:
 
 def epoch_ms(value: Any) -> int | None:
     """Epoch milliseconds of `instant(value)`, for the APIs that filter by them."""
-    stamp = instant(value)
-    return None if stamp is None else int(round(stamp.timestamp() * 1000))
+    return instants.epoch_ms(instant(value))
 
 
 def rfc3339(stamp: datetime) -> str:

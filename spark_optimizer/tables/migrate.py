@@ -1,7 +1,8 @@
 """Upgrades a table written by an earlier release to this release's spec, in one overwrite commit.
 
 A column is due when the stored table still has it in its old form (`ColumnUpgrade.old_type`, under
-its old name when renamed). Every row is read, the due columns are converted value by value, and the
+its old name when renamed). Every row is read, the due columns are converted (value by value, or a whole column at once in Arrow
+where the conversion has that form: epoch milliseconds), and the
 table is rewritten with the new schema; the row count is checked before the commit is trusted.
 """
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from spark_optimizer.errors import TableSchemaError
 from spark_optimizer.tables.schema import ColumnUpgrade, TableSpec, arrow_type_of
+from spark_optimizer.tables.upgrades import WHOLE_COLUMN_CONVERSIONS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,9 +66,14 @@ def upgraded(spec: TableSpec, table: pa.Table, upgrades: list[ColumnUpgrade]) ->
     import pyarrow as pa
 
     for u in upgrades:
-        values = [None if v is None else u.convert(v) for v in table.column(u.source).to_pylist()]
+        target = arrow_type_of(spec.column(u.column))
         try:
-            column = pa.array(values, type=arrow_type_of(spec.column(u.column)))
+            whole_column = WHOLE_COLUMN_CONVERSIONS.get(u.convert)
+            if whole_column is not None:
+                column = whole_column(table.column(u.source), target)
+            else:
+                column = pa.array([None if v is None else u.convert(v) for v in table.column(u.source).to_pylist()],
+                                  type=target)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as error:
             raise TableSchemaError(f"table {spec.name}: cannot upgrade column {u.source!r} ({u.old_type}) to "
                                    f"{u.column!r} ({spec.column(u.column).type}): {error}") from error

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from spark_optimizer.tables.instants import from_epoch_ms
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def json_object(text: str) -> dict[str, Any] | None:
@@ -118,3 +121,14 @@ def integers(items: Iterable[str]) -> list[int | None]:
 
 # Epoch milliseconds (what the earlier releases stored for an instant) as a UTC datetime.
 epoch_ms_to_timestamp = from_epoch_ms
+
+
+def epoch_ms_array_to_timestamp(values: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+    """The whole column at once: a tasks table of millions of rows upgrades in Arrow, not per value."""
+    import pyarrow as pa
+
+    return values.cast(pa.timestamp("ms", tz="UTC")).cast(target)
+
+
+# Conversions that have a column-at-once form, used by tables/migrate.py in place of the per-value one.
+WHOLE_COLUMN_CONVERSIONS = {epoch_ms_to_timestamp: epoch_ms_array_to_timestamp}

@@ -116,3 +116,17 @@ def test_analysis_over_an_upgraded_warehouse_matches_a_fresh_ingestion(spark, st
     fresh = app_metrics(store)
     assert fresh.count() == 6
     assert_df_equality(app_metrics(upgraded), fresh, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_an_epoch_ms_column_upgrades_at_once_to_the_same_instants_as_value_by_value():
+    """A tasks table of millions of rows upgrades in Arrow; the instants equal the per-value conversion,
+    nulls, the epoch and instants before it included."""
+    from spark_optimizer.tables.upgrades import WHOLE_COLUMN_CONVERSIONS
+
+    stored = [STARTED_MS, None, 0, -5, 253_402_300_799_999]  # ... 9999-12-31T23:59:59.999Z
+    target = arrow_type_of(Column("launch_time", "timestamp"))
+
+    whole = WHOLE_COLUMN_CONVERSIONS[epoch_ms_to_timestamp](pa.chunked_array([pa.array(stored, pa.int64())]), target)
+
+    assert whole.type == target
+    assert whole.to_pylist() == [None if ms is None else epoch_ms_to_timestamp(ms) for ms in stored]
