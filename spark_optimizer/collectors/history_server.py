@@ -30,7 +30,6 @@ import pyarrow as pa
 from spark_optimizer.collectors import history_server_rows as rows_of
 from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
-from spark_optimizer.refs import ingest_log_app, parse_ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EXECUTORS, INGEST_LOG, JOBS, SPARK_CONF, SQL_EXECUTIONS, STAGES
 from spark_optimizer.tables.app_rows import remove_superseded, replace_applications
 from spark_optimizer.tables.instants import epoch_ms, from_epoch_ms
@@ -152,11 +151,11 @@ def previously_failed(store: TableStore, base_url: str) -> list[str]:
     if not store.exists(INGEST_LOG):
         return []
     prefix = f"{normalize_base_url(base_url)}/api/v1/applications/"
-    rows = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status", "reason", "app_ids"]).to_pylist()
-    ids = {parse_ingest_log_app(app)[0] for r in rows
+    rows = store.read_arrow(INGEST_LOG).select(["source_path", "source_kind", "status", "reason", "attempts"]).to_pylist()
+    ids = {app["app_id"] for r in rows
            if r["source_kind"] == SOURCE_KIND and r["status"] == "failed" and (r["source_path"] or "").startswith(prefix)
            and "HTTP 404" not in (r["reason"] or "")  # gone from the server: retrying cannot help
-           for app in r["app_ids"] or []}
+           for app in r["attempts"] or []}
     return sorted(ids)
 
 
@@ -168,7 +167,7 @@ def _ingest_log_rows(summary: "CollectSummary", ends: dict, collected_at: dateti
         "modification_time": from_epoch_ms(ends.get(r["source_path"])),
         "status": "ingested" if r["status"] == "collected" else "failed",
         "reason": r["reason"],
-        "app_ids": [ingest_log_app(r['app_id'], r['attempt_id'])],
+        "attempts": [{"app_id": r["app_id"], "attempt_id": r["attempt_id"] or ""}],
         "complete": r["status"] == "collected" or None,
         "rows_written": r["rows"],
         "parser_version": "history-server-rest-v1",

@@ -23,23 +23,42 @@ from nanoarrow.ipc import StreamWriter
 
 from spark_optimizer.tables.schema import TableSpec
 
-_TYPES = {
+_SCALARS = {
     "string": na.string(),
     "long": na.int64(),
     "int": na.int32(),
     "double": na.float64(),
     "boolean": na.bool_(),
     "timestamp": na.timestamp("us", "UTC"),
-    "array<string>": na.list_(na.string()),
-    "array<long>": na.list_(na.int64()),
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 @lru_cache(maxsize=None)
+def _arrow_type(kind: str):
+    """A column type of the table specs (scalars, array<T>, struct<name:scalar,...>) as nanoarrow's."""
+    if kind in _SCALARS:
+        return _SCALARS[kind]
+    if kind.startswith("array<"):
+        return na.list_(_arrow_type(kind[len("array<"):-1]))
+    if kind.startswith("struct<"):
+        return na.struct({name: _arrow_type(field_kind) for name, field_kind in _struct_fields(kind)})
+    raise KeyError(f"no Arrow type for the column type {kind!r} in the ingestion's rows")
+
+
+@lru_cache(maxsize=None)
+def _struct_fields(kind: str) -> tuple[tuple[str, str], ...]:
+    """'struct<a:string,b:long>' -> (('a', 'string'), ('b', 'long')): scalar fields only."""
+    fields = tuple(tuple(field.split(":", 1)) for field in kind[len("struct<"):-1].split(","))
+    if any(field_kind not in _SCALARS for _, field_kind in fields):
+        raise KeyError(f"the ingestion's rows take structs of scalar fields only, not {kind!r}")
+    return fields
+
+
+@lru_cache(maxsize=None)
 def _struct_type(spec: TableSpec):
-    return na.struct({c.name: _TYPES[c.type] for c in spec.columns})
+    return na.struct({c.name: _arrow_type(c.type) for c in spec.columns})
 
 
 def record_batch(spec: TableSpec, rows: Sequence[Any]):
@@ -84,7 +103,9 @@ def _column(kind: str, values: Sequence[Any]):
         return _timestamps(values)
     if kind.startswith("array<"):
         return _list_of(kind, values)
-    return na.c_array(values, _TYPES[kind])
+    if kind.startswith("struct<"):
+        return _struct_of(kind, values)
+    return na.c_array(values, _arrow_type(kind))
 
 
 @lru_cache(maxsize=64)
@@ -97,7 +118,7 @@ def _micros(value: datetime) -> int:
 
 def _timestamps(values: Sequence[datetime | int | None]):
     data = array("q", [0 if v is None else v * 1000 if v.__class__ is int else _micros(v) for v in values])
-    return na.c_array_from_buffers(_TYPES["timestamp"], len(values), [_validity(values), data])
+    return na.c_array_from_buffers(_arrow_type("timestamp"), len(values), [_validity(values), data])
 
 
 def _list_of(kind: str, values: Sequence[Sequence[Any] | None]):
@@ -107,8 +128,14 @@ def _list_of(kind: str, values: Sequence[Sequence[Any] | None]):
         if value is not None:
             items.extend(value)
         offsets.append(len(items))
-    return na.c_array_from_buffers(_TYPES[kind], len(values), [_validity(values), offsets],
-                                   children=[na.c_array(items, _TYPES[kind[len("array<"):-1]])])
+    return na.c_array_from_buffers(_arrow_type(kind), len(values), [_validity(values), offsets],
+                                   children=[_column(kind[len("array<"):-1], items)])
+
+
+def _struct_of(kind: str, values: Sequence[dict | None]):
+    children = [_column(field_kind, [None if value is None else value.get(name) for value in values])
+                for name, field_kind in _struct_fields(kind)]
+    return na.c_array_from_buffers(_arrow_type(kind), len(values), [_validity(values)], children=children)
 
 
 def _validity(values: Sequence[Any]) -> bytes | None:

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from spark_optimizer.refs import attempt_ref, parse_ingest_log_app
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.tables import ANALYSIS_TABLES, APP_METRICS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 from spark_optimizer.tables.app_rows import APP_KEY, remove_superseded, replace_applications
 from spark_optimizer.tables.schema import TableSpec
@@ -112,8 +112,8 @@ def choose_duplicates(records: list[dict]) -> dict[str, str]:
     of the same batch also holds (keep the complete one, then the one with more rows)."""
     holders: dict[str, list[dict]] = {}
     for record in records:
-        for app in record["app_ids"] or []:
-            holders.setdefault(app, []).append(record)
+        for app in record["attempts"] or []:
+            holders.setdefault((app["app_id"], app["attempt_id"]), []).append(record)
     losers: dict[str, str] = {}
     for app, claimants in holders.items():
         if len(claimants) < 2:
@@ -139,7 +139,7 @@ def write_batch(store: TableStore, chunks: list[tuple[str, bytes | str]], max_ro
     for record in records:
         if record["source_path"] in losers:
             record["status"] = "duplicate"
-            attempts = ", ".join(attempt_ref(*parse_ingest_log_app(app)) for app in record["app_ids"])
+            attempts = ", ".join(attempt_ref(app["app_id"], app["attempt_id"]) for app in record["attempts"])
             record["reason"] = (
                 f"holds the same application attempt(s) {attempts} as {losers[record['source_path']]}, "
                 f"which was kept (complete, or more events)"
@@ -155,7 +155,7 @@ def write_batch(store: TableStore, chunks: list[tuple[str, bytes | str]], max_ro
                     try:
                         write_records(store, batch, [record])
                     except Exception as exc:  # noqa: BLE001
-                        record.update(status="failed", rows_written=0, app_ids=[], complete=False,
+                        record.update(status="failed", rows_written=0, attempts=[], complete=False,
                                       reason=f"{record['source_path']}: its rows could not be written "
                                              f"({type(exc).__name__}: {str(exc)[:300]}); nothing from this log was stored")
                         store.upsert(INGEST_LOG, pa.Table.from_pylist([record], schema=INGEST_LOG.arrow_schema()))
@@ -171,7 +171,7 @@ def write_records(store: TableStore, batch: ParsedBatch, records: list[dict]) ->
     """Replace the applications of `records` that were kept (not failed, not a duplicate) with
     their rows in `batch`, then commit the records themselves."""
     kept = [r for r in records if r["status"] not in ("duplicate", "failed")]
-    kept_apps = sorted({parse_ingest_log_app(app) for r in kept for app in r["app_ids"] or []})
+    kept_apps = sorted({(app["app_id"], app["attempt_id"]) for r in kept for app in r["attempts"] or []})
     scope = [{"app_id": app_id, "attempt_id": attempt_id} for app_id, attempt_id in kept_apps]
     generation = kept[0]["ingested_at"] if kept else None
     if kept_apps:

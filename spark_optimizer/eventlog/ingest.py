@@ -309,6 +309,6 @@ def _unreadable_record(path: str, why: str, ingested_at: datetime) -> dict:
     return ingest_log_row(
         source_path=path, source_kind="unreadable", codec="none", file_count=0, fingerprint=f"unreadable:{why}",
         status="failed", reason=f"{path}: {why}; the logs in it were not ingested (check its permissions)",
-        app_ids=[], complete=False, line_count=0, bad_line_count=0, uncompressed_bytes=0, rows_written=0,
+        attempts=[], complete=False, line_count=0, bad_line_count=0, uncompressed_bytes=0, rows_written=0,
         parse_duration_ms=0, parsed_by="driver", ingested_at=ingested_at,
     )

@@ -23,7 +23,6 @@ from spark_optimizer.eventlog.redact import free_text_positions, redact_row, red
 from spark_optimizer.eventlog.storage import open_binary
 from spark_optimizer.eventlog.task_end_struct import decode_successful_task_end, plausible_times
 from spark_optimizer.eventlog.validate import event_problem, impossible_figures, latest_plausible_time_ms
-from spark_optimizer.refs import ingest_log_app
 from spark_optimizer.tables import APPLICATIONS, EVENT_LOG_TABLES, INGEST_LOG, TASKS
 from spark_optimizer.tables.instants import from_epoch_ms
 
@@ -312,7 +311,7 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
         outcomes.append(_stream_outcome(group.source_path, _file_parts(group), group, ingested_at, emit,
                                         group.spark_version_hint))
 
-    apps: list[str] = []
+    apps: list[dict[str, str]] = []
     rows_written = 0
     reasons: list[str] = []
     failed = False
@@ -329,7 +328,7 @@ def parse_group(group: LogGroup, ingested_at, emit: Emit) -> Row:
         accumulator = outcome.accumulator
         if accumulator is None:
             continue
-        apps.append(ingest_log_app(accumulator.app_id, accumulator.attempt_id))
+        apps.append({"app_id": accumulator.app_id, "attempt_id": accumulator.attempt_id or ""})
         if not accumulator.has_app_end:
             reasons.append(f"{outcome.label}: incomplete: no SparkListenerApplicationEnd "
                            f"({'still in progress' if group.in_progress else 'the application was killed or the log cut'})")
@@ -375,7 +374,7 @@ def ingest_log_row(**values) -> Row:
     return {**dict.fromkeys(INGEST_LOG.column_names), "parser_version": PARSER_VERSION, **values}
 
 
-def _record(group: LogGroup, ingested_at, started: float, status: str, reason: str | None, apps: list[str],
+def _record(group: LogGroup, ingested_at, started: float, status: str, reason: str | None, apps: list[dict[str, str]],
             complete: bool, outcomes: list[_StreamOutcome], rows_written: int) -> Row:
     return ingest_log_row(
         source_path=group.source_path,
@@ -387,7 +386,7 @@ def _record(group: LogGroup, ingested_at, started: float, status: str, reason: s
         fingerprint=group.fingerprint,
         status=status,
         reason=reason,
-        app_ids=apps,
+        attempts=apps,
         complete=complete,
         line_count=sum(o.lines for o in outcomes),
         bad_line_count=sum(o.bad_lines for o in outcomes),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from spark_optimizer.refs import attempt_ref, parse_ingest_log_app
+from spark_optimizer.refs import attempt_ref
 from spark_optimizer.runners.result import RunResult
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def record_line(record: dict) -> str:
     """One ingest_log record for a person."""
-    apps = ", ".join(attempt_ref(*parse_ingest_log_app(app)) for app in record.get("app_ids") or []) or "-"
+    apps = ", ".join(attempt_ref(app["app_id"], app["attempt_id"]) for app in record.get("attempts") or []) or "-"
     line = f"[{record['status']}] {record['source_path']} apps={apps} rows={record['rows_written']}"
     return line + (f"\n    reason: {record['reason']}" if record.get("reason") else "")
 

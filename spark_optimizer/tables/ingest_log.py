@@ -1,11 +1,11 @@
 from spark_optimizer.tables.schema import Column, ColumnUpgrade, TableSpec
-from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp
+from spark_optimizer.tables.upgrades import attempts_of_app_ids, epoch_ms_to_timestamp
 
 INGEST_LOG = TableSpec(
     name="ingest_log",
     description="One row per event-log file or file group: what happened to it on its last ingestion.",
     keys=("source_path",),
-    schema_version=2,
+    schema_version=3,
     columns=(
         Column("source_path", "string", "file, rolling folder, legacy folder or zip; '.inprogress' removed"),
         Column("source_kind", "string", "single_file|rolling_dir|databricks_rolled|legacy_dir|zip_archive"),
@@ -16,7 +16,8 @@ INGEST_LOG = TableSpec(
         Column("fingerprint", "string", "what decides whether a re-run has work to do"),
         Column("status", "string", "ingested|partial|failed|duplicate"),
         Column("reason", "string", "why it failed or what was skipped: file, line and what was wrong"),
-        Column("app_ids", "array<string>", "app_id#attempt_id of the applications it held"),
+        Column("attempts", "array<struct<app_id:string,attempt_id:string>>",
+               "the application attempts it held (attempt_id '' for an application's one unnamed attempt)"),
         Column("complete", "boolean", "every application in it logged SparkListenerApplicationEnd"),
         Column("line_count", "long"),
         Column("bad_line_count", "long"),
@@ -27,5 +28,6 @@ INGEST_LOG = TableSpec(
         Column("parser_version", "string"),
         Column("ingested_at", "timestamp"),
     ),
-    upgrades=(ColumnUpgrade("modification_time", "long", epoch_ms_to_timestamp, old_name="modification_time_ms"),),
+    upgrades=(ColumnUpgrade("modification_time", "long", epoch_ms_to_timestamp, old_name="modification_time_ms"),
+              ColumnUpgrade("attempts", "array<string>", attempts_of_app_ids, old_name="app_ids")),
 )

@@ -119,6 +119,16 @@ def integers(items: Iterable[str]) -> list[int | None]:
     return out
 
 
+def attempts_of_app_ids(app_ids: Iterable[str]) -> list[dict[str, str]]:
+    """ingest_log's `app_ids` of earlier releases, 'APP_ID#ATTEMPT' strings ('APP_ID#' for an unnamed
+    attempt; an App ID may hold '#', an attempt id never does), as `attempts` structs."""
+    out = []
+    for stored in app_ids:
+        app_id, _, attempt_id = str(stored).rpartition("#")
+        out.append({"app_id": app_id, "attempt_id": attempt_id} if app_id else {"app_id": str(stored), "attempt_id": ""})
+    return out
+
+
 # Epoch milliseconds (what the earlier releases stored for an instant) as a UTC datetime.
 epoch_ms_to_timestamp = from_epoch_ms
 

@@ -354,7 +354,7 @@ def test_an_app_that_failed_before_is_retried_past_the_watermark(env, tmp_path):
     assert collect_from_history_server(store, env["hs"].url, PINNED_RUN_TIME).as_dict()["collected"] == len(APPS)
     source = f"{env['hs'].url}/api/v1/applications/app-20261123232240-0000"
     failure = {"source_path": source, "source_kind": "history_server", "status": "failed",
-               "reason": "GET ... failed after 4 attempt(s) (HTTP 503: busy)", "app_ids": ["app-20261123232240-0000#"]}
+               "reason": "GET ... failed after 4 attempt(s) (HTTP 503: busy)", "attempts": [{"app_id": "app-20261123232240-0000", "attempt_id": ""}]}
     store.upsert(INGEST_LOG, pa.Table.from_pylist([failure], schema=INGEST_LOG.arrow_schema()))
     assert previously_failed(store, env["hs"].url) == ["app-20261123232240-0000"]
     again = collect_from_history_server(store, env["hs"].url, PINNED_RUN_TIME)

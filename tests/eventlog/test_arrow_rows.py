@@ -60,9 +60,9 @@ def test_missing_values_lists_and_timestamps_convert_as_pyarrow_converts_them():
     spec = INGEST_LOG
     row = {c.name: None for c in spec.columns}
     rows = [
-        {**row, "source_path": "/logs/a", "app_ids": ["app-1#", "app-2#1"], "ingested_at": PINNED_RUN_TIME},
-        {**row, "source_path": "/logs/b", "app_ids": [], "ingested_at": datetime(2026, 1, 1, 12, 0, 0, 123456)},
-        {**row, "source_path": "/logs/c", "app_ids": None,
+        {**row, "source_path": "/logs/a", "attempts": [{"app_id": "app-1", "attempt_id": ""}, {"app_id": "app-2", "attempt_id": "1"}], "ingested_at": PINNED_RUN_TIME},
+        {**row, "source_path": "/logs/b", "attempts": [], "ingested_at": datetime(2026, 1, 1, 12, 0, 0, 123456)},
+        {**row, "source_path": "/logs/c", "attempts": None,
          "ingested_at": datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)},
     ]
     assert _read(ipc_stream(spec, rows)).equals(as_pyarrow_would(spec, rows))

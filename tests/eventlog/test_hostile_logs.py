@@ -118,7 +118,7 @@ def test_an_app_id_holding_a_hash_keeps_its_attempt_and_an_attempt_id_holding_on
     events = real_events(shared_eventlogs)
     first(events, "SparkListenerApplicationStart")["App ID"] = "odd#app"
     record, _ = parsed(write_log(tmp_path / APP, events))
-    assert record["status"] == "ingested" and record["app_ids"] == ["odd#app#"]
+    assert record["status"] == "ingested" and record["attempts"] == [{"app_id": "odd#app", "attempt_id": ""}]
     first(events, "SparkListenerApplicationStart")["App Attempt ID"] = "1#2"
     record, _ = parsed(write_log(tmp_path / APP, events))
     assert record["status"] == "failed" and "'App Attempt ID' is '1#2', not an attempt id" in record["reason"]

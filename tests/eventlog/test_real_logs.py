@@ -153,10 +153,10 @@ def test_executors_come_from_the_log_not_from_defaults(corpus):
 
 def test_each_attempt_of_a_multi_attempt_application_is_its_own_row(corpus):
     attempts = {
-        corpus[f"public/NVIDIA__spark-rapids-tools/spark-events-qualification/multiple_attempts/attempt_{i}_eventlog.zstd"][1]["app_ids"][0]
+        tuple(corpus[f"public/NVIDIA__spark-rapids-tools/spark-events-qualification/multiple_attempts/attempt_{i}_eventlog.zstd"][1]["attempts"][0].values())
         for i in range(1, 5)
     }
-    assert attempts == {f"application_1724877841851_0016#{i}" for i in range(1, 5)}
+    assert attempts == {("application_1724877841851_0016", str(i)) for i in range(1, 5)}
 
 
 def test_spark_1_2_logs_get_their_version_from_the_folder_marker(corpus):
@@ -166,7 +166,7 @@ def test_spark_1_2_logs_get_their_version_from_the_folder_marker(corpus):
 
 def test_zip_downloads_skip_junk_members_and_read_the_rolled_set_inside(corpus):
     _, record, rows = corpus["public/synccomputingcode__spark_log_parser/databricks-rollover.zip"]
-    assert record["status"] == "ingested" and record["app_ids"] == ["app-20220114165818-0000#"]
+    assert record["status"] == "ingested" and record["attempts"] == [{"app_id": "app-20220114165818-0000", "attempt_id": ""}]
     assert "databricks_pricing.json: skipped, not an event log" in record["reason"]
     assert rows["applications"][0]["platform"] == "databricks"
 

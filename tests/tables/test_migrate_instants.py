@@ -93,13 +93,18 @@ def test_the_sample_time_key_of_executor_metrics_merges_after_the_upgrade(settin
     assert read_watermark(store) == STARTED_MS + 3_000
 
 
-def test_ingest_log_modification_times_become_timestamps(settings):
-    write_release(settings, "ingest_log", [{"source_path": "/logs/app-1", "modification_time_ms": STARTED_MS,
-                                            "status": "ingested", "ingested_at": INGESTED_AT}])
+def test_ingest_log_modification_times_become_timestamps_and_app_ids_attempt_structs(settings):
+    write_release(settings, "ingest_log", [
+        {"source_path": "/logs/app-1", "modification_time_ms": STARTED_MS, "status": "ingested",
+         "app_ids": ["application_1724877841851_0016#2", "odd#app#"], "ingested_at": INGESTED_AT},
+        {"source_path": "/logs/broken", "status": "failed", "app_ids": [], "ingested_at": INGESTED_AT}])
 
-    [record] = TableStore(None, settings).read_arrow(INGEST_LOG).to_pylist()
+    records = {r["source_path"]: r for r in TableStore(None, settings).read_arrow(INGEST_LOG).to_pylist()}
 
-    assert record["modification_time"] == STARTED and record["status"] == "ingested"
+    assert records["/logs/app-1"]["modification_time"] == STARTED and records["/logs/app-1"]["status"] == "ingested"
+    assert records["/logs/app-1"]["attempts"] == [{"app_id": "application_1724877841851_0016", "attempt_id": "2"},
+                                                 {"app_id": "odd#app", "attempt_id": ""}]
+    assert records["/logs/broken"]["attempts"] == [] and "app_ids" not in records["/logs/broken"]
 
 
 def test_analysis_over_an_upgraded_warehouse_matches_a_fresh_ingestion(spark, store, tmp_path):
