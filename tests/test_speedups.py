@@ -17,6 +17,7 @@ from spark_optimizer.jvm_cds import driver_cds_options, java_feature_version
 from spark_optimizer.pyspark_daemon import is_tested_pyspark
 from spark_optimizer.session import SPEEDUPS_ENV, speedups_enabled
 from spark_optimizer.tables import EVENT_LOG_TABLES, INGEST_LOG
+from tests.conftest import cache_with_this_sessions_class_archives
 
 REPO = Path(__file__).resolve().parents[1]
 # Columns that record when and how fast a run went, not what it read.
@@ -101,7 +102,7 @@ def _rows(warehouse: Path, name: str) -> list[str]:
 
 
 def test_ingestion_writes_identical_tables_with_the_speedups_off(tmp_path):
-    env = _env(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = _env(XDG_CACHE_HOME=cache_with_this_sessions_class_archives(tmp_path / "cache"))
     _collect(tmp_path / "on", env)
     _collect(tmp_path / "off", {**env, SPEEDUPS_ENV: "off"})
     for spec in (*EVENT_LOG_TABLES, INGEST_LOG):

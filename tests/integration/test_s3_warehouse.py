@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import free_port
+from tests.conftest import cache_with_this_sessions_class_archives
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "spark-optimizer-test"
@@ -44,7 +45,7 @@ def s3_env(tmp_path_factory):
             time.sleep(0.2)
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true",
-           "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache")),
+           "XDG_CACHE_HOME": cache_with_this_sessions_class_archives(tmp_path_factory.mktemp("cache")),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("SPARK_OPTIMIZER_MLFLOW_TRACKING_URI", None)
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",

@@ -6,6 +6,7 @@ WARN, its exit code saying whether its work succeeded."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,26 +39,22 @@ def _submit_ingestion(tmp_path: Path, event_log_dir: Path, warehouse: Path) -> s
     )
 
 
-def test_spark_submit_on_local_cluster_parses_logs_in_executors(tmp_path):
-    warehouse = tmp_path / "warehouse"
-    result = _submit_ingestion(tmp_path, REPO_ROOT / "samples" / "eventlogs", warehouse)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert "ingested 6" in result.stdout
+def test_spark_submit_on_local_cluster_parses_logs_in_executors_and_exits_non_zero_for_a_failed_log(tmp_path):
+    """One cluster start for both claims: the six samples are parsed in the executors and stored; the
+    unparseable seventh log fails on its own, makes the exit code non-zero, and the job still ends cleanly."""
+    logs, warehouse = tmp_path / "logs", tmp_path / "warehouse"
+    shutil.copytree(REPO_ROOT / "samples" / "eventlogs", logs)
+    (logs / "app-20260101000000-0000").write_text('{"Event":"SparkListenerApplicationStart","App Name":"x"\nnot json at all\n')
+    result = _submit_ingestion(tmp_path, logs, warehouse)
+    assert result.returncode != 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "ingested 6, partial 0, failed 1" in result.stdout, result.stdout[-3000:]
     assert not [line for line in result.stderr.splitlines() if any(sign in line for sign in UNCLEAN_END)], result.stderr[-5000:]
     # SparkContext names Spark's and Java's versions at INFO before it applies spark.log.level; nothing after.
     lines = result.stderr.splitlines()
     [level_set] = [i for i, line in enumerate(lines) if line.startswith('Setting Spark log level to "WARN"')]
     assert not [line for line in lines[level_set:] if " INFO " in line], result.stderr[-5000:]
     log = read_delta_arrow(str(warehouse / "ingest_log"), INGEST_LOG.arrow_schema()).to_pylist()
-    parsed_by = {r["parsed_by"].split(" on ")[0] for r in log}
+    assert sorted(r["status"] for r in log) == ["failed"] + ["ingested"] * 6
+    parsed_by = {r["parsed_by"].split(" on ")[0] for r in log if r["status"] == "ingested"}
     assert parsed_by and all(who.startswith("executor ") for who in parsed_by), parsed_by
     assert read_delta_arrow(str(warehouse / "applications"), APPLICATIONS.arrow_schema()).num_rows == 6
-
-
-def test_a_job_whose_logs_failed_to_parse_exits_non_zero_and_still_ends_cleanly(tmp_path):
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    (logs / "app-20260101000000-0000").write_text('{"Event":"SparkListenerApplicationStart","App Name":"x"\nnot json at all\n')
-    result = _submit_ingestion(tmp_path, logs, tmp_path / "warehouse")
-    assert result.returncode != 0, result.stdout[-3000:]
-    assert not [line for line in result.stderr.splitlines() if any(sign in line for sign in UNCLEAN_END)], result.stderr[-5000:]
