@@ -1,7 +1,7 @@
 """A labelled corpus of real Spark runs: workloads x configurations x input scales, repeated.
 
     python benchmarks/corpus.py --out DIR                       # the default corpus (252 runs; see the timing below)
-    python benchmarks/corpus.py --out DIR --quick               # tests: 2 workloads, tiny data, 2 configs, 4 runs
+    python benchmarks/corpus.py --out DIR --quick               # tests: 2 workloads, tiny data, one config each, 2 runs
     python benchmarks/corpus.py --out DIR --workloads aggregation wide_sort --scales small --repeats 3
     python benchmarks/corpus.py --out DIR --max-minutes 30      # stops cleanly; run again to resume
     python benchmarks/corpus.py --out DIR --dry-run             # print the plan
@@ -247,7 +247,7 @@ def generate(args: argparse.Namespace) -> int:
         rows = [r for r in rows if r["status"] == "ok"]
         rewrite_runs(csv_path, rows)
     done = {r["run_id"] for r in rows}
-    plan = plan_runs(args.workloads, args.scales, args.repeats, args.configs)
+    plan = plan_runs(args.workloads, args.scales, args.repeats, args.configs, paired=args.quick)
     pending = [run for run in plan if run.run_id not in done]
     print(f"{len(plan)} runs planned, {len(plan) - len(pending)} already in {csv_path}, {len(pending)} to run", flush=True)
     if args.dry_run:
@@ -307,7 +307,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="corpus folder (created; resumed when it has runs.csv)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"tests: {' and '.join(QUICK_WORKLOADS)} on tiny data, 2 configurations, 1 repeat")
+                        help=f"tests: {' and '.join(QUICK_WORKLOADS)} on tiny data, each with one of 2 configurations, 1 repeat")
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), help=f"default: {' '.join(DEFAULT_WORKLOADS)}")
     parser.add_argument("--scales", nargs="+", choices=list(SCALES), help=f"default: {' '.join(DEFAULT_SCALES)}")
     parser.add_argument("--repeats", type=int, help="runs per configuration (default 3; --quick 1)")

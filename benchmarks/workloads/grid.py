@@ -109,13 +109,18 @@ class Run:
         return f"{self.workload}.{self.scale}.{self.config.config_id}.r{self.repeat}"
 
 
-def plan_runs(workloads: list[str], scales: list[str], repeats: int, configs: list[Config] | None) -> list[Run]:
+def plan_runs(workloads: list[str], scales: list[str], repeats: int, configs: list[Config] | None,
+              paired: bool = False) -> list[Run]:
     """Scale by scale (smallest first, so a stopped corpus is complete for the small inputs),
-    workload by workload; inside one (workload, scale), repeat-major so repeats are spread out."""
+    workload by workload; inside one (workload, scale), repeat-major so repeats are spread out.
+    `paired`: the i-th workload runs with the i-th of `configs` only (each workload and each
+    configuration once, consecutive applications of one driver with different resources)."""
     runs = []
     for scale in scales:
-        for workload in workloads:
+        for index, workload in enumerate(workloads):
             chosen = configs or scale_configs(workload, scale)
+            if paired and configs:
+                chosen = [configs[index % len(configs)]]
             for repeat in range(1, repeats + 1):
                 runs += [Run(workload, scale, config, repeat) for config in chosen]
     return runs

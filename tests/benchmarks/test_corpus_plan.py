@@ -66,3 +66,9 @@ def test_runs_csv_is_appended_row_by_row_and_a_torn_last_line_is_dropped(tmp_pat
     assert path.read_text().count("\n") == 3
     with path.open(newline="") as f:
         assert list(csv.DictReader(f)) == rows
+
+
+def test_a_paired_plan_runs_each_workload_once_with_its_own_configuration():
+    configs = [DEFAULTS_LIKE, Config(1, 2, 512, 8, False)]
+    runs = plan_runs(["aggregation", "multi_join"], ["tiny"], 1, configs, paired=True)
+    assert [(r.workload, r.config) for r in runs] == [("aggregation", configs[0]), ("multi_join", configs[1])]
