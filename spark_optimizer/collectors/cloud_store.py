@@ -172,7 +172,7 @@ def log_row(provider: str, scope: str, cluster_id: str, status: str, reason: str
             changed: datetime | None, state: str | None, collected_at: datetime) -> dict:
     changed_ms = epoch_ms(changed)
     return {"source_path": target_path(provider, scope, "clusters", cluster_id), "source_kind": f"{provider}_cluster",
-            "fingerprint": f"state={state};changed={changed_ms}", "modification_time_ms": changed_ms,
+            "fingerprint": f"state={state};changed={changed_ms}", "modification_time": changed,
             "status": {"collected": "ingested"}.get(status, status), "reason": reason, "rows_written": rows,
             "parser_version": f"{provider}-api", "ingested_at": collected_at}
 
