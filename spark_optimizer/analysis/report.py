@@ -47,8 +47,22 @@ def resolve_attempt(store: TableStore, app_ref: str) -> tuple[str, str]:
     return app_id, latest["attempt_id"]
 
 
+def analyzed_attempts(store: TableStore) -> set[tuple[str, str]]:
+    """(app_id, attempt_id) of every analyzed application attempt, in one read of app_metrics."""
+    if not store.exists(APP_METRICS):
+        return set()
+    return {(r["app_id"], r["attempt_id"]) for r in store.read_arrow(APP_METRICS).select(["app_id", "attempt_id"]).to_pylist()}
+
+
+def among(attempts: set[tuple[str, str]], app_id: str, attempt_id: str | None) -> bool:
+    """Whether the attempt is in `attempts`; attempt None: any attempt of the application."""
+    if attempt_id is None:
+        return any(app == app_id for app, _ in attempts)
+    return (app_id, attempt_id) in attempts
+
+
 def is_analyzed(store: TableStore, app_id: str, attempt_id: str) -> bool:
-    return store.exists(APP_METRICS) and bool(_rows_for(store.read_arrow(APP_METRICS), app_id, attempt_id))
+    return among(analyzed_attempts(store), app_id, attempt_id)
 
 
 def build_app_report(store: TableStore, app_id: str, attempt_id: str, executor_counts: Sequence[int] | None = None) -> dict[str, Any]:

@@ -68,9 +68,9 @@ def recommend(
     elif output_format == "spark-submit":
         print(answer.row["spark_submit"])
     elif output_format == "databricks":
-        from spark_optimizer.recommender.sparkconf import cluster_json
+        from spark_optimizer.recommender.render import databricks_fragment
 
-        print(cluster_json(answer.row["databricks_cluster"]))
+        print(databricks_fragment(answer))
     else:
         from spark_optimizer.recommender.render import pareto_table, ranking_table, recommendation_view
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables import CLUSTER_EVENTS, CLUSTER_NODES, CLUSTER_RUNS, CLUSTERS
 from spark_optimizer.tables import instants
-from spark_optimizer.tables.upgrades import epoch_ms_to_timestamp, string_values
+from spark_optimizer.tables.upgrades import string_values
 
 
 class CloudCollectError(SparkOptimizerError):
@@ -170,7 +170,7 @@ def instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return epoch_ms_to_timestamp(int(value)) if value > 0 else None
+        return instants.from_epoch_ms(int(value)) if value > 0 else None
     if isinstance(value, str):
         match = _RFC3339.match(value.strip())
         if not match:

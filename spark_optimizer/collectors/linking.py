@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from spark_optimizer.collectors.cloud_rows import instant
 from spark_optimizer.tables import APP_CLUSTER_LINKS, APPLICATIONS, CLUSTER_RUNS, CLUSTERS, SPARK_CONF
+from spark_optimizer.tables.instants import EPOCH  # orders rows without an instant first
 from spark_optimizer.tables.store import TableStore
 
 DATABRICKS_KEYS = ("spark.databricks.clusterUsageTags.clusterId", "spark.databricks.clusterUsageTags.clusterName",
@@ -156,7 +157,6 @@ def link_rows(apps: Iterable[Mapping], properties: Mapping[tuple[str, str], Mapp
     return rows
 
 
-_NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # orders rows without an instant first
 
 
 def _cluster(ids: AppIds, by_id: Mapping, by_name: Mapping, start: datetime | None) -> Mapping | None:
@@ -164,8 +164,8 @@ def _cluster(ids: AppIds, by_id: Mapping, by_name: Mapping, start: datetime | No
         return by_id[(ids.provider, ids.cluster_id)][0]
     if ids.cluster_id is None and ids.cluster_name:  # a name can be reused: the latest cluster created before the app
         named = [c for c in by_name.get((ids.provider, ids.cluster_name), [])
-                 if start is None or (c.get("created_time") or _NEVER) <= start]
-        return max(named, key=lambda c: c.get("created_time") or _NEVER) if named else None
+                 if start is None or (c.get("created_time") or EPOCH) <= start]
+        return max(named, key=lambda c: c.get("created_time") or EPOCH) if named else None
     return None
 
 
@@ -183,7 +183,7 @@ def _run(ids: AppIds, app_id: str, cluster_id: str | None, start: datetime | Non
             named = [r for r in mine if r.get("job_id") == ids.job_id and r.get("run_type") == "dataproc_job"
                      and (cluster_id is None or r.get("cluster_id") in (None, cluster_id))]
             if named:
-                return max(named, key=lambda r: r.get("start_time") or _NEVER), ids.run_evidence
+                return max(named, key=lambda r: r.get("start_time") or EPOCH), ids.run_evidence
     if provider == "databricks" and ids.spark_context_id:
         candidates = [r for r in mine if r.get("spark_context_id") == ids.spark_context_id]
         found = _in_window(candidates, start)

@@ -44,7 +44,7 @@ import pyarrow as pa
 from spark_optimizer.collectors.http import HttpUnavailable, RetryingGetter, base_url_of, url_credentials, with_query, without_credentials
 from spark_optimizer.errors import SparkOptimizerError
 from spark_optimizer.tables.executor_metrics import EXECUTOR_METRICS
-from spark_optimizer.tables.instants import epoch_ms_array, from_epoch_ms
+from spark_optimizer.tables.instants import epoch_ms, from_epoch_ms
 from spark_optimizer.tables.store import TableStore
 
 DEFAULT_LOOKBACK_MS = 3600 * 1000
@@ -259,7 +259,7 @@ def read_watermark(store: TableStore) -> int | None:
     import pyarrow.compute as pc
 
     column = store.read_arrow(EXECUTOR_METRICS).column("sample_time")
-    return pc.max(epoch_ms_array(column)).as_py() if len(column) else None
+    return epoch_ms(pc.max(column).as_py()) if len(column) else None
 
 
 def series_rows(series: Iterable[Mapping], collected_at: datetime, app_ids: Sequence[str] | None = None

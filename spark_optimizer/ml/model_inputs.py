@@ -59,11 +59,12 @@ def stored_job_params(params: Mapping[str, float] | None) -> dict[str, float] | 
 
 def job_params_json(params: Mapping[str, float] | None) -> str | None:
     """The canonical text of job parameters (sorted keys), None for none: a run's input identity (config_key)."""
-    return json.dumps({k: float(v) for k, v in sorted(params.items())}, sort_keys=True) if params else None
+    stored = stored_job_params(params)
+    return json.dumps(stored, sort_keys=True) if stored else None
 
 
 def _params_text(value) -> str | None:
-    # The runs table holds canonical text already (job_params_json); anything else is canonicalized.
+    # Canonical text (job_params_json) passes as is; a stored map, or other text, is canonicalized.
     return value if isinstance(value, str) and value.startswith("{") else job_params_json(job_params(value))
 
 

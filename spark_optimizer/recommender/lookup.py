@@ -63,9 +63,9 @@ def read_rows(settings: Settings) -> list[dict]:
                                  "(or `spark-optimizer quickstart`) first")
     table = DeltaTable(path)
     if due_upgrades(RECOMMENDATIONS, {f.name: delta_logical_type(f.type) for f in table.schema().fields}):
-        from spark_optimizer.tables.store import DeltaRsBackend, TableStore
+        from spark_optimizer.tables.store import delta_rs_store
 
-        TableStore(None, settings, backend=DeltaRsBackend()).upgrade(RECOMMENDATIONS)  # written by an earlier release
+        delta_rs_store(settings).upgrade(RECOMMENDATIONS)  # written by an earlier release
         table = DeltaTable(path)
     types = {f.name: f.type for f in table.schema().fields}
     rows = []

@@ -10,6 +10,7 @@ from spark_optimizer.runners.result import RunResult
 
 if TYPE_CHECKING:
     from spark_optimizer.context import AppContext
+    from spark_optimizer.tables.store import TableStore
 
 
 class NotAnalyzedError(SparkOptimizerError):
@@ -38,11 +39,14 @@ class AnalyzeRunner:
 
         return self.run() if self.ctx.store.exists(APPLICATIONS) else None
 
-    def ensure_analyzed(self, keys: Sequence[tuple[str, str]], refresh: bool = False) -> RunResult | None:
-        """Analyze those of `keys` not analyzed yet (all of them with `refresh`); starts Spark only then."""
-        from spark_optimizer.analysis.report import is_analyzed
+    def ensure_analyzed(self, keys: Sequence[tuple[str, str]], refresh: bool = False,
+                        tables: TableStore | None = None) -> RunResult | None:
+        """Analyze those of `keys` not analyzed yet (all of them with `refresh`); starts Spark only then.
+        `tables`: the caller's snapshot, read once for all keys."""
+        from spark_optimizer.analysis.report import among, analyzed_attempts
 
-        pending = [key for key in keys if refresh or not is_analyzed(self.ctx.arrow_store, *key)]
+        analyzed = set() if refresh else analyzed_attempts(tables or self.ctx.arrow_store)
+        pending = [key for key in keys if refresh or not among(analyzed, *key)]
         return self.run(only=pending) if pending else None
 
     def report(self, app_ref: str, executor_counts: Sequence[int] | None = None, refresh: bool = False, *,
@@ -60,7 +64,7 @@ class AnalyzeRunner:
             raise NotAnalyzedError(f"application {ref!r} is ingested but not analyzed; run `spark-optimizer analyze {ref} "
                                    f"--warehouse {self.ctx.settings.warehouse}` (or `spark-optimizer analyze` for every "
                                    "new application), then ask again")
-        if self.ensure_analyzed([key], refresh) is not None:
+        if self.ensure_analyzed([key], refresh, tables) is not None:
             tables = self.ctx.arrow_store.snapshot()  # the analysis just written
         report = build_app_report(tables, *key, executor_counts)
         return {**report, "spark_submit_conf": merged_conf(report)}

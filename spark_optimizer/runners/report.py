@@ -33,7 +33,7 @@ class ReportRunner:
             signature, keys = runs_with_signature(store, signature)
         else:
             keys = [resolve_attempt(store, app_ref)] if app_ref else runs_named(store, app_name)
-        analyzed = self.ctx.analyze.ensure_analyzed(keys, refresh)
+        analyzed = self.ctx.analyze.ensure_analyzed(keys, refresh, store)
         if analyzed is not None:
             store = self.ctx.arrow_store.snapshot()  # the analysis just written
         now = self.ctx.now()
