@@ -71,13 +71,18 @@ def read_rows(settings: Settings) -> list[dict]:
     rows = []
     for batch in table.scan():
         names = [field.name for field in batch.schema]
-        columns = [[_with_dicts(v, types[n]) for v in batch.column(i).to_pylist()] for i, n in enumerate(names)]
+        columns = [[_with_dicts(v, types[n]) for v in batch.column(i).to_pylist()] if _nested(types[n])
+                   else batch.column(i).to_pylist() for i, n in enumerate(names)]
         # arro3 gives zone-aware timestamps a zoneinfo.ZoneInfo; callers get datetime.timezone.utc, as before.
         for i, column in enumerate(batch.schema):
             if column.type.tz:
                 columns[i] = [v and v.astimezone(timezone.utc) for v in columns[i]]
         rows.extend(dict(zip(names, values)) for values in zip(*columns))
     return rows
+
+
+def _nested(delta_type) -> bool:
+    return type(delta_type).__name__ in ("MapType", "StructType", "ArrayType")
 
 
 def _with_dicts(value, delta_type):
